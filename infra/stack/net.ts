@@ -1,0 +1,43 @@
+import { connect } from "node:net";
+
+/** True when something accepts TCP connections on host:port. */
+export function isListening(port: number, host = "127.0.0.1", timeoutMs = 500): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port });
+    const finish = (open: boolean) => {
+      socket.destroy();
+      done(open);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once("connect", () => finish(true));
+    socket.once("error", () => finish(false));
+  });
+}
+
+/** Poll `probe` until it returns a value or the deadline passes. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 120_000, intervalMs = 500, failFast }: { timeoutMs?: number; intervalMs?: number; failFast?: () => string | undefined } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    const fatal = failFast?.();
+    if (fatal) throw new Error(`${what}: ${fatal}`);
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await Bun.sleep(intervalMs);
+  }
+  const reason = lastError instanceof Error ? `: ${lastError.message}` : "";
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${reason}`);
+}
+
+export function portOf(url: string, fallback: number): number {
+  const port = new URL(url).port;
+  return port ? Number(port) : fallback;
+}
