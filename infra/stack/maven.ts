@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { JARS, RUNTIME } from "./paths.ts";
+import { runtimePath } from "./paths.ts";
 
 export type Artifact = { groupId: string; artifactId: string; version: string };
 
@@ -9,11 +9,11 @@ export type Artifact = { groupId: string; artifactId: string; version: string };
  * .runtime/jars/<name>, once: a `.complete` marker makes later calls free.
  */
 export function resolveJars(name: string, artifacts: Artifact[]): string {
-  const target = join(JARS, name);
+  const target = runtimePath("jars", name);
   if (existsSync(join(target, ".complete"))) return target;
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
-  const work = join(RUNTIME, "maven", name);
+  const work = runtimePath("maven", name);
   mkdirSync(work, { recursive: true });
   const deps = artifacts
     .map((a) => `<dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId><version>${a.version}</version></dependency>`)

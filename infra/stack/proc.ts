@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { existsSync, openSync, readFileSync, rmSync, writeFileSync, closeSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LOGS, PIDS } from "./paths.ts";
+import { dir } from "./paths.ts";
 
 /**
  * Stack servers run detached in their own process group, with a pid file
@@ -9,8 +9,8 @@ import { LOGS, PIDS } from "./paths.ts";
  * (and nothing it merely found running).
  */
 
-const pidFile = (name: string) => join(PIDS, `${name}.pid`);
-export const logFile = (name: string) => join(LOGS, `${name}.log`);
+const pidFile = (name: string) => join(dir("pids"), `${name}.pid`);
+export const logFile = (name: string) => join(dir("logs"), `${name}.log`);
 
 export function isAlive(pid: number): boolean {
   try {
@@ -36,8 +36,6 @@ export function startDetached(
   args: string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): number {
-  mkdirSync(LOGS, { recursive: true });
-  mkdirSync(PIDS, { recursive: true });
   const log = openSync(logFile(name), "a");
   const child = spawn(command, args, {
     cwd: options.cwd,
@@ -54,7 +52,6 @@ export function startDetached(
 
 /** Record a pid of a server that daemonizes itself (e.g. pg_ctl). */
 export function recordPid(name: string, pid: number): void {
-  mkdirSync(PIDS, { recursive: true });
   writeFileSync(pidFile(name), `${pid}\n`);
 }
 

@@ -40,7 +40,8 @@ export const redisServer: Server = {
 
   async up(config) {
     const url = config.REDIS_URL;
-    if (runningPid(NAME) === undefined) {
+    const wasRunning = runningPid(NAME) !== undefined;
+    if (!wasRunning) {
       if (await serverVersion(url).catch(() => undefined)) return "external";
       const port = portOf(url, 6379);
       if (await isListening(port)) throw new Error(`port ${port} is open but Redis at REDIS_URL does not answer; check REDIS_URL`);
@@ -54,7 +55,7 @@ export const redisServer: Server = {
       ]);
     }
     await waitFor("Redis", () => serverVersion(url), { timeoutMs: 30_000 });
-    return "started";
+    return wasRunning ? "running" : "started";
   },
 
   async down() {

@@ -5,12 +5,16 @@ export type ServerState = "running" | "external" | "starting" | "stopped";
 export type ServerStatus = { name: string; version: string; port: number; state: ServerState; pid?: number };
 
 /**
- * One server of the local stack. `up` returns "external" when a server was
- * already answering at the configured address (it is used, never stopped).
+ * How `up` found a server: started now, already running (started by an
+ * earlier `up`), or external (answering at the configured address but not
+ * started by the stack: used, never stopped).
  */
+export type UpResult = "started" | "running" | "external";
+
+/** One server of the local stack. */
 export type Server = {
   name: string;
-  up(config: Config): Promise<"started" | "external">;
+  up(config: Config): Promise<UpResult>;
   down(config: Config): Promise<boolean>;
   status(config: Config): Promise<ServerStatus>;
 };

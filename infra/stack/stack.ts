@@ -8,7 +8,7 @@ import { kafka } from "./kafka.ts";
 import { opensearch } from "./opensearch.ts";
 import { postgresServer } from "./postgres.ts";
 import { redisServer } from "./redis.ts";
-import type { Server, ServerStatus } from "./server.ts";
+import type { Server, ServerStatus, UpResult } from "./server.ts";
 
 export const SERVERS: readonly Server[] = [postgresServer, redisServer, kafka, opensearch];
 
@@ -26,14 +26,19 @@ export async function applyDeclaredTopics(config: Config): Promise<TopicsApplied
  * Bring every server up (reusing those already answering), then apply the
  * declared topics and the database migrations. Safe to run again.
  */
-export async function stackUp(config: Config, say: (line: string) => void = console.log): Promise<void> {
-  const started = Date.now();
+const describe: Record<UpResult, string> = { started: "started", running: "already up", external: "found running (not ours), used as is" };
+
+/** Returns the servers this call started. */
+export async function stackUp(config: Config, say: (line: string) => void = console.log): Promise<Server[]> {
+  const began = Date.now();
+  const started: Server[] = [];
   // The JVMs are slow to boot; start them side by side.
   await Promise.all(
     SERVERS.map(async (server) => {
       const t0 = Date.now();
       const how = await server.up(config);
-      say(`${server.name.padEnd(10)} ${how === "external" ? "already running, used as is" : "up"} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+      if (how === "started") started.push(server);
+      say(`${server.name.padEnd(10)} ${describe[how]} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
     }),
   );
   const topics = await applyDeclaredTopics(config);
@@ -43,7 +48,8 @@ export async function stackUp(config: Config, say: (line: string) => void = cons
   }
   await migrateDatabase(config.DATABASE_URL);
   say(`migrations applied`);
-  say(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  say(`stack ready in ${((Date.now() - began) / 1000).toFixed(1)}s`);
+  return started;
 }
 
 /** Stop what `up` started (by pid); servers found running are left alone. */

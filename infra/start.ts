@@ -1,0 +1,27 @@
+import { startApi } from "../api/server.ts";
+import { stopOnSignals } from "../workers/runner.ts";
+import { startWorkers } from "../workers/main.ts";
+import { configOrExit } from "./config.ts";
+import type { Server } from "./stack/server.ts";
+import { stackUp } from "./stack/stack.ts";
+
+/**
+ * `bun run start`: the whole system in the foreground. Ctrl-C stops the
+ * workers, the API and the servers this run started (servers that were
+ * already up are left as they were).
+ */
+const config = configOrExit();
+let started: Server[] = [];
+try {
+  started = await stackUp(config);
+} catch (error) {
+  console.error(`could not bring the stack up: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+const workers = await startWorkers(config, []);
+const api = await startApi(config);
+console.log(`system up: API on http://127.0.0.1:${api.port}, ${workers.length} worker(s); Ctrl-C to stop`);
+stopOnSignals(workers, async () => {
+  await api.stop();
+  for (const server of started.reverse()) await server.down(config);
+});

@@ -1,0 +1,59 @@
+import { loadConfig, type Config } from "../infra/config.ts";
+import { applyTopics } from "../infra/kafka/admin.ts";
+import { createKafka } from "../infra/kafka/client.ts";
+import type { TopicSpec } from "../infra/kafka/topics.ts";
+
+export const ROOT = new URL("..", import.meta.url).pathname;
+
+export const testConfig = (): Config => loadConfig();
+
+/** Names no other test run shares, so runs never see each other's data. */
+export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** A raw test topic and its dead-letter topic, created on the real broker. */
+export async function createTestTopic(config: Config, name: string, partitions = 3): Promise<void> {
+  const specs: TopicSpec[] = [
+    { name, cleanup: "delete", retentionMs: 3_600_000, partitions, description: "test" },
+    { name: `${name}.dlq`, cleanup: "delete", retentionMs: 3_600_000, partitions: 1, description: "test dead letters" },
+  ];
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    await applyTopics(admin, specs, { partitions, replication: 1 });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function deleteTopics(config: Config, names: string[]): Promise<void> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: names });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Poll until `check` returns a value; fail with `what` after the deadline. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await Bun.sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+/** Run a command to completion and capture its output. */
+export async function runCommand(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 300_000) {
+  const child = Bun.spawn(args, { cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { code, stdout, stderr };
+}

@@ -1,0 +1,26 @@
+import { configOrExit, type Config } from "../infra/config.ts";
+import { WORKERS } from "./registry.ts";
+import { runWorker, stopOnSignals, type RunningWorker } from "./runner.ts";
+
+/** Start the named workers (all when none are named) in this process. */
+export async function startWorkers(config: Config, names: string[]): Promise<RunningWorker[]> {
+  const unknown = names.filter((n) => !(n in WORKERS));
+  if (unknown.length > 0) {
+    throw new Error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ") || "none yet"}`);
+  }
+  const selected = names.length > 0 ? names : Object.keys(WORKERS);
+  return Promise.all(selected.map((name) => runWorker(WORKERS[name]!(config), config)));
+}
+
+if (import.meta.main) {
+  const config = configOrExit();
+  const running = await startWorkers(config, process.argv.slice(2)).catch((error: Error) => {
+    console.error(error.message);
+    process.exit(2);
+  });
+  if (running.length === 0) {
+    console.log("no workers are registered yet (workers/registry.ts)");
+    process.exit(0);
+  }
+  stopOnSignals(running);
+}

@@ -1,0 +1,150 @@
+import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
+import type { Config } from "../infra/config.ts";
+import { createKafka } from "../infra/kafka/client.ts";
+import { createProducer, type OutRecord, type Producer } from "../infra/kafka/producer.ts";
+import { logger } from "../infra/log.ts";
+import { deadLetter } from "./dead-letter.ts";
+import type { Change, InputRecord, TopicPartition, Worker } from "./worker.ts";
+
+export type RunnerHooks = {
+  /** After a chunk's state is committed to the store, before the consumer offset commit. */
+  afterFlush?(tp: TopicPartition, lastOffset: string): void | Promise<void>;
+};
+
+export type RunnerStats = { records: number; deadLettered: number; skipped: number; flushes: number };
+
+export type RunningWorker = {
+  stats: RunnerStats;
+  /** Finish the chunk in hand, commit, leave the group, close the store. */
+  stop(): Promise<void>;
+};
+
+function toInput(tp: TopicPartition, message: KafkaMessage): InputRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value !== undefined) headers[name] = String(Array.isArray(value) ? value[0] : value);
+  }
+  return { ...tp, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, timestamp: message.timestamp, headers };
+}
+
+/**
+ * Fold one chunk of a partition: decode (bad records to the DLQ), load the
+ * touched keys' state, fold in order, then flush in the order that keeps
+ * effects exactly-once: emitted records, sinks, then state + applied offset
+ * in one atomic store commit. Records at or below the store's applied offset
+ * were applied by an earlier run that died before committing its consumer
+ * offset; they are skipped entirely.
+ */
+async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, records: InputRecord[], stats: RunnerStats) {
+  const decoded = records.map((record) => ({ record, result: worker.decode(record) }));
+  const keys = new Set<string>();
+  for (const { result } of decoded) if (result.ok) keys.add(worker.key(result.event));
+  const { appliedOffset, states } = await worker.store.load(tp, [...keys]);
+
+  const changed = new Map<string, Change<S>>();
+  const emit: OutRecord[] = [];
+  for (const { record, result } of decoded) {
+    if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
+      stats.skipped++;
+      continue;
+    }
+    stats.records++;
+    if (!result.ok) {
+      stats.deadLettered++;
+      emit.push(deadLetter(record, result.reason, worker.name));
+      continue;
+    }
+    const key = worker.key(result.event);
+    const pending = changed.get(key);
+    const before = pending ? (pending.state ?? undefined) : states.get(key);
+    const folded = worker.fold(before, result.event, record);
+    if (folded.state !== before) changed.set(key, { key, state: folded.state, offset: record.offset });
+    if (folded.emit) emit.push(...folded.emit);
+  }
+
+  const lastOffset = records[records.length - 1]!.offset;
+  const changes = [...changed.values()];
+  await producer.send(emit);
+  for (const sink of worker.sinks ?? []) if (changes.length > 0) await sink.write(changes);
+  await worker.store.commit(tp, changes, lastOffset);
+  stats.flushes++;
+}
+
+/**
+ * Run a worker until stopped. Offsets are committed only after the flush;
+ * a crash anywhere replays from the last committed offset, and the store's
+ * applied offset turns the replay into a no-op.
+ */
+export async function runWorker<E, S>(
+  worker: Worker<E, S>,
+  config: Config,
+  options: { hooks?: RunnerHooks; fromBeginning?: boolean } = {},
+): Promise<RunningWorker> {
+  const log = logger(`worker ${worker.name}`);
+  const kafka = createKafka(config);
+  const producer = await createProducer(kafka);
+  const consumer: Consumer = kafka.consumer({
+    groupId: worker.name,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+    allowAutoTopicCreation: false,
+    // A failed flush (a store briefly down, say) restarts the consumer from
+    // the last committed offset instead of killing the worker.
+    retry: { retries: 5, restartOnFailure: async (error) => (log.error("consumer failed; restarting", { error: String(error) }), true) },
+  });
+  const stats: RunnerStats = { records: 0, deadLettered: 0, skipped: 0, flushes: 0 };
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...worker.inputs], fromBeginning: options.fromBeginning ?? true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    // One partition at a time: a worker reading several topics may touch the
+    // same key from two partitions, and its state must not race.
+    partitionsConsumedConcurrently: 1,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+      const tp = { topic: batch.topic, partition: batch.partition };
+      for (let start = 0; start < batch.messages.length; start += config.WORKER_MAX_BATCH) {
+        if (!isRunning() || isStale()) return;
+        const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));
+        await foldChunk(worker, producer, tp, chunk, stats);
+        const lastOffset = chunk[chunk.length - 1]!.offset;
+        await options.hooks?.afterFlush?.(tp, lastOffset);
+        await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n) }]);
+        resolveOffset(lastOffset);
+        await heartbeat();
+      }
+    },
+  });
+  log.info("running", { inputs: worker.inputs });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    stats,
+    stop() {
+      stopping ??= (async () => {
+        await consumer.disconnect();
+        await producer.disconnect();
+        for (const sink of worker.sinks ?? []) await sink.close?.();
+        await worker.store.close();
+        log.info("stopped", { ...stats });
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Stop the given workers on SIGTERM or SIGINT, then exit. */
+export function stopOnSignals(running: RunningWorker[], onStopped: () => Promise<void> = async () => {}): void {
+  let signalled = false;
+  const shutdown = async (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    process.stderr.write(`${signal}: stopping ${running.length} worker(s)...\n`);
+    await Promise.all(running.map((w) => w.stop()));
+    await onStopped();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}

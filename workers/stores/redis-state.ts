@@ -1,0 +1,59 @@
+import type Redis from "ioredis";
+import type { Change, StateStore, TopicPartition } from "../worker.ts";
+
+/**
+ * Documents and the partition's applied offset written by one Lua script, so
+ * Redis never holds a document without the offset that produced it. A commit
+ * whose offset is not past the stored one is refused: a replay, or a zombie
+ * consumer that lost its partition, cannot move a view backwards.
+ */
+const COMMIT = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and tonumber(current) >= tonumber(ARGV[2]) then return 0 end
+for i = 2, #KEYS do
+  local value = ARGV[i + 1]
+  if value == '' then redis.call('DEL', KEYS[i]) else redis.call('SET', KEYS[i], value) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
+
+type WithCommit = Redis & { cdpCommitState(numKeys: number, ...args: string[]): Promise<number> };
+
+export type RedisStateOptions = {
+  redis: Redis;
+  /** The Redis key a state key's document is stored under (what readers GET). */
+  documentKey(key: string): string;
+  /** The hash holding this worker's applied offset per topic-partition. */
+  offsetsKey: string;
+};
+
+export function redisStateStore<S>({ redis, documentKey, offsetsKey }: RedisStateOptions): StateStore<S> {
+  const client = redis as WithCommit;
+  if (typeof client.cdpCommitState !== "function") client.defineCommand("cdpCommitState", { lua: COMMIT });
+  const field = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
+
+  return {
+    async load(tp, keys) {
+      const pipeline = redis.pipeline().hget(offsetsKey, field(tp));
+      if (keys.length > 0) pipeline.mget(keys.map(documentKey));
+      const [[offsetError, offset] = [], [docsError, docs] = []] = (await pipeline.exec()) ?? [];
+      if (offsetError || docsError) throw offsetError ?? docsError;
+      const states = new Map<string, S>();
+      (docs as (string | null)[] | undefined)?.forEach((doc, i) => {
+        if (doc !== null) states.set(keys[i]!, JSON.parse(doc) as S);
+      });
+      return { appliedOffset: typeof offset === "string" ? BigInt(offset) : null, states };
+    },
+
+    async commit(tp, changes: readonly Change<S>[], offset) {
+      const keys = [offsetsKey, ...changes.map((c) => documentKey(c.key))];
+      const values = changes.map((c) => (c.state === null ? "" : JSON.stringify(c.state)));
+      await client.cdpCommitState(keys.length, ...keys, field(tp), offset, ...values);
+    },
+
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
