@@ -59,9 +59,11 @@ export const ConfigSchema = v.object({
   OPENSEARCH_URL: url("OPENSEARCH_URL", ["http:", "https:"], "http://127.0.0.1:9200"),
   PORT: integer("PORT", 1, 65535, 8080),
   LOG_LEVEL: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
-  // How long a worker waits before flushing a partial batch, and the most
-  // records it folds before it must flush.
+  // The most records a worker folds before it flushes and commits.
   WORKER_MAX_BATCH: integer("WORKER_MAX_BATCH", 1, 100_000, 5000),
+  // How long the broker waits for a silent worker before giving its
+  // partitions to another; lower recovers faster from a crash.
+  WORKER_SESSION_TIMEOUT_MS: integer("WORKER_SESSION_TIMEOUT_MS", 6000, 300_000, 30_000),
   // Local stack only (infra/stack): where its data lives, versions, JVM heaps.
   RUNTIME_DIR: text("RUNTIME_DIR", resolve(import.meta.dir, "..", ".runtime")),
   KAFKA_VERSION: text("KAFKA_VERSION", "4.1.1"),

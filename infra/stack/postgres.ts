@@ -3,7 +3,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import type { Config } from "../config.ts";
 import { aptInstall } from "./apt.ts";
-import { isListening, portOf, waitFor } from "./net.ts";
+import { isListening, portOf, useRemote, waitFor } from "./net.ts";
 import { dir } from "./paths.ts";
 import { logFile, recordPid, runningPid, stopByPid } from "./proc.ts";
 import { stateOf, type Server, type ServerStatus } from "./server.ts";
@@ -111,6 +111,11 @@ export const postgresServer: Server = {
 
   async up(config) {
     const url = config.DATABASE_URL;
+    const remote = await useRemote("Postgres (DATABASE_URL)", new URL(url).hostname, () => serverVersion(url));
+    if (remote) {
+      await ensureDatabase(url);
+      return remote;
+    }
     const ours = runningPid(NAME) !== undefined;
     const answering = ours || (await serverVersion(url).catch(() => undefined)) !== undefined;
     if (!answering) {

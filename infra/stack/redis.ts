@@ -1,7 +1,7 @@
 import Redis from "ioredis";
 import type { Config } from "../config.ts";
 import { aptInstall } from "./apt.ts";
-import { isListening, portOf, waitFor } from "./net.ts";
+import { isListening, portOf, useRemote, waitFor } from "./net.ts";
 import { dir } from "./paths.ts";
 import { runningPid, startDetached, stopByPid } from "./proc.ts";
 import { stateOf, type Server, type ServerStatus } from "./server.ts";
@@ -40,6 +40,8 @@ export const redisServer: Server = {
 
   async up(config) {
     const url = config.REDIS_URL;
+    const remote = await useRemote("Redis (REDIS_URL)", new URL(url).hostname, () => serverVersion(url));
+    if (remote) return remote;
     const wasRunning = runningPid(NAME) !== undefined;
     if (!wasRunning) {
       if (await serverVersion(url).catch(() => undefined)) return "external";

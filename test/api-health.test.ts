@@ -1,0 +1,57 @@
+import { describe, expect, test } from "bun:test";
+import { startApi } from "../api/server.ts";
+import { createApp } from "../api/app.ts";
+import { createOpenSearch, createRedis, createSql } from "../infra/clients.ts";
+import { createKafka } from "../infra/kafka/client.ts";
+import { testConfig } from "./helpers.ts";
+
+const config = testConfig();
+
+describe("API health", () => {
+  test("GET /healthz answers and GET /readyz is ready when broker, Redis, Postgres and OpenSearch answer", async () => {
+    const api = await startApi({ ...config, PORT: 18080 });
+    try {
+      const health = await fetch(`http://127.0.0.1:${api.port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: "ok" });
+
+      const ready = await fetch(`http://127.0.0.1:${api.port}/readyz`);
+      const body = (await ready.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+      expect(ready.status).toBe(200);
+      expect(body.status).toBe("ready");
+      expect(Object.keys(body.checks).sort()).toEqual(["broker", "opensearch", "postgres", "redis"]);
+      for (const check of Object.values(body.checks)) expect(check.ok).toBe(true);
+
+      const missing = await fetch(`http://127.0.0.1:${api.port}/nope`);
+      expect(missing.status).toBe(404);
+      expect(((await missing.json()) as { error: string }).error).toBe("not_found");
+    } finally {
+      await api.stop();
+    }
+  });
+
+  test("GET /readyz answers 503 naming the store that does not answer", async () => {
+    const admin = createKafka(config).admin();
+    await admin.connect();
+    // Nothing listens on port 1: this Redis never answers.
+    const redis = createRedis({ ...config, REDIS_URL: "redis://127.0.0.1:1/0" });
+    redis.on("error", () => {});
+    const deps = { admin, redis, sql: createSql(config, 1), search: createOpenSearch(config) };
+    try {
+      const response = await createApp(deps).request("/readyz");
+      const body = (await response.json()) as { status: string; checks: Record<string, { ok: boolean; error?: string }> };
+      expect(response.status).toBe(503);
+      expect(body.status).toBe("not ready");
+      expect(body.checks.redis?.ok).toBe(false);
+      expect(body.checks.redis?.error).toBeTruthy();
+      expect(body.checks.broker?.ok).toBe(true);
+      expect(body.checks.postgres?.ok).toBe(true);
+      expect(body.checks.opensearch?.ok).toBe(true);
+    } finally {
+      await admin.disconnect();
+      redis.disconnect();
+      await deps.sql.end();
+      await deps.search.close();
+    }
+  });
+});

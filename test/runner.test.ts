@@ -1,0 +1,181 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import type { Subprocess } from "bun";
+import type Redis from "ioredis";
+import { createRedis } from "../infra/clients.ts";
+import { createKafka } from "../infra/kafka/client.ts";
+import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
+import { runWorker } from "../workers/runner.ts";
+import type { Change } from "../workers/worker.ts";
+import { countWorker, offsetsKey, tallyKey, type Tally } from "./fixtures/count-worker.ts";
+import { createTestTopic, deleteTopics, eventually, ROOT, testConfig, unique } from "./helpers.ts";
+
+const config = testConfig();
+const topicsToDelete: string[] = [];
+afterAll(() => deleteTopics(config, topicsToDelete));
+
+async function newTopic(prefix: string, partitions = 3): Promise<string> {
+  const topic = unique(prefix);
+  await createTestTopic(config, topic, partitions);
+  topicsToDelete.push(topic, `${topic}.dlq`);
+  return topic;
+}
+
+/** `count` readings over `keys` keys; returns the records and the tallies they must produce. */
+function readings(topic: string, count: number, keys: number) {
+  const records: OutRecord[] = [];
+  const expected = new Map<string, Tally>();
+  for (let i = 0; i < count; i++) {
+    const key = `k${i % keys}`;
+    records.push({ topic, key, value: { key, n: i } });
+    const tally = expected.get(key) ?? { count: 0, sum: 0 };
+    expected.set(key, { count: tally.count + 1, sum: tally.sum + i });
+  }
+  return { records, expected };
+}
+
+async function produce(records: OutRecord[]): Promise<void> {
+  const producer = await createProducer(createKafka(config));
+  await producer.send(records);
+  await producer.disconnect();
+}
+
+async function tallies(redis: Redis, group: string, keys: Iterable<string>): Promise<Map<string, Tally>> {
+  const names = [...keys];
+  const docs = await redis.mget(names.map((k) => tallyKey(group, k)));
+  return new Map(names.flatMap((k, i) => (docs[i] ? [[k, JSON.parse(docs[i]!) as Tally] as const] : [])));
+}
+
+const totalCount = (map: Map<string, Tally>) => [...map.values()].reduce((n, t) => n + t.count, 0);
+
+describe("worker runner", () => {
+  test("a test worker's store and sink see every record exactly once, coalesced per key per flush", async () => {
+    const topic = await newTopic("test.runner-once");
+    const group = unique("test-count");
+    const { records, expected } = readings(topic, 600, 10);
+    await produce(records);
+
+    const redis = createRedis(config);
+    const flushes: Change<Tally>[][] = [];
+    const sink = { name: "collect", write: async (changes: readonly Change<Tally>[]) => void flushes.push([...changes]) };
+    const running = await runWorker(countWorker({ name: group, topic, redis: createRedis(config), sinks: [sink] }), config);
+    try {
+      await eventually("all 600 readings to be counted", async () => totalCount(await tallies(redis, group, expected.keys())) === 600);
+    } finally {
+      await running.stop();
+    }
+
+    expect(await tallies(redis, group, expected.keys())).toEqual(expected);
+    expect(running.stats.records).toBe(600);
+    // Coalesced: within one flush a key is written once, with its newest state.
+    for (const flush of flushes) expect(new Set(flush.map((c) => c.key)).size).toBe(flush.length);
+    const lastSeen = new Map<string, Tally | null>();
+    for (const flush of flushes) for (const change of flush) lastSeen.set(change.key, change.state);
+    expect(lastSeen).toEqual(expected);
+    expect(flushes.flat().length).toBeLessThan(600);
+    redis.disconnect();
+  });
+
+  test("records that break the contract go to the dead-letter topic with the reason; the partition keeps flowing", async () => {
+    const topic = await newTopic("test.runner-dlq", 1);
+    const group = unique("test-count");
+    const bad: OutRecord[] = [
+      { topic, key: "k1", value: Buffer.from("{not json") },
+      { topic, key: "k1", value: { key: "k1" } },
+      { topic, key: "k1", value: { key: "k1", n: "seven" } },
+      { topic, key: "k1", value: null },
+    ];
+    await produce([{ topic, key: "k1", value: { key: "k1", n: 1 } }, ...bad, { topic, key: "k1", value: { key: "k1", n: 2 } }]);
+
+    const redis = createRedis(config);
+    const running = await runWorker(countWorker({ name: group, topic, redis: createRedis(config) }), config);
+    try {
+      await eventually("both good readings to be counted", async () => (await tallies(redis, group, ["k1"])).get("k1")?.count === 2);
+    } finally {
+      await running.stop();
+    }
+    expect((await tallies(redis, group, ["k1"])).get("k1")).toEqual({ count: 2, sum: 3 });
+    expect(running.stats.deadLettered).toBe(4);
+
+    const consumer = createKafka(config).consumer({ groupId: unique("test-dlq-reader") });
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${topic}.dlq`, fromBeginning: true });
+    const dead: { value: string; reason: string; offset: string; key: string }[] = [];
+    await consumer.run({
+      eachMessage: async ({ message }) =>
+        void dead.push({
+          key: message.key?.toString() ?? "",
+          value: message.value?.toString() ?? "",
+          reason: message.headers?.["dlq.reason"]?.toString() ?? "",
+          offset: message.headers?.["dlq.source.offset"]?.toString() ?? "",
+        }),
+    });
+    await eventually("four dead letters", async () => dead.length === 4);
+    await consumer.disconnect();
+    expect(dead.map((d) => d.offset)).toEqual(["1", "2", "3", "4"]);
+    expect(dead.map((d) => d.key)).toEqual(["k1", "k1", "k1", "k1"]);
+    expect(dead[0]?.value).toBe("{not json");
+    expect(dead[0]?.reason).toContain("invalid JSON");
+    expect(dead[1]?.reason).toContain("n");
+    expect(dead[2]?.reason).toContain("number");
+    expect(dead[3]?.value).toBe("");
+    redis.disconnect();
+  });
+
+  test("killed between the state flush and the offset commit, a worker's restart applies nothing twice", async () => {
+    const topic = await newTopic("test.runner-crash");
+    const group = unique("test-count");
+    const { records, expected } = readings(topic, 3000, 25);
+    await produce(records);
+    const redis = createRedis(config);
+    const admin = createKafka(config).admin();
+    await admin.connect();
+
+    const env = { COUNT_TOPIC: topic, COUNT_GROUP: group, WORKER_MAX_BATCH: "100", WORKER_SESSION_TIMEOUT_MS: "6000" };
+    const spawnWorker = (crash: boolean): Subprocess<"ignore", "pipe", "pipe"> =>
+      Bun.spawn([process.execPath, "test/fixtures/run-count-worker.ts"], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, CRASH_AFTER_FLUSH: crash ? "1" : "0" },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+
+    try {
+      for (let crash = 1; crash <= 3; crash++) {
+        const worker = spawnWorker(true);
+        const [out] = await Promise.all([new Response(worker.stdout).text(), worker.exited]);
+        expect(worker.signalCode).toBe("SIGKILL");
+        const [, tp, offset] = out.match(/flushed (\S+)@(\d+); dying/) ?? [];
+        expect(tp).toBeDefined();
+        const partition = Number(tp!.split(":").pop());
+        // The flush reached Redis, the commit never reached the broker.
+        const applied = await redis.hget(offsetsKey(group), `${topic}:${partition}`);
+        expect(applied).toBe(offset!);
+        const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+        const committedOffset = BigInt(committed[0]!.partitions.find((p) => p.partition === partition)!.offset);
+        expect(committedOffset).toBeLessThanOrEqual(BigInt(offset!));
+      }
+      expect(totalCount(await tallies(redis, group, expected.keys()))).toBeGreaterThan(0);
+
+      const worker = spawnWorker(false);
+      const stdout = new Response(worker.stdout).text();
+      await eventually("all 3000 readings to be counted", async () => totalCount(await tallies(redis, group, expected.keys())) === 3000, 90_000);
+      worker.kill("SIGTERM");
+      expect(await worker.exited).toBe(0);
+      const stats = JSON.parse((await stdout).match(/stats (\{.*\})/)?.[1] ?? "{}") as { skipped?: number };
+      // The restart re-read what the crashed runs had flushed but not committed, and dropped it.
+      expect(stats.skipped).toBeGreaterThan(0);
+
+      expect(await tallies(redis, group, expected.keys())).toEqual(expected);
+      // A graceful stop leaves every partition committed to its end.
+      const ends = await admin.fetchTopicOffsets(topic);
+      const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      for (const end of ends) {
+        expect(committed[0]!.partitions.find((p) => p.partition === end.partition)?.offset).toBe(end.high);
+      }
+    } finally {
+      await admin.disconnect();
+      redis.disconnect();
+    }
+  }, 240_000);
+});
