@@ -1,11 +1,9 @@
-/** Install Debian packages when a server binary is missing (we run as root). */
-export function aptInstall(packages: string[]): void {
+import { runToEnd } from "./proc.ts";
+
+/** Install Debian packages when a server binary is missing (the stack runs as root). */
+export async function aptInstall(packages: string[]): Promise<void> {
   console.log(`installing ${packages.join(" ")} from Debian's packages...`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "--no-install-recommends", ...packages]]) {
-    const run = Bun.spawnSync(args, { env, stdout: "pipe", stderr: "pipe" });
-    if (run.exitCode !== 0) {
-      throw new Error(`${args.join(" ")} failed (exit ${run.exitCode}):\n${run.stderr.toString().trim().split("\n").slice(-10).join("\n")}`);
-    }
-  }
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  await runToEnd(["apt-get", "update", "-q"], "apt-get update", env);
+  await runToEnd(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...packages], `apt-get install ${packages.join(" ")}`, env);
 }

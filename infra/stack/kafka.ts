@@ -5,7 +5,7 @@ import { findJdk } from "./java.ts";
 import { resolveJars } from "./maven.ts";
 import { isListening, useRemote, waitFor } from "./net.ts";
 import { dir, runtimePath } from "./paths.ts";
-import { runningPid, startDetached, stopByPid, tail } from "./proc.ts";
+import { runningPid, runToEnd, startDetached, stopByPid, tail } from "./proc.ts";
 import { stateOf, type Server, type ServerStatus } from "./server.ts";
 import { logLevel } from "kafkajs";
 import { createKafka } from "../kafka/client.ts";
@@ -22,7 +22,7 @@ function listenAddress(config: Config): { host: string; port: number } {
   return { host, port: Number(port) };
 }
 
-export function kafkaJars(config: Config): string {
+export function kafkaJars(config: Config): Promise<string> {
   const version = config.KAFKA_VERSION;
   const log4jVersion = "2.24.3";
   return resolveJars(`kafka-${version}`, [
@@ -94,16 +94,13 @@ function writeConfig(home: string, config: Config): void {
   );
 }
 
-function formatStorage(java: string, jars: string, home: string): void {
+async function formatStorage(java: string, jars: string, home: string): Promise<void> {
   if (existsSync(join(home, "data", "meta.properties"))) return;
   const clusterId = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
-  const format = Bun.spawnSync(
+  await runToEnd(
     [java, ...javaArgs(jars, home, "256m"), "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", join(home, "server.properties")],
-    { stdout: "pipe", stderr: "pipe" },
+    "kafka storage format",
   );
-  if (format.exitCode !== 0) {
-    throw new Error(`kafka storage format failed:\n${format.stdout.toString()}${format.stderr.toString()}`);
-  }
 }
 
 async function metadataAnswers(config: Config): Promise<boolean> {
@@ -128,13 +125,13 @@ export const kafka: Server = {
       if (await metadataAnswers(config).catch(() => false)) return "external";
       if (await isListening(port)) throw new Error(`port ${port} is taken by something that is not a Kafka broker; set KAFKA_BROKERS to another port`);
     }
-    const jars = kafkaJars(config);
+    const jars = await kafkaJars(config);
     const home = dir("kafka");
     const wasRunning = runningPid(NAME) !== undefined;
     if (!wasRunning) {
       const jdk = findJdk(17);
       writeConfig(home, config);
-      formatStorage(jdk.java, jars, home);
+      await formatStorage(jdk.java, jars, home);
       startDetached(NAME, jdk.java, [...javaArgs(jars, home, config.KAFKA_HEAP), "kafka.Kafka", join(home, "server.properties")]);
     }
     await waitFor("Kafka metadata", async () => ((await metadataAnswers(config).catch(() => false)) ? true : undefined), {

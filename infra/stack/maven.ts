@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runtimePath } from "./paths.ts";
+import { runToEnd } from "./proc.ts";
 
 export type Artifact = { groupId: string; artifactId: string; version: string };
 
@@ -8,7 +9,7 @@ export type Artifact = { groupId: string; artifactId: string; version: string };
  * Resolve artifacts and their runtime dependencies from Maven Central into
  * .runtime/jars/<name>, once: a `.complete` marker makes later calls free.
  */
-export function resolveJars(name: string, artifacts: Artifact[]): string {
+export async function resolveJars(name: string, artifacts: Artifact[]): Promise<string> {
   const target = runtimePath("jars", name);
   if (existsSync(join(target, ".complete"))) return target;
   rmSync(target, { recursive: true, force: true });
@@ -33,14 +34,11 @@ export function resolveJars(name: string, artifacts: Artifact[]): string {
 `,
   );
   console.log(`fetching ${artifacts.map((a) => `${a.artifactId}:${a.version}`).join(", ")} from Maven Central...`);
-  const mvn = Bun.spawnSync(
+  await runToEnd(
     ["mvn", "-B", "-q", "-f", join(work, "pom.xml"), "dependency:copy-dependencies", "-DincludeScope=runtime", `-DoutputDirectory=${target}`],
-    { stdout: "pipe", stderr: "pipe" },
+    `mvn resolving ${name}`,
   );
-  if (mvn.exitCode !== 0 || readdirSync(target).length === 0) {
-    const out = `${mvn.stdout.toString()}${mvn.stderr.toString()}`.trim().split("\n").slice(-15).join("\n");
-    throw new Error(`mvn could not resolve ${name} (exit ${mvn.exitCode}):\n${out}`);
-  }
+  if (readdirSync(target).length === 0) throw new Error(`mvn resolved no jars for ${name}`);
   writeFileSync(join(target, ".complete"), new Date().toISOString());
   return target;
 }

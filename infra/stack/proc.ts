@@ -88,3 +88,17 @@ export function tail(name: string, lines = 20): string {
   if (!existsSync(logFile(name))) return "";
   return readFileSync(logFile(name), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
 }
+
+/**
+ * Run a command to completion without blocking the event loop (other
+ * servers' start-up probes keep running); throw with its output on failure.
+ */
+export async function runToEnd(command: string[], what: string, env?: Record<string, string>): Promise<string> {
+  const child = Bun.spawn(command, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  if (code !== 0) {
+    const output = `${stdout}${stderr}`.trim().split("\n").slice(-15).join("\n");
+    throw new Error(`${what} failed (exit ${code}):\n${output}`);
+  }
+  return stdout;
+}

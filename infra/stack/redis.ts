@@ -26,10 +26,10 @@ async function serverVersion(url: string): Promise<string | undefined> {
   }
 }
 
-function redisServerBinary(): string {
+async function redisServerBinary(): Promise<string> {
   const found = Bun.which("redis-server");
   if (found) return found;
-  aptInstall(["redis-server"]);
+  await aptInstall(["redis-server"]);
   const installed = Bun.which("redis-server");
   if (!installed) throw new Error("redis-server was installed but is not on PATH");
   return installed;
@@ -47,7 +47,7 @@ export const redisServer: Server = {
       if (await serverVersion(url).catch(() => undefined)) return "external";
       const port = portOf(url, 6379);
       if (await isListening(port)) throw new Error(`port ${port} is open but Redis at REDIS_URL does not answer; check REDIS_URL`);
-      startDetached(NAME, redisServerBinary(), [
+      startDetached(NAME, await redisServerBinary(), [
         "--port", String(port),
         "--bind", "127.0.0.1",
         "--dir", dir("redis"),
