@@ -23,5 +23,8 @@ const api = await startApi(config);
 console.log(`system up: API on http://127.0.0.1:${api.port}, ${workers.length} worker(s); Ctrl-C to stop`);
 stopOnSignals(workers, async () => {
   await api.stop();
-  for (const server of started.reverse()) await server.down(config);
+  for (const server of started.reverse()) {
+    await server.down(config);
+    console.log(`${server.name} stopped`);
+  }
 });
