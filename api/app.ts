@@ -1,14 +1,38 @@
 import { Hono } from "hono";
+import type { Config } from "../infra/config.ts";
+import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../infra/contracts/clickstream.ts";
+import type { Producer } from "../infra/kafka/producer.ts";
+import { profilesIndex } from "../workers/profiles/profile.ts";
+import { apiKeyAuth } from "./auth.ts";
+import { problem } from "./errors.ts";
 import type { Dependencies } from "./readiness.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { ingestRoutes } from "./routes/ingest.ts";
+import { profileRoutes } from "./routes/profiles.ts";
 
-export function createApp(deps: Dependencies): Hono {
+export type AppDependencies = Dependencies & {
+  config: Config;
+  producer: Producer;
+  resolveApiKey(key: string): Promise<string | undefined>;
+};
+
+export function createApp(deps: AppDependencies): Hono {
   const app = new Hono();
   app.route("/", healthRoutes(deps));
-  app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.use("/v1/*", apiKeyAuth(deps.resolveApiKey));
+  app.route(
+    "/",
+    ingestRoutes(
+      { path: "/v1/events", topic: CLICKSTREAM_TOPIC, schema: ClickstreamEvent, key: (e) => e.user_id, partnerOf: (e) => e.partner_id },
+      deps.producer,
+      deps.config,
+    ),
+  );
+  app.route("/", profileRoutes({ redis: deps.redis, search: deps.search, index: profilesIndex(deps.config.INDEX_PREFIX) }));
+  app.notFound((c) => problem(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
     console.error(error);
-    return c.json({ error: "internal", message: "internal error" }, 500);
+    return problem(c, 500, "internal", "internal error");
   });
   return app;
 }

@@ -1,25 +1,48 @@
+import { drizzle } from "drizzle-orm/postgres-js";
 import { configOrExit, type Config } from "../infra/config.ts";
 import { createOpenSearch, createRedis, createSql } from "../infra/clients.ts";
 import { createKafka } from "../infra/kafka/client.ts";
+import { createProducer } from "../infra/kafka/producer.ts";
 import { logger } from "../infra/log.ts";
-import { createApp } from "./app.ts";
+import { createApp, type AppDependencies } from "./app.ts";
+import { apiKeyResolver } from "./keys.ts";
 
 export type RunningApi = { port: number; stop(): Promise<void> };
 
-export async function startApi(config: Config): Promise<RunningApi> {
-  const admin = createKafka(config).admin();
+/** Connect to the stores and the broker, then build the app. */
+export async function connectApiDependencies(config: Config): Promise<AppDependencies> {
+  const kafka = createKafka(config);
+  const admin = kafka.admin();
   await admin.connect();
-  const deps = { admin, redis: createRedis(config), sql: createSql(config), search: createOpenSearch(config) };
+  const sql = createSql(config);
+  return {
+    config,
+    admin,
+    producer: await createProducer(kafka),
+    redis: createRedis(config),
+    sql,
+    search: createOpenSearch(config),
+    resolveApiKey: apiKeyResolver(drizzle(sql)),
+  };
+}
+
+export async function closeApiDependencies(deps: AppDependencies): Promise<void> {
+  await deps.producer.disconnect();
+  await deps.admin.disconnect();
+  deps.redis.disconnect();
+  await deps.sql.end({ timeout: 5 });
+  await deps.search.close();
+}
+
+export async function startApi(config: Config): Promise<RunningApi> {
+  const deps = await connectApiDependencies(config);
   const server = Bun.serve({ port: config.PORT, hostname: "127.0.0.1", fetch: createApp(deps).fetch });
   logger("api").info(`listening on http://127.0.0.1:${server.port}`);
   return {
     port: server.port ?? config.PORT,
     async stop() {
       await server.stop();
-      await admin.disconnect();
-      deps.redis.disconnect();
-      await deps.sql.end({ timeout: 5 });
-      await deps.search.close();
+      await closeApiDependencies(deps);
     },
   };
 }

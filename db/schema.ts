@@ -22,3 +22,16 @@ export const users = pgTable("users", {
   gender: text("gender"),
   updatedAt: timestamp("updated_at", { withTimezone: true }).defaultNow(),
 });
+
+/**
+ * API keys: only a SHA-256 of the key is kept (keys are 256-bit random, so a
+ * fast hash is enough); `prefix` identifies a key in listings.
+ */
+export const apiKeys = pgTable("api_keys", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  partnerId: text("partner_id").notNull(),
+  prefix: text("prefix").notNull(),
+  keyHash: text("key_hash").notNull().unique(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  revokedAt: timestamp("revoked_at", { withTimezone: true }),
+});

@@ -57,7 +57,14 @@ export const ConfigSchema = v.object({
   DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"], "postgres://postgres@127.0.0.1:5432/cdp"),
   REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379/0"),
   OPENSEARCH_URL: url("OPENSEARCH_URL", ["http:", "https:"], "http://127.0.0.1:9200"),
+  // Search indices are named <INDEX_PREFIX><view>, e.g. cdp-profiles.
+  INDEX_PREFIX: v.pipe(v.optional(v.string(), "cdp-"), v.trim(), v.regex(/^[a-z0-9][a-z0-9_-]*$/, "INDEX_PREFIX: expected lowercase letters, digits, - or _")),
   PORT: integer("PORT", 1, 65535, 8080),
+  // Ingest: the most events per request, the largest body, and how long to
+  // wait for the broker's acknowledgement before answering 503.
+  INGEST_MAX_BATCH: integer("INGEST_MAX_BATCH", 1, 100_000, 1000),
+  INGEST_MAX_BODY_BYTES: integer("INGEST_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024, 1024 * 1024),
+  INGEST_ACK_TIMEOUT_MS: integer("INGEST_ACK_TIMEOUT_MS", 100, 120_000, 5000),
   LOG_LEVEL: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
   // The most records a worker folds before it flushes and commits.
   WORKER_MAX_BATCH: integer("WORKER_MAX_BATCH", 1, 100_000, 5000),

@@ -6,7 +6,8 @@ import { stackUp } from "./stack/stack.ts";
 /**
  * `bun run test [bun test args...]`: bring the stack up when it is not (a
  * no-op when it is), then run every test against the real servers. Tests get
- * their own database and Redis db so they never touch a developer's data.
+ * their own database, Redis db and search indices, so they never touch a
+ * developer's data.
  */
 const config = configOrExit();
 try {
@@ -24,6 +25,7 @@ const env = {
   ...process.env,
   DATABASE_URL: process.env.TEST_DATABASE_URL ?? database.toString(),
   REDIS_URL: process.env.TEST_REDIS_URL ?? redis.toString(),
+  INDEX_PREFIX: "cdp-test-",
 };
 await ensureDatabase(env.DATABASE_URL);
 await migrateDatabase(env.DATABASE_URL);

@@ -1,8 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { startApi } from "../api/server.ts";
 import { createApp } from "../api/app.ts";
-import { createOpenSearch, createRedis, createSql } from "../infra/clients.ts";
-import { createKafka } from "../infra/kafka/client.ts";
+import { closeApiDependencies, connectApiDependencies, startApi } from "../api/server.ts";
 import { testConfig } from "./helpers.ts";
 
 const config = testConfig();
@@ -31,12 +29,9 @@ describe("API health", () => {
   });
 
   test("GET /readyz answers 503 naming the store that does not answer", async () => {
-    const admin = createKafka(config).admin();
-    await admin.connect();
     // Nothing listens on port 1: this Redis never answers.
-    const redis = createRedis({ ...config, REDIS_URL: "redis://127.0.0.1:1/0" });
-    redis.on("error", () => {});
-    const deps = { admin, redis, sql: createSql(config, 1), search: createOpenSearch(config) };
+    const deps = await connectApiDependencies({ ...config, REDIS_URL: "redis://127.0.0.1:1/0" });
+    deps.redis.on("error", () => {});
     try {
       const response = await createApp(deps).request("/readyz");
       const body = (await response.json()) as { status: string; checks: Record<string, { ok: boolean; error?: string }> };
@@ -48,10 +43,7 @@ describe("API health", () => {
       expect(body.checks.postgres?.ok).toBe(true);
       expect(body.checks.opensearch?.ok).toBe(true);
     } finally {
-      await admin.disconnect();
-      redis.disconnect();
-      await deps.sql.end();
-      await deps.search.close();
+      await closeApiDependencies(deps);
     }
   });
 });

@@ -1,4 +1,5 @@
 import type { Config } from "../infra/config.ts";
+import { profileWorker } from "./profiles/worker.ts";
 import type { Worker } from "./worker.ts";
 
 /**
@@ -6,4 +7,6 @@ import type { Worker } from "./worker.ts";
  * pipeline issue adds its worker here; `bun run workers [names...]` runs
  * them all in one process, or the named ones.
  */
-export const WORKERS: Record<string, (config: Config) => Worker<any, any>> = {};
+export const WORKERS: Record<string, (config: Config) => Worker<any, any>> = {
+  profiles: profileWorker,
+};

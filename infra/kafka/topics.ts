@@ -28,6 +28,7 @@ function withDeadLetters(spec: TopicSpec): TopicSpec[] {
 
 export const TOPICS: readonly TopicSpec[] = [
   ...withDeadLetters({ name: "clickstream.events", cleanup: "delete", retentionMs: RAW_RETENTION, description: "clickstream events, key user_id (SPEC §2.1)" }),
+  ...withDeadLetters({ name: "actions.push", cleanup: "delete", retentionMs: RAW_RETENTION, description: "push actions to deliver (add_to_cart promotions), key user_id (SPEC §2.1)" }),
   ...withDeadLetters({ name: "commerce.clicks", cleanup: "delete", retentionMs: RAW_RETENTION, description: "product clicks, key user_id (SPEC §2.3)" }),
   ...withDeadLetters({ name: "commerce.checkouts", cleanup: "delete", retentionMs: RAW_RETENTION, description: "checkouts, key user_id (SPEC §2.3)" }),
   ...withDeadLetters({ name: "users.changelog", cleanup: "compact", retentionMs: -1, description: "full user records, null deletes, key user_id (SPEC §2.2)" }),

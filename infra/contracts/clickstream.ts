@@ -1,0 +1,36 @@
+import * as v from "valibot";
+import { Amount, Id, optionalText, Timestamp } from "./fields.ts";
+
+export const CLICKSTREAM_TOPIC = "clickstream.events";
+
+export const EVENT_TYPES = ["page_view", "search", "add_to_cart", "remove_from_cart", "wishlist", "purchase", "session_start"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** `clickstream.events`, key user_id (SPEC §8). */
+export const ClickstreamEvent = v.pipe(
+  v.object({
+    event_id: Id,
+    type: v.picklist(EVENT_TYPES, `expected one of ${EVENT_TYPES.join(", ")}`),
+    user_id: Id,
+    partner_id: Id,
+    occurred_at: Timestamp,
+    session_id: v.nullish(Id),
+    partner_name: optionalText(256),
+    country: optionalText(64),
+    language: optionalText(64),
+    version: optionalText(64),
+    user_agent: optionalText(),
+    referrer: optionalText(),
+    current_url: optionalText(),
+    page_type: optionalText(128),
+    category: v.nullish(v.pipe(v.array(v.pipe(v.string("expected a string"), v.maxLength(256)), "expected an array of strings"), v.maxLength(50, "at most 50 categories"))),
+    search_query: optionalText(),
+    cart_amount: v.nullish(Amount),
+  }, "expected a JSON object"),
+  v.forward(
+    v.check((event) => event.type !== "purchase" || typeof event.cart_amount === "number", "is required when type is purchase"),
+    ["cart_amount"],
+  ),
+);
+
+export type ClickstreamEvent = v.InferOutput<typeof ClickstreamEvent>;

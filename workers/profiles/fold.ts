@@ -1,0 +1,77 @@
+import type { ClickstreamEvent } from "../../infra/contracts/clickstream.ts";
+import type { PushAction } from "../../infra/contracts/actions.ts";
+import { PUSH_ACTIONS_TOPIC } from "../../infra/contracts/actions.ts";
+import type { Folded } from "../worker.ts";
+import { emptyCounts, LIMITS, type Profile, type ProfileState } from "./profile.ts";
+
+/** Most recent first, without duplicates, at most `max` long. */
+function remember(list: readonly string[], items: readonly string[], max: number): string[] {
+  const fresh = [...items].reverse();
+  return [...fresh, ...list.filter((item) => !fresh.includes(item))].slice(0, max);
+}
+
+const LATEST_FIELDS = ["partner_name", "country", "language", "user_agent", "referrer"] as const;
+type LatestFields = Pick<Profile, (typeof LATEST_FIELDS)[number]>;
+
+/** The newest event's value wins; a missing value never erases a known one. */
+function latestFields(event: ClickstreamEvent, before: Profile | undefined, newest: boolean): LatestFields {
+  const fields = LATEST_FIELDS.map((field) => {
+    const incoming = event[field] ?? null;
+    const previous = before?.[field] ?? null;
+    return [field, newest ? (incoming ?? previous) : (previous ?? incoming)];
+  });
+  return Object.fromEntries(fields) as LatestFields;
+}
+
+function pushActionFor(event: ClickstreamEvent): PushAction {
+  return {
+    action_id: event.event_id,
+    kind: "add_to_cart_promotion",
+    event_id: event.event_id,
+    user_id: event.user_id,
+    partner_id: event.partner_id,
+    occurred_at: event.occurred_at,
+    category: event.category ?? null,
+    current_url: event.current_url ?? null,
+  };
+}
+
+/**
+ * Fold one clickstream event into a user's profile (SPEC §2.1). Pure: the
+ * same state and event always give the same result. A repeated event_id
+ * leaves the state untouched; an add_to_cart emits one push action.
+ */
+export function foldProfile(state: ProfileState | undefined, event: ClickstreamEvent): Folded<ProfileState> {
+  if (state?.recent_event_ids.includes(event.event_id)) return { state };
+
+  const at = new Date(event.occurred_at).toISOString();
+  const before = state?.profile;
+  const newest = before === undefined || at >= before.last_visit;
+  const counts = { ...(before?.event_counts ?? emptyCounts()) };
+  counts[event.type] += 1;
+  const newSession = event.session_id != null && !(state?.recent_sessions ?? []).includes(event.session_id);
+
+  const profile: Profile = {
+    user_id: event.user_id,
+    first_seen: before === undefined || at < before.first_seen ? at : before.first_seen,
+    last_visit: newest ? at : before.last_visit,
+    total_purchases: (before?.total_purchases ?? 0) + (event.type === "purchase" ? (event.cart_amount ?? 0) : 0),
+    event_counts: counts,
+    events_total: (before?.events_total ?? 0) + 1,
+    recent_categories: remember(before?.recent_categories ?? [], event.category ?? [], LIMITS.recentCategories),
+    sessions: (before?.sessions ?? 0) + (newSession ? 1 : 0),
+    is_new: before === undefined,
+    partner_id: newest ? event.partner_id : before.partner_id,
+    ...latestFields(event, before, newest),
+    partners: before?.partners.includes(event.partner_id) ? before.partners : [...(before?.partners ?? []), event.partner_id].slice(-LIMITS.partners),
+  };
+
+  return {
+    state: {
+      profile,
+      recent_event_ids: [...(state?.recent_event_ids ?? []), event.event_id].slice(-LIMITS.recentEventIds),
+      recent_sessions: newSession ? [...(state?.recent_sessions ?? []), event.session_id!].slice(-LIMITS.recentSessions) : (state?.recent_sessions ?? []),
+    },
+    emit: event.type === "add_to_cart" ? [{ topic: PUSH_ACTIONS_TOPIC, key: event.user_id, value: pushActionFor(event) }] : [],
+  };
+}

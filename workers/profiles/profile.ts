@@ -1,0 +1,71 @@
+import { EVENT_TYPES, type EventType } from "../../infra/contracts/clickstream.ts";
+
+/**
+ * The profile view (SPEC §2.1): what `GET /v1/profiles/:id` returns and what
+ * is indexed for search. Shared by the profile worker and the API.
+ */
+export type Profile = {
+  user_id: string;
+  first_seen: string;
+  /** Newest occurred_at seen, whatever order events arrived in. */
+  last_visit: string;
+  /** Sum of purchase cart_amount. */
+  total_purchases: number;
+  event_counts: Record<EventType, number>;
+  events_total: number;
+  /** Newest first, bounded. */
+  recent_categories: string[];
+  sessions: number;
+  /** True only while the user's first event is the only one seen. */
+  is_new: boolean;
+  /** Latest known values, taken from the newest event (by occurred_at) that carries them. */
+  partner_id: string;
+  partner_name: string | null;
+  country: string | null;
+  language: string | null;
+  user_agent: string | null;
+  referrer: string | null;
+  /** Every partner that sent events for this user: who may read the profile. */
+  partners: string[];
+};
+
+/** What the worker stores: the profile plus the bounded memory its fold needs. */
+export type ProfileState = {
+  profile: Profile;
+  /** Recent event ids, to count a redelivered or re-sent event once. */
+  recent_event_ids: string[];
+  /** Recent session ids, to count each session once. */
+  recent_sessions: string[];
+};
+
+export const LIMITS = { recentCategories: 20, recentEventIds: 200, recentSessions: 50, partners: 100 } as const;
+
+export const profileKey = (userId: string) => `profile:${userId}`;
+export const PROFILE_OFFSETS_KEY = "profile:offsets";
+export const profilesIndex = (prefix: string) => `${prefix}profiles`;
+
+export const emptyCounts = (): Record<EventType, number> =>
+  Object.fromEntries(EVENT_TYPES.map((type) => [type, 0])) as Record<EventType, number>;
+
+/** Exact-value fields only: search filters on them, never full text (SPEC §2.1). */
+export const PROFILE_MAPPING = {
+  dynamic: "strict",
+  properties: {
+    user_id: { type: "keyword" },
+    first_seen: { type: "date" },
+    last_visit: { type: "date" },
+    total_purchases: { type: "double" },
+    event_counts: { properties: Object.fromEntries(EVENT_TYPES.map((type) => [type, { type: "long" }])) },
+    events_total: { type: "long" },
+    recent_categories: { type: "keyword" },
+    sessions: { type: "long" },
+    is_new: { type: "boolean" },
+    partner_id: { type: "keyword" },
+    partner_name: { type: "keyword" },
+    country: { type: "keyword" },
+    language: { type: "keyword" },
+    user_agent: { type: "keyword", index: false },
+    referrer: { type: "keyword", index: false },
+    partners: { type: "keyword" },
+  },
+} as const;

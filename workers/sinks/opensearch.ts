@@ -1,0 +1,48 @@
+import type { Client } from "@opensearch-project/opensearch";
+import type { Change, Sink } from "../worker.ts";
+
+type BulkItem = Record<string, { status: number; error?: { type: string; reason?: string } }>;
+
+export async function ensureIndex(client: Client, index: string, mappings: object): Promise<void> {
+  const { body: exists } = await client.indices.exists({ index });
+  if (exists) return;
+  await client.indices
+    .create({ index, body: { settings: { number_of_shards: 1, number_of_replicas: 0 }, mappings } })
+    .catch((error: { meta?: { body?: { error?: { type?: string } } } }) => {
+      // Another worker created it first.
+      if (error.meta?.body?.error?.type !== "resource_already_exists_exception") throw error;
+    });
+}
+
+/**
+ * Whole documents, bulk-indexed with the record offset as an external
+ * version (SPEC §3.2): a replayed or older write is refused by OpenSearch as
+ * a version conflict, which here means "already applied".
+ */
+export function openSearchSink<S>(options: { client: Client; index: string; mappings: object; document(state: S): object }): Sink<S> {
+  const { client, index } = options;
+  let ready: Promise<void> | undefined;
+  return {
+    name: `opensearch:${index}`,
+    async write(changes: readonly Change<S>[]) {
+      ready ??= ensureIndex(client, index, options.mappings).catch((error) => {
+        ready = undefined;
+        throw error;
+      });
+      await ready;
+      const body = changes.flatMap((change) => {
+        const meta = { _index: index, _id: change.key, version: Number(change.offset) + 1, version_type: "external" as const };
+        return change.state === null ? [{ delete: meta }] : [{ index: meta }, options.document(change.state)];
+      });
+      const { body: response } = await client.bulk({ body });
+      if (!response.errors) return;
+      const failures = (response.items as BulkItem[])
+        .map((item) => Object.values(item)[0]!)
+        .filter((result) => result.error && result.error.type !== "version_conflict_engine_exception" && result.status !== 404);
+      if (failures.length > 0) {
+        throw new Error(`OpenSearch bulk into ${index}: ${failures.length} failed, first: ${failures[0]!.error!.type}: ${failures[0]!.error!.reason ?? ""}`);
+      }
+    },
+    close: () => client.close(),
+  };
+}
