@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { Amount, Id, optionalText, Timestamp } from "./fields.ts";
+import { Amount, contract, Id, optionalText, Timestamp } from "./fields.ts";
 
 export const CLICKSTREAM_TOPIC = "clickstream.events";
 
@@ -8,7 +8,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 /** `clickstream.events`, key user_id (SPEC §8). */
 export const ClickstreamEvent = v.pipe(
-  v.object({
+  contract({
     event_id: Id,
     type: v.picklist(EVENT_TYPES, `expected one of ${EVENT_TYPES.join(", ")}`),
     user_id: Id,
@@ -26,7 +26,7 @@ export const ClickstreamEvent = v.pipe(
     category: v.nullish(v.pipe(v.array(v.pipe(v.string("expected a string"), v.maxLength(256)), "expected an array of strings"), v.maxLength(50, "at most 50 categories"))),
     search_query: optionalText(),
     cart_amount: v.nullish(Amount),
-  }, "expected a JSON object"),
+  }),
   v.forward(
     v.check((event) => event.type !== "purchase" || typeof event.cart_amount === "number", "is required when type is purchase"),
     ["cart_amount"],

@@ -22,5 +22,12 @@ export const Timestamp = v.pipe(
 
 export const Amount = v.pipe(v.number("expected a number"), v.finite("must be finite"), v.minValue(0, "must not be negative"));
 
+/**
+ * The object of a contract: unknown fields are dropped, a missing required
+ * field is reported on that field as "is required".
+ */
+export const contract = <E extends v.ObjectEntries>(entries: E) =>
+  v.object(entries, (issue) => (issue.input === undefined && issue.path?.length ? "is required" : "expected a JSON object"));
+
 /** Optional fields may be absent or null. */
 export const optionalText = (max = 2048) => v.nullish(v.pipe(v.string("expected a string"), v.maxLength(max, `must be at most ${max} characters`)));

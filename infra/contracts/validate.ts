@@ -6,7 +6,8 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldEr
 
 /** Check a value against a contract; every problem names its field (dotted path; "" is the value itself). */
 export function validate<S extends v.GenericSchema>(schema: S, value: unknown): Validated<v.InferOutput<S>> {
-  const result = v.safeParse(schema, value);
+  // One message per field: stop a field's checks at its first failure.
+  const result = v.safeParse(schema, value, { abortPipeEarly: true });
   if (result.success) return { ok: true, value: result.output };
   return {
     ok: false,
