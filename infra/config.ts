@@ -71,6 +71,13 @@ export const ConfigSchema = v.object({
   // How long the broker waits for a silent worker before giving its
   // partitions to another; lower recovers faster from a crash.
   WORKER_SESSION_TIMEOUT_MS: integer("WORKER_SESSION_TIMEOUT_MS", 6000, 300_000, 30_000),
+  // Push actions (SPEC §2.1): where the notifier delivers them, and how hard
+  // it tries before an action goes to actions.push.dlq.
+  PUSH_WEBHOOK_URL: v.optional(v.pipe(v.string(), v.trim(), v.url("PUSH_WEBHOOK_URL: expected an http(s) URL"))),
+  PUSH_TIMEOUT_MS: integer("PUSH_TIMEOUT_MS", 10, 120_000, 2000),
+  PUSH_MAX_ATTEMPTS: integer("PUSH_MAX_ATTEMPTS", 1, 50, 5),
+  PUSH_BACKOFF_MS: integer("PUSH_BACKOFF_MS", 1, 60_000, 200),
+  PUSH_CONCURRENCY: integer("PUSH_CONCURRENCY", 1, 1000, 32),
   // Local stack only (infra/stack): where its data lives, versions, JVM heaps.
   RUNTIME_DIR: text("RUNTIME_DIR", resolve(import.meta.dir, "..", ".runtime")),
   KAFKA_VERSION: text("KAFKA_VERSION", "4.1.1"),

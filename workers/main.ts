@@ -8,8 +8,16 @@ export async function startWorkers(config: Config, names: string[]): Promise<Run
   if (unknown.length > 0) {
     throw new Error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ") || "none yet"}`);
   }
-  const selected = names.length > 0 ? names : Object.keys(WORKERS);
-  return Promise.all(selected.map((name) => runWorker(WORKERS[name]!(config), config)));
+  const missing = (name: string) => (WORKERS[name]!.requires ?? []).filter((setting) => !config[setting]);
+  for (const name of names) {
+    if (missing(name).length > 0) throw new Error(`worker ${name} needs ${missing(name).join(", ")}; set it in the environment or .env`);
+  }
+  const selected = names.length > 0 ? names : Object.keys(WORKERS).filter((name) => {
+    if (missing(name).length === 0) return true;
+    console.log(`worker ${name} not started: ${missing(name).join(", ")} is not set`);
+    return false;
+  });
+  return Promise.all(selected.map((name) => runWorker(WORKERS[name]!.create(config), config)));
 }
 
 if (import.meta.main) {

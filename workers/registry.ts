@@ -1,12 +1,19 @@
 import type { Config } from "../infra/config.ts";
+import { notifierWorker } from "./notifier/worker.ts";
 import { profileWorker } from "./profiles/worker.ts";
 import type { Worker } from "./worker.ts";
 
+export type WorkerEntry = {
+  create(config: Config): Worker<any, any>;
+  /** Settings without which the worker cannot run; when unset, "all workers" skips it and naming it is an error. */
+  requires?: readonly (keyof Config)[];
+};
+
 /**
- * The pipelines' workers by name, each built from the configuration. Each
- * pipeline issue adds its worker here; `bun run workers [names...]` runs
- * them all in one process, or the named ones.
+ * The pipelines' workers by name. `bun run workers [names...]` runs them all
+ * in one process, or the named ones.
  */
-export const WORKERS: Record<string, (config: Config) => Worker<any, any>> = {
-  profiles: profileWorker,
+export const WORKERS: Record<string, WorkerEntry> = {
+  profiles: { create: profileWorker },
+  notifier: { create: (config) => notifierWorker(config), requires: ["PUSH_WEBHOOK_URL"] },
 };

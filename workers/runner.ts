@@ -41,7 +41,7 @@ async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: Top
   for (const { result } of decoded) if (result.ok) keys.add(worker.key(result.event));
   const { appliedOffset, states } = await worker.store.load(tp, [...keys]);
 
-  const changed = new Map<string, Change<S>>();
+  const changed = new Map<string, Change<S, E>>();
   const emit: OutRecord[] = [];
   for (const { record, result } of decoded) {
     if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
@@ -58,7 +58,7 @@ async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: Top
     const pending = changed.get(key);
     const before = pending ? (pending.state ?? undefined) : states.get(key);
     const folded = worker.fold(before, result.event, record);
-    if (folded.state !== before) changed.set(key, { key, state: folded.state, offset: record.offset });
+    if (folded.state !== before) changed.set(key, { key, state: folded.state, offset: record.offset, event: result.event });
     if (folded.emit) emit.push(...folded.emit);
   }
 

@@ -29,11 +29,13 @@ export type Folded<S> = {
 };
 
 /** A state change handed to sinks: the newest state of a key after a flush. */
-export type Change<S> = {
+export type Change<S, E = unknown> = {
   key: string;
   state: S | null;
   /** Offset of the last record that changed it: monotonic per key, usable as an external version. */
   offset: string;
+  /** The last event that changed it. */
+  event: E;
 };
 
 /**
@@ -48,9 +50,9 @@ export type StateStore<S> = {
 };
 
 /** A secondary view written before the state commit; it must be idempotent (e.g. versioned by offset). */
-export type Sink<S> = {
+export type Sink<S, E = unknown> = {
   name: string;
-  write(changes: readonly Change<S>[]): Promise<void>;
+  write(changes: readonly Change<S, E>[]): Promise<void>;
   close?(): Promise<void>;
 };
 
@@ -61,6 +63,6 @@ export type Worker<E, S> = {
   decode(record: InputRecord): Decoded<E>;
   key(event: E): string;
   store: StateStore<S>;
-  sinks?: readonly Sink<S>[];
+  sinks?: readonly Sink<S, E>[];
   fold(state: S | undefined, event: E, record: InputRecord): Folded<S>;
 };

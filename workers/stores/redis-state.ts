@@ -10,9 +10,12 @@ import type { Change, StateStore, TopicPartition } from "../worker.ts";
 const COMMIT = `
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current and tonumber(current) >= tonumber(ARGV[2]) then return 0 end
+local ttl = tonumber(ARGV[3])
 for i = 2, #KEYS do
-  local value = ARGV[i + 1]
-  if value == '' then redis.call('DEL', KEYS[i]) else redis.call('SET', KEYS[i], value) end
+  local value = ARGV[i + 2]
+  if value == '' then redis.call('DEL', KEYS[i])
+  elseif ttl > 0 then redis.call('SET', KEYS[i], value, 'EX', ttl)
+  else redis.call('SET', KEYS[i], value) end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
@@ -26,9 +29,11 @@ export type RedisStateOptions = {
   documentKey(key: string): string;
   /** The hash holding this worker's applied offset per topic-partition. */
   offsetsKey: string;
+  /** Let documents expire (e.g. dedupe markers kept as long as the topic keeps records); 0 keeps them. */
+  ttlSeconds?: number;
 };
 
-export function redisStateStore<S>({ redis, documentKey, offsetsKey }: RedisStateOptions): StateStore<S> {
+export function redisStateStore<S>({ redis, documentKey, offsetsKey, ttlSeconds = 0 }: RedisStateOptions): StateStore<S> {
   const client = redis as WithCommit;
   if (typeof client.cdpCommitState !== "function") client.defineCommand("cdpCommitState", { lua: COMMIT });
   const field = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
@@ -49,7 +54,7 @@ export function redisStateStore<S>({ redis, documentKey, offsetsKey }: RedisStat
     async commit(tp, changes: readonly Change<S>[], offset) {
       const keys = [offsetsKey, ...changes.map((c) => documentKey(c.key))];
       const values = changes.map((c) => (c.state === null ? "" : JSON.stringify(c.state)));
-      await client.cdpCommitState(keys.length, ...keys, field(tp), offset, ...values);
+      await client.cdpCommitState(keys.length, ...keys, field(tp), offset, String(ttlSeconds), ...values);
     },
 
     async close() {

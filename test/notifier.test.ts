@@ -1,0 +1,114 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { PUSH_ACTIONS_TOPIC } from "../infra/contracts/actions.ts";
+import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
+import { createKafka } from "../infra/kafka/client.ts";
+import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
+import { createRedis } from "../infra/clients.ts";
+import { notifierWorker, type NotifierStats } from "../workers/notifier/worker.ts";
+import { profileWorker } from "../workers/profiles/worker.ts";
+import { runWorker } from "../workers/runner.ts";
+import { eventually, testConfig, unique } from "./helpers.ts";
+
+/**
+ * add_to_cart -> actions.push -> webhook, against a real HTTP receiver run by
+ * the test: each action delivered once with its idempotency key; a webhook
+ * that keeps failing for some actions leads to retries and the DLQ while the
+ * others are delivered.
+ */
+
+const run = unique("push");
+type Hit = { key: string; status: number; at: number };
+const hits: Hit[] = [];
+const flakyOnce = new Set<string>();
+const receiver = Bun.serve({
+  port: 0,
+  hostname: "127.0.0.1",
+  async fetch(request) {
+    const key = request.headers.get("idempotency-key") ?? "";
+    const action = (await request.json()) as { user_id: string; action_id: string };
+    let status = 204;
+    if (action.user_id.endsWith("-fail")) status = 500;
+    else if (action.action_id.endsWith("-flaky") && !flakyOnce.has(key)) {
+      flakyOnce.add(key);
+      status = 503;
+    }
+    hits.push({ key, status, at: Date.now() });
+    return new Response(null, { status });
+  },
+});
+afterAll(() => receiver.stop(true));
+
+const config = { ...testConfig(), PUSH_WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/push`, PUSH_BACKOFF_MS: 20, PUSH_MAX_ATTEMPTS: 4 };
+
+const event = (user: string, id: string, type = "add_to_cart"): OutRecord => ({
+  topic: CLICKSTREAM_TOPIC,
+  key: user,
+  value: { event_id: id, type, user_id: user, partner_id: `${run}-p`, occurred_at: new Date().toISOString() },
+});
+
+describe("push actions", () => {
+  test("each add_to_cart is delivered once; a failing webhook is retried, then dead-lettered, while others flow", async () => {
+    const good = Array.from({ length: 16 }, (_, i) => event(`${run}-u${i % 5}`, `${run}-a${i}${i % 4 === 0 ? "-flaky" : ""}`));
+    const failing = [event(`${run}-u9-fail`, `${run}-f1`), event(`${run}-u9-fail`, `${run}-f2`)];
+    const noise = [event(`${run}-u1`, `${run}-v1`, "page_view"), event(`${run}-u2`, `${run}-v2`, "search")];
+    const goodIds = good.map((r) => (r.value as { event_id: string }).event_id);
+
+    const admin = createKafka(config).admin();
+    await admin.connect();
+    const startOffsets = await admin.fetchTopicOffsets(PUSH_ACTIONS_TOPIC);
+
+    const stats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 };
+    const profiles = await runWorker(profileWorker(config), config);
+    let notifier = await runWorker(notifierWorker(config, stats), config);
+    const producer = await createProducer(createKafka(config));
+    // Failing actions first: the good ones behind them must not wait for their retries to end.
+    await producer.send([...failing, ...good, ...noise, ...good.slice(0, 4)]);
+    await producer.disconnect();
+
+    try {
+      const ok = (key: string) => hits.filter((h) => h.key === key && h.status < 300).length;
+      await eventually("every good action delivered and both failing ones dead-lettered", async () => goodIds.every((id) => ok(id) > 0) && stats.deadLettered >= 2);
+      for (const id of goodIds) expect(ok(id), id).toBe(1);
+      expect(hits.filter((h) => h.key === `${run}-f1`).map((h) => h.status)).toEqual([500, 500, 500, 500]);
+      expect(hits.filter((h) => h.key.startsWith(run) && h.key.endsWith("-flaky")).length).toBe(8);
+      expect(stats.retried).toBeGreaterThanOrEqual(4 + 6);
+      expect(hits.some((h) => h.key.startsWith(`${run}-v`))).toBe(false);
+
+      const consumer = createKafka(config).consumer({ groupId: unique("test-push-dlq") });
+      await consumer.connect();
+      await consumer.subscribe({ topic: `${PUSH_ACTIONS_TOPIC}.dlq`, fromBeginning: true });
+      const dead = new Map<string, string>();
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const action = JSON.parse(message.value!.toString()) as { action_id: string };
+          if (action.action_id.startsWith(run)) dead.set(action.action_id, message.headers?.["dlq.reason"]?.toString() ?? "");
+        },
+      });
+      await eventually("both failing actions on the DLQ", async () => dead.size === 2);
+      await consumer.disconnect();
+      expect(dead.get(`${run}-f1`)).toBe("webhook answered HTTP 500 (after 4 attempts)");
+
+      // Replay everything this test produced, as after a crash before the
+      // offset commit: no action is delivered a second time.
+      await notifier.stop();
+      const redis = createRedis(config);
+      await redis.del("push:offsets");
+      redis.disconnect();
+      await admin.setOffsets({ groupId: "notifier", topic: PUSH_ACTIONS_TOPIC, partitions: startOffsets.map((p) => ({ partition: p.partition, offset: p.offset })) });
+      const before = hits.length;
+      const replayStats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 };
+      notifier = await runWorker(notifierWorker(config, replayStats), config);
+      await eventually("the replay to be consumed", async () => {
+        const committed = await admin.fetchOffsets({ groupId: "notifier", topics: [PUSH_ACTIONS_TOPIC] });
+        const ends = await admin.fetchTopicOffsets(PUSH_ACTIONS_TOPIC);
+        return ends.every((end) => committed[0]!.partitions.find((p) => p.partition === end.partition)?.offset === end.high);
+      });
+      expect(hits.length).toBe(before);
+      expect(replayStats).toEqual({ delivered: 0, retried: 0, deadLettered: 0 });
+    } finally {
+      await notifier.stop();
+      await profiles.stop();
+      await admin.disconnect();
+    }
+  }, 120_000);
+});

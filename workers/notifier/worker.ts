@@ -1,0 +1,88 @@
+import type Redis from "ioredis";
+import type { Config } from "../../infra/config.ts";
+import { createRedis } from "../../infra/clients.ts";
+import { PUSH_ACTIONS_TOPIC, PushAction } from "../../infra/contracts/actions.ts";
+import { createKafka } from "../../infra/kafka/client.ts";
+import { createProducer, type Producer } from "../../infra/kafka/producer.ts";
+import { logger } from "../../infra/log.ts";
+import { deadLetterTopic } from "../dead-letter.ts";
+import { decodeWith } from "../decode.ts";
+import { forEachLimited, withRetries } from "../retry.ts";
+import { redisStateStore } from "../stores/redis-state.ts";
+import type { Change, Sink, Worker } from "../worker.ts";
+import { postAction } from "./deliver.ts";
+
+/** An action once handled (delivered or dead-lettered); kept a little longer than the topic keeps records. */
+type Handled = true;
+const HANDLED_TTL_SECONDS = 8 * 24 * 3600;
+export const handledKey = (actionId: string) => `push:handled:${actionId}`;
+
+export type NotifierStats = { delivered: number; retried: number; deadLettered: number };
+
+/**
+ * Delivers each new action to the webhook, many at once, each with its own
+ * retries; an action that keeps failing goes to actions.push.dlq with the
+ * reason while the others are delivered. Right after a success the action is
+ * marked handled, so neither a replay nor a crash before the offset commit
+ * sends it again.
+ */
+function webhookSink(config: Config & { PUSH_WEBHOOK_URL: string }, redis: Redis, producer: Producer, stats: NotifierStats): Sink<Handled, PushAction> {
+  const log = logger("notifier");
+  return {
+    name: "webhook",
+    async write(changes: readonly Change<Handled, PushAction>[]) {
+      await forEachLimited(changes, config.PUSH_CONCURRENCY, async ({ event: action }) => {
+        const result = await withRetries((_) => postAction(config.PUSH_WEBHOOK_URL, action, config.PUSH_TIMEOUT_MS), {
+          maxAttempts: config.PUSH_MAX_ATTEMPTS,
+          baseMs: config.PUSH_BACKOFF_MS,
+          onRetry: () => void stats.retried++,
+        });
+        if (result.ok) {
+          stats.delivered++;
+          await redis.set(handledKey(action.action_id), "true", "EX", HANDLED_TTL_SECONDS);
+          return;
+        }
+        stats.deadLettered++;
+        log.warn("push action dead-lettered", { action_id: action.action_id, attempts: result.attempts, reason: result.reason });
+        await producer.send([
+          {
+            topic: deadLetterTopic(PUSH_ACTIONS_TOPIC),
+            key: action.user_id,
+            value: action,
+            headers: { "dlq.reason": `${result.reason} (after ${result.attempts} attempts)`, "dlq.worker": "notifier", "dlq.failed_at": new Date().toISOString() },
+          },
+        ]);
+      });
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+export function notifierWorker(config: Config, stats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 }): Worker<PushAction, Handled> {
+  const url = config.PUSH_WEBHOOK_URL;
+  if (!url) throw new Error("the notifier needs PUSH_WEBHOOK_URL (where to POST push actions)");
+  const redis = createRedis(config);
+  // Created here so the sink owns it; connected on first use.
+  const producer = lazyProducer(config);
+  return {
+    name: "notifier",
+    inputs: [PUSH_ACTIONS_TOPIC],
+    decode: decodeWith(PushAction),
+    key: (action) => action.action_id,
+    store: redisStateStore<Handled>({ redis, documentKey: handledKey, offsetsKey: "push:offsets", ttlSeconds: HANDLED_TTL_SECONDS }),
+    sinks: [webhookSink({ ...config, PUSH_WEBHOOK_URL: url }, redis, producer, stats)],
+    // A known action id is a duplicate: leave it alone.
+    fold: (handled) => ({ state: handled ?? true }),
+  };
+}
+
+function lazyProducer(config: Config): Producer {
+  let producer: Promise<Producer> | undefined;
+  const get = () => (producer ??= createProducer(createKafka(config)));
+  return {
+    send: async (records) => (await get()).send(records),
+    disconnect: async () => {
+      if (producer) await (await producer).disconnect();
+    },
+  };
+}
