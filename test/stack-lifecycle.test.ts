@@ -53,13 +53,13 @@ afterAll(async () => {
 describe("stack up, status and down", () => {
   test("up starts all four servers; a second up reuses them", async () => {
     const first = await stack("up");
-    expect(first.code).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     for (const server of ["postgres", "redis", "kafka", "opensearch"]) expect(first.stdout).toMatch(new RegExp(`^${server}\\s+started`, "m"));
     expect(first.stdout).toMatch(/^topics\s+\d+ created/m);
     expect(first.stdout).toContain("migrations applied");
 
     const second = await stack("up");
-    expect(second.code).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
     for (const server of ["postgres", "redis", "kafka", "opensearch"]) expect(second.stdout).toMatch(new RegExp(`^${server}\\s+already up`, "m"));
     expect(second.stdout).toMatch(/^topics\s+0 created, 0 reconfigured/m);
   }, 300_000);
