@@ -66,6 +66,9 @@ export const ConfigSchema = v.object({
   INGEST_MAX_BODY_BYTES: integer("INGEST_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024, 1024 * 1024),
   INGEST_ACK_TIMEOUT_MS: integer("INGEST_ACK_TIMEOUT_MS", 100, 120_000, 5000),
   LOG_LEVEL: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
+  // Consumer groups are named <CONSUMER_GROUP_PREFIX><worker>, so tests and
+  // the bench never move a developer's workers' offsets.
+  CONSUMER_GROUP_PREFIX: v.pipe(v.optional(v.string(), ""), v.trim(), v.regex(/^[A-Za-z0-9._-]*$/, "CONSUMER_GROUP_PREFIX: expected letters, digits, '.', '_' or '-'")),
   // The most records a worker folds before it flushes and commits.
   WORKER_MAX_BATCH: integer("WORKER_MAX_BATCH", 1, 100_000, 5000),
   // How long the broker waits for a silent worker before giving its

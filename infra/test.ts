@@ -1,5 +1,6 @@
 import { migrateDatabase } from "../db/migrate.ts";
-import { configOrExit } from "./config.ts";
+import { configOrExit, loadConfig } from "./config.ts";
+import { dropViews } from "./views.ts";
 import { ensureDatabase } from "./stack/postgres.ts";
 import { stackUp } from "./stack/stack.ts";
 
@@ -26,9 +27,12 @@ const env = {
   DATABASE_URL: process.env.TEST_DATABASE_URL ?? database.toString(),
   REDIS_URL: process.env.TEST_REDIS_URL ?? redis.toString(),
   INDEX_PREFIX: "cdp-test-",
+  CONSUMER_GROUP_PREFIX: "test-",
 };
 await ensureDatabase(env.DATABASE_URL);
 await migrateDatabase(env.DATABASE_URL);
+// Views left by an earlier run (maybe of older code) never leak into this one.
+await dropViews(loadConfig(env));
 
 // Real servers: a consumer group join or a JVM start takes seconds, not ms.
 const run = Bun.spawn([process.execPath, "test", "--timeout", "120000", ...process.argv.slice(2)], { env, stdio: ["inherit", "inherit", "inherit"] });

@@ -6,7 +6,7 @@ import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
 import { createRedis } from "../infra/clients.ts";
 import { notifierWorker, type NotifierStats } from "../workers/notifier/worker.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
-import { runWorker } from "../workers/runner.ts";
+import { groupIdOf, runWorker } from "../workers/runner.ts";
 import { eventually, testConfig, unique } from "./helpers.ts";
 
 /**
@@ -94,12 +94,12 @@ describe("push actions", () => {
       const redis = createRedis(config);
       await redis.del("push:offsets");
       redis.disconnect();
-      await admin.setOffsets({ groupId: "notifier", topic: PUSH_ACTIONS_TOPIC, partitions: startOffsets.map((p) => ({ partition: p.partition, offset: p.offset })) });
+      await admin.setOffsets({ groupId: groupIdOf(config, "notifier"), topic: PUSH_ACTIONS_TOPIC, partitions: startOffsets.map((p) => ({ partition: p.partition, offset: p.offset })) });
       const before = hits.length;
       const replayStats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 };
       notifier = await runWorker(notifierWorker(config, replayStats), config);
       await eventually("the replay to be consumed", async () => {
-        const committed = await admin.fetchOffsets({ groupId: "notifier", topics: [PUSH_ACTIONS_TOPIC] });
+        const committed = await admin.fetchOffsets({ groupId: groupIdOf(config, "notifier"), topics: [PUSH_ACTIONS_TOPIC] });
         const ends = await admin.fetchTopicOffsets(PUSH_ACTIONS_TOPIC);
         return ends.every((end) => committed[0]!.partitions.find((p) => p.partition === end.partition)?.offset === end.high);
       });

@@ -19,6 +19,8 @@ export type RunningWorker = {
   stop(): Promise<void>;
 };
 
+export const groupIdOf = (config: Config, worker: string) => `${config.CONSUMER_GROUP_PREFIX}${worker}`;
+
 function toInput(tp: TopicPartition, message: KafkaMessage): InputRecord {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
@@ -84,7 +86,7 @@ export async function runWorker<E, S>(
   const kafka = createKafka(config);
   const producer = await createProducer(kafka);
   const consumer: Consumer = kafka.consumer({
-    groupId: worker.name,
+    groupId: groupIdOf(config, worker.name),
     sessionTimeout: config.WORKER_SESSION_TIMEOUT_MS,
     rebalanceTimeout: config.WORKER_SESSION_TIMEOUT_MS * 2,
     heartbeatInterval: Math.min(3000, config.WORKER_SESSION_TIMEOUT_MS / 3),
@@ -100,9 +102,7 @@ export async function runWorker<E, S>(
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    // One partition at a time: a worker reading several topics may touch the
-    // same key from two partitions, and its state must not race.
-    partitionsConsumedConcurrently: 1,
+    partitionsConsumedConcurrently: worker.partitionConcurrency ?? 1,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       const tp = { topic: batch.topic, partition: batch.partition };
       for (let start = 0; start < batch.messages.length; start += config.WORKER_MAX_BATCH) {

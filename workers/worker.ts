@@ -57,7 +57,7 @@ export type Sink<S, E = unknown> = {
 };
 
 export type Worker<E, S> = {
-  /** Also the consumer group id. */
+  /** Also the consumer group id (after CONSUMER_GROUP_PREFIX). */
   name: string;
   inputs: readonly string[];
   decode(record: InputRecord): Decoded<E>;
@@ -65,4 +65,10 @@ export type Worker<E, S> = {
   store: StateStore<S>;
   sinks?: readonly Sink<S, E>[];
   fold(state: S | undefined, event: E, record: InputRecord): Folded<S>;
+  /**
+   * Partitions folded at once (default 1). More is safe only when every
+   * state key lives in one input partition, as with a single topic keyed by
+   * the state's key: then no two partitions ever touch the same state.
+   */
+  partitionConcurrency?: number;
 };

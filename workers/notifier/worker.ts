@@ -73,6 +73,8 @@ export function notifierWorker(config: Config, stats: NotifierStats = { delivere
     sinks: [webhookSink({ ...config, PUSH_WEBHOOK_URL: url }, redis, producer, stats)],
     // A known action id is a duplicate: leave it alone.
     fold: (handled) => ({ state: handled ?? true }),
+    // An action id appears in one partition only (keyed by its user).
+    partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }
 

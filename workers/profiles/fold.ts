@@ -2,7 +2,7 @@ import type { ClickstreamEvent } from "../../infra/contracts/clickstream.ts";
 import type { PushAction } from "../../infra/contracts/actions.ts";
 import { PUSH_ACTIONS_TOPIC } from "../../infra/contracts/actions.ts";
 import type { Folded } from "../worker.ts";
-import { emptyCounts, LIMITS, type Profile, type ProfileState } from "./profile.ts";
+import { emptyCounts, eventHash, LIMITS, type Profile, type ProfileState } from "./profile.ts";
 
 /** Most recent first, without duplicates, at most `max` long. */
 function remember(list: readonly string[], items: readonly string[], max: number): string[] {
@@ -42,7 +42,8 @@ function pushActionFor(event: ClickstreamEvent): PushAction {
  * leaves the state untouched; an add_to_cart emits one push action.
  */
 export function foldProfile(state: ProfileState | undefined, event: ClickstreamEvent): Folded<ProfileState> {
-  if (state?.recent_event_ids.includes(event.event_id)) return { state };
+  const hash = eventHash(event.event_id);
+  if (state?.recent_events.includes(hash)) return { state };
 
   const at = new Date(event.occurred_at).toISOString();
   const before = state?.profile;
@@ -69,7 +70,7 @@ export function foldProfile(state: ProfileState | undefined, event: ClickstreamE
   return {
     state: {
       profile,
-      recent_event_ids: [...(state?.recent_event_ids ?? []), event.event_id].slice(-LIMITS.recentEventIds),
+      recent_events: [...(state?.recent_events ?? []), hash].slice(-LIMITS.recentEvents),
       recent_sessions: newSession ? [...(state?.recent_sessions ?? []), event.session_id!].slice(-LIMITS.recentSessions) : (state?.recent_sessions ?? []),
     },
     emit: event.type === "add_to_cart" ? [{ topic: PUSH_ACTIONS_TOPIC, key: event.user_id, value: pushActionFor(event) }] : [],

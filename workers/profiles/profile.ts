@@ -32,13 +32,20 @@ export type Profile = {
 /** What the worker stores: the profile plus the bounded memory its fold needs. */
 export type ProfileState = {
   profile: Profile;
-  /** Recent event ids, to count a redelivered or re-sent event once. */
-  recent_event_ids: string[];
+  /**
+   * 52-bit hashes of the user's most recent event ids, to count a redelivered
+   * or re-sent event once (duplicates arrive close together: a retried POST,
+   * a producer retry). Hashes keep the stored state small.
+   */
+  recent_events: number[];
   /** Recent session ids, to count each session once. */
   recent_sessions: string[];
 };
 
-export const LIMITS = { recentCategories: 20, recentEventIds: 200, recentSessions: 50, partners: 100 } as const;
+export const LIMITS = { recentCategories: 20, recentEvents: 64, recentSessions: 20, partners: 100 } as const;
+
+/** wyhash of the id, cut to 52 bits so it is an exact JSON number. */
+export const eventHash = (eventId: string) => Number(BigInt.asUintN(52, BigInt(Bun.hash(eventId))));
 
 export const profileKey = (userId: string) => `profile:${userId}`;
 export const PROFILE_OFFSETS_KEY = "profile:offsets";

@@ -29,5 +29,7 @@ export function profileWorker(config: Config): Worker<ClickstreamEvent, ProfileS
       }),
     ],
     fold: foldProfile,
+    // clickstream.events is keyed by user_id, the state's key.
+    partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }

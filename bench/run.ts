@@ -1,0 +1,184 @@
+import { drizzle } from "drizzle-orm/postgres-js";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { createApiKey } from "../api/keys.ts";
+import { migrateDatabase } from "../db/migrate.ts";
+import { createSql } from "../infra/clients.ts";
+import { configOrExit, type Config } from "../infra/config.ts";
+import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
+import { applyTopics } from "../infra/kafka/admin.ts";
+import { createKafka } from "../infra/kafka/client.ts";
+import { createProducer } from "../infra/kafka/producer.ts";
+import { findJdk } from "../infra/stack/java.ts";
+import { kafkaJars } from "../infra/stack/kafka.ts";
+import { ensureDatabase } from "../infra/stack/postgres.ts";
+import { stackUp } from "../infra/stack/stack.ts";
+import { dropViews } from "../infra/views.ts";
+import { groupIdOf } from "../workers/runner.ts";
+import { averageBytes, benchEvents } from "./events.ts";
+import { benchConfig, benchEnv, ROOT, runJson, spawnBun, waitHttp, type Child } from "./harness.ts";
+import { ms, type Summary } from "./stats.ts";
+
+/**
+ * `bun run bench [ingest] [freshness] [lookup] [--quick]`: SPEC §6 figures,
+ * each beside its baseline measured in the same run, printed as a table and
+ * written to bench/results/<time>.json. Every load runs as its own process.
+ */
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const chosen = args.filter((a) => !a.startsWith("--"));
+const wanted = (name: string) => chosen.length === 0 || chosen.includes(name);
+const base = configOrExit();
+const env = benchEnv(base);
+const config = benchConfig(env);
+const api = `http://127.0.0.1:${config.PORT}`;
+const partner = "bench-partner";
+const rows: { figure: string; value: string; baseline: string; ratio: string }[] = [];
+const report: Record<string, unknown> = {};
+
+async function sizeOf(topic: string, groupId?: string): Promise<{ end: number; committed: number }> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const end = ends.reduce((n, p) => n + Number(p.high), 0);
+    if (!groupId) return { end, committed: 0 };
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const committed = offsets!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    return { end, committed };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Wait until the profile worker has committed everything on the topic; returns events folded per second. */
+async function waitCaughtUp(label: string): Promise<number> {
+  const group = groupIdOf(config, "profiles");
+  const first = await sizeOf(CLICKSTREAM_TOPIC, group);
+  const started = performance.now();
+  let last = first;
+  while (last.committed < last.end) {
+    await Bun.sleep(1000);
+    last = await sizeOf(CLICKSTREAM_TOPIC, group);
+    process.stdout.write(`\r  ${label}: ${last.end - last.committed} events behind   `);
+  }
+  process.stdout.write("\n");
+  const seconds = (performance.now() - started) / 1000;
+  return (last.committed - first.committed) / Math.max(seconds, 0.001);
+}
+
+async function ingestScenario(key: string) {
+  const seconds = quick ? 8 : 20;
+  const events = benchEvents(200_000, { runId: `in${Date.now().toString(36)}`, users: 100_000, partner });
+  const bytes = averageBytes(events);
+  const batches: unknown[][] = [];
+  for (let i = 0; i < events.length; i += 100) batches.push(events.slice(i, i + 100));
+  const file = join(tmpdir(), `cdp-bench-batches-${process.pid}.json`);
+  await Bun.write(file, JSON.stringify(batches));
+  console.log(`ingest: POST /v1/events, batches of 100 events of ~${bytes} bytes, 16 connections, ${seconds}s`);
+  const result = await runJson<{ eventsPerSecond: number; accepted: number; rejected: number; requestLatency: Summary }>(
+    ["bench/ingest-load.ts", "--url", `${api}/v1/events`, "--auth", key, "--batches", file, "--connections", "16", "--seconds", String(seconds)],
+    env,
+  );
+
+  // Baseline: Kafka's own producer benchmark, same record size and acks, a topic like clickstream.events.
+  const topic = "bench.producer-perf";
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  await applyTopics(admin, [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench baseline" }], { partitions: config.TOPIC_PARTITIONS, replication: 1 });
+  await admin.disconnect();
+  const records = quick ? 1_000_000 : 3_000_000;
+  console.log(`baseline: kafka ProducerPerformance, ${records} records of ${bytes} bytes, acks=all`);
+  const jdk = findJdk(17);
+  const perf = Bun.spawn(
+    [jdk.java, "-Xmx512m", "-cp", `${await kafkaJars(base)}/*`, "org.apache.kafka.tools.ProducerPerformance",
+      "--topic", topic, "--num-records", String(records), "--record-size", String(bytes), "--throughput", "-1",
+      "--producer-props", `bootstrap.servers=${config.KAFKA_BROKERS.join(",")}`, "acks=all", "enable.idempotence=true"],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const out = await new Response(perf.stdout).text();
+  await perf.exited;
+  const summary = out.trim().split("\n").pop() ?? "";
+  const perSecond = Number(summary.match(/([\d.]+) records\/sec/)?.[1] ?? NaN);
+  const ratio = result.eventsPerSecond / perSecond;
+  rows.push({ figure: "ingest events/s (API, acks=all)", value: result.eventsPerSecond.toFixed(0), baseline: `${perSecond.toFixed(0)} (ProducerPerformance)`, ratio: `${ratio.toFixed(2)}x` });
+  report.ingest = { ...result, recordBytes: bytes, baseline: { tool: "org.apache.kafka.tools.ProducerPerformance", recordsPerSecond: perSecond, summary }, ratio };
+}
+
+async function freshnessScenario(key: string) {
+  const rate = 5000;
+  const seconds = quick ? 15 : 60;
+  console.log(`freshness: ${rate} events/s through the API for ${seconds}s; 202 -> profile in Redis`);
+  const result = await runJson<{ delay: Summary; probes: number; missed: number; failedEvents: number }>(
+    ["bench/freshness-load.ts", "--url", `${api}/v1/events`, "--auth", key, "--partner", partner, "--redis", config.REDIS_URL, "--rate", String(rate), "--seconds", String(seconds)],
+    env,
+  );
+  const d = result.delay;
+  rows.push({ figure: `freshness 202 -> Redis ms (${rate}/s)`, value: `p50 ${ms(d.p50)} p95 ${ms(d.p95)} p99 ${ms(d.p99)} max ${ms(d.max)}`, baseline: "target p95 <= 100, p99 <= 500", ratio: `${result.probes} probes, ${result.missed} missed` });
+  report.freshness = { rate, seconds, ...result };
+}
+
+async function lookupScenario(key: string) {
+  const users = 100_000;
+  const rate = 10_000;
+  const seconds = quick ? 10 : 30;
+  // 100K profiles of this partner: one event per user, straight to the topic.
+  const seed = benchEvents(users, { runId: "lk", users, partner }).map((e, i) => ({ ...e, user_id: `lk-${i}`, event_id: `lk-${i}-seed` }));
+  const producer = await createProducer(createKafka(config));
+  for (let i = 0; i < seed.length; i += 5000) await producer.send(seed.slice(i, i + 5000).map((e) => ({ topic: CLICKSTREAM_TOPIC, key: e.user_id, value: e })));
+  await producer.disconnect();
+  await waitCaughtUp("seeding 100K profiles");
+  console.log(`lookup: GET /v1/profiles/:id at ${rate}/s for ${seconds}s over ${users} profiles, then raw Redis GET of the same keys`);
+  const common = ["--users", `lk-:${users}`, "--rate", String(rate), "--seconds", String(seconds)];
+  type Load = { achievedRate: number; errors: number; sent: number; latency: Summary };
+  const http = await runJson<Load>(["bench/load.ts", "--target", "http", "--url", `${api}/v1/profiles/`, "--auth", key, ...common], env);
+  const redis = await runJson<Load>(["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", "profile:", ...common], env);
+  const line = (l: Load) => `p50 ${ms(l.latency.p50)} p95 ${ms(l.latency.p95)} p99 ${ms(l.latency.p99)} max ${ms(l.latency.max)} (${l.achievedRate.toFixed(0)}/s, ${l.errors} err)`;
+  rows.push({ figure: `lookup ms @${rate}/s`, value: line(http), baseline: `Redis GET ${line(redis)}`, ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x` });
+  report.lookup = { rate, seconds, users, http, redisBaseline: redis };
+}
+
+async function main(config: Config) {
+  await stackUp(base, () => {});
+  await dropViews(config);
+  await ensureDatabase(config.DATABASE_URL);
+  await migrateDatabase(config.DATABASE_URL);
+  const sql = createSql(config, 1);
+  const { key } = await createApiKey(drizzle(sql), partner);
+  await sql.end();
+
+  const children: Child[] = [];
+  const stopAll = () => Promise.all(children.map((c) => c.stop()));
+  try {
+    children.push(spawnBun(["api/server.ts"], env));
+    await waitHttp(`${api}/healthz`);
+    if (wanted("ingest")) await ingestScenario(key);
+    if (wanted("freshness") || wanted("lookup")) {
+      children.push(spawnBun(["workers/main.ts", "profiles"], env));
+      const foldRate = await waitCaughtUp("profile worker catching up");
+      report.workerCatchUpEventsPerSecond = foldRate;
+      if (foldRate > 0) rows.push({ figure: "profile worker catch-up events/s", value: foldRate.toFixed(0), baseline: "-", ratio: "-" });
+      if (wanted("freshness")) await freshnessScenario(key);
+      if (wanted("lookup")) await lookupScenario(key);
+    }
+  } finally {
+    await stopAll();
+  }
+
+  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), bun: Bun.version };
+  const at = new Date().toISOString();
+  mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
+  const file = join(ROOT, "bench", "results", `${at.replaceAll(":", "-")}.json`);
+  writeFileSync(file, JSON.stringify({ at, machine, quick, ...report }, null, 2));
+
+  const widths = [38, 52, 60];
+  console.log(`\n${machine.cores} cores, ${machine.cpu}, ${machine.memoryGiB} GiB, Bun ${machine.bun}${quick ? " (quick run)" : ""}`);
+  console.log(["figure".padEnd(widths[0]!), "value".padEnd(widths[1]!), "baseline (same run)".padEnd(widths[2]!), "ratio"].join(" | "));
+  for (const r of rows) console.log([r.figure.padEnd(widths[0]!), r.value.padEnd(widths[1]!), r.baseline.padEnd(widths[2]!), r.ratio].join(" | "));
+  console.log(`\nreport: ${file}`);
+}
+
+await main(config);
+process.exit(0);
