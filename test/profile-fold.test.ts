@@ -117,6 +117,16 @@ describe("profile fold", () => {
     expect(foldAll([purchase, event(), purchase]).profile.total_purchases).toBe(10);
   });
 
+  test("duplicates are recognised within the last 64 events of the user", () => {
+    const first = event();
+    let state = foldAll([first]);
+    expect(foldProfile(state, first).state).toBe(state);
+    state = foldAll(Array.from({ length: LIMITS.recentEvents }, () => event()), state);
+    // Out of the window now: it would count again (documented in the README).
+    expect(foldProfile(state, first).state).not.toBe(state);
+    expect(JSON.stringify(state).length).toBeLessThan(3000);
+  });
+
   test("add_to_cart emits one push action keyed by user, with the event id as idempotency key", () => {
     const cart = event({ type: "add_to_cart", category: ["shoes"], current_url: "https://shop/x" });
     const { emit } = foldProfile(undefined, cart);

@@ -10,7 +10,8 @@ import { runCommand, testConfig } from "./helpers.ts";
  * A second, separate stack (its own runtime folder and ports) taken through
  * up, up again, status and down, so the developer's stack is never touched.
  * Its Postgres and Redis ports are free, so this also covers starting
- * project-local Postgres and Redis servers.
+ * project-local Postgres and Redis servers, and, since its broker can be
+ * killed without harming other tests, the API's 503 when the broker is gone.
  */
 
 const runtime = mkdtempSync(join(tmpdir(), "cdp-stack-test-"));
@@ -72,6 +73,41 @@ describe("stack up, status and down", () => {
     expect(status.stdout).toMatch(new RegExp(`^kafka\\s+running\\s+${ports.kafka}\\s+Apache Kafka 4\\.\\d+\\.\\d+ \\(KRaft\\)`, "m"));
     expect(status.stdout).toMatch(new RegExp(`^opensearch\\s+running\\s+${ports.opensearch}\\s+opensearch 3\\.\\d+`, "m"));
   });
+
+  test("with the broker gone, POST /v1/events answers 503 with Retry-After, never 202", async () => {
+    const created = await runCommand([process.execPath, "api/apikey.ts", "create", "--partner", "p1"], env, 30_000);
+    expect(created.code, created.stderr).toBe(0);
+    const key = created.stdout.trim();
+    const apiEnv = { ...env, PORT: "18380", INGEST_ACK_TIMEOUT_MS: "1500" };
+    const api = Bun.spawn([process.execPath, "api/server.ts"], { cwd: join(import.meta.dir, ".."), env: { ...process.env, ...apiEnv }, stdout: "ignore", stderr: "ignore" });
+    const post = () =>
+      fetch("http://127.0.0.1:18380/v1/events", {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ event_id: `e-${Date.now()}`, type: "page_view", user_id: "u1", partner_id: "p1", occurred_at: new Date().toISOString() }),
+      });
+    try {
+      let accepted: Response | undefined;
+      for (let i = 0; i < 50 && !accepted; i++) accepted = await post().catch(async () => void (await Bun.sleep(200)));
+      expect(accepted?.status).toBe(202);
+
+      const kafkaPid = Number(readFileSync(join(runtime, "pids", "kafka.pid"), "utf8"));
+      process.kill(kafkaPid, "SIGKILL");
+      while (isAlive(kafkaPid)) await Bun.sleep(50);
+
+      const refused = await post();
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("1");
+      expect(((await refused.json()) as { error: string }).error).toBe("broker_unavailable");
+    } finally {
+      api.kill("SIGKILL");
+      await api.exited;
+    }
+    // Bring the broker back for the next test.
+    const again = await stack("up");
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^kafka\s+started/m);
+  }, 180_000);
 
   test("after down, no stack port is listening and no stack process is left", async () => {
     const pidDir = join(runtime, "pids");
