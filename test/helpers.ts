@@ -2,6 +2,7 @@ import { loadConfig, type Config } from "../infra/config.ts";
 import { applyTopics } from "../infra/kafka/admin.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import type { TopicSpec } from "../infra/kafka/topics.ts";
+import { groupIdOf } from "../workers/runner.ts";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -30,6 +31,25 @@ export async function deleteTopics(config: Config, names: string[]): Promise<voi
   await admin.connect();
   try {
     await admin.deleteTopics({ topics: names });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Move a worker's consumer group to the end of its topics, so a test's
+ * worker folds only what the test produces, however long the topics' history.
+ */
+export async function skipToEnd(config: Config, worker: string, topics: string[]): Promise<void> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    // Explicit end offsets: a reset "to latest" is stored as -1, which a
+    // consumer reading from the beginning takes as "no offset yet".
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({ groupId: groupIdOf(config, worker), topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    }
   } finally {
     await admin.disconnect();
   }

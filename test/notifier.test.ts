@@ -7,7 +7,7 @@ import { createRedis } from "../infra/clients.ts";
 import { notifierWorker, type NotifierStats } from "../workers/notifier/worker.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { groupIdOf, runWorker } from "../workers/runner.ts";
-import { eventually, testConfig, unique } from "./helpers.ts";
+import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /**
  * add_to_cart -> actions.push -> webhook, against a real HTTP receiver run by
@@ -57,6 +57,8 @@ describe("push actions", () => {
     await admin.connect();
     const startOffsets = await admin.fetchTopicOffsets(PUSH_ACTIONS_TOPIC);
 
+    await skipToEnd(config, "profiles", [CLICKSTREAM_TOPIC]);
+    await skipToEnd(config, "notifier", [PUSH_ACTIONS_TOPIC]);
     const stats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 };
     const profiles = await runWorker(profileWorker(config), config);
     let notifier = await runWorker(notifierWorker(config, stats), config);

@@ -4,7 +4,7 @@ import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
 import { profileKey, profilesIndex, type ProfileState } from "../workers/profiles/profile.ts";
-import { eventually, ROOT, testConfig, unique } from "./helpers.ts";
+import { eventually, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
 
@@ -48,6 +48,7 @@ describe("profile worker crashes", () => {
         stderr: "ignore",
       });
 
+    await skipToEnd(config, "profiles", [CLICKSTREAM_TOPIC]);
     const producer = await createProducer(createKafka(config));
     let worker = spawnWorker();
     let kills = 0;

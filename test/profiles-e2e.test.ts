@@ -3,11 +3,11 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { EVENT_TYPES } from "../infra/contracts/clickstream.ts";
+import { CLICKSTREAM_TOPIC, EVENT_TYPES } from "../infra/contracts/clickstream.ts";
 import { runWorker, type RunningWorker } from "../workers/runner.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import type { Profile } from "../workers/profiles/profile.ts";
-import { eventually, testConfig, unique } from "./helpers.ts";
+import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /**
  * Events posted through the API reach the profile in Redis and in search with
@@ -93,6 +93,7 @@ const request = (path: string, partner: string, init: RequestInit = {}) =>
 
 beforeAll(async () => {
   for (const p of partners) keys[p] = (await createApiKey(drizzle(deps.sql), p)).key;
+  await skipToEnd(config, "profiles", [CLICKSTREAM_TOPIC]);
   worker = await runWorker(profileWorker(config), config);
 });
 afterAll(async () => {

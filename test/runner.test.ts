@@ -4,7 +4,7 @@ import type Redis from "ioredis";
 import { createRedis } from "../infra/clients.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
-import { runWorker } from "../workers/runner.ts";
+import { groupIdOf, runWorker } from "../workers/runner.ts";
 import type { Change } from "../workers/worker.ts";
 import { countWorker, offsetsKey, tallyKey, type Tally } from "./fixtures/count-worker.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, testConfig, unique } from "./helpers.ts";
@@ -151,7 +151,7 @@ describe("worker runner", () => {
         // The flush reached Redis, the commit never reached the broker.
         const applied = await redis.hget(offsetsKey(group), `${topic}:${partition}`);
         expect(applied).toBe(offset!);
-        const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+        const committed = await admin.fetchOffsets({ groupId: groupIdOf(config, group), topics: [topic] });
         const committedOffset = BigInt(committed[0]!.partitions.find((p) => p.partition === partition)!.offset);
         expect(committedOffset).toBeLessThanOrEqual(BigInt(offset!));
       }
@@ -169,7 +169,7 @@ describe("worker runner", () => {
       expect(await tallies(redis, group, expected.keys())).toEqual(expected);
       // A graceful stop leaves every partition committed to its end.
       const ends = await admin.fetchTopicOffsets(topic);
-      const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const committed = await admin.fetchOffsets({ groupId: groupIdOf(config, group), topics: [topic] });
       for (const end of ends) {
         expect(committed[0]!.partitions.find((p) => p.partition === end.partition)?.offset).toBe(end.high);
       }
