@@ -10,6 +10,26 @@ export type TopicsApplied = {
   partitionDrift: { name: string; declared: number; actual: number }[];
 };
 
+/**
+ * A new topic's leaders can take a moment to be known everywhere, most of all
+ * on a broker that has just started: until its offsets can be listed, a
+ * client may be told "not the leader" or "does not host this partition".
+ */
+async function waitUntilServed(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const topic of topics) {
+    for (;;) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        if (offsets.length > 0) break;
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`topic ${topic} was created but its partitions are not served: ${(error as Error).message}`);
+      }
+      await Bun.sleep(200);
+    }
+  }
+}
+
 const configEntriesOf = (spec: TopicSpec) => [
   { name: "cleanup.policy", value: spec.cleanup },
   { name: "retention.ms", value: String(spec.retentionMs) },
@@ -38,6 +58,7 @@ export async function applyTopics(admin: Admin, specs: readonly TopicSpec[], def
       })),
     });
     result.created = missing.map((s) => s.name);
+    await waitUntilServed(admin, result.created);
   }
   if (present.length === 0) return result;
 
