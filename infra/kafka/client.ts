@@ -11,11 +11,17 @@ const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
-// kafkajs is chatty at INFO (every join/leave); keep its INFO at debug.
+/**
+ * kafkajs is chatty: its INFO (every join/leave) goes to debug, and so do
+ * its per-connection "Response ..." errors, which the request that got them
+ * retries or throws anyway (a broker that has just started answers "not the
+ * leader" for a few seconds).
+ */
 const logCreator = () => ({ level, log: entry }: LogEntry) => {
   const { message, ...fields } = entry;
   const name = levels[level] ?? "info";
-  log[name === "info" ? "debug" : name](message, fields);
+  const quiet = name === "info" || (name === "error" && message.startsWith("Response "));
+  log[quiet ? "debug" : name](message, fields);
 };
 
 /** The one place a kafkajs client is built. */
