@@ -1,6 +1,7 @@
 import type { Config } from "../infra/config.ts";
 import { notifierWorker } from "./notifier/worker.ts";
 import { profileWorker } from "./profiles/worker.ts";
+import { socialEdgesWorker, userInfoWorker } from "./userinfo/worker.ts";
 import type { Worker } from "./worker.ts";
 
 export type WorkerEntry = {
@@ -16,4 +17,6 @@ export type WorkerEntry = {
 export const WORKERS: Record<string, WorkerEntry> = {
   profiles: { create: profileWorker },
   notifier: { create: (config) => notifierWorker(config), requires: ["PUSH_WEBHOOK_URL"] },
+  "social-edges": { create: socialEdgesWorker },
+  userinfo: { create: userInfoWorker },
 };

@@ -60,7 +60,9 @@ async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: Top
     const pending = changed.get(key);
     const before = pending ? (pending.state ?? undefined) : states.get(key);
     const folded = worker.fold(before, result.event, record);
-    if (folded.state !== before) changed.set(key, { key, state: folded.state, offset: record.offset, event: result.event });
+    // Deleting what does not exist is no change either.
+    const unchanged = folded.state === before || (folded.state === null && before === undefined);
+    if (!unchanged) changed.set(key, { key, state: folded.state, offset: record.offset, event: result.event });
     if (folded.emit) emit.push(...folded.emit);
   }
 

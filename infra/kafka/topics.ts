@@ -35,6 +35,9 @@ export const TOPICS: readonly TopicSpec[] = [
   ...withDeadLetters({ name: "social.tweets", cleanup: "delete", retentionMs: RAW_RETENTION, description: "tweets created/deleted, key tweet_id (SPEC §2.2)" }),
   ...withDeadLetters({ name: "social.follows", cleanup: "delete", retentionMs: RAW_RETENTION, description: "follow/unfollow, key follower_id (SPEC §2.2)" }),
   ...withDeadLetters({ name: "social.likes", cleanup: "delete", retentionMs: RAW_RETENTION, description: "like/unlike, key user_id (SPEC §2.2)" }),
+  // Repartitioned count changes: kept forever so `bun run rebuild userinfo` can replay them all.
+  ...withDeadLetters({ name: "userinfo.deltas", cleanup: "delete", retentionMs: -1, description: "user-info count changes, key user_id (SPEC §2.2, repartition)" }),
+  { name: "userinfo.changelog", cleanup: "compact", retentionMs: -1, description: "user-info documents, null when deleted, key user_id (SPEC §2.2)" },
   ...withDeadLetters({ name: "content.beacons", cleanup: "delete", retentionMs: RAW_RETENTION, description: "active-user beacons, key user_id (SPEC §2.5)" }),
   ...withDeadLetters({ name: "content.interactions", cleanup: "delete", retentionMs: RAW_RETENTION, description: "content interactions, key user_id (SPEC §2.5)" }),
 ];

@@ -19,7 +19,13 @@ export async function ensureIndex(client: Client, index: string, mappings: objec
  * version (SPEC §3.2): a replayed or older write is refused by OpenSearch as
  * a version conflict, which here means "already applied".
  */
-export function openSearchSink<S>(options: { client: Client; index: string; mappings: object; document(state: S): object }): Sink<S> {
+export function openSearchSink<S>(options: {
+  client: Client;
+  index: string;
+  mappings: object;
+  /** The document to index for a state; null removes it from the index. */
+  document(state: S): object | null;
+}): Sink<S> {
   const { client, index } = options;
   let ready: Promise<void> | undefined;
   return {
@@ -32,7 +38,8 @@ export function openSearchSink<S>(options: { client: Client; index: string; mapp
       await ready;
       const body = changes.flatMap((change) => {
         const meta = { _index: index, _id: change.key, version: Number(change.offset) + 1, version_type: "external" as const };
-        return change.state === null ? [{ delete: meta }] : [{ index: meta }, options.document(change.state)];
+        const document = change.state === null ? null : options.document(change.state);
+        return document === null ? [{ delete: meta }] : [{ index: meta }, document];
       });
       const { body: response } = await client.bulk({ body });
       if (!response.errors) return;

@@ -1,0 +1,41 @@
+import type { User } from "../../infra/contracts/social.ts";
+import { COUNTS, USERINFO_CHANGELOG_TOPIC, type CountDelta } from "../../infra/contracts/userinfo.ts";
+import type { Folded } from "../worker.ts";
+import { userInfoDocument, zeroCounts, type UserInfoState } from "./userinfo.ts";
+
+/** A changelog record (null user: a tombstone) or a count change from stage 1. */
+export type UserInfoEvent = { kind: "user"; user_id: string; user: User | null } | { kind: "delta"; delta: CountDelta };
+
+/**
+ * Stage 2: join users with their counts. A changelog record replaces the
+ * user's fields whole (a user who reappears starts from their new fields); a
+ * tombstone hides the user (404, gone from search) but keeps the counts, as
+ * the edges behind them still exist. Counts that arrive before the user are
+ * kept and shown once the user exists; none goes below zero. Every change of
+ * the document is also emitted to userinfo.changelog (a tombstone on delete).
+ */
+export function foldUserInfo(state: UserInfoState | undefined, input: UserInfoEvent): Folded<UserInfoState> {
+  const current: UserInfoState = state ?? { user: null, counts: zeroCounts(), applied: {} };
+  let next: UserInfoState;
+  let userId: string;
+  if (input.kind === "user") {
+    userId = input.user_id;
+    if (input.user === null && current.user === null) return { state: state ?? null };
+    next = { ...current, user: input.user };
+  } else {
+    const { delta } = input;
+    userId = delta.user_id;
+    const applied = current.applied[delta.source];
+    if (applied !== undefined && BigInt(delta.source_offset) <= BigInt(applied)) return { state: state ?? null };
+    const counts = { ...current.counts };
+    for (const count of COUNTS) counts[count] = Math.max(0, counts[count] + (delta.changes[count] ?? 0));
+    next = { ...current, counts, applied: { ...current.applied, [delta.source]: delta.source_offset } };
+  }
+  const before = userInfoDocument(current);
+  const after = userInfoDocument(next);
+  const documentChanged = JSON.stringify(before) !== JSON.stringify(after);
+  return {
+    state: next,
+    emit: documentChanged ? [{ topic: USERINFO_CHANGELOG_TOPIC, key: userId, value: after }] : [],
+  };
+}

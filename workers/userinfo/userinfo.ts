@@ -1,0 +1,42 @@
+import type { User } from "../../infra/contracts/social.ts";
+import { COUNTS, type CountName } from "../../infra/contracts/userinfo.ts";
+
+/** The user-info document (SPEC §2.2): the user's fields plus their counts. */
+export type UserInfo = User & Record<CountName, number>;
+
+/** What the userinfo worker keeps per user. */
+export type UserInfoState = {
+  /** The latest changelog record; null once deleted (the counts stay). */
+  user: User | null;
+  counts: Record<CountName, number>;
+  /** Per source topic-partition, the newest source offset applied: replays are recognised. */
+  applied: Record<string, string>;
+};
+
+export const userInfoKey = (userId: string) => `userinfo:${userId}`;
+export const USERINFO_OFFSETS_KEY = "userinfo:offsets";
+export const userInfoIndex = (prefix: string) => `${prefix}userinfo`;
+
+export const zeroCounts = (): Record<CountName, number> => Object.fromEntries(COUNTS.map((c) => [c, 0])) as Record<CountName, number>;
+
+/** The document to serve, or null while the user does not exist. */
+export const userInfoDocument = (state: UserInfoState): UserInfo | null => (state.user ? { ...state.user, ...state.counts } : null);
+
+export const USERINFO_MAPPING = {
+  dynamic: "strict",
+  properties: {
+    user_id: { type: "keyword" },
+    username: { type: "text", fields: { raw: { type: "keyword" } } },
+    name: { type: "text" },
+    bio: { type: "text" },
+    location: { type: "text" },
+    url: { type: "keyword", index: false },
+    joined_at: { type: "date" },
+    profile_image_url: { type: "keyword", index: false },
+    background_image_url: { type: "keyword", index: false },
+    tweets: { type: "long" },
+    following: { type: "long" },
+    followers: { type: "long" },
+    likes: { type: "long" },
+  },
+} as const;
