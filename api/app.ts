@@ -3,12 +3,14 @@ import type { Config } from "../infra/config.ts";
 import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../infra/contracts/clickstream.ts";
 import type { Producer } from "../infra/kafka/producer.ts";
 import { profilesIndex } from "../workers/profiles/profile.ts";
+import { userInfoIndex } from "../workers/userinfo/userinfo.ts";
 import { apiKeyAuth } from "./auth.ts";
 import { problem } from "./errors.ts";
 import type { Dependencies } from "./readiness.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { profileRoutes } from "./routes/profiles.ts";
+import { userRoutes } from "./routes/users.ts";
 
 export type AppDependencies = Dependencies & {
   config: Config;
@@ -29,6 +31,7 @@ export function createApp(deps: AppDependencies): Hono {
     ),
   );
   app.route("/", profileRoutes({ redis: deps.redis, search: deps.search, index: profilesIndex(deps.config.INDEX_PREFIX) }));
+  app.route("/", userRoutes({ redis: deps.redis, search: deps.search, index: userInfoIndex(deps.config.INDEX_PREFIX) }));
   app.notFound((c) => problem(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
     console.error(error);

@@ -1,4 +1,5 @@
 import type { ClickstreamEvent, EventType } from "../contracts/clickstream.ts";
+import { random } from "./random.ts";
 
 /**
  * Synthetic clickstream traffic that looks like a shop's: many partners, a
@@ -18,18 +19,6 @@ const AGENTS = [
   "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
 ];
 const REFERRERS = ["https://www.google.com/", "https://www.instagram.com/", "https://newsletter.example.com/", null];
-
-/** mulberry32: small, fast, seedable. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Session = { user: number; id: string; step: number; length: number; category: string; carted: number };
 

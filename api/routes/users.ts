@@ -1,0 +1,52 @@
+import type { Client } from "@opensearch-project/opensearch";
+import { Hono } from "hono";
+import type Redis from "ioredis";
+import * as v from "valibot";
+import { Id } from "../../infra/contracts/fields.ts";
+import { validate } from "../../infra/contracts/validate.ts";
+import { userInfoDocument, userInfoKey, type UserInfoState } from "../../workers/userinfo/userinfo.ts";
+import type { AuthEnv } from "../auth.ts";
+import { problem } from "../errors.ts";
+
+const pageParam = (max: number, fallback: string) =>
+  v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "expected an integer"), v.transform(Number), v.minValue(1, "must be at least 1"), v.maxValue(max, `must be at most ${max}`)), fallback);
+
+/** Full-text search over the user's words; only these parameters exist. */
+export const UserSearch = v.strictObject(
+  {
+    q: v.pipe(v.string("expected a search text"), v.trim(), v.nonEmpty("must not be empty"), v.maxLength(256, "must be at most 256 characters")),
+    page: pageParam(500, "1"),
+    size: pageParam(100, "20"),
+  },
+  "unknown query parameter",
+);
+
+export function userRoutes(deps: { redis: Redis; search: Client; index: string }): Hono<AuthEnv> {
+  return new Hono<AuthEnv>()
+    .get("/v1/users/:userId", async (c) => {
+      const userId = c.req.param("userId");
+      if (!v.is(Id, userId)) return problem(c, 400, "invalid_id", "a user id is 1 to 128 characters");
+      const raw = await deps.redis.get(userInfoKey(userId));
+      const document = raw ? userInfoDocument(JSON.parse(raw) as UserInfoState) : null;
+      if (!document) return problem(c, 404, "not_found", "no such user");
+      return c.json(document);
+    })
+    .get("/v1/search/users", async (c) => {
+      const parsed = validate(UserSearch, c.req.query());
+      if (!parsed.ok) return problem(c, 400, "invalid_query", "bad search parameters", { errors: parsed.errors });
+      const { q, page, size } = parsed.value;
+      const { body } = await deps.search.search({
+        index: deps.index,
+        ignore_unavailable: true,
+        body: {
+          query: { multi_match: { query: q, fields: ["username^3", "name^2", "bio", "location"] } },
+          sort: [{ _score: "desc" }, { user_id: "asc" }],
+          from: (page - 1) * size,
+          size,
+          track_total_hits: true,
+        } as never,
+      });
+      const total = typeof body.hits.total === "number" ? body.hits.total : (body.hits.total?.value ?? 0);
+      return c.json({ total, page, size, results: body.hits.hits.map((hit) => hit._source) });
+    });
+}

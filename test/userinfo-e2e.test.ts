@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { createApp } from "../api/app.ts";
+import { createApiKey } from "../api/keys.ts";
+import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
+import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC, type User } from "../infra/contracts/social.ts";
+import { USERINFO_DELTAS_TOPIC } from "../infra/contracts/userinfo.ts";
+import { socialGenerator } from "../infra/datagen/social.ts";
+import { createKafka } from "../infra/kafka/client.ts";
+import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
+import { rebuildView } from "../workers/rebuild.ts";
+import { runWorker, type RunningWorker } from "../workers/runner.ts";
+import { socialEdgesWorker, userInfoWorker } from "../workers/userinfo/worker.ts";
+import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
+
+/**
+ * The social simulator's records through both stages; every user's document
+ * must equal what this test computes from the same records with plain sets.
+ */
+
+const config = testConfig();
+const deps = await connectApiDependencies(config);
+const app = createApp(deps);
+const run = unique("soc");
+const users = 300;
+let key = "";
+const workers: RunningWorker[] = [];
+
+const records: OutRecord[] = (() => {
+  const generator = socialGenerator({ users, seed: 11, runId: run });
+  return Array.from({ length: 6000 }, () => generator.next());
+})();
+
+/** Expected documents, from the records in produce order (per-key order is what Kafka keeps). */
+function expectedDocuments(): Map<string, Record<string, unknown> | null> {
+  const fields = new Map<string, User | null>();
+  const tweets = new Map<string, string>();
+  const follows = new Set<string>();
+  const likes = new Set<string>();
+  for (const { topic, key, value } of records) {
+    const v = value as Record<string, string>;
+    if (topic === USERS_CHANGELOG_TOPIC) fields.set(key!, value as User | null);
+    else if (topic === TWEETS_TOPIC) {
+      if (v.type === "created" && !tweets.has(v.tweet_id!)) tweets.set(v.tweet_id!, v.user_id!);
+      if (v.type === "deleted") tweets.delete(v.tweet_id!);
+    } else if (topic === FOLLOWS_TOPIC) {
+      const pair = `${v.follower_id}>${v.followee_id}`;
+      if (v.type === "follow") follows.add(pair);
+      else follows.delete(pair);
+    } else if (topic === LIKES_TOPIC) {
+      const pair = `${v.user_id}>${v.tweet_id}`;
+      if (v.type === "like") likes.add(pair);
+      else likes.delete(pair);
+    }
+  }
+  const count = (of: Iterable<string>, match: (item: string) => boolean) => [...of].filter(match).length;
+  const expected = new Map<string, Record<string, unknown> | null>();
+  for (let i = 0; i < users; i++) {
+    const id = `${run}-u${i}`;
+    const user = fields.get(id);
+    expected.set(
+      id,
+      user
+        ? {
+            ...user,
+            tweets: count(tweets.values(), (author) => author === id),
+            following: count(follows, (pair) => pair.startsWith(`${id}>`)),
+            followers: count(follows, (pair) => pair.endsWith(`>${id}`)),
+            likes: count(likes, (pair) => pair.startsWith(`${id}>`)),
+          }
+        : null,
+    );
+  }
+  return expected;
+}
+
+const get = (path: string) => app.request(path, { headers: { authorization: `Bearer ${key}` } });
+
+async function documents(ids: string[]) {
+  return Promise.all(ids.map(async (id) => {
+    const response = await get(`/v1/users/${id}`);
+    return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : response.status === 404 ? null : `HTTP ${response.status}`;
+  }));
+}
+
+beforeAll(async () => {
+  key = (await createApiKey(drizzle(deps.sql), `${run}-p`)).key;
+  await skipToEnd(config, "social-edges", [TWEETS_TOPIC, FOLLOWS_TOPIC, LIKES_TOPIC]);
+  await skipToEnd(config, "userinfo", [USERS_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC]);
+  workers.push(await runWorker(socialEdgesWorker(config), config), await runWorker(userInfoWorker(config), config));
+  const producer = await createProducer(createKafka(config));
+  for (let i = 0; i < records.length; i += 1000) await producer.send(records.slice(i, i + 1000));
+  await producer.disconnect();
+});
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  await closeApiDependencies(deps);
+});
+
+describe("user information service, end to end", () => {
+  const expected = expectedDocuments();
+  const ids = [...expected.keys()];
+
+  test("every user's document equals the counts computed from what was produced", async () => {
+    const want = ids.map((id) => expected.get(id) ?? null);
+    await eventually("the documents to converge", async () => JSON.stringify(await documents(ids)) === JSON.stringify(want), 90_000);
+    expect(await documents(ids)).toEqual(want);
+    expect(want.filter((d) => d === null).length).toBeGreaterThan(0);
+    expect(want.some((d) => d !== null && (d.followers as number) > 0 && (d.tweets as number) > 0 && (d.likes as number) > 0)).toBe(true);
+  }, 120_000);
+
+  test("unknown and deleted users answer 404; bad ids 400", async () => {
+    expect((await get(`/v1/users/${run}-nobody`)).status).toBe(404);
+    const deleted = ids.find((id) => expected.get(id) === null)!;
+    expect((await get(`/v1/users/${deleted}`)).status).toBe(404);
+    expect((await get(`/v1/users/${"x".repeat(129)}`)).status).toBe(400);
+  });
+
+  test("search finds users by the words of their name, bio and location, with paging", async () => {
+    const someone = [...expected.values()].find((d) => d !== null)!;
+    const response = await eventually("search to index the users", async () => {
+      const body = (await (await get(`/v1/search/users?q=${encodeURIComponent(String(someone.username))}`)).json()) as { total: number; results: { user_id: string }[] };
+      return body.results.some((u) => u.user_id === someone.user_id) ? body : undefined;
+    });
+    expect(response.results[0]?.user_id).toBe(someone.user_id as string);
+    const page = (await (await get(`/v1/search/users?q=${encodeURIComponent(String(someone.location))}&size=5&page=2`)).json()) as { page: number; size: number; results: unknown[] };
+    expect(page).toMatchObject({ page: 2, size: 5 });
+    expect((await get(`/v1/search/users`)).status).toBe(400);
+    expect((await get(`/v1/search/users?q=x&sort=evil`)).status).toBe(400);
+  });
+
+  test("a rebuild from the topics gives the same documents", async () => {
+    const before = await documents(ids);
+    const userinfo = workers.pop()!;
+    await userinfo.stop();
+    const rebuilt = await rebuildView(config, "userinfo", () => {});
+    expect(rebuilt.records).toBeGreaterThan(0);
+    expect(await documents(ids)).toEqual(before);
+    workers.push(await runWorker(userInfoWorker(config), config));
+  }, 120_000);
+});
