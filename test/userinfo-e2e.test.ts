@@ -3,7 +3,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC, type User } from "../infra/contracts/social.ts";
+import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/contracts/social.ts";
 import { USERINFO_DELTAS_TOPIC } from "../infra/contracts/userinfo.ts";
 import { socialGenerator } from "../infra/datagen/social.ts";
 import { createKafka } from "../infra/kafka/client.ts";
@@ -11,6 +11,7 @@ import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
 import { rebuildView } from "../workers/rebuild.ts";
 import { runWorker, type RunningWorker } from "../workers/runner.ts";
 import { socialEdgesWorker, userInfoWorker } from "../workers/userinfo/worker.ts";
+import { expectedDocuments } from "./fixtures/social-expected.ts";
 import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /**
@@ -30,49 +31,6 @@ const records: OutRecord[] = (() => {
   const generator = socialGenerator({ users, seed: 11, runId: run });
   return Array.from({ length: 6000 }, () => generator.next());
 })();
-
-/** Expected documents, from the records in produce order (per-key order is what Kafka keeps). */
-function expectedDocuments(): Map<string, Record<string, unknown> | null> {
-  const fields = new Map<string, User | null>();
-  const tweets = new Map<string, string>();
-  const follows = new Set<string>();
-  const likes = new Set<string>();
-  for (const { topic, key, value } of records) {
-    const v = value as Record<string, string>;
-    if (topic === USERS_CHANGELOG_TOPIC) fields.set(key!, value as User | null);
-    else if (topic === TWEETS_TOPIC) {
-      if (v.type === "created" && !tweets.has(v.tweet_id!)) tweets.set(v.tweet_id!, v.user_id!);
-      if (v.type === "deleted") tweets.delete(v.tweet_id!);
-    } else if (topic === FOLLOWS_TOPIC) {
-      const pair = `${v.follower_id}>${v.followee_id}`;
-      if (v.type === "follow") follows.add(pair);
-      else follows.delete(pair);
-    } else if (topic === LIKES_TOPIC) {
-      const pair = `${v.user_id}>${v.tweet_id}`;
-      if (v.type === "like") likes.add(pair);
-      else likes.delete(pair);
-    }
-  }
-  const count = (of: Iterable<string>, match: (item: string) => boolean) => [...of].filter(match).length;
-  const expected = new Map<string, Record<string, unknown> | null>();
-  for (let i = 0; i < users; i++) {
-    const id = `${run}-u${i}`;
-    const user = fields.get(id);
-    expected.set(
-      id,
-      user
-        ? {
-            ...user,
-            tweets: count(tweets.values(), (author) => author === id),
-            following: count(follows, (pair) => pair.startsWith(`${id}>`)),
-            followers: count(follows, (pair) => pair.endsWith(`>${id}`)),
-            likes: count(likes, (pair) => pair.startsWith(`${id}>`)),
-          }
-        : null,
-    );
-  }
-  return expected;
-}
 
 const get = (path: string) => app.request(path, { headers: { authorization: `Bearer ${key}` } });
 
@@ -98,7 +56,7 @@ afterAll(async () => {
 });
 
 describe("user information service, end to end", () => {
-  const expected = expectedDocuments();
+  const expected = expectedDocuments(records, run, users);
   const ids = [...expected.keys()];
 
   test("every user's document equals the counts computed from what was produced", async () => {
