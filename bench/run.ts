@@ -7,6 +7,8 @@ import { migrateDatabase } from "../db/migrate.ts";
 import { createSql } from "../infra/clients.ts";
 import { configOrExit, type Config } from "../infra/config.ts";
 import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
+import { USERS_CHANGELOG_TOPIC } from "../infra/contracts/social.ts";
+import { USERINFO_DELTAS_TOPIC } from "../infra/contracts/userinfo.ts";
 import { applyTopics } from "../infra/kafka/admin.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer } from "../infra/kafka/producer.ts";
@@ -21,7 +23,7 @@ import { benchConfig, benchEnv, ROOT, runJson, spawnBun, waitHttp, type Child } 
 import { ms, type Summary } from "./stats.ts";
 
 /**
- * `bun run bench [ingest] [freshness] [lookup] [--quick]`: SPEC §6 figures,
+ * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [--quick]`: SPEC §6 figures,
  * each beside its baseline measured in the same run, printed as a table and
  * written to bench/results/<time>.json. Every load runs as its own process.
  */
@@ -53,16 +55,20 @@ async function sizeOf(topic: string, groupId?: string): Promise<{ end: number; c
   }
 }
 
-/** Wait until the profile worker has committed everything on the topic; returns events folded per second. */
-async function waitCaughtUp(label: string): Promise<number> {
-  const group = groupIdOf(config, "profiles");
-  const first = await sizeOf(CLICKSTREAM_TOPIC, group);
+/** Wait until a worker has committed everything on its topics; returns records folded per second. */
+async function waitCaughtUp(label: string, worker = "profiles", topics = [CLICKSTREAM_TOPIC]): Promise<number> {
+  const group = groupIdOf(config, worker);
+  const measure = async () => {
+    const sizes = await Promise.all(topics.map((t) => sizeOf(t, group)));
+    return { end: sizes.reduce((n, s) => n + s.end, 0), committed: sizes.reduce((n, s) => n + s.committed, 0) };
+  };
+  const first = await measure();
   const started = performance.now();
   let last = first;
   while (last.committed < last.end) {
     await Bun.sleep(1000);
-    last = await sizeOf(CLICKSTREAM_TOPIC, group);
-    process.stdout.write(`\r  ${label}: ${last.end - last.committed} events behind   `);
+    last = await measure();
+    process.stdout.write(`\r  ${label}: ${last.end - last.committed} records behind   `);
   }
   process.stdout.write("\n");
   const seconds = (performance.now() - started) / 1000;
@@ -132,12 +138,61 @@ async function lookupScenario(key: string) {
   await waitCaughtUp("seeding 100K profiles");
   console.log(`lookup: GET /v1/profiles/:id at ${rate}/s for ${seconds}s over ${users} profiles, then raw Redis GET of the same keys`);
   const common = ["--users", `lk-:${users}`, "--rate", String(rate), "--seconds", String(seconds)];
-  type Load = { achievedRate: number; errors: number; sent: number; latency: Summary };
   const http = await runJson<Load>(["bench/load.ts", "--target", "http", "--url", `${api}/v1/profiles/`, "--auth", key, ...common], env);
   const redis = await runJson<Load>(["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", "profile:", ...common], env);
-  const line = (l: Load) => `p50 ${ms(l.latency.p50)} p95 ${ms(l.latency.p95)} p99 ${ms(l.latency.p99)} max ${ms(l.latency.max)} (${l.achievedRate.toFixed(0)}/s, ${l.errors} err)`;
   rows.push({ figure: `lookup ms @${rate}/s`, value: line(http), baseline: `Redis GET ${line(redis)}`, ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x` });
   report.lookup = { rate, seconds, users, http, redisBaseline: redis };
+}
+
+type Load = { achievedRate: number; errors: number; sent: number; latency: Summary };
+const line = (l: Load | { delay: Summary }) => {
+  const s = "latency" in l ? l.latency : l.delay;
+  return `p50 ${ms(s.p50)} p95 ${ms(s.p95)} p99 ${ms(s.p99)} max ${ms(s.max)}${"latency" in l ? ` (${l.achievedRate.toFixed(0)}/s, ${l.errors} err)` : ""}`;
+};
+
+/** 100K users on users.changelog, folded by both user-info stages (run as their own process). */
+async function userInfoScenarios(key: string, children: Child[]) {
+  const users = 100_000;
+  const rate = 10_000;
+  const seconds = quick ? 10 : 30;
+  const producer = await createProducer(createKafka(config));
+  const joined = new Date().toISOString();
+  for (let i = 0; i < users; i += 5000) {
+    await producer.send(
+      Array.from({ length: Math.min(5000, users - i) }, (_, j) => {
+        const id = `bu-${i + j}`;
+        return { topic: USERS_CHANGELOG_TOPIC, key: id, value: { user_id: id, username: `bench_${i + j}`, name: `Bench User ${i + j}`, joined_at: joined, bio: "benchmarks and coffee", location: "Lisbon" } };
+      }),
+    );
+  }
+  await producer.disconnect();
+  const stages = spawnBun(["workers/main.ts", "social-edges", "userinfo"], env);
+  children.push(stages);
+  await waitCaughtUp("user-info catching up", "userinfo", [USERS_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC]);
+
+  if (wanted("users")) {
+    console.log(`users: GET /v1/users/:id at ${rate}/s for ${seconds}s over ${users} users, then raw Redis GET of the same keys`);
+    const common = ["--users", `bu-:${users}`, "--rate", String(rate), "--seconds", String(seconds)];
+    const http = await runJson<Load>(["bench/load.ts", "--target", "http", "--url", `${api}/v1/users/`, "--auth", key, ...common], env);
+    const redis = await runJson<Load>(["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", "userinfo:", ...common], env);
+    rows.push({ figure: `user lookup ms @${rate}/s`, value: line(http), baseline: `Redis GET ${line(redis)}`, ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x` });
+    report.userLookup = { rate, seconds, users, http, redisBaseline: redis };
+  }
+  if (wanted("updates")) {
+    console.log(`updates: a new follow every 50 ms for ${seconds}s; produce ack -> followee's count readable in Redis`);
+    const updates = await runJson<{ probes: number; missed: number; delay: Summary }>(["bench/update-latency.ts", "--users", `bu-:${users}`, "--seconds", String(seconds)], env);
+    rows.push({ figure: "user-info update ms (produce -> Redis)", value: line(updates), baseline: "target p95 <= 100, p99 <= 500", ratio: `${updates.probes} probes, ${updates.missed} missed` });
+    report.userInfoUpdates = updates;
+  }
+  if (wanted("rebuild")) {
+    await stages.stop();
+    children.splice(children.indexOf(stages), 1);
+    const started = performance.now();
+    const out = await runJson<{ seconds: number; records: number }>(["workers/rebuild.ts", "userinfo", "--json"], env);
+    const seconds = (performance.now() - started) / 1000;
+    rows.push({ figure: "rebuild userinfo (>= 100K users)", value: `${seconds.toFixed(1)} s, ${out.records} records`, baseline: "-", ratio: `${(out.records / out.seconds).toFixed(0)} records/s` });
+    report.userInfoRebuild = { ...out, wallSeconds: seconds };
+  }
 }
 
 async function main(config: Config) {
@@ -163,6 +218,7 @@ async function main(config: Config) {
       if (wanted("freshness")) await freshnessScenario(key);
       if (wanted("lookup")) await lookupScenario(key);
     }
+    if (wanted("users") || wanted("updates") || wanted("rebuild")) await userInfoScenarios(key, children);
   } finally {
     await stopAll();
   }

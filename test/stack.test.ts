@@ -37,6 +37,24 @@ describe("the local stack's servers answer", () => {
     expect(received).toEqual([{ key: "user-1", value: sent, header: "stack.test" }]);
   });
 
+  test("a send larger than the broker takes in one batch is split, and every record lands", async () => {
+    const one = unique("test.big-send");
+    await createTestTopic(config, one, 1);
+    try {
+      const producer = await createProducer(createKafka(config));
+      // 4 MiB for one partition: four times the broker's message.max.bytes.
+      await producer.send(Array.from({ length: 4096 }, (_, i) => ({ topic: one, key: "same-key", value: { i, pad: "x".repeat(1000) } })));
+      await producer.disconnect();
+      const admin = createKafka(config).admin();
+      await admin.connect();
+      const [partition] = await admin.fetchTopicOffsets(one);
+      await admin.disconnect();
+      expect(partition?.high).toBe("4096");
+    } finally {
+      await deleteTopics(config, [one, `${one}.dlq`]);
+    }
+  });
+
   test("a document indexed in OpenSearch is found by a search", async () => {
     const search = createOpenSearch(config);
     const index = unique("test-stack");

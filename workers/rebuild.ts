@@ -90,7 +90,10 @@ if (import.meta.main) {
     process.exit(2);
   }
   try {
-    await rebuildView(config, name);
+    // --json: one JSON line for the bench instead of the narration.
+    const json = process.argv.includes("--json");
+    const result = await rebuildView(config, name, json ? () => {} : console.log);
+    if (json) console.log(JSON.stringify(result));
     process.exit(0);
   } catch (error) {
     console.error(`rebuild ${name} failed: ${(error as Error).message}`);

@@ -20,10 +20,22 @@ function encode(value: unknown): Buffer | null {
   return Buffer.from(JSON.stringify(value));
 }
 
-/** Records per produce request at most; the rest wait for the next one. */
-const MAX_GROUP = 5000;
+/**
+ * Bytes of values per produce request at most. All of them may go to one
+ * partition (a worker's output keyed like its input), and a broker refuses a
+ * partition batch over its message.max.bytes (1 MiB by default, Redpanda
+ * too), so a request stays well under that; larger sends are split.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
 
-type Waiting = { records: readonly OutRecord[]; resolve(): void; reject(error: unknown): void };
+type Encoded = { topic: string; message: Message; bytes: number };
+type Waiting = { records: Encoded[]; resolve(): void; reject(error: unknown): void };
+
+function encodeRecord(record: OutRecord): Encoded {
+  const value = encode(record.value);
+  const bytes = (value?.length ?? 0) + (record.key?.length ?? 0) + 64;
+  return { topic: record.topic, message: { key: record.key, value, headers: record.headers }, bytes };
+}
 
 /**
  * The project's producer: idempotent, acks=all, and the Java client's
@@ -35,6 +47,24 @@ type Waiting = { records: readonly OutRecord[]; resolve(): void; reject(error: u
  * given meanwhile goes out together in the next request. Each caller's
  * promise settles with the request that carried its records.
  */
+/** Consecutive slices of at most MAX_REQUEST_BYTES (a single larger record goes alone). */
+function slices(records: Encoded[]): Encoded[][] {
+  const out: Encoded[][] = [];
+  let current: Encoded[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    if (current.length > 0 && bytes + record.bytes > MAX_REQUEST_BYTES) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += record.bytes;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 export async function createProducer(kafka: Kafka): Promise<Producer> {
   const producer = kafka.producer({
     idempotent: true,
@@ -44,11 +74,11 @@ export async function createProducer(kafka: Kafka): Promise<Producer> {
   });
   await producer.connect();
 
-  const produce = async (records: readonly OutRecord[]) => {
+  const produce = async (records: readonly Encoded[]) => {
     const byTopic = new Map<string, Message[]>();
     for (const record of records) {
       const messages = byTopic.get(record.topic) ?? [];
-      messages.push({ key: record.key, value: encode(record.value), headers: record.headers });
+      messages.push(record.message);
       byTopic.set(record.topic, messages);
     }
     await producer.sendBatch({
@@ -62,11 +92,19 @@ export async function createProducer(kafka: Kafka): Promise<Producer> {
   let draining: Promise<void> | undefined;
   const drain = async () => {
     while (waiting.length > 0) {
-      let count = 0;
-      const take = waiting.findIndex((w) => (count += w.records.length) > MAX_GROUP);
-      const group = waiting.splice(0, take <= 0 ? (take === 0 ? 1 : waiting.length) : take);
+      // Whole sends while they fit in one request; a send too big for one
+      // goes alone, in as many requests as it needs.
+      let bytes = 0;
+      let take = 0;
+      while (take < waiting.length) {
+        const size = waiting[take]!.records.reduce((n, r) => n + r.bytes, 0);
+        if (take > 0 && bytes + size > MAX_REQUEST_BYTES) break;
+        bytes += size;
+        take++;
+      }
+      const group = waiting.splice(0, take);
       try {
-        await produce(group.flatMap((w) => w.records));
+        for (const slice of slices(group.flatMap((w) => w.records))) await produce(slice);
         for (const w of group) w.resolve();
       } catch (error) {
         for (const w of group) w.reject(error);
@@ -79,7 +117,7 @@ export async function createProducer(kafka: Kafka): Promise<Producer> {
     send(records) {
       if (records.length === 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        waiting.push({ records, resolve, reject });
+        waiting.push({ records: records.map(encodeRecord), resolve, reject });
         draining ??= drain();
       });
     },

@@ -1,0 +1,58 @@
+import Redis from "ioredis";
+import { parseArgs } from "node:util";
+import { FOLLOWS_TOPIC } from "../infra/contracts/social.ts";
+import { loadConfig } from "../infra/config.ts";
+import { createKafka } from "../infra/kafka/client.ts";
+import { createProducer } from "../infra/kafka/producer.ts";
+import { userInfoKey } from "../workers/userinfo/userinfo.ts";
+import { summarize } from "./stats.ts";
+
+/**
+ * Update latency, its own process: every `interval` ms a new follow of a
+ * seeded user is produced to social.follows; from the broker's ack, Redis is
+ * polled every millisecond until the followee's document shows one more
+ * follower. That path crosses both stages and the repartition topic.
+ */
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { users: { type: "string" }, seconds: { type: "string", default: "30" }, interval: { type: "string", default: "50" } },
+});
+const config = loadConfig();
+const [prefix, count] = values.users!.split(":") as [string, string];
+const redis = new Redis(config.REDIS_URL);
+const producer = await createProducer(createKafka(config));
+const run = Date.now().toString(36);
+const delays: number[] = [];
+let missed = 0;
+
+const followers = async (user: string) => {
+  const raw = await redis.get(userInfoKey(user));
+  return raw ? (JSON.parse(raw) as { counts: { followers: number } }).counts.followers : -1;
+};
+
+async function probe(i: number) {
+  const followee = `${prefix}${Math.floor(Math.random() * Number(count))}`;
+  const before = await followers(followee);
+  await producer.send([{ topic: FOLLOWS_TOPIC, key: `ul-${run}-${i}`, value: { type: "follow", follower_id: `ul-${run}-${i}`, followee_id: followee, occurred_at: new Date().toISOString() } }]);
+  const acked = performance.now();
+  while (performance.now() - acked < 30_000) {
+    if ((await followers(followee)) > before) {
+      delays.push(performance.now() - acked);
+      return;
+    }
+    await Bun.sleep(1);
+  }
+  missed++;
+}
+
+const probes: Promise<void>[] = [];
+const end = performance.now() + Number(values.seconds) * 1000;
+for (let i = 0; performance.now() < end; i++) {
+  probes.push(probe(i));
+  await Bun.sleep(Number(values.interval));
+}
+await Promise.all(probes);
+await producer.disconnect();
+redis.disconnect();
+console.log(JSON.stringify({ probes: delays.length, missed, delay: summarize(delays) }));
+process.exit(0);
