@@ -7,7 +7,7 @@ import { migrateDatabase } from "../db/migrate.ts";
 import { createSql } from "../infra/clients.ts";
 import { configOrExit, type Config } from "../infra/config.ts";
 import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
-import { USERS_CHANGELOG_TOPIC } from "../infra/contracts/social.ts";
+import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/contracts/social.ts";
 import { USERINFO_DELTAS_TOPIC } from "../infra/contracts/userinfo.ts";
 import { applyTopics } from "../infra/kafka/admin.ts";
 import { createKafka } from "../infra/kafka/client.ts";
@@ -168,6 +168,8 @@ async function userInfoScenarios(key: string, children: Child[]) {
   await producer.disconnect();
   const stages = spawnBun(["workers/main.ts", "social-edges", "userinfo"], env);
   children.push(stages);
+  // Stage 1 first (its output feeds stage 2), so no backlog competes with the measurements.
+  await waitCaughtUp("social edges catching up", "social-edges", [TWEETS_TOPIC, FOLLOWS_TOPIC, LIKES_TOPIC]);
   await waitCaughtUp("user-info catching up", "userinfo", [USERS_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC]);
 
   if (wanted("users")) {

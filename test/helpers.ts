@@ -2,6 +2,8 @@ import { loadConfig, type Config } from "../infra/config.ts";
 import { applyTopics } from "../infra/kafka/admin.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import type { TopicSpec } from "../infra/kafka/topics.ts";
+import type { Subprocess } from "bun";
+import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
 import { groupIdOf } from "../workers/runner.ts";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
@@ -53,6 +55,34 @@ export async function skipToEnd(config: Config, worker: string, topics: string[]
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Produce `records` in slices while a worker process runs, SIGKILLing it
+ * (and starting a new one) after every `killEvery` records, at a random
+ * moment while it works. Returns the process left running and the kill count.
+ */
+export async function produceWithKills(
+  config: Config,
+  records: OutRecord[],
+  spawn: () => Subprocess,
+  { slice, killEvery }: { slice: number; killEvery: number },
+): Promise<{ worker: Subprocess; kills: number }> {
+  const producer = await createProducer(createKafka(config));
+  let worker = spawn();
+  let kills = 0;
+  for (let i = 0; i < records.length; i += slice) {
+    await producer.send(records.slice(i, i + slice));
+    if (i > 0 && i % killEvery === 0) {
+      await Bun.sleep(1000 + Math.random() * 1500);
+      worker.kill("SIGKILL");
+      await worker.exited;
+      kills++;
+      worker = spawn();
+    }
+  }
+  await producer.disconnect();
+  return { worker, kills };
 }
 
 /** Poll until `check` returns a value; fail with `what` after the deadline. */

@@ -1,10 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { createOpenSearch, createRedis } from "../infra/clients.ts";
 import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
+import type { OutRecord } from "../infra/kafka/producer.ts";
 import { profileKey, profilesIndex, type ProfileState } from "../workers/profiles/profile.ts";
-import { eventually, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
 
@@ -49,21 +48,7 @@ describe("profile worker crashes", () => {
       });
 
     await skipToEnd(config, "profiles", [CLICKSTREAM_TOPIC]);
-    const producer = await createProducer(createKafka(config));
-    let worker = spawnWorker();
-    let kills = 0;
-    // Produce in slices; kill the worker at several points along the way.
-    for (let i = 0; i < total; i += 5000) {
-      await producer.send(records.slice(i, i + 5000));
-      if (i > 0 && i % 10_000 === 0) {
-        await Bun.sleep(1500 + Math.random() * 1500);
-        worker.kill("SIGKILL");
-        await worker.exited;
-        kills++;
-        worker = spawnWorker();
-      }
-    }
-    await producer.disconnect();
+    const { worker, kills } = await produceWithKills(config, records, spawnWorker, { slice: 5000, killEvery: 10_000 });
     expect(kills).toBeGreaterThanOrEqual(4);
 
     const redis = createRedis(config);

@@ -3,11 +3,9 @@ import { createRedis } from "../infra/clients.ts";
 import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/contracts/social.ts";
 import { USERINFO_DELTAS_TOPIC } from "../infra/contracts/userinfo.ts";
 import { socialGenerator } from "../infra/datagen/social.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer } from "../infra/kafka/producer.ts";
 import { userInfoDocument, userInfoKey, type UserInfoState } from "../workers/userinfo/userinfo.ts";
 import { expectedDocuments } from "./fixtures/social-expected.ts";
-import { eventually, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
 
@@ -35,20 +33,7 @@ describe("user-info workers crash", () => {
         stderr: "ignore",
       });
 
-    const producer = await createProducer(createKafka(config));
-    let workers = spawnWorkers();
-    let kills = 0;
-    for (let i = 0; i < records.length; i += 3000) {
-      await producer.send(records.slice(i, i + 3000));
-      if (i > 0 && i % 9000 === 0) {
-        await Bun.sleep(1000 + Math.random() * 1500);
-        workers.kill("SIGKILL");
-        await workers.exited;
-        kills++;
-        workers = spawnWorkers();
-      }
-    }
-    await producer.disconnect();
+    const { worker: workers, kills } = await produceWithKills(config, records, spawnWorkers, { slice: 3000, killEvery: 9000 });
     expect(kills).toBeGreaterThanOrEqual(3);
 
     const redis = createRedis(config);

@@ -1,5 +1,4 @@
 import Redis from "ioredis";
-import type { Config } from "../config.ts";
 import { aptInstall } from "./apt.ts";
 import { isListening, portOf, useRemote, waitFor } from "./net.ts";
 import { dir } from "./paths.ts";
