@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { Config } from "../infra/config.ts";
 import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../infra/contracts/clickstream.ts";
+import { CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../infra/contracts/commerce.ts";
 import type { Producer } from "../infra/kafka/producer.ts";
 import { profilesIndex } from "../workers/profiles/profile.ts";
 import { userInfoIndex } from "../workers/userinfo/userinfo.ts";
@@ -30,6 +31,8 @@ export function createApp(deps: AppDependencies): Hono {
       deps.config,
     ),
   );
+  app.route("/", ingestRoutes({ path: "/v1/clicks", topic: CLICKS_TOPIC, schema: Click, key: (e) => e.user_id }, deps.producer, deps.config));
+  app.route("/", ingestRoutes({ path: "/v1/checkouts", topic: CHECKOUTS_TOPIC, schema: Checkout, key: (e) => e.user_id }, deps.producer, deps.config));
   app.route("/", profileRoutes({ redis: deps.redis, search: deps.search, index: profilesIndex(deps.config.INDEX_PREFIX) }));
   app.route("/", userRoutes({ redis: deps.redis, search: deps.search, index: userInfoIndex(deps.config.INDEX_PREFIX) }));
   app.notFound((c) => problem(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));

@@ -1,0 +1,36 @@
+import * as v from "valibot";
+import { Amount, contract, Id, optionalText, Timestamp } from "./fields.ts";
+
+/** Checkout attribution's inputs (SPEC §2.3, §8), both keyed by user_id so a user's clicks and checkouts meet in one partition. */
+
+export const CLICKS_TOPIC = "commerce.clicks";
+export const CHECKOUTS_TOPIC = "commerce.checkouts";
+
+/** `commerce.clicks`, key user_id. */
+export const Click = contract({
+  click_id: Id,
+  user_id: Id,
+  product_id: Id,
+  occurred_at: Timestamp,
+  product: optionalText(512),
+  price: v.nullish(Amount),
+  url: optionalText(),
+  user_agent: optionalText(),
+  ip_address: optionalText(64),
+});
+export type Click = v.InferOutput<typeof Click>;
+
+/** `commerce.checkouts`, key user_id. */
+export const Checkout = contract({
+  checkout_id: Id,
+  user_id: Id,
+  product_id: Id,
+  total_amount: Amount,
+  occurred_at: Timestamp,
+  payment_method: optionalText(64),
+  shipping_address: optionalText(1024),
+  billing_address: optionalText(1024),
+  user_agent: optionalText(),
+  ip_address: optionalText(64),
+});
+export type Checkout = v.InferOutput<typeof Checkout>;
