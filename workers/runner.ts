@@ -38,14 +38,16 @@ function toInput(tp: TopicPartition, message: KafkaMessage): InputRecord {
  * offset; they are skipped entirely.
  */
 async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, records: InputRecord[], stats: RunnerStats) {
-  const decoded = records.map((record) => ({ record, result: worker.decode(record) }));
-  const keys = new Set<string>();
-  for (const { result } of decoded) if (result.ok) keys.add(worker.key(result.event));
+  const decoded = records.map((record) => {
+    const result = worker.decode(record);
+    return { record, result, key: result.ok ? worker.key(result.event) : "" };
+  });
+  const keys = new Set(decoded.flatMap(({ result, key }) => (result.ok ? [key] : [])));
   const { appliedOffset, states } = await worker.store.load(tp, [...keys]);
 
   const changed = new Map<string, Change<S, E>>();
   const emit: OutRecord[] = [];
-  for (const { record, result } of decoded) {
+  for (const { record, result, key } of decoded) {
     if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
       stats.skipped++;
       continue;
@@ -56,7 +58,6 @@ async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: Top
       emit.push(deadLetter(record, result.reason, worker.name));
       continue;
     }
-    const key = worker.key(result.event);
     const pending = changed.get(key);
     const before = pending ? (pending.state ?? undefined) : states.get(key);
     const folded = worker.fold(before, result.event, record);

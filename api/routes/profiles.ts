@@ -7,12 +7,11 @@ import { validate } from "../../infra/contracts/validate.ts";
 import { profileKey, type ProfileState } from "../../workers/profiles/profile.ts";
 import type { AuthEnv } from "../auth.ts";
 import { problem } from "../errors.ts";
+import { PAGING, searchPage } from "../search.ts";
 
 const SORTABLE = ["last_visit", "first_seen", "total_purchases", "events_total", "sessions"] as const;
 
 const numberParam = v.pipe(v.string(), v.regex(/^\d+(\.\d+)?$/, "expected a non-negative number"), v.transform(Number), Amount);
-const intParam = (min: number, max: number) =>
-  v.pipe(v.string(), v.regex(/^\d+$/, "expected an integer"), v.transform(Number), v.minValue(min, `must be at least ${min}`), v.maxValue(max, `must be at most ${max}`));
 
 /** The only query parameters search understands; anything else is a 400, never passed through. */
 export const ProfileSearch = v.strictObject(
@@ -27,16 +26,15 @@ export const ProfileSearch = v.strictObject(
     total_purchases_max: v.optional(numberParam),
     sort: v.optional(v.picklist(SORTABLE, `expected one of ${SORTABLE.join(", ")}`), "last_visit"),
     order: v.optional(v.picklist(["asc", "desc"], "expected asc or desc"), "desc"),
-    page: v.optional(intParam(1, 500), "1"),
-    size: v.optional(intParam(1, 100), "20"),
+    ...PAGING,
   },
   "unknown query parameter",
 );
 
 type Search = v.InferOutput<typeof ProfileSearch>;
 
-/** Filters in OpenSearch's query DSL, always scoped to the caller's partner. */
-export function profileQuery(search: Search, partnerId: string) {
+/** Filters and sort in OpenSearch's query DSL, always scoped to the caller's partner. */
+function profileQuery(search: Search, partnerId: string) {
   const filter: object[] = [{ term: { partners: partnerId } }];
   const exact = { partner_id: search.partner_id, country: search.country, language: search.language, recent_categories: search.category };
   for (const [field, value] of Object.entries(exact)) if (value !== undefined) filter.push({ term: { [field]: value } });
@@ -53,13 +51,7 @@ export function profileQuery(search: Search, partnerId: string) {
       },
     });
   }
-  return {
-    query: { bool: { filter } },
-    sort: [{ [search.sort]: search.order }, { user_id: "asc" }],
-    from: (search.page - 1) * search.size,
-    size: search.size,
-    track_total_hits: true,
-  };
+  return { query: { bool: { filter } }, sort: [{ [search.sort]: search.order }, { user_id: "asc" }] };
 }
 
 export function profileRoutes(deps: { redis: Redis; search: Client; index: string }): Hono<AuthEnv> {
@@ -78,8 +70,6 @@ export function profileRoutes(deps: { redis: Redis; search: Client; index: strin
       if (search.partner_id !== undefined && search.partner_id !== c.var.partnerId) {
         return problem(c, 403, "forbidden", `this API key reads partner ${c.var.partnerId}'s profiles only`);
       }
-      const { body } = await deps.search.search({ index: deps.index, body: profileQuery(search, c.var.partnerId) as never, ignore_unavailable: true });
-      const total = typeof body.hits.total === "number" ? body.hits.total : (body.hits.total?.value ?? 0);
-      return c.json({ total, page: search.page, size: search.size, results: body.hits.hits.map((hit) => hit._source) });
+      return c.json(await searchPage(deps.search, deps.index, profileQuery(search, c.var.partnerId), search.page, search.size));
     });
 }

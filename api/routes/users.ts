@@ -7,16 +7,13 @@ import { validate } from "../../infra/contracts/validate.ts";
 import { userInfoDocument, userInfoKey, type UserInfoState } from "../../workers/userinfo/userinfo.ts";
 import type { AuthEnv } from "../auth.ts";
 import { problem } from "../errors.ts";
-
-const pageParam = (max: number, fallback: string) =>
-  v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "expected an integer"), v.transform(Number), v.minValue(1, "must be at least 1"), v.maxValue(max, `must be at most ${max}`)), fallback);
+import { PAGING, searchPage } from "../search.ts";
 
 /** Full-text search over the user's words; only these parameters exist. */
 export const UserSearch = v.strictObject(
   {
     q: v.pipe(v.string("expected a search text"), v.trim(), v.nonEmpty("must not be empty"), v.maxLength(256, "must be at most 256 characters")),
-    page: pageParam(500, "1"),
-    size: pageParam(100, "20"),
+    ...PAGING,
   },
   "unknown query parameter",
 );
@@ -35,18 +32,7 @@ export function userRoutes(deps: { redis: Redis; search: Client; index: string }
       const parsed = validate(UserSearch, c.req.query());
       if (!parsed.ok) return problem(c, 400, "invalid_query", "bad search parameters", { errors: parsed.errors });
       const { q, page, size } = parsed.value;
-      const { body } = await deps.search.search({
-        index: deps.index,
-        ignore_unavailable: true,
-        body: {
-          query: { multi_match: { query: q, fields: ["username^3", "name^2", "bio", "location"] } },
-          sort: [{ _score: "desc" }, { user_id: "asc" }],
-          from: (page - 1) * size,
-          size,
-          track_total_hits: true,
-        } as never,
-      });
-      const total = typeof body.hits.total === "number" ? body.hits.total : (body.hits.total?.value ?? 0);
-      return c.json({ total, page, size, results: body.hits.hits.map((hit) => hit._source) });
+      const query = { query: { multi_match: { query: q, fields: ["username^3", "name^2", "bio", "location"] } }, sort: [{ _score: "desc" }, { user_id: "asc" }] };
+      return c.json(await searchPage(deps.search, deps.index, query, page, size));
     });
 }

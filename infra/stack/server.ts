@@ -2,7 +2,7 @@ import type { Config } from "../config.ts";
 
 export type ServerState = "running" | "external" | "starting" | "stopped";
 
-export type ServerStatus = { name: string; version: string; port: number; state: ServerState; pid?: number };
+export type ServerStatus = { name: string; version: string; port: number; state: ServerState };
 
 /**
  * How `up` found a server: started now, already running (started by an
