@@ -1,4 +1,4 @@
-import { bigint, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, index, integer, numeric, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
  * Source tables the site itself writes (SPEC §8). The project creates them;
@@ -22,6 +22,80 @@ export const users = pgTable("users", {
   gender: text("gender"),
   updatedAt: timestamp("updated_at", { withTimezone: true }).defaultNow(),
 });
+
+/**
+ * Every version of every user (SPEC §8), kept by triggers on `users` (see the
+ * migration 0003_users_history_trigger): `valid_from` is the version's
+ * `updated_at`, `valid_to` the next version's `valid_from` (or the deletion
+ * time); null means current. Checkout attribution reads the user as of a time.
+ */
+export const usersHistory = pgTable(
+  "users_history",
+  {
+    userId: text("user_id").notNull(),
+    username: text("username").notNull(),
+    name: text("name"),
+    email: text("email"),
+    region: text("region"),
+    gender: text("gender"),
+    updatedAt: timestamp("updated_at", { withTimezone: true }),
+    validFrom: timestamp("valid_from", { withTimezone: true }).notNull(),
+    validTo: timestamp("valid_to", { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.validFrom] })],
+);
+
+/**
+ * One row per checkout (SPEC §2.3): the checkout, its first click in the hour
+ * before it (null when none) and the user as of the checkout. Written only by
+ * the `attributed-checkouts` worker, upserted by checkout_id.
+ */
+export const attributedCheckouts = pgTable(
+  "attributed_checkouts",
+  {
+    checkoutId: text("checkout_id").primaryKey(),
+    userId: text("user_id").notNull(),
+    productId: text("product_id").notNull(),
+    totalAmount: numeric("total_amount").notNull(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true, precision: 3 }).notNull(),
+    paymentMethod: text("payment_method"),
+    shippingAddress: text("shipping_address"),
+    billingAddress: text("billing_address"),
+    userAgent: text("user_agent"),
+    ipAddress: text("ip_address"),
+    clickId: text("click_id"),
+    clickedAt: timestamp("clicked_at", { withTimezone: true, precision: 3 }),
+    clickUrl: text("click_url"),
+    username: text("username"),
+    userName: text("user_name"),
+    userEmail: text("user_email"),
+    userRegion: text("user_region"),
+    userGender: text("user_gender"),
+    /** valid_from of the users_history version used; null when the user was unknown at checkout time. */
+    userVersion: timestamp("user_version", { withTimezone: true }),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("attributed_checkouts_user_time").on(t.userId, t.occurredAt),
+    index("attributed_checkouts_product_time").on(t.productId, t.occurredAt),
+    index("attributed_checkouts_time").on(t.occurredAt),
+  ],
+);
+
+/**
+ * Applied offsets of workers whose state is a Postgres table: committed in
+ * the same transaction as the rows (SPEC §3.2), so a replay is recognised.
+ */
+export const workerOffsets = pgTable(
+  "worker_offsets",
+  {
+    worker: text("worker").notNull(),
+    topic: text("topic").notNull(),
+    partition: integer("partition").notNull(),
+    appliedOffset: bigint("applied_offset", { mode: "bigint" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.worker, t.topic, t.partition] })],
+);
 
 /**
  * API keys: only a SHA-256 of the key is kept (keys are 256-bit random, so a
