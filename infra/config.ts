@@ -81,6 +81,8 @@ export const ConfigSchema = v.object({
   PUSH_MAX_ATTEMPTS: integer("PUSH_MAX_ATTEMPTS", 1, 50, 5),
   PUSH_BACKOFF_MS: integer("PUSH_BACKOFF_MS", 1, 60_000, 200),
   PUSH_CONCURRENCY: integer("PUSH_CONCURRENCY", 1, 1000, 32),
+  // Checkout attribution (SPEC §2.3): how far behind the click stream's newest event time a click still counts.
+  CLICK_LATENESS_MS: integer("CLICK_LATENESS_MS", 0, 3_600_000, 15_000),
   // Local stack only (infra/stack): where its data lives, versions, JVM heaps.
   RUNTIME_DIR: text("RUNTIME_DIR", resolve(import.meta.dir, "..", ".runtime")),
   KAFKA_VERSION: text("KAFKA_VERSION", "4.4.0"),

@@ -1,4 +1,5 @@
 import type { Config } from "../infra/config.ts";
+import { attributedCheckoutsWorker, attributionWorker } from "./attribution/worker.ts";
 import { notifierWorker } from "./notifier/worker.ts";
 import { profileWorker } from "./profiles/worker.ts";
 import { socialEdgesWorker, userInfoWorker } from "./userinfo/worker.ts";
@@ -19,4 +20,6 @@ export const WORKERS: Record<string, WorkerEntry> = {
   notifier: { create: (config) => notifierWorker(config), requires: ["PUSH_WEBHOOK_URL"] },
   "social-edges": { create: socialEdgesWorker },
   userinfo: { create: userInfoWorker },
+  attribution: { create: (config) => attributionWorker(config) },
+  "attributed-checkouts": { create: (config) => attributedCheckoutsWorker(config) },
 };

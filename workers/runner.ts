@@ -3,6 +3,7 @@ import type { Config } from "../infra/config.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer, type OutRecord, type Producer } from "../infra/kafka/producer.ts";
 import { logger } from "../infra/log.ts";
+import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetter } from "./dead-letter.ts";
 import type { Change, InputRecord, TopicPartition, Worker } from "./worker.ts";
 
@@ -43,7 +44,8 @@ async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: Top
     return { record, result, key: result.ok ? worker.key(result.event) : "" };
   });
   const keys = new Set(decoded.flatMap(({ result, key }) => (result.ok ? [key] : [])));
-  const { appliedOffset, states } = await worker.store.load(tp, [...keys]);
+  const clocks = worker.eventTime ? worker.inputs.map((topic) => ({ topic, partition: tp.partition })) : [];
+  const { appliedOffset, states, streamTimes } = await worker.store.load(tp, [...keys], clocks);
 
   const changed = new Map<string, Change<S, E>>();
   const emit: OutRecord[] = [];
@@ -60,7 +62,13 @@ async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: Top
     }
     const pending = changed.get(key);
     const before = pending ? (pending.state ?? undefined) : states.get(key);
-    const folded = worker.fold(before, result.event, record);
+    const folded = worker.fold(before, result.event, record, streamTimes);
+    if (worker.eventTime) {
+      // The record's own stream advances after it is folded: the fold sees
+      // the time before it (so it can tell a late record).
+      const time = worker.eventTime(result.event);
+      if (!(time <= (streamTimes.get(tp.topic) ?? -Infinity))) streamTimes.set(tp.topic, time);
+    }
     // Deleting what does not exist is no change either.
     const unchanged = folded.state === before || (folded.state === null && before === undefined);
     if (!unchanged) changed.set(key, { key, state: folded.state, offset: record.offset, event: result.event });
@@ -71,7 +79,7 @@ async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: Top
   const changes = [...changed.values()];
   await producer.send(emit);
   for (const sink of worker.sinks ?? []) if (changes.length > 0) await sink.write(changes);
-  await worker.store.commit(tp, changes, lastOffset);
+  await worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic));
   stats.flushes++;
 }
 
@@ -94,6 +102,7 @@ export async function runWorker<E, S>(
     rebalanceTimeout: config.WORKER_SESSION_TIMEOUT_MS * 2,
     heartbeatInterval: Math.min(3000, config.WORKER_SESSION_TIMEOUT_MS / 3),
     allowAutoTopicCreation: false,
+    partitionAssigners: [CoPartitionedAssigner],
     // A failed flush (a store briefly down, say) restarts the consumer from
     // the last committed offset instead of killing the worker.
     retry: { retries: 5, restartOnFailure: async (error) => (log.error("consumer failed; restarting", { error: String(error) }), true) },

@@ -39,13 +39,28 @@ export type Change<S, E = unknown> = {
 };
 
 /**
- * Where a worker's state lives. `commit` must store the changes and the
- * partition's applied offset in one atomic step: that is what lets the runner
- * skip records a crashed run already applied (SPEC §3.2).
+ * Event-time progress of the inputs at the partition number being folded:
+ * topic -> the newest event time (ms) among the records applied so far from
+ * that topic's partition with this number. A topic with none yet is absent.
  */
-export type StateStore<S> = {
-  load(tp: TopicPartition, keys: readonly string[]): Promise<{ appliedOffset: bigint | null; states: Map<string, S> }>;
-  commit(tp: TopicPartition, changes: readonly Change<S>[], offset: string): Promise<void>;
+export type StreamTimes = ReadonlyMap<string, number>;
+
+/** What a store loads for a chunk of one topic-partition. */
+export type Loaded<S> = {
+  appliedOffset: bigint | null;
+  states: Map<string, S>;
+  /** Stream times of the topic-partitions asked for (those recorded so far). */
+  streamTimes: Map<string, number>;
+};
+
+/**
+ * Where a worker's state lives. `commit` must store the changes, the
+ * partition's applied offset and its stream time in one atomic step: that is
+ * what lets the runner skip records a crashed run already applied (SPEC §3.2).
+ */
+export type StateStore<S, E = unknown> = {
+  load(tp: TopicPartition, keys: readonly string[], clocks: readonly TopicPartition[]): Promise<Loaded<S>>;
+  commit(tp: TopicPartition, changes: readonly Change<S, E>[], offset: string, streamTime: number | undefined): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -62,9 +77,15 @@ export type Worker<E, S> = {
   inputs: readonly string[];
   decode(record: InputRecord): Decoded<E>;
   key(event: E): string;
-  store: StateStore<S>;
+  store: StateStore<S, E>;
   sinks?: readonly Sink<S, E>[];
-  fold(state: S | undefined, event: E, record: InputRecord): Folded<S>;
+  /**
+   * The event's time (ms), for workers whose logic depends on event-time
+   * progress; the runner then tracks each input partition's stream time and
+   * hands the fold those of all inputs at the record's partition number.
+   */
+  eventTime?(event: E): number;
+  fold(state: S | undefined, event: E, record: InputRecord, streamTimes: StreamTimes): Folded<S>;
   /**
    * Partitions folded at once (default 1). More is safe only when every
    * state key lives in one input partition, as with a single topic keyed by

@@ -34,3 +34,17 @@ export const Checkout = contract({
   ip_address: optionalText(64),
 });
 export type Checkout = v.InferOutput<typeof Checkout>;
+
+export const ATTRIBUTED_TOPIC = "commerce.attributed";
+
+/** The click a checkout is attributed to, as carried on `commerce.attributed`. */
+export const AttributedClick = contract({ click_id: Id, occurred_at: Timestamp, url: optionalText() });
+export type AttributedClick = v.InferOutput<typeof AttributedClick>;
+
+/**
+ * `commerce.attributed`, key user_id: a checkout and its first click in the
+ * hour before it (null: none yet). A checkout may appear several times, each
+ * time with an earlier click (a late click corrected it); the earliest wins.
+ */
+export const Attribution = contract({ checkout: Checkout, click: v.nullable(AttributedClick) });
+export type Attribution = v.InferOutput<typeof Attribution>;

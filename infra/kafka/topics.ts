@@ -31,6 +31,7 @@ export const TOPICS: readonly TopicSpec[] = [
   ...withDeadLetters({ name: "actions.push", cleanup: "delete", retentionMs: RAW_RETENTION, description: "push actions to deliver (add_to_cart promotions), key user_id (SPEC §2.1)" }),
   ...withDeadLetters({ name: "commerce.clicks", cleanup: "delete", retentionMs: RAW_RETENTION, description: "product clicks, key user_id (SPEC §2.3)" }),
   ...withDeadLetters({ name: "commerce.checkouts", cleanup: "delete", retentionMs: RAW_RETENTION, description: "checkouts, key user_id (SPEC §2.3)" }),
+  ...withDeadLetters({ name: "commerce.attributed", cleanup: "delete", retentionMs: RAW_RETENTION, description: "checkouts with their first click, corrections included, key user_id (SPEC §2.3)" }),
   ...withDeadLetters({ name: "users.changelog", cleanup: "compact", retentionMs: -1, description: "full user records, null deletes, key user_id (SPEC §2.2)" }),
   ...withDeadLetters({ name: "social.tweets", cleanup: "delete", retentionMs: RAW_RETENTION, description: "tweets created/deleted, key tweet_id (SPEC §2.2)" }),
   ...withDeadLetters({ name: "social.follows", cleanup: "delete", retentionMs: RAW_RETENTION, description: "follow/unfollow, key follower_id (SPEC §2.2)" }),

@@ -11,8 +11,9 @@ const COMMIT = `
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current and tonumber(current) >= tonumber(ARGV[2]) then return 0 end
 local ttl = tonumber(ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], ARGV[1] .. ':time', ARGV[4]) end
 for i = 2, #KEYS do
-  local value = ARGV[i + 2]
+  local value = ARGV[i + 3]
   if value == '' then redis.call('DEL', KEYS[i])
   elseif ttl > 0 then redis.call('SET', KEYS[i], value, 'EX', ttl)
   else redis.call('SET', KEYS[i], value) end
@@ -27,7 +28,7 @@ export type RedisStateOptions = {
   redis: Redis;
   /** The Redis key a state key's document is stored under (what readers GET). */
   documentKey(key: string): string;
-  /** The hash holding this worker's applied offset per topic-partition. */
+  /** The hash holding this worker's applied offset (and stream time) per topic-partition. */
   offsetsKey: string;
   /** Let documents expire (e.g. dedupe markers kept as long as the topic keeps records); 0 keeps them. */
   ttlSeconds?: number;
@@ -39,22 +40,28 @@ export function redisStateStore<S>({ redis, documentKey, offsetsKey, ttlSeconds 
   const field = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
 
   return {
-    async load(tp, keys) {
-      const pipeline = redis.pipeline().hget(offsetsKey, field(tp));
+    async load(tp, keys, clocks) {
+      const pipeline = redis.pipeline().hmget(offsetsKey, field(tp), ...clocks.map((clock) => `${field(clock)}:time`));
       if (keys.length > 0) pipeline.mget(keys.map(documentKey));
-      const [[offsetError, offset] = [], [docsError, docs] = []] = (await pipeline.exec()) ?? [];
-      if (offsetError || docsError) throw offsetError ?? docsError;
+      const [[offsetsError, offsets] = [], [docsError, docs] = []] = (await pipeline.exec()) ?? [];
+      if (offsetsError || docsError) throw offsetsError ?? docsError;
+      const [offset, ...times] = offsets as (string | null)[];
       const states = new Map<string, S>();
       (docs as (string | null)[] | undefined)?.forEach((doc, i) => {
         if (doc !== null) states.set(keys[i]!, JSON.parse(doc) as S);
       });
-      return { appliedOffset: typeof offset === "string" ? BigInt(offset) : null, states };
+      const streamTimes = new Map<string, number>();
+      clocks.forEach((clock, i) => {
+        const time = times[i];
+        if (typeof time === "string") streamTimes.set(clock.topic, Number(time));
+      });
+      return { appliedOffset: typeof offset === "string" ? BigInt(offset) : null, states, streamTimes };
     },
 
-    async commit(tp, changes: readonly Change<S>[], offset) {
+    async commit(tp, changes: readonly Change<S>[], offset, streamTime) {
       const keys = [offsetsKey, ...changes.map((c) => documentKey(c.key))];
       const values = changes.map((c) => (c.state === null ? "" : JSON.stringify(c.state)));
-      await client.cdpCommitState(keys.length, ...keys, field(tp), offset, String(ttlSeconds), ...values);
+      await client.cdpCommitState(keys.length, ...keys, field(tp), offset, String(ttlSeconds), streamTime === undefined ? "" : String(streamTime), ...values);
     },
 
     async close() {

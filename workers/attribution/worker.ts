@@ -1,0 +1,72 @@
+import type { Config } from "../../infra/config.ts";
+import { createRedis, createSql } from "../../infra/clients.ts";
+import { ATTRIBUTED_TOPIC, Attribution, CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../../infra/contracts/commerce.ts";
+import { decodeWith } from "../decode.ts";
+import { postgresStateStore } from "../stores/postgres-state.ts";
+import { redisStateStore } from "../stores/redis-state.ts";
+import type { Decoded, InputRecord, Worker } from "../worker.ts";
+import { ATTRIBUTION_WINDOW_MS, attributionFold, type AttributionState, type CommerceEvent } from "./fold.ts";
+import { keepEarliestClick, loadRowClicks, writeAttributedCheckouts, type RowClick } from "./table.ts";
+
+/** Where the stages read and write; tests point them at their own topics. */
+export type AttributionTopics = { clicks: string; checkouts: string; attributed: string };
+export const ATTRIBUTION_TOPICS: AttributionTopics = { clicks: CLICKS_TOPIC, checkouts: CHECKOUTS_TOPIC, attributed: ATTRIBUTED_TOPIC };
+
+const decodeClick = decodeWith(Click);
+const decodeCheckout = decodeWith(Checkout);
+
+/**
+ * commerce.clicks + commerce.checkouts -> commerce.attributed (SPEC §2.3).
+ * Both inputs are keyed by user_id with the same partition count, so a
+ * user's clicks and checkouts meet in one partition number, folded one chunk
+ * at a time (the runner's co-partitioned assignment). State per user lives in
+ * Redis; a user idle for twice the window plus the allowance is forgotten.
+ */
+export function attributionWorker(config: Config, { name = "attribution", topics = ATTRIBUTION_TOPICS } = {}): Worker<CommerceEvent, AttributionState> {
+  const decode = (record: InputRecord): Decoded<CommerceEvent> => {
+    if (record.topic === topics.clicks) {
+      const click = decodeClick(record);
+      return click.ok ? { ok: true, event: { kind: "click", click: click.event } } : click;
+    }
+    const checkout = decodeCheckout(record);
+    return checkout.ok ? { ok: true, event: { kind: "checkout", checkout: checkout.event } } : checkout;
+  };
+  const forgetAfterSeconds = Math.ceil((2 * (ATTRIBUTION_WINDOW_MS + config.CLICK_LATENESS_MS)) / 1000);
+  return {
+    name,
+    inputs: [topics.clicks, topics.checkouts],
+    decode,
+    key: (event) => (event.kind === "click" ? event.click.user_id : event.checkout.user_id),
+    eventTime: (event) => Date.parse(event.kind === "click" ? event.click.occurred_at : event.checkout.occurred_at),
+    store: redisStateStore<AttributionState>({
+      redis: createRedis(config),
+      documentKey: (userId) => `${name}:${userId}`,
+      offsetsKey: `${name}:offsets`,
+      ttlSeconds: forgetAfterSeconds,
+    }),
+    fold: attributionFold({ clicksTopic: topics.clicks, checkoutsTopic: topics.checkouts, attributedTopic: topics.attributed, allowanceMs: config.CLICK_LATENESS_MS }),
+  };
+}
+
+/**
+ * commerce.attributed -> Postgres attributed_checkouts, one row per
+ * checkout_id with the user as of the checkout, rows and offsets in one
+ * transaction. A user's attributions stay in one partition, so partitions
+ * are written concurrently.
+ */
+export function attributedCheckoutsWorker(config: Config, { name = "attributed-checkouts", topic = ATTRIBUTED_TOPIC } = {}): Worker<Attribution, RowClick> {
+  return {
+    name,
+    inputs: [topic],
+    decode: decodeWith(Attribution),
+    key: (attribution) => attribution.checkout.checkout_id,
+    store: postgresStateStore<RowClick, Attribution>({
+      sql: createSql(config, 4),
+      worker: name,
+      loadStates: loadRowClicks,
+      writeChanges: writeAttributedCheckouts,
+    }),
+    fold: keepEarliestClick,
+    partitionConcurrency: 4,
+  };
+}

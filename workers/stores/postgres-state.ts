@@ -1,0 +1,48 @@
+import type { Sql, TransactionSql } from "postgres";
+import type { Change, StateStore } from "../worker.ts";
+
+export type PostgresStateOptions<S, E> = {
+  sql: Sql;
+  /** The worker's name in worker_offsets. */
+  worker: string;
+  /** The current state of these keys, read from the worker's table. */
+  loadStates(sql: Sql, keys: readonly string[]): Promise<Map<string, S>>;
+  /** Write the changes into the worker's table, inside the commit's transaction. */
+  writeChanges(tx: TransactionSql, changes: readonly Change<S, E>[]): Promise<void>;
+};
+
+/**
+ * State that is a Postgres table: the rows and the partition's applied offset
+ * are committed in one transaction (SPEC §3.2). A commit whose offset is not
+ * past the stored one (a replay, or a consumer that lost its partition) writes
+ * nothing.
+ */
+export function postgresStateStore<S, E>({ sql, worker, loadStates, writeChanges }: PostgresStateOptions<S, E>): StateStore<S, E> {
+  return {
+    async load(tp, keys) {
+      const [offsets, states] = await Promise.all([
+        sql<{ applied_offset: string }[]>`
+          select applied_offset from worker_offsets where worker = ${worker} and topic = ${tp.topic} and partition = ${tp.partition}`,
+        keys.length > 0 ? loadStates(sql, keys) : new Map<string, S>(),
+      ]);
+      const offset = offsets[0]?.applied_offset;
+      return { appliedOffset: offset === undefined ? null : BigInt(offset), states, streamTimes: new Map() };
+    },
+
+    async commit(tp, changes, offset) {
+      await sql.begin(async (tx) => {
+        const advanced = await tx`
+          insert into worker_offsets (worker, topic, partition, applied_offset)
+          values (${worker}, ${tp.topic}, ${tp.partition}, ${offset})
+          on conflict (worker, topic, partition) do update set applied_offset = excluded.applied_offset
+          where worker_offsets.applied_offset < excluded.applied_offset
+          returning 1`;
+        if (advanced.length > 0 && changes.length > 0) await writeChanges(tx, changes);
+      });
+    },
+
+    async close() {
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
