@@ -1,14 +1,14 @@
 import { Hono } from "hono";
 import type { Config } from "../infra/config.ts";
-import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../infra/contracts/clickstream.ts";
-import { CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../infra/contracts/commerce.ts";
 import type { Producer } from "../infra/kafka/producer.ts";
 import { profilesIndex } from "../workers/profiles/profile.ts";
 import { userInfoIndex } from "../workers/userinfo/userinfo.ts";
 import { apiKeyAuth } from "./auth.ts";
 import { problem } from "./errors.ts";
 import type { Dependencies } from "./readiness.ts";
+import { checkoutRoutes } from "./routes/checkouts.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { INGEST_ENDPOINTS } from "./ingest-endpoints.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { profileRoutes } from "./routes/profiles.ts";
 import { userRoutes } from "./routes/users.ts";
@@ -23,17 +23,9 @@ export function createApp(deps: AppDependencies): Hono {
   const app = new Hono();
   app.route("/", healthRoutes(deps));
   app.use("/v1/*", apiKeyAuth(deps.resolveApiKey));
-  app.route(
-    "/",
-    ingestRoutes(
-      { path: "/v1/events", topic: CLICKSTREAM_TOPIC, schema: ClickstreamEvent, key: (e) => e.user_id, partnerOf: (e) => e.partner_id },
-      deps.producer,
-      deps.config,
-    ),
-  );
-  app.route("/", ingestRoutes({ path: "/v1/clicks", topic: CLICKS_TOPIC, schema: Click, key: (e) => e.user_id }, deps.producer, deps.config));
-  app.route("/", ingestRoutes({ path: "/v1/checkouts", topic: CHECKOUTS_TOPIC, schema: Checkout, key: (e) => e.user_id }, deps.producer, deps.config));
+  for (const endpoint of INGEST_ENDPOINTS) app.route("/", ingestRoutes(endpoint, deps.producer, deps.config));
   app.route("/", profileRoutes({ redis: deps.redis, search: deps.search, index: profilesIndex(deps.config.INDEX_PREFIX) }));
+  app.route("/", checkoutRoutes({ sql: deps.sql }));
   app.route("/", userRoutes({ redis: deps.redis, search: deps.search, index: userInfoIndex(deps.config.INDEX_PREFIX) }));
   app.notFound((c) => problem(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {

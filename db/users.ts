@@ -29,7 +29,7 @@ export async function upsertUsers(sql: Sql, users: readonly UserRow[]): Promise<
     email: u.email ?? null,
     region: u.region ?? null,
     gender: u.gender ?? null,
-    updated_at: u.updated_at ?? now,
+    updated_at: (u.updated_at ?? now).toISOString(),
   }));
   await sql`
     insert into users ${sql(rows, ...COLUMNS)}
@@ -46,7 +46,9 @@ export async function deleteUsers(sql: Sql, userIds: readonly string[]): Promise
 export type UserVersion = Required<Omit<UserRow, "updated_at">> & { valid_from: Date; valid_to: Date | null };
 
 export async function userHistory(sql: Sql, userId: string): Promise<UserVersion[]> {
-  return sql<UserVersion[]>`
+  // Dates made here: a connection drizzle wraps returns times as text.
+  const versions = await sql<UserVersion[]>`
     select user_id, username, name, email, region, gender, valid_from, valid_to
     from users_history where user_id = ${userId} order by valid_from`;
+  return versions.map((v) => ({ ...v, valid_from: new Date(v.valid_from), valid_to: v.valid_to === null ? null : new Date(v.valid_to) }));
 }

@@ -1,22 +1,27 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import { parseArgs } from "node:util";
+import { INGEST_PATHS } from "../../api/ingest-endpoints.ts";
 import { createApiKey } from "../../api/keys.ts";
 import { createSql } from "../clients.ts";
 import { configOrExit } from "../config.ts";
-import { CLICKSTREAM_TOPIC, type ClickstreamEvent } from "../contracts/clickstream.ts";
+import { CLICKSTREAM_TOPIC } from "../contracts/clickstream.ts";
 import { createKafka } from "../kafka/client.ts";
+import { upsertUsers } from "../../db/users.ts";
 import { createProducer } from "../kafka/producer.ts";
 import type { OutRecord } from "../kafka/producer.ts";
 import { clickstreamGenerator } from "./clickstream.ts";
+import { commerceGenerator, RECORDS_PER_SESSION } from "./commerce.ts";
 import { socialGenerator } from "./social.ts";
 
 const usage = `usage: bun run datagen [options]
-  --mode M        clickstream (default) or social (users, tweets, follows, likes; always --via topic)
-  --rate N        events per second (default 1000)
+  --mode M        clickstream (default); social (users, tweets, follows, likes; always --via topic);
+                  commerce (product clicks and checkouts in a funnel, and user renames in Postgres)
+  --rate N        events per second (default 1000; commerce: on average, in sessions of ~${RECORDS_PER_SESSION} events)
+  --products N    commerce: size of the product catalogue (default 500)
   --duration S    seconds to run (default 60)
   --users N       size of the user pool (default 10000)
   --partners N    partners (default 10)
-  --via api|topic through POST /v1/events (default) or straight to ${CLICKSTREAM_TOPIC}
+  --via api|topic through the API's ingest endpoints (default) or straight to the topics
   --api URL       the API's base URL (default http://127.0.0.1:$PORT)
   --seed N        random seed (default: time)`;
 
@@ -27,6 +32,7 @@ const { values } = parseArgs({
     duration: { type: "string", default: "60" },
     users: { type: "string", default: "10000" },
     partners: { type: "string", default: "10" },
+    products: { type: "string", default: "500" },
     via: { type: "string" },
     mode: { type: "string", default: "clickstream" },
     api: { type: "string" },
@@ -46,8 +52,8 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
-if (values.mode !== "clickstream" && values.mode !== "social") {
-  console.error(`--mode: expected clickstream or social\n${usage}`);
+if (values.mode !== "clickstream" && values.mode !== "social" && values.mode !== "commerce") {
+  console.error(`--mode: expected clickstream, social or commerce\n${usage}`);
   process.exit(2);
 }
 // The social topics have no ingest endpoint: upstream services write them directly.
@@ -70,20 +76,47 @@ const runId = `dg${seed.toString(36)}`;
 const userCount = number("users", values.users, 1);
 const clicks = clickstreamGenerator({ users: userCount, partners, seed, runId });
 const social = socialGenerator({ users: userCount, seed, runId });
-/** The next record and what it counts as in the summary. */
-function next(): { record: OutRecord; event?: ClickstreamEvent; label: string } {
-  if (values.mode === "social") {
-    const record = social.next();
-    const type = (record.value as { type?: string } | null)?.type ?? (record.value === null ? "user deleted" : "user upsert");
-    return { record, label: `${record.topic} ${type}` };
+const started = Date.now();
+const commerce = commerceGenerator({
+  users: userCount,
+  products: number("products", values.products, 1),
+  seed,
+  runId,
+  start: started,
+  sessionsPerSecond: rate / RECORDS_PER_SESSION,
+});
+const sql = createSql(config, 2);
+if (values.mode === "commerce") await upsertUsers(sql, commerce.initialUsers());
+
+const byType = new Map<string, number>();
+
+/** A record to send and what it counts as in the summary; `partner` picks the API key. */
+type Item = { record: OutRecord; label: string; partner?: string };
+
+/** What is due in a tick: `count` records, or (commerce) everything up to now in event time. */
+async function due(count: number): Promise<Item[]> {
+  if (values.mode === "commerce") {
+    const items = commerce.advanceTo(Date.now());
+    const renamed = items.flatMap((item) => (item.kind === "user" ? [item.user] : []));
+    // One version per user per statement; the rare second one waits for the next tick's statement.
+    for (const batch of Map.groupBy(renamed, (u) => u.user_id).values()) await upsertUsers(sql, batch.slice(-1));
+    byType.set("user renamed", (byType.get("user renamed") ?? 0) + renamed.length);
+    return items.flatMap((item) => (item.kind === "record" ? [{ record: item.record, label: item.record.topic }] : []));
   }
-  const event = clicks.next();
-  return { record: { topic: CLICKSTREAM_TOPIC, key: event.user_id, value: event }, event, label: event.type };
+  return Array.from({ length: count }, (): Item => {
+    if (values.mode === "social") {
+      const record = social.next();
+      const type = (record.value as { type?: string } | null)?.type ?? (record.value === null ? "user deleted" : "user upsert");
+      return { record, label: `${record.topic} ${type}` };
+    }
+    const event = clicks.next();
+    return { record: { topic: CLICKSTREAM_TOPIC, key: event.user_id, value: event }, label: event.type, partner: event.partner_id };
+  });
 }
 const api = values.api ?? `http://127.0.0.1:${config.PORT}`;
 
 /** Where the events go: one call per slice of events, resolved when accepted. */
-async function openSink(): Promise<{ send(items: ReturnType<typeof next>[]): Promise<void>; close(): Promise<void> }> {
+async function openSink(): Promise<{ send(items: Item[]): Promise<void>; close(): Promise<void> }> {
   if (via === "topic") {
     const producer = await createProducer(createKafka(config));
     return {
@@ -92,50 +125,51 @@ async function openSink(): Promise<{ send(items: ReturnType<typeof next>[]): Pro
     };
   }
   // One key per partner, made directly in the database the API reads.
-  const sql = createSql(config, 1);
   const keys = new Map<string, string>();
-  for (let p = 0; p < partners; p++) keys.set(`${runId}-partner-${p}`, (await createApiKey(drizzle(sql), `${runId}-partner-${p}`)).key);
-  await sql.end();
+  const keyOf = async (partner: string) => {
+    if (!keys.has(partner)) keys.set(partner, (await createApiKey(drizzle(sql), partner)).key);
+    return keys.get(partner)!;
+  };
   return {
     async send(items) {
-      const events = items.map((i) => i.event!);
-      const byPartner = Map.groupBy(events, (e) => e.partner_id);
-      await Promise.all(
-        [...byPartner].flatMap(([partner, list]) => {
-          const requests: Promise<void>[] = [];
-          for (let i = 0; i < list.length; i += 100) {
-            requests.push(
-              fetch(`${api}/v1/events`, {
-                method: "POST",
-                headers: { authorization: `Bearer ${keys.get(partner)}`, "content-type": "application/json" },
-                body: JSON.stringify(list.slice(i, i + 100)),
-              }).then(async (response) => {
-                if (response.status !== 202) throw new Error(`POST /v1/events answered ${response.status}: ${await response.text()}`);
-              }),
-            );
-          }
-          return requests;
-        }),
-      );
+      const groups = Map.groupBy(items, (i) => `${i.record.topic} ${i.partner ?? `${runId}-partner-0`}`);
+      const requests: Promise<void>[] = [];
+      for (const [group, list] of groups) {
+        const [topic, partner] = group.split(" ") as [string, string];
+        const path = INGEST_PATHS[topic];
+        if (!path) throw new Error(`no ingest endpoint for ${topic}`);
+        const key = await keyOf(partner);
+        for (let i = 0; i < list.length; i += 100) {
+          requests.push(
+            fetch(`${api}${path}`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+              body: JSON.stringify(list.slice(i, i + 100).map((item) => item.record.value)),
+            }).then(async (response) => {
+              if (response.status !== 202) throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
+            }),
+          );
+        }
+      }
+      await Promise.all(requests);
     },
     close: async () => {},
   };
 }
 
 const sink = await openSink();
-const byType = new Map<string, number>();
 const users = new Set<string>();
 let sent = 0;
 let failed = 0;
-const started = Date.now();
 const tickMs = 100;
 console.log(`datagen ${runId}: ${values.mode}, ${rate} events/s for ${duration}s via ${via === "api" ? api : "the topics"}`);
 
 let lastReport = started;
 for (let tick = 0; Date.now() - started < duration * 1000; tick++) {
-  const due = Math.round(((tick + 1) * tickMs * rate) / 1000) - Math.round((tick * tickMs * rate) / 1000);
-  const items = Array.from({ length: due }, next);
+  const count = Math.round(((tick + 1) * tickMs * rate) / 1000) - Math.round((tick * tickMs * rate) / 1000);
+  let items: Item[] = [];
   try {
+    items = await due(count);
     await sink.send(items);
     sent += items.length;
     for (const item of items) {
@@ -154,9 +188,15 @@ for (let tick = 0; Date.now() - started < duration * 1000; tick++) {
   if (wait > 0) await Bun.sleep(wait);
 }
 await sink.close();
+await sql.end();
 
 const seconds = (Date.now() - started) / 1000;
 console.log(`sent ${sent} events (${failed} failed) in ${seconds.toFixed(1)}s = ${(sent / seconds).toFixed(0)}/s`);
-console.log(values.mode === "social" ? `  keys ${users.size}, users ${userCount}, run id ${runId}` : `  users ${users.size}, partners ${partners}, sessions ${clicks.sessions}, run id ${runId}`);
+const summary: Record<string, string> = {
+  social: `  keys ${users.size}, users ${userCount}, run id ${runId}`,
+  commerce: `  users ${users.size}, run id ${runId} (clicks and checkouts still scheduled when it stopped: ${commerce.scheduled})`,
+  clickstream: `  users ${users.size}, partners ${partners}, sessions ${clicks.sessions}, run id ${runId}`,
+};
+console.log(summary[values.mode]);
 console.log(`  by type: ${[...byType].sort().map(([t, n]) => `${t} ${n}`).join(", ")}`);
 process.exit(failed > 0 ? 1 : 0);

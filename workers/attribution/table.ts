@@ -23,9 +23,10 @@ export function keepEarliestClick(row: RowClick | undefined, attribution: Attrib
 }
 
 export async function loadRowClicks(sql: Sql, checkoutIds: readonly string[]): Promise<Map<string, RowClick>> {
-  const rows = await sql<{ checkout_id: string; click_id: string | null; clicked_at: Date | null }[]>`
-    select checkout_id, click_id, clicked_at from attributed_checkouts where checkout_id = any(${checkoutIds as string[]})`;
-  return new Map(rows.map((r) => [r.checkout_id, { click: r.click_id === null ? null : { id: r.click_id, at: r.clicked_at!.getTime() } }]));
+  const rows = await sql<{ checkout_id: string; click_id: string | null; clicked_ms: number | null }[]>`
+    select checkout_id, click_id, (extract(epoch from clicked_at) * 1000)::float8 as clicked_ms
+    from attributed_checkouts where checkout_id = any(${checkoutIds as string[]})`;
+  return new Map(rows.map((r) => [r.checkout_id, { click: r.click_id === null ? null : { id: r.click_id, at: Math.round(r.clicked_ms!) } }]));
 }
 
 /**
