@@ -199,9 +199,9 @@ async function userInfoScenarios(key: string, children: Child[]) {
 
 async function main(config: Config) {
   await stackUp(base, () => {});
-  await dropViews(config);
   await ensureDatabase(config.DATABASE_URL);
   await migrateDatabase(config.DATABASE_URL);
+  await dropViews(config);
   const sql = createSql(config, 1);
   const { key } = await createApiKey(drizzle(sql), partner);
   await sql.end();
