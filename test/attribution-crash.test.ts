@@ -1,0 +1,49 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { createSql } from "../infra/clients.ts";
+import { ATTRIBUTION_TOPICS } from "../workers/attribution/worker.ts";
+import { compareWithPlainSql, prepareCommerceRun } from "./fixtures/commerce-run.ts";
+import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
+
+/**
+ * SIGKILL the process running both attribution stages again and again while
+ * the funnel flows; after a restart and catch-up the table must still equal
+ * the plain-SQL result, one row per checkout.
+ */
+
+const config = testConfig();
+const sql = createSql(config, 4);
+afterAll(() => sql.end());
+
+describe("attribution worker crashes", () => {
+  test("killed repeatedly mid-stream, attributed_checkouts is exact", async () => {
+    const runId = unique("acrash");
+    const run = await prepareCommerceRun(sql, { runId, checkouts: 20_000, users: 1000, partitions: config.TOPIC_PARTITIONS, start: Date.now() - 86_400_000 });
+    await skipToEnd(config, "attribution", [ATTRIBUTION_TOPICS.clicks, ATTRIBUTION_TOPICS.checkouts]);
+    await skipToEnd(config, "attributed-checkouts", [ATTRIBUTION_TOPICS.attributed]);
+    const spawnWorkers = () =>
+      Bun.spawn([process.execPath, "workers/main.ts", "attribution", "attributed-checkouts"], {
+        cwd: ROOT,
+        env: { ...process.env, WORKER_SESSION_TIMEOUT_MS: "6000", WORKER_MAX_BATCH: "500" },
+        stdout: "ignore",
+        stderr: "ignore",
+      });
+    const { worker, kills } = await produceWithKills(config, run.records, spawnWorkers, { slice: 5000, killEvery: 20_000 });
+    try {
+      expect(kills).toBeGreaterThanOrEqual(4);
+      const result = await eventually(
+        "the restarted workers to converge",
+        async () => {
+          const r = await compareWithPlainSql(sql, run, runId, config.CLICK_LATENESS_MS);
+          return r.differing === 0 ? r : undefined;
+        },
+        180_000,
+      );
+      console.log(`attribution crash: ${kills} kills, ${result.expected} checkouts (${result.attributed} attributed), ${result.actual} rows, ${result.differing} differing`);
+      expect(result.actual).toBe(run.checkouts.length);
+      expect(result.differing).toBe(0);
+    } finally {
+      worker.kill("SIGTERM");
+      await worker.exited;
+    }
+  }, 300_000);
+});
