@@ -6,7 +6,10 @@ import { createApiKey } from "../api/keys.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { createSql } from "../infra/clients.ts";
 import { configOrExit, type Config } from "../infra/config.ts";
+import { writeUserVersions } from "../db/users.ts";
 import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
+import { ATTRIBUTED_TOPIC, CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/contracts/commerce.ts";
+import { commerceRun } from "../infra/datagen/commerce.ts";
 import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/contracts/social.ts";
 import { USERINFO_DELTAS_TOPIC } from "../infra/contracts/userinfo.ts";
 import { applyTopics } from "../infra/kafka/admin.ts";
@@ -23,7 +26,7 @@ import { benchConfig, benchEnv, ROOT, runJson, spawnBun, waitHttp, type Child } 
 import { ms, type Summary } from "./stats.ts";
 
 /**
- * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [--quick]`: SPEC §6 figures,
+ * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [--quick]`: SPEC §6 figures,
  * each beside its baseline measured in the same run, printed as a table and
  * written to bench/results/<time>.json. Every load runs as its own process.
  */
@@ -197,6 +200,83 @@ async function userInfoScenarios(key: string, children: Child[]) {
   }
 }
 
+/** Move a consumer group to given offsets (per topic, per partition). */
+async function setGroupOffsets(groupId: string, offsets: Map<string, { partition: number; offset: string }[]>): Promise<void> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    for (const [topic, partitions] of offsets) await admin.setOffsets({ groupId, topic, partitions });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function endOffsets(topics: string[]): Promise<Map<string, { partition: number; offset: string }[]>> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, { partition: number; offset: string }[]>();
+    for (const topic of topics) ends.set(topic, (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })));
+    return ends;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Checkout attribution: a backlog of the commerce funnel folded by both
+ * stages into Postgres (beside a bare consumer reading the same records),
+ * then checkout -> row latency with the funnel running at a fixed rate.
+ */
+async function attributionScenarios(children: Child[]) {
+  const inputs = [CLICKS_TOPIC, CHECKOUTS_TOPIC];
+  const checkouts = quick ? 20_000 : 100_000;
+  const { records, versions } = commerceRun({ users: 20_000, products: 2000, seed: 5, runId: `ab${Date.now().toString(36)}`, start: Date.now() - 86_400_000, sessionsPerSecond: 40, checkouts });
+  const sql = createSql(config, 2);
+  await writeUserVersions(sql, versions);
+  await sql.end();
+  const start = await endOffsets(inputs);
+  const producer = await createProducer(createKafka(config));
+  for (let i = 0; i < records.length; i += 5000) await producer.send(records.slice(i, i + 5000));
+  await producer.disconnect();
+
+  // Baseline: the same records read by a bare kafkajs consumer (no decode, no state, no sink).
+  await setGroupOffsets(groupIdOf(config, "consume-baseline"), start);
+  const bare = await runJson<{ records: number; seconds: number }>(["bench/consume-baseline.ts", "--group", "consume-baseline", "--topics", inputs.join(","), "--records", String(records.length)], env);
+
+  await setGroupOffsets(groupIdOf(config, "attribution"), start);
+  await setGroupOffsets(groupIdOf(config, "attributed-checkouts"), await endOffsets([ATTRIBUTED_TOPIC]));
+  const stages = spawnBun(["workers/main.ts", "attribution", "attributed-checkouts"], env);
+  children.push(stages);
+  // Timed from the first commit, like the baseline from its first batch: group joins are not folding.
+  const committed = async () => (await Promise.all(inputs.map((t) => sizeOf(t, groupIdOf(config, "attribution"))))).reduce((n, s) => n + s.committed, 0);
+  const before = await committed();
+  while ((await committed()) === before) await Bun.sleep(20);
+  const started = performance.now();
+  await waitCaughtUp("attribution catching up", "attribution", inputs);
+  await waitCaughtUp("rows catching up", "attributed-checkouts", [ATTRIBUTED_TOPIC]);
+  const seconds = (performance.now() - started) / 1000;
+  const throughput = records.length / seconds;
+  const bareRate = bare.records / bare.seconds;
+  rows.push({
+    figure: "attribution clicks+checkouts/s -> Postgres",
+    value: `${throughput.toFixed(0)} (${records.length} records, ${checkouts} checkouts, ${seconds.toFixed(1)} s)`,
+    baseline: `${bareRate.toFixed(0)} (bare kafkajs consumer, same records)`,
+    ratio: `${(throughput / bareRate).toFixed(2)}x`,
+  });
+  report.attributionThroughput = { records: records.length, checkouts, seconds, recordsPerSecond: throughput, baseline: { ...bare, recordsPerSecond: bareRate } };
+
+  const rate = 2000;
+  const latencySeconds = quick ? 15 : 30;
+  console.log(`attribution latency: funnel at ${rate} records/s, a probe click + checkout every 50 ms for ${latencySeconds}s; checkout ack -> attributed row in Postgres`);
+  const latency = await runJson<{ probes: number; missed: number; backgroundRecordsPerSecond: number; delay: Summary }>(
+    ["bench/attribution-latency.ts", "--rate", String(rate), "--seconds", String(latencySeconds)],
+    env,
+  );
+  rows.push({ figure: `checkout -> row ms (${rate} records/s)`, value: line(latency), baseline: "freshness target p95 <= 100, p99 <= 500", ratio: `${latency.probes} probes, ${latency.missed} missed` });
+  report.attributionLatency = { rate, seconds: latencySeconds, ...latency };
+}
+
 async function main(config: Config) {
   await stackUp(base, () => {});
   await ensureDatabase(config.DATABASE_URL);
@@ -221,6 +301,7 @@ async function main(config: Config) {
       if (wanted("lookup")) await lookupScenario(key);
     }
     if (wanted("users") || wanted("updates") || wanted("rebuild")) await userInfoScenarios(key, children);
+    if (wanted("attribution")) await attributionScenarios(children);
   } finally {
     await stopAll();
   }

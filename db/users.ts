@@ -18,7 +18,7 @@ export type UserRow = {
 
 const COLUMNS = ["user_id", "username", "name", "email", "region", "gender", "updated_at"] as const;
 
-/** Insert or update users, one statement for the whole list (each user at most once per call). */
+/** Insert or update users (each user at most once per call). */
 export async function upsertUsers(sql: Sql, users: readonly UserRow[]): Promise<void> {
   if (users.length === 0) return;
   const now = new Date();
@@ -31,11 +31,27 @@ export async function upsertUsers(sql: Sql, users: readonly UserRow[]): Promise<
     gender: u.gender ?? null,
     updated_at: (u.updated_at ?? now).toISOString(),
   }));
-  await sql`
-    insert into users ${sql(rows, ...COLUMNS)}
-    on conflict (user_id) do update set
-      username = excluded.username, name = excluded.name, email = excluded.email,
-      region = excluded.region, gender = excluded.gender, updated_at = excluded.updated_at`;
+  // Postgres takes at most 65535 parameters per statement.
+  for (let i = 0; i < rows.length; i += 5000) {
+    await sql`
+      insert into users ${sql(rows.slice(i, i + 5000), ...COLUMNS)}
+      on conflict (user_id) do update set
+        username = excluded.username, name = excluded.name, email = excluded.email,
+        region = excluded.region, gender = excluded.gender, updated_at = excluded.updated_at`;
+  }
+}
+
+/** Write many versions in order (a user may appear several times): one statement per run of distinct users. */
+export async function writeUserVersions(sql: Sql, versions: readonly UserRow[]): Promise<void> {
+  let batch = new Map<string, UserRow>();
+  for (const version of versions) {
+    if (batch.has(version.user_id)) {
+      await upsertUsers(sql, [...batch.values()]);
+      batch = new Map();
+    }
+    batch.set(version.user_id, version);
+  }
+  await upsertUsers(sql, [...batch.values()]);
 }
 
 export async function deleteUsers(sql: Sql, userIds: readonly string[]): Promise<number> {

@@ -171,3 +171,25 @@ export function commerceGenerator(options: CommerceOptions) {
     },
   };
 }
+
+/**
+ * A whole run, for tests and bench: everything due until `checkouts`
+ * checkouts were made, with every user's versions (the first ones included)
+ * in time order. Sessions still open at the end are left out.
+ */
+export function commerceRun(options: CommerceOptions & { checkouts: number }): { records: OutRecord[]; versions: UserRow[] } {
+  const generator = commerceGenerator(options);
+  const records: OutRecord[] = [];
+  const versions = generator.initialUsers();
+  let checkouts = 0;
+  for (let time = options.start; checkouts < options.checkouts; time += 10_000) {
+    for (const item of generator.advanceTo(time)) {
+      if (item.kind === "user") versions.push(item.user);
+      else {
+        records.push(item.record);
+        if (item.record.topic === CHECKOUTS_TOPIC) checkouts++;
+      }
+    }
+  }
+  return { records, versions };
+}

@@ -1,0 +1,73 @@
+import { parseArgs } from "node:util";
+import { createSql } from "../infra/clients.ts";
+import { loadConfig } from "../infra/config.ts";
+import { CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/contracts/commerce.ts";
+import { commerceGenerator, RECORDS_PER_SESSION } from "../infra/datagen/commerce.ts";
+import { createKafka } from "../infra/kafka/client.ts";
+import { createProducer } from "../infra/kafka/producer.ts";
+import { summarize } from "./stats.ts";
+
+/**
+ * Checkout -> row latency, its own process: the commerce funnel runs in the
+ * background at `rate` records/s (real time), and every `interval` ms a probe
+ * user clicks a product and buys it; from the broker's ack of the checkout,
+ * Postgres is polled every millisecond until the checkout's row holds the
+ * click. That path crosses the attribution fold, commerce.attributed and the
+ * row writer's transaction.
+ */
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { rate: { type: "string", default: "2000" }, seconds: { type: "string", default: "30" }, interval: { type: "string", default: "50" } },
+});
+const config = loadConfig();
+const sql = createSql(config, 4);
+const producer = await createProducer(createKafka(config));
+const run = `al${Date.now().toString(36)}`;
+const rate = Number(values.rate);
+const background = commerceGenerator({ users: 50_000, products: 2000, seed: 9, runId: run, start: Date.now(), sessionsPerSecond: rate / RECORDS_PER_SESSION });
+const delays: number[] = [];
+let missed = 0;
+let backgroundSent = 0;
+
+const attributed = async (checkoutId: string) =>
+  (await sql`select 1 from attributed_checkouts where checkout_id = ${checkoutId} and click_id is not null`).length > 0;
+
+async function probe(i: number) {
+  const user = `${run}-probe-${i}`;
+  const now = new Date();
+  await producer.send([{ topic: CLICKS_TOPIC, key: user, value: { click_id: `${user}-c`, user_id: user, product_id: "probe", occurred_at: new Date(now.getTime() - 1000).toISOString() } }]);
+  await producer.send([{ topic: CHECKOUTS_TOPIC, key: user, value: { checkout_id: `${user}-k`, user_id: user, product_id: "probe", total_amount: 9.99, occurred_at: now.toISOString() } }]);
+  const acked = performance.now();
+  while (performance.now() - acked < 30_000) {
+    if (await attributed(`${user}-k`)) {
+      delays.push(performance.now() - acked);
+      return;
+    }
+    await Bun.sleep(1);
+  }
+  missed++;
+}
+
+let stopped = false;
+const traffic = (async () => {
+  while (!stopped) {
+    const records = background.advanceTo(Date.now()).flatMap((item) => (item.kind === "record" ? [item.record] : []));
+    await producer.send(records);
+    backgroundSent += records.length;
+    await Bun.sleep(10);
+  }
+})();
+
+const probes: Promise<void>[] = [];
+const end = performance.now() + Number(values.seconds) * 1000;
+for (let i = 0; performance.now() < end; i++) {
+  probes.push(probe(i));
+  await Bun.sleep(Number(values.interval));
+}
+await Promise.all(probes);
+stopped = true;
+await traffic;
+await producer.disconnect();
+await sql.end();
+console.log(JSON.stringify({ probes: delays.length, missed, backgroundRecordsPerSecond: backgroundSent / Number(values.seconds), delay: summarize(delays) }));
+process.exit(0);
