@@ -20,6 +20,11 @@ export async function migrateDatabase(url: string): Promise<void> {
 
 if (import.meta.main) {
   const config = configOrExit();
-  await migrateDatabase(config.DATABASE_URL);
+  await migrateDatabase(config.DATABASE_URL).catch((error: { code?: string; message?: string }) => {
+    // "database does not exist": stack up creates it (and applies the migrations).
+    if (error.code === "3D000") console.error(`${error.message}: run \`bun run stack up\`, which creates it`);
+    else console.error(`migrations failed: ${error.message ?? String(error)}`);
+    process.exit(1);
+  });
   console.log("migrations applied");
 }

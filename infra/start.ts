@@ -9,7 +9,8 @@ import { stackUp } from "./stack/stack.ts";
  * `bun run start [--demo]`: the whole system in the foreground. Ctrl-C stops
  * the workers, the API and the servers this run started (servers that were
  * already up are left as they were). --demo also runs datagen at a gentle
- * rate through the API, so profiles fill up to look at.
+ * rate through the API (clickstream, and the commerce funnel), so profiles
+ * and attributed checkouts fill up to look at.
  */
 const config = configOrExit();
 let started: Server[] = [];
@@ -22,15 +23,21 @@ try {
 const workers = await startWorkers(config, []);
 const api = await startApi(config);
 console.log(`system up: API on http://127.0.0.1:${api.port}, ${workers.length} worker(s); Ctrl-C to stop`);
+const demoTraffic = [
+  ["--mode", "clickstream", "--rate", "20"],
+  ["--mode", "commerce", "--rate", "10"],
+];
 const demo = process.argv.includes("--demo")
-  ? Bun.spawn([process.execPath, "infra/datagen/cli.ts", "--rate", "20", "--duration", "86400", "--users", "500", "--via", "api"], {
-      cwd: `${import.meta.dir}/..`,
-      stdio: ["ignore", "inherit", "inherit"],
-    })
-  : undefined;
+  ? demoTraffic.map((args) =>
+      Bun.spawn([process.execPath, "infra/datagen/cli.ts", ...args, "--duration", "86400", "--users", "500", "--via", "api"], {
+        cwd: `${import.meta.dir}/..`,
+        stdio: ["ignore", "inherit", "inherit"],
+      }),
+    )
+  : [];
 stopOnSignals(workers, async () => {
-  demo?.kill("SIGTERM");
-  await demo?.exited;
+  for (const child of demo) child.kill("SIGTERM");
+  await Promise.all(demo.map((child) => child.exited));
   await api.stop();
   for (const server of started.reverse()) {
     await server.down(config);

@@ -109,6 +109,15 @@ export async function runWorker<E, S>(
   });
   const stats: RunnerStats = { records: 0, deadLettered: 0, skipped: 0, flushes: 0 };
 
+  // Inputs share keys by partition number (co-partitioned): partition N of
+  // two topics may hold the same keys, so their chunks take turns in one lane.
+  const lanes = new Map<number, Promise<unknown>>();
+  const inLane = <T>(partition: number, work: () => Promise<T>): Promise<T> => {
+    const turn = (lanes.get(partition) ?? Promise.resolve()).then(work);
+    lanes.set(partition, turn.catch(() => {}));
+    return turn;
+  };
+
   await consumer.connect();
   await consumer.subscribe({ topics: [...worker.inputs], fromBeginning: options.fromBeginning ?? true });
   await consumer.run({
@@ -120,10 +129,12 @@ export async function runWorker<E, S>(
       for (let start = 0; start < batch.messages.length; start += config.WORKER_MAX_BATCH) {
         if (!isRunning() || isStale()) return;
         const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));
-        await foldChunk(worker, producer, tp, chunk, stats);
         const lastOffset = chunk[chunk.length - 1]!.offset;
-        await options.hooks?.afterFlush?.(tp, lastOffset);
-        await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n) }]);
+        await inLane(tp.partition, async () => {
+          await foldChunk(worker, producer, tp, chunk, stats);
+          await options.hooks?.afterFlush?.(tp, lastOffset);
+          await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n) }]);
+        });
         resolveOffset(lastOffset);
         await heartbeat();
       }

@@ -87,9 +87,10 @@ export type Worker<E, S> = {
   eventTime?(event: E): number;
   fold(state: S | undefined, event: E, record: InputRecord, streamTimes: StreamTimes): Folded<S>;
   /**
-   * Partitions folded at once (default 1). More is safe only when every
-   * state key lives in one input partition, as with a single topic keyed by
-   * the state's key: then no two partitions ever touch the same state.
+   * Partitions folded at once (default 1). More is safe when every state key
+   * lives in one partition number, as with inputs keyed by the state's key:
+   * the runner never folds two chunks of the same partition number at once,
+   * so partition N of co-partitioned inputs still take turns.
    */
   partitionConcurrency?: number;
 };

@@ -18,9 +18,10 @@ const decodeCheckout = decodeWith(Checkout);
 /**
  * commerce.clicks + commerce.checkouts -> commerce.attributed (SPEC §2.3).
  * Both inputs are keyed by user_id with the same partition count, so a
- * user's clicks and checkouts meet in one partition number, folded one chunk
- * at a time (the runner's co-partitioned assignment). State per user lives in
- * Redis; a user idle for twice the window plus the allowance is forgotten.
+ * user's clicks and checkouts meet in one partition number: one process gets
+ * both (the co-partitioned assignor) and folds their chunks in turn, while
+ * different partition numbers fold at once. State per user lives in Redis;
+ * a user idle for twice the window plus the allowance is forgotten.
  */
 export function attributionWorker(config: Config, { name = "attribution", topics = ATTRIBUTION_TOPICS } = {}): Worker<CommerceEvent, AttributionState> {
   const decode = (record: InputRecord): Decoded<CommerceEvent> => {
@@ -45,6 +46,7 @@ export function attributionWorker(config: Config, { name = "attribution", topics
       ttlSeconds: forgetAfterSeconds,
     }),
     fold: attributionFold({ clicksTopic: topics.clicks, checkoutsTopic: topics.checkouts, attributedTopic: topics.attributed, allowanceMs: config.CLICK_LATENESS_MS }),
+    partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }
 

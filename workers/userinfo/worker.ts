@@ -62,8 +62,8 @@ function decodeUserInfoInput(record: InputRecord): Decoded<UserInfoEvent> {
  * users.changelog + userinfo.deltas -> one user-info document per user, in
  * Redis (lookups), OpenSearch (search) and userinfo.changelog (SPEC §2.2).
  * Both inputs are keyed by user_id with the same partition count, so a
- * user's records meet in one partition number; partitions are folded one at
- * a time, since partition N of both topics holds the same users.
+ * user's records meet in one partition number; the runner folds partition N
+ * of both topics in turn, different partition numbers at once.
  */
 export function userInfoWorker(config: Config): Worker<UserInfoEvent, UserInfoState> {
   return {
@@ -81,5 +81,6 @@ export function userInfoWorker(config: Config): Worker<UserInfoEvent, UserInfoSt
       }),
     ],
     fold: foldUserInfo,
+    partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }
