@@ -57,6 +57,7 @@ export const ConfigSchema = v.object({
   DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"], "postgres://postgres@127.0.0.1:5432/cdp"),
   REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379/0"),
   OPENSEARCH_URL: url("OPENSEARCH_URL", ["http:", "https:"], "http://127.0.0.1:9200"),
+  SMTP_URL: url("SMTP_URL", ["smtp:", "smtps:"], "smtp://127.0.0.1:2525"),
   // Search indices are named <INDEX_PREFIX><view>, e.g. cdp-profiles.
   INDEX_PREFIX: v.pipe(v.optional(v.string(), "cdp-"), v.trim(), v.regex(/^[a-z0-9][a-z0-9_-]*$/, "INDEX_PREFIX: expected lowercase letters, digits, - or _")),
   PORT: integer("PORT", 1, 65535, 8080),

@@ -20,13 +20,14 @@ chmodSync(runtime, 0o755);
 // Reuse the jars the main stack already fetched.
 symlinkSync(join(testConfig().RUNTIME_DIR, "jars"), join(runtime, "jars"));
 
-const ports = { kafka: 19092, controller: 19093, opensearch: 9250, transport: 9350, postgres: 15432, redis: 16379 };
+const ports = { kafka: 19092, controller: 19093, opensearch: 9250, transport: 9350, postgres: 15432, redis: 16379, smtp: 12525 };
 const env = {
   RUNTIME_DIR: runtime,
   KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
   OPENSEARCH_URL: `http://127.0.0.1:${ports.opensearch}`,
   DATABASE_URL: `postgres://postgres@127.0.0.1:${ports.postgres}/cdp`,
   REDIS_URL: `redis://127.0.0.1:${ports.redis}/0`,
+  SMTP_URL: `smtp://127.0.0.1:${ports.smtp}`,
   KAFKA_HEAP: "256m",
   OPENSEARCH_HEAP: "512m",
 };
@@ -52,16 +53,16 @@ afterAll(async () => {
 });
 
 describe("stack up, status and down", () => {
-  test("up starts all four servers; a second up reuses them", async () => {
+  test("up starts all five servers; a second up reuses them", async () => {
     const first = await stack("up");
     expect(first.code, first.stderr).toBe(0);
-    for (const server of ["postgres", "redis", "kafka", "opensearch"]) expect(first.stdout).toMatch(new RegExp(`^${server}\\s+started`, "m"));
+    for (const server of ["postgres", "redis", "kafka", "opensearch", "smtp"]) expect(first.stdout).toMatch(new RegExp(`^${server}\\s+started`, "m"));
     expect(first.stdout).toMatch(/^topics\s+\d+ created/m);
     expect(first.stdout).toContain("migrations applied");
 
     const second = await stack("up");
     expect(second.code, second.stderr).toBe(0);
-    for (const server of ["postgres", "redis", "kafka", "opensearch"]) expect(second.stdout).toMatch(new RegExp(`^${server}\\s+already up`, "m"));
+    for (const server of ["postgres", "redis", "kafka", "opensearch", "smtp"]) expect(second.stdout).toMatch(new RegExp(`^${server}\\s+already up`, "m"));
     expect(second.stdout).toMatch(/^topics\s+0 created, 0 reconfigured/m);
   }, 300_000);
 
@@ -72,6 +73,7 @@ describe("stack up, status and down", () => {
     expect(status.stdout).toMatch(new RegExp(`^redis\\s+running\\s+${ports.redis}\\s+Redis \\d+`, "m"));
     expect(status.stdout).toMatch(new RegExp(`^kafka\\s+running\\s+${ports.kafka}\\s+Apache Kafka 4\\.\\d+\\.\\d+ \\(KRaft\\)`, "m"));
     expect(status.stdout).toMatch(new RegExp(`^opensearch\\s+running\\s+${ports.opensearch}\\s+opensearch 3\\.\\d+`, "m"));
+    expect(status.stdout).toMatch(new RegExp(`^smtp\\s+running\\s+${ports.smtp}\\s+cdp local mail sink`, "m"));
   });
 
   test("with the broker gone, POST /v1/events answers 503 with Retry-After, never 202", async () => {

@@ -8,9 +8,10 @@ import { kafka } from "./kafka.ts";
 import { opensearch } from "./opensearch.ts";
 import { postgresServer } from "./postgres.ts";
 import { redisServer } from "./redis.ts";
+import { smtpServer } from "./smtp.ts";
 import type { Server, ServerStatus, UpResult } from "./server.ts";
 
-export const SERVERS: readonly Server[] = [postgresServer, redisServer, kafka, opensearch];
+export const SERVERS: readonly Server[] = [postgresServer, redisServer, kafka, opensearch, smtpServer];
 
 export async function applyDeclaredTopics(config: Config): Promise<TopicsApplied> {
   const admin = createKafka(config).admin();
@@ -70,6 +71,7 @@ export async function listeningStackPorts(config: Config): Promise<number[]> {
     portOf(`tcp://${config.KAFKA_BROKERS[0]}`, 9092) + 1,
     portOf(config.OPENSEARCH_URL, 9200),
     portOf(config.OPENSEARCH_URL, 9200) + 100,
+    portOf(config.SMTP_URL, 25),
   ];
   const open = await Promise.all(ports.map(async (p) => ((await isListening(p)) ? p : undefined)));
   return open.filter((p): p is number => p !== undefined);
