@@ -1,4 +1,4 @@
-import { bigint, index, integer, numeric, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
  * Source tables the site itself writes (SPEC §8). The project creates them;
@@ -96,6 +96,22 @@ export const workerOffsets = pgTable(
   },
   (t) => [primaryKey({ columns: [t.worker, t.topic, t.partition] })],
 );
+
+/**
+ * The transactional outbox (SPEC §2.4): triggers on source tables write each
+ * captured change here in the writer's own transaction and NOTIFY
+ * `cdc_outbox`; the capture worker publishes rows in id order and deletes
+ * them in one transaction with the broker's ack. See migration
+ * 0005_capture_triggers.
+ */
+export const cdcOutbox = pgTable("cdc_outbox", {
+  id: bigint("id", { mode: "bigint" }).primaryKey().generatedAlwaysAsIdentity(),
+  topic: text("topic").notNull(),
+  key: text("key").notNull(),
+  /** The record value; null is a tombstone. */
+  payload: jsonb("payload"),
+  capturedAt: timestamp("captured_at", { withTimezone: true }).notNull().defaultNow(),
+});
 
 /**
  * API keys: only a SHA-256 of the key is kept (keys are 256-bit random, so a

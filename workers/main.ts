@@ -1,9 +1,9 @@
 import { configOrExit, type Config } from "../infra/config.ts";
 import { WORKERS } from "./registry.ts";
-import { runWorker, stopOnSignals, type RunningWorker } from "./runner.ts";
+import { runWorker, stopOnSignals, type Running } from "./runner.ts";
 
 /** Start the named workers (all when none are named) in this process. */
-export async function startWorkers(config: Config, names: string[]): Promise<RunningWorker[]> {
+export async function startWorkers(config: Config, names: string[]): Promise<Running[]> {
   const unknown = names.filter((n) => !(n in WORKERS));
   if (unknown.length > 0) {
     throw new Error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ") || "none yet"}`);
@@ -17,7 +17,12 @@ export async function startWorkers(config: Config, names: string[]): Promise<Run
     console.log(`worker ${name} not started: ${missing(name).join(", ")} is not set`);
     return false;
   });
-  return Promise.all(selected.map((name) => runWorker(WORKERS[name]!.create(config), config)));
+  return Promise.all(
+    selected.map((name) => {
+      const entry = WORKERS[name]!;
+      return "start" in entry ? entry.start(config) : runWorker(entry.create(config), config);
+    }),
+  );
 }
 
 if (import.meta.main) {

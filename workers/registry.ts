@@ -1,12 +1,17 @@
 import type { Config } from "../infra/config.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "./attribution/worker.ts";
+import { startOutboxCapture } from "./capture/outbox.ts";
 import { notifierWorker } from "./notifier/worker.ts";
 import { profileWorker } from "./profiles/worker.ts";
 import { socialEdgesWorker, userInfoWorker } from "./userinfo/worker.ts";
+import type { Running } from "./runner.ts";
 import type { Worker } from "./worker.ts";
 
-export type WorkerEntry = {
-  create(config: Config): Worker<any, any>;
+export type WorkerEntry = (
+  | { create(config: Config): Worker<any, any> }
+  /** Not a fold under the runner: a source that runs itself (the outbox capture). */
+  | { start(config: Config): Promise<Running> }
+) & {
   /** Settings without which the worker cannot run; when unset, "all workers" skips it and naming it is an error. */
   requires?: readonly (keyof Config)[];
 };
@@ -16,6 +21,7 @@ export type WorkerEntry = {
  * in one process, or the named ones.
  */
 export const WORKERS: Record<string, WorkerEntry> = {
+  capture: { start: (config) => startOutboxCapture(config) },
   profiles: { create: profileWorker },
   notifier: { create: (config) => notifierWorker(config), requires: ["PUSH_WEBHOOK_URL"] },
   "social-edges": { create: socialEdgesWorker },

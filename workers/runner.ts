@@ -14,11 +14,15 @@ export type RunnerHooks = {
 
 export type RunnerStats = { records: number; deadLettered: number; skipped: number; flushes: number };
 
-export type RunningWorker = {
-  stats: RunnerStats;
-  /** Finish the chunk in hand, commit, leave the group, close the store. */
+/** Anything `bun run workers` runs: a worker under the runner, or a source such as the capture. */
+export type Running<S extends object = object> = {
+  name: string;
+  stats: S;
+  /** Finish the work in hand, commit, let go of every connection. */
   stop(): Promise<void>;
 };
+
+export type RunningWorker = Running<RunnerStats>;
 
 export const groupIdOf = (config: Config, worker: string) => `${config.CONSUMER_GROUP_PREFIX}${worker}`;
 
@@ -144,6 +148,7 @@ export async function runWorker<E, S>(
 
   let stopping: Promise<void> | undefined;
   return {
+    name: worker.name,
     stats,
     stop() {
       stopping ??= (async () => {
@@ -159,7 +164,7 @@ export async function runWorker<E, S>(
 }
 
 /** Stop the given workers on SIGTERM or SIGINT, then exit. */
-export function stopOnSignals(running: RunningWorker[], onStopped: () => Promise<void> = async () => {}): void {
+export function stopOnSignals(running: Running[], onStopped: () => Promise<void> = async () => {}): void {
   let signalled = false;
   const shutdown = async (signal: string) => {
     if (signalled) return;

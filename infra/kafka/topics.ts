@@ -39,6 +39,8 @@ export const TOPICS: readonly TopicSpec[] = [
   // Repartitioned count changes: kept forever so `bun run rebuild userinfo` can replay them all.
   ...withDeadLetters({ name: "userinfo.deltas", cleanup: "delete", retentionMs: -1, description: "user-info count changes, key user_id (SPEC §2.2, repartition)" }),
   { name: "userinfo.changelog", cleanup: "compact", retentionMs: -1, description: "user-info documents, null when deleted, key user_id (SPEC §2.2)" },
+  ...withDeadLetters({ name: "members.new", cleanup: "delete", retentionMs: RAW_RETENTION, description: "member signups captured from Postgres members, key member id (SPEC §2.4)" }),
+  ...withDeadLetters({ name: "members.augmented", cleanup: "delete", retentionMs: RAW_RETENTION, description: "signups with their subscriber key, key member id (SPEC §2.4)" }),
   ...withDeadLetters({ name: "content.beacons", cleanup: "delete", retentionMs: RAW_RETENTION, description: "active-user beacons, key user_id (SPEC §2.5)" }),
   ...withDeadLetters({ name: "content.interactions", cleanup: "delete", retentionMs: RAW_RETENTION, description: "content interactions, key user_id (SPEC §2.5)" }),
 ];
