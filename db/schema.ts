@@ -98,6 +98,24 @@ export const workerOffsets = pgTable(
 );
 
 /**
+ * One row per member the `emailer` worker handled (SPEC §2.4): `sent` when
+ * the SMTP server accepted the welcome email, `dead_lettered` (with the
+ * reason) when it never would; written with the worker's applied offsets in
+ * one transaction. The Message-ID is derived from the member, so even a send
+ * repeated after a crash carries the same one.
+ */
+export const welcomeEmails = pgTable("welcome_emails", {
+  memberId: text("member_id").primaryKey(),
+  messageId: text("message_id").notNull(),
+  email: text("email").notNull(),
+  subscriberKey: text("subscriber_key").notNull(),
+  outcome: text("outcome", { enum: ["sent", "dead_lettered"] }).notNull(),
+  reason: text("reason"),
+  /** When the SMTP server accepted it (or it was dead-lettered). */
+  handledAt: timestamp("handled_at", { withTimezone: true }).notNull(),
+});
+
+/**
  * The transactional outbox (SPEC §2.4): triggers on source tables write each
  * captured change here in the writer's own transaction and NOTIFY
  * `cdc_outbox`; the capture worker publishes rows in id order and deletes

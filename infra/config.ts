@@ -82,6 +82,18 @@ export const ConfigSchema = v.object({
   PUSH_MAX_ATTEMPTS: integer("PUSH_MAX_ATTEMPTS", 1, 50, 5),
   PUSH_BACKOFF_MS: integer("PUSH_BACKOFF_MS", 1, 60_000, 200),
   PUSH_CONCURRENCY: integer("PUSH_CONCURRENCY", 1, 1000, 32),
+  // Member welcome pipeline (SPEC §2.4).
+  SUBSCRIBER_KEY_URL: v.optional(v.pipe(v.string(), v.trim(), v.url("SUBSCRIBER_KEY_URL: expected an http(s) URL"))),
+  KEY_SERVICE_TIMEOUT_MS: integer("KEY_SERVICE_TIMEOUT_MS", 10, 120_000, 2000),
+  KEY_SERVICE_MAX_ATTEMPTS: integer("KEY_SERVICE_MAX_ATTEMPTS", 1, 50, 5),
+  KEY_SERVICE_BACKOFF_MS: integer("KEY_SERVICE_BACKOFF_MS", 1, 60_000, 100),
+  KEY_SERVICE_CONCURRENCY: integer("KEY_SERVICE_CONCURRENCY", 1, 1000, 32),
+  BREAKER_FAILURE_THRESHOLD: integer("BREAKER_FAILURE_THRESHOLD", 1, 1000, 5),
+  BREAKER_COOLDOWN_MS: integer("BREAKER_COOLDOWN_MS", 10, 600_000, 2000),
+  EMAIL_FROM: text("EMAIL_FROM", "Welcome <welcome@cdp.local>"),
+  EMAIL_CONCURRENCY: integer("EMAIL_CONCURRENCY", 1, 100, 8),
+  EMAIL_MAX_ATTEMPTS: integer("EMAIL_MAX_ATTEMPTS", 1, 50, 5),
+  WORKER_STATUS_PORT: integer("WORKER_STATUS_PORT", 0, 65_535, 8081),
   // Checkout attribution (SPEC §2.3): how far behind the click stream's newest event time a click still counts.
   CLICK_LATENESS_MS: integer("CLICK_LATENESS_MS", 0, 3_600_000, 15_000),
   // Local stack only (infra/stack): where its data lives, versions, JVM heaps.

@@ -1,6 +1,7 @@
 import { startApi } from "../api/server.ts";
 import { stopOnSignals } from "../workers/runner.ts";
 import { startWorkers } from "../workers/main.ts";
+import { startStatus } from "../workers/status.ts";
 import { configOrExit } from "./config.ts";
 import type { Server } from "./stack/server.ts";
 import { stackUp } from "./stack/stack.ts";
@@ -21,6 +22,7 @@ try {
   process.exit(1);
 }
 const workers = await startWorkers(config, []);
+await startStatus(workers, config);
 const api = await startApi(config);
 console.log(`system up: API on http://127.0.0.1:${api.port}, ${workers.length} worker(s); Ctrl-C to stop`);
 const demoTraffic = [

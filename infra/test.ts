@@ -27,6 +27,8 @@ const env = {
   DATABASE_URL: process.env.TEST_DATABASE_URL ?? database.toString(),
   REDIS_URL: process.env.TEST_REDIS_URL ?? redis.toString(),
   INDEX_PREFIX: "cdp-test-",
+  // Tests start many worker processes; those that need a status port pick one.
+  WORKER_STATUS_PORT: "0",
   CONSUMER_GROUP_PREFIX: "test-",
 };
 await ensureDatabase(env.DATABASE_URL);

@@ -1,5 +1,6 @@
 import { configOrExit, type Config } from "../infra/config.ts";
 import { WORKERS } from "./registry.ts";
+import { startStatus } from "./status.ts";
 import { runWorker, stopOnSignals, type Running } from "./runner.ts";
 
 /** Start the named workers (all when none are named) in this process. */
@@ -35,5 +36,6 @@ if (import.meta.main) {
     console.log("no workers are registered yet (workers/registry.ts)");
     process.exit(0);
   }
+  await startStatus(running, config);
   stopOnSignals(running);
 }

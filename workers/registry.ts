@@ -1,6 +1,8 @@
 import type { Config } from "../infra/config.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "./attribution/worker.ts";
 import { startOutboxCapture } from "./capture/outbox.ts";
+import { augmenterWorker } from "./welcome/augmenter.ts";
+import { emailerWorker } from "./welcome/emailer.ts";
 import { notifierWorker } from "./notifier/worker.ts";
 import { profileWorker } from "./profiles/worker.ts";
 import { socialEdgesWorker, userInfoWorker } from "./userinfo/worker.ts";
@@ -22,6 +24,8 @@ export type WorkerEntry = (
  */
 export const WORKERS: Record<string, WorkerEntry> = {
   capture: { start: (config) => startOutboxCapture(config) },
+  augmenter: { create: (config) => augmenterWorker(config), requires: ["SUBSCRIBER_KEY_URL"] },
+  emailer: { create: (config) => emailerWorker(config) },
   profiles: { create: profileWorker },
   notifier: { create: (config) => notifierWorker(config), requires: ["PUSH_WEBHOOK_URL"] },
   "social-edges": { create: socialEdgesWorker },

@@ -12,12 +12,22 @@ export type RunnerHooks = {
   afterFlush?(tp: TopicPartition, lastOffset: string): void | Promise<void>;
 };
 
-export type RunnerStats = { records: number; deadLettered: number; skipped: number; flushes: number };
+export type RunnerStats = {
+  records: number;
+  deadLettered: number;
+  skipped: number;
+  flushes: number;
+  /** Records behind the partitions' ends, as of each partition's last chunk. */
+  lag: number;
+  lastError: string | null;
+};
 
 /** Anything `bun run workers` runs: a worker under the runner, or a source such as the capture. */
 export type Running<S extends object = object> = {
   name: string;
   stats: S;
+  /** What the worker itself counts (e.g. retries, a circuit breaker), shown beside `stats`. */
+  details?(): object;
   /** Finish the work in hand, commit, let go of every connection. */
   stop(): Promise<void>;
 };
@@ -98,6 +108,7 @@ export async function runWorker<E, S>(
   options: { hooks?: RunnerHooks; fromBeginning?: boolean } = {},
 ): Promise<RunningWorker> {
   const log = logger(`worker ${worker.name}`);
+  const stats: RunnerStats = { records: 0, deadLettered: 0, skipped: 0, flushes: 0, lag: 0, lastError: null };
   const kafka = createKafka(config);
   const producer = await createProducer(kafka);
   const consumer: Consumer = kafka.consumer({
@@ -109,9 +120,16 @@ export async function runWorker<E, S>(
     partitionAssigners: [CoPartitionedAssigner],
     // A failed flush (a store briefly down, say) restarts the consumer from
     // the last committed offset instead of killing the worker.
-    retry: { retries: 5, restartOnFailure: async (error) => (log.error("consumer failed; restarting", { error: String(error) }), true) },
+    retry: {
+      retries: 5,
+      restartOnFailure: async (error) => {
+        stats.lastError = `${new Date().toISOString()} ${String(error)}`;
+        log.error("consumer failed; restarting", { error: String(error) });
+        return true;
+      },
+    },
   });
-  const stats: RunnerStats = { records: 0, deadLettered: 0, skipped: 0, flushes: 0 };
+  const lags = new Map<string, number>();
 
   // Inputs share keys by partition number (co-partitioned): partition N of
   // two topics may hold the same keys, so their chunks take turns in one lane.
@@ -140,6 +158,8 @@ export async function runWorker<E, S>(
           await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n) }]);
         });
         resolveOffset(lastOffset);
+        lags.set(`${tp.topic}:${tp.partition}`, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n)));
+        stats.lag = [...lags.values()].reduce((a, b) => a + b, 0);
         await heartbeat();
       }
     },
@@ -150,6 +170,7 @@ export async function runWorker<E, S>(
   return {
     name: worker.name,
     stats,
+    details: worker.details,
     stop() {
       stopping ??= (async () => {
         await consumer.disconnect();

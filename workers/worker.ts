@@ -93,4 +93,6 @@ export type Worker<E, S> = {
    * so partition N of co-partitioned inputs still take turns.
    */
   partitionConcurrency?: number;
+  /** Counters of its own (retries, a circuit breaker...) for the status endpoint. */
+  details?(): object;
 };

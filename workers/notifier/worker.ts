@@ -2,10 +2,10 @@ import type Redis from "ioredis";
 import type { Config } from "../../infra/config.ts";
 import { createRedis } from "../../infra/clients.ts";
 import { PUSH_ACTIONS_TOPIC, PushAction } from "../../infra/contracts/actions.ts";
-import { createKafka } from "../../infra/kafka/client.ts";
-import { createProducer, type Producer } from "../../infra/kafka/producer.ts";
+import type { Producer } from "../../infra/kafka/producer.ts";
 import { logger } from "../../infra/log.ts";
 import { deadLetterTopic } from "../dead-letter.ts";
+import { lazyProducer } from "../lazy-producer.ts";
 import { decodeWith } from "../decode.ts";
 import { forEachLimited, withRetries } from "../retry.ts";
 import { redisStateStore } from "../stores/redis-state.ts";
@@ -75,16 +75,5 @@ export function notifierWorker(config: Config, stats: NotifierStats = { delivere
     fold: (handled) => ({ state: handled ?? true }),
     // An action id appears in one partition only (keyed by its user).
     partitionConcurrency: config.TOPIC_PARTITIONS,
-  };
-}
-
-function lazyProducer(config: Config): Producer {
-  let producer: Promise<Producer> | undefined;
-  const get = () => (producer ??= createProducer(createKafka(config)));
-  return {
-    send: async (records) => (await get()).send(records),
-    disconnect: async () => {
-      if (producer) await (await producer).disconnect();
-    },
   };
 }

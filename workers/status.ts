@@ -1,0 +1,36 @@
+import type { Config } from "../infra/config.ts";
+import type { Running } from "./runner.ts";
+
+/**
+ * Health and counters of the workers in this process over HTTP (SPEC §2.4):
+ * GET /status -> each worker's counters (processed, retried, dead-lettered,
+ * last error, lag, and whatever the worker adds, such as its circuit
+ * breaker); GET /healthz -> 200 while the process runs.
+ */
+export function serveStatus(running: readonly Running[], port: number) {
+  return Bun.serve({
+    port,
+    hostname: "127.0.0.1",
+    fetch(request) {
+      const { pathname } = new URL(request.url);
+      if (pathname === "/healthz") return Response.json({ ok: true });
+      if (pathname === "/status") {
+        return Response.json({ workers: Object.fromEntries(running.map((r) => [r.name, { ...r.stats, ...r.details?.() }])) });
+      }
+      return Response.json({ error: "not_found", message: "try /status or /healthz" }, { status: 404 });
+    },
+  });
+}
+
+/** Serve the status on WORKER_STATUS_PORT (0: none); a port that cannot be had stops start-up, saying which. */
+export async function startStatus(running: readonly Running[], config: Config): Promise<void> {
+  if (config.WORKER_STATUS_PORT === 0) return;
+  try {
+    const server = serveStatus(running, config.WORKER_STATUS_PORT);
+    console.log(`worker status on http://127.0.0.1:${server.port}/status`);
+  } catch (error) {
+    console.error(`WORKER_STATUS_PORT ${config.WORKER_STATUS_PORT}: cannot listen (${(error as Error).message}); set another port, or 0 for none`);
+    await Promise.all(running.map((r) => r.stop()));
+    process.exit(2);
+  }
+}
