@@ -50,7 +50,11 @@ export async function skipToEnd(config: Config, worker: string, topics: string[]
     // consumer reading from the beginning takes as "no offset yet".
     for (const topic of topics) {
       const ends = await admin.fetchTopicOffsets(topic);
-      await admin.setOffsets({ groupId: groupIdOf(config, worker), topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+      // A member killed by an earlier run stays in the group until its session times out.
+      await eventually(`group ${worker} to have no live members`, async () => {
+        await admin.setOffsets({ groupId: groupIdOf(config, worker), topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+        return true;
+      }, 60_000);
     }
   } finally {
     await admin.disconnect();
@@ -106,4 +110,25 @@ export async function runCommand(args: string[], env: Record<string, string | un
   const child = Bun.spawn(args, { cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { code, stdout, stderr };
+}
+
+export type TailedRecord = { key: string; value: string; headers: Record<string, string> };
+
+/** Collect what is produced to `topic` from now on (a fresh group moved to the end first). */
+export async function tailTopic(config: Config, topic: string): Promise<{ records: TailedRecord[]; stop(): Promise<void> }> {
+  const group = unique("tail");
+  await skipToEnd(config, group, [topic]);
+  const consumer = createKafka(config).consumer({ groupId: groupIdOf(config, group) });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const records: TailedRecord[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) =>
+      void records.push({
+        key: message.key?.toString() ?? "",
+        value: message.value?.toString() ?? "",
+        headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      }),
+  });
+  return { records, stop: () => consumer.disconnect() };
 }

@@ -37,7 +37,7 @@ export function augmenterWorker(config: Config, { name = "augmenter", input = ME
   const breaker = circuitBreaker({
     failureThreshold: config.BREAKER_FAILURE_THRESHOLD,
     cooldownMs: config.BREAKER_COOLDOWN_MS,
-    onChange: (state) => log.warn(`key service circuit ${state}`),
+    onChange: (state) => (state === "half-open" ? log.debug : log.warn)(`key service circuit ${state}`),
   });
 
   async function augment(member: MemberSignup): Promise<void> {
