@@ -9,6 +9,7 @@ import { configOrExit, type Config } from "../infra/config.ts";
 import { writeUserVersions } from "../db/users.ts";
 import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
 import { ATTRIBUTED_TOPIC, CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/contracts/commerce.ts";
+import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC } from "../infra/contracts/members.ts";
 import { commerceRun } from "../infra/datagen/commerce.ts";
 import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/contracts/social.ts";
 import { USERINFO_DELTAS_TOPIC } from "../infra/contracts/userinfo.ts";
@@ -26,7 +27,7 @@ import { benchConfig, benchEnv, ROOT, runJson, spawnBun, waitHttp, type Child } 
 import { ms, type Summary } from "./stats.ts";
 
 /**
- * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [--quick]`: SPEC §6 figures,
+ * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [--quick]`: SPEC §6 figures,
  * each beside its baseline measured in the same run, printed as a table and
  * written to bench/results/<time>.json. Every load runs as its own process.
  */
@@ -278,6 +279,40 @@ async function attributionScenarios(children: Child[]) {
   report.attributionLatency = { rate, seconds: latencySeconds, ...latency };
 }
 
+/**
+ * Member welcome: signups inserted into Postgres at a fixed rate, commit ->
+ * SMTP accepted, with the key service answering at once and then in 50 ms;
+ * beside the same emails sent straight to the SMTP server at that rate.
+ */
+async function welcomeScenarios(children: Child[]) {
+  const rate = 200;
+  const seconds = quick ? 15 : 60;
+  const keyPort = "18290";
+  const keyService = spawnBun(["infra/keyservice/cli.ts", "--port", keyPort], env, "pipe");
+  children.push(keyService);
+  const keyUrl = `http://127.0.0.1:${keyPort}`;
+  await waitHttp(`${keyUrl}/control`);
+  // Start both groups at the topics' ends: history is not this run's. The
+  // direct baseline runs first, so the stages have joined their groups by the time signups start.
+  await setGroupOffsets(groupIdOf(config, "augmenter"), await endOffsets([MEMBERS_NEW_TOPIC]));
+  await setGroupOffsets(groupIdOf(config, "emailer"), await endOffsets([MEMBERS_AUGMENTED_TOPIC]));
+  const stages = spawnBun(["workers/main.ts", "capture", "augmenter", "emailer"], { ...env, SUBSCRIBER_KEY_URL: keyUrl });
+  children.push(stages);
+  type Latency = { sent: number; received: number; missed: number; delay: Summary };
+  const args = ["bench/welcome-latency.ts", "--rate", String(rate), "--seconds", String(seconds)];
+  console.log(`welcome: direct SMTP sends at ${rate}/s for ${seconds}s (baseline)`);
+  const direct = await runJson<Latency>([...args, "--direct"], env);
+  console.log(`welcome: ${rate} signups/s for ${seconds}s, commit -> SMTP accepted`);
+  const fast = await runJson<Latency>(args, env);
+  await fetch(`${keyUrl}/control`, { method: "POST", body: JSON.stringify({ delayMs: 50 }) });
+  console.log(`welcome: the same with the key service answering in 50 ms`);
+  const slow = await runJson<Latency>(args, env);
+  const baseline = `direct SMTP ${line(direct)}`;
+  rows.push({ figure: `signup -> email ms (${rate}/s)`, value: line(fast), baseline, ratio: `${fast.received}/${fast.sent} emailed; target p95 <= 1000` });
+  rows.push({ figure: `signup -> email ms, key service 50 ms`, value: line(slow), baseline, ratio: `${slow.received}/${slow.sent} emailed; target p95 <= 1000` });
+  report.welcome = { rate, seconds, direct, fast, slowKeyService: slow };
+}
+
 async function main(config: Config) {
   await stackUp(base, () => {});
   await ensureDatabase(config.DATABASE_URL);
@@ -303,6 +338,7 @@ async function main(config: Config) {
     }
     if (wanted("users") || wanted("updates") || wanted("rebuild")) await userInfoScenarios(key, children);
     if (wanted("attribution")) await attributionScenarios(children);
+    if (wanted("welcome")) await welcomeScenarios(children);
   } finally {
     await stopAll();
   }

@@ -1,0 +1,73 @@
+import nodemailer from "nodemailer";
+import { parseArgs } from "node:util";
+import { createSql } from "../infra/clients.ts";
+import { loadConfig } from "../infra/config.ts";
+import { readMailbox } from "../infra/smtp/mailbox.ts";
+import { summarize } from "./stats.ts";
+
+/**
+ * Signup -> welcome email latency, its own process: members are inserted
+ * into Postgres at a fixed rate, one transaction each; a signup's time is
+ * when its commit returned, its email's when the local SMTP server accepted
+ * it (the mail sink stamps each message). With --direct, the same number of
+ * emails is sent straight to the SMTP server at the same rate instead: the
+ * floor any pipeline pays for SMTP alone.
+ */
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { rate: { type: "string", default: "200" }, seconds: { type: "string", default: "60" }, direct: { type: "boolean", default: false } },
+});
+const config = loadConfig();
+const rate = Number(values.rate);
+const total = rate * Number(values.seconds);
+const run = `wl${Date.now().toString(36)}`;
+const smtpDir = `${config.RUNTIME_DIR}/smtp`;
+const sent = new Map<string, number>();
+
+async function direct() {
+  const transport = nodemailer.createTransport({ url: config.SMTP_URL, pool: true, maxConnections: config.EMAIL_CONCURRENCY } as never);
+  const start = performance.now();
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await Bun.sleep(wait);
+    const id = `${run}-${i}`;
+    sent.set(id, Date.now());
+    sends.push(transport.sendMail({ from: config.EMAIL_FROM, to: `${id}@example.com`, subject: "Welcome!", text: "hello", headers: { "X-Member-Id": id } }));
+  }
+  await Promise.all(sends);
+  transport.close();
+}
+
+async function signups() {
+  const sql = createSql(config, 8);
+  const start = performance.now();
+  const inserts: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await Bun.sleep(wait);
+    inserts.push(
+      sql<{ id: string }[]>`insert into members (email, name, organization_id) values (${`${run}-${i}@example.com`}, ${`Member ${i}`}, ${run}) returning id::text`.then(([row]) => {
+        sent.set(row!.id, Date.now());
+      }),
+    );
+  }
+  await Promise.all(inserts);
+  await sql.end();
+}
+
+await (values.direct ? direct() : signups());
+const deadline = Date.now() + 60_000;
+const received = new Map<string, number>();
+while (received.size < sent.size && Date.now() < deadline) {
+  await Bun.sleep(500);
+  for (const message of readMailbox(smtpDir)) {
+    const id = message.headers["x-member-id"];
+    if (id && sent.has(id)) received.set(id, Date.parse(message.received_at));
+  }
+}
+const delays = [...received].map(([id, at]) => at - sent.get(id)!);
+console.log(JSON.stringify({ sent: sent.size, received: received.size, missed: sent.size - received.size, delay: summarize(delays) }));
+process.exit(0);
