@@ -114,12 +114,12 @@ describe("stack up, status and down", () => {
   test("after down, no stack port is listening and no stack process is left", async () => {
     const pidDir = join(runtime, "pids");
     const pids = readdirSync(pidDir).map((file) => Number(readFileSync(join(pidDir, file), "utf8").trim()));
-    expect(pids.length).toBe(4);
+    expect(pids.length).toBe(5);
     expect(processesUsing(runtime).length).toBeGreaterThan(0);
 
     const down = await stack("down");
     expect(down.code).toBe(0);
-    for (const server of ["postgres", "redis", "kafka", "opensearch"]) expect(down.stdout).toMatch(new RegExp(`^${server}\\s+stopped`, "m"));
+    for (const server of ["postgres", "redis", "kafka", "opensearch", "smtp"]) expect(down.stdout).toMatch(new RegExp(`^${server}\\s+stopped`, "m"));
 
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(processesUsing(runtime)).toEqual([]);
@@ -127,6 +127,6 @@ describe("stack up, status and down", () => {
     expect(existsSync(pidDir) ? readdirSync(pidDir) : []).toEqual([]);
 
     const status = await stack("status");
-    expect(status.stdout.match(/\bstopped\b/g)?.length).toBe(4);
+    expect(status.stdout.match(/\bstopped\b/g)?.length).toBe(5);
   }, 120_000);
 });

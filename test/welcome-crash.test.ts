@@ -3,7 +3,7 @@ import { createSql } from "../infra/clients.ts";
 import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC } from "../infra/contracts/members.ts";
 import { startKeyService, subscriberKeyOf } from "../infra/keyservice/service.ts";
 import { welcomeMessageId } from "../workers/welcome/emailer.ts";
-import { mailFor, signUp } from "./fixtures/welcome.ts";
+import { mailFor, signUp, type Signup } from "./fixtures/welcome.ts";
 import { eventually, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /**
@@ -35,7 +35,7 @@ describe("welcome pipeline crashes", () => {
     // Slow answers keep key requests in flight, so kills land mid-work.
     keys.behaviour.delayMs = 20;
     let worker = spawn();
-    const ids: string[] = [];
+    const ids: Signup[] = [];
     let kills = 0;
     let nextKill = Date.now() + 1500 + Math.random() * 1500;
     for (let slice = 0; slice < 60; slice++) {
@@ -53,7 +53,7 @@ describe("welcome pipeline crashes", () => {
       expect(kills).toBeGreaterThanOrEqual(4);
       await eventually(
         "every member to be emailed",
-        async () => (await sql<{ n: number }[]>`select count(*)::int as n from welcome_emails where member_id = any(${ids}) and outcome = 'sent'`)[0]!.n === ids.length,
+        async () => (await sql<{ n: number }[]>`select count(*)::int as n from welcome_emails where member_id = any(${ids.map((m) => m.id)}) and outcome = 'sent'`)[0]!.n === ids.length,
         120_000,
       );
       const mail = mailFor(config, ids);
@@ -66,7 +66,7 @@ describe("welcome pipeline crashes", () => {
       const resent = mail.length - ids.length;
       console.log(`welcome crash: ${kills} kills, ${ids.length} members, ${mail.length} messages accepted (${resent} resent with the same Message-ID), ${idsByMember.size} members with mail`);
       expect(idsByMember.size).toBe(ids.length);
-      for (const id of ids) expect([...idsByMember.get(id)!]).toEqual([welcomeMessageId(id, config.EMAIL_FROM)]);
+      for (const { id } of ids) expect([...idsByMember.get(id)!]).toEqual([welcomeMessageId(id, config.EMAIL_FROM)]);
     } finally {
       worker.kill("SIGTERM");
       await worker.exited;

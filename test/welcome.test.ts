@@ -7,7 +7,7 @@ import { runWorker, type Running } from "../workers/runner.ts";
 import { serveStatus } from "../workers/status.ts";
 import { augmenterWorker } from "../workers/welcome/augmenter.ts";
 import { emailerWorker, welcomeMessageId } from "../workers/welcome/emailer.ts";
-import { mailFor, signUp } from "./fixtures/welcome.ts";
+import { mailFor, signUp, type Signup } from "./fixtures/welcome.ts";
 import { eventually, skipToEnd, tailTopic, testConfig, unique } from "./helpers.ts";
 
 /**
@@ -28,7 +28,8 @@ const dlq = await tailTopic(config, `${MEMBERS_NEW_TOPIC}.dlq`);
 type Details = { augmented: number; deadLettered: number; retried: number; breaker: { state: string; opened: number; closed: number } };
 const augmenterStatus = async () => ((await (await fetch(`http://127.0.0.1:${status.port}/status`)).json()) as { workers: Record<string, Details> }).workers[names.augmenter]!;
 
-const emailsHandled = async (ids: string[]) => (await sql<{ n: number }[]>`select count(*)::int as n from welcome_emails where member_id = any(${ids})`)[0]!.n;
+const emailsHandled = async (members: Signup[]) =>
+  (await sql<{ n: number }[]>`select count(*)::int as n from welcome_emails where member_id = any(${members.map((m) => m.id)})`)[0]!.n;
 
 beforeAll(async () => {
   await skipToEnd(config, names.augmenter, [MEMBERS_NEW_TOPIC]);
@@ -46,14 +47,15 @@ afterAll(async () => {
 });
 
 /** Every member got exactly one email: the right recipient, subscriber key and Message-ID. */
-function expectOneEmailEach(ids: string[], emailOf: (i: number) => string) {
-  const mail = mailFor(config, ids);
-  expect(mail.length).toBe(ids.length);
+function expectOneEmailEach(members: Signup[], emailOf: (i: number) => string) {
+  const mail = mailFor(config, members);
+  expect(mail.length).toBe(members.length);
   const byMember = new Map(mail.map((m) => [m.headers["x-member-id"]!, m]));
-  expect(byMember.size).toBe(ids.length);
-  ids.forEach((id, i) => {
+  expect(byMember.size).toBe(members.length);
+  members.forEach(({ id, email }, i) => {
+    expect(email).toBe(emailOf(i));
     const message = byMember.get(id)!;
-    expect(message.envelope_to).toEqual([emailOf(i)]);
+    expect(message.envelope_to).toEqual([email]);
     expect(message.headers["x-subscriber-key"]).toBe(subscriberKeyOf(id));
     expect(message.message_id).toBe(welcomeMessageId(id, config.EMAIL_FROM));
   });
@@ -64,7 +66,7 @@ describe("member welcome pipeline", () => {
     const ids = await signUp(sql, `${run}-a`, 5000);
     await eventually("5,000 welcome emails", async () => (await emailsHandled(ids)) === 5000, 120_000);
     expectOneEmailEach(ids, (i) => `${run}-a-${i}@example.com`);
-    const outcomes = await sql`select outcome, count(*)::int as n from welcome_emails where member_id = any(${ids}) group by outcome`;
+    const outcomes = await sql`select outcome, count(*)::int as n from welcome_emails where member_id = any(${ids.map((m) => m.id)}) group by outcome`;
     expect(outcomes.map((r) => [r.outcome, r.n])).toEqual([["sent", 5000]]);
   }, 150_000);
 
@@ -88,13 +90,13 @@ describe("member welcome pipeline", () => {
     const ids = await sql.begin(async (tx) => {
       const inserted = await signUp(tx as never, `${run}-c`, 20);
       // Told before the commit makes the rows visible to the capture.
-      keys.behaviour.failMembers.push(inserted[7]!);
+      keys.behaviour.failMembers.push(inserted[7]!.id);
       return inserted;
     });
     const doomed = ids[7]!;
-    const others = ids.filter((id) => id !== doomed);
+    const others = ids.filter((m) => m !== doomed);
     await eventually("the others to be emailed", async () => (await emailsHandled(others)) === others.length, 60_000);
-    const dead = await eventually("the dead letter", async () => dlq.records.find((r) => r.key === doomed), 60_000);
+    const dead = await eventually("the dead letter", async () => dlq.records.find((r) => r.key === doomed.id), 60_000);
     expect(dead.headers["dlq.reason"]).toContain("HTTP 500");
     expect(dead.headers["dlq.reason"]).toContain(`after ${config.KEY_SERVICE_MAX_ATTEMPTS} attempts`);
     expect(JSON.parse(dead.value).email).toBe(`${run}-c-7@example.com`);
@@ -106,7 +108,7 @@ describe("member welcome pipeline", () => {
     const ids = await signUp(sql, `${run}-d`, 3, { emails: ["", "not-an-email", `${run}-d-ok@example.com`] });
     await eventually("the good one to be emailed", async () => (await emailsHandled([ids[2]!])) === 1, 60_000);
     const dead = await eventually("both bad rows dead-lettered", async () => {
-      const found = ids.slice(0, 2).map((id) => dlq.records.find((r) => r.key === id));
+      const found = ids.slice(0, 2).map((m) => dlq.records.find((r) => r.key === m.id));
       return found.every(Boolean) ? (found as NonNullable<(typeof found)[number]>[]) : undefined;
     }, 30_000);
     expect(dead[0]!.headers["dlq.reason"]).toContain("email");
