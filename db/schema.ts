@@ -1,4 +1,4 @@
-import { bigint, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, numeric, pgSchema, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
  * Source tables the site itself writes (SPEC §8). The project creates them;
@@ -143,3 +143,23 @@ export const apiKeys = pgTable("api_keys", {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   revokedAt: timestamp("revoked_at", { withTimezone: true }),
 });
+
+/**
+ * The warehouse (SPEC §2.6): one table per raw topic, partitioned by day of
+ * event time. Those tables and their day partitions are made by the export
+ * job from the topic contracts (workers/export/tables.ts), since partitioned
+ * tables are beyond drizzle-kit; the offsets it has loaded up to live here.
+ */
+export const warehouse = pgSchema("warehouse");
+
+/** The next offset to load per topic-partition, committed with the rows it covers. */
+export const exportOffsets = warehouse.table(
+  "export_offsets",
+  {
+    topic: text("topic").notNull(),
+    partition: integer("partition").notNull(),
+    nextOffset: bigint("next_offset", { mode: "bigint" }).notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.topic, t.partition] })],
+);

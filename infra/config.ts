@@ -94,6 +94,9 @@ export const ConfigSchema = v.object({
   EMAIL_CONCURRENCY: integer("EMAIL_CONCURRENCY", 1, 100, 8),
   EMAIL_MAX_ATTEMPTS: integer("EMAIL_MAX_ATTEMPTS", 1, 50, 5),
   WORKER_STATUS_PORT: integer("WORKER_STATUS_PORT", 0, 65_535, 8081),
+  // Warehouse export (SPEC §2.6).
+  WAREHOUSE_RETENTION_DAYS: integer("WAREHOUSE_RETENTION_DAYS", 1, 36_500, 3),
+  EXPORT_BATCH: integer("EXPORT_BATCH", 100, 100_000, 10_000),
   // Checkout attribution (SPEC §2.3): how far behind the click stream's newest event time a click still counts.
   CLICK_LATENESS_MS: integer("CLICK_LATENESS_MS", 0, 3_600_000, 15_000),
   // Local stack only (infra/stack): where its data lives, versions, JVM heaps.

@@ -1,0 +1,238 @@
+import type { KafkaMessage } from "kafkajs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Sql, TransactionSql } from "postgres";
+import type { Config } from "../../infra/config.ts";
+import { createSql } from "../../infra/clients.ts";
+import { describeErrors, validate } from "../../infra/contracts/validate.ts";
+import { createKafka } from "../../infra/kafka/client.ts";
+import { groupIdOf } from "../runner.ts";
+import { csvField, csvLine } from "./csv.ts";
+import { createTableSql, dayPartition, META_COLUMNS, qualified, tableFor, WAREHOUSE_TABLES, type WarehouseTable } from "./tables.ts";
+
+/** Held for a whole run: runs never overlap, whichever process starts them. */
+const EXPORT_LOCK = 7316202613;
+
+export type ExportProgress = { loaded: number; total: number; secondsElapsed: number };
+export type ExportSummary = {
+  tables: Record<string, { loaded: number; rejected: number }>;
+  partitionsCreated: string[];
+  partitionsDropped: string[];
+  seconds: number;
+};
+
+export class ExportBusy extends Error {}
+
+type Range = { table: WarehouseTable; partition: number; start: bigint; end: bigint };
+
+/** A record as a CSV line of its table, or the reason it is not one. */
+function toRow(table: WarehouseTable, partition: number, message: KafkaMessage): { line: string; day: string } | { reason: string } {
+  if (message.value === null) return { reason: "null value (tombstone)" };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message.value.toString("utf8"));
+  } catch (error) {
+    return { reason: `invalid JSON: ${(error as Error).message}` };
+  }
+  const result = validate(table.schema, parsed);
+  if (!result.ok) return { reason: describeErrors(result.errors) };
+  const event = result.value as Record<string, unknown>;
+  const fields = table.columns.map((c) => csvField(event[c.name], c.type));
+  fields.push(csvField(parsed, "jsonb"), csvField(message.key?.toString() ?? null, "text"), csvField(table.topic, "text"), csvField(partition, "int"), csvField(message.offset, "bigint"));
+  return { line: csvLine(fields), day: new Date(event.occurred_at as string).toISOString().slice(0, 10) };
+}
+
+/**
+ * One run of the warehouse export (SPEC §2.6): every chosen topic from the
+ * offsets the last run committed up to the ends as they are when it starts,
+ * loaded with COPY into the topic's table; each chunk's rows, its rejects and
+ * its next offset commit in one transaction, so a crash at any moment and a
+ * rerun leave no duplicate and no gap. Day partitions are made as rows need
+ * them; partitions older than WAREHOUSE_RETENTION_DAYS are dropped at the end.
+ */
+export async function runExport(
+  config: Config,
+  { topics = WAREHOUSE_TABLES.map((t) => t.topic), onProgress }: { topics?: readonly string[]; onProgress?(progress: ExportProgress): void } = {},
+): Promise<ExportSummary> {
+  const began = performance.now();
+  const tables = topics.map((topic) => tableFor(topic) ?? failUnknown(topic));
+  const sql = createSql(config, 2);
+  const session = await sql.reserve();
+  const summary: ExportSummary = { tables: Object.fromEntries(tables.map((t) => [t.table, { loaded: 0, rejected: 0 }])), partitionsCreated: [], partitionsDropped: [], seconds: 0 };
+  try {
+    const [lock] = await session<{ held: boolean }[]>`select pg_try_advisory_lock(${EXPORT_LOCK}) as held`;
+    if (!lock!.held) throw new ExportBusy("another export run is in progress");
+    for (const table of tables) for (const ddl of createTableSql(table)) await sql.unsafe(ddl);
+    const known = await existingPartitions(sql);
+
+    const ranges = await plan(config, sql, tables);
+    const total = ranges.reduce((n, r) => n + Number(r.end - r.start), 0);
+    let loaded = 0;
+    const report = () => onProgress?.({ loaded, total, secondsElapsed: (performance.now() - began) / 1000 });
+    report();
+    if (total > 0) {
+      await consume(config, ranges, async (range, messages) => {
+        const counts = await loadChunk(sql, range, messages, known, summary.partitionsCreated);
+        summary.tables[range.table.table]!.loaded += counts.loaded;
+        summary.tables[range.table.table]!.rejected += counts.rejected;
+        loaded += messages.length;
+        report();
+      });
+    }
+    summary.partitionsDropped = await dropExpired(sql, tables, config.WAREHOUSE_RETENTION_DAYS);
+    summary.seconds = (performance.now() - began) / 1000;
+    return summary;
+  } finally {
+    await session`select pg_advisory_unlock(${EXPORT_LOCK})`.catch(() => {});
+    session.release();
+    await sql.end({ timeout: 5 });
+  }
+}
+
+function failUnknown(topic: string): never {
+  throw new Error(`no warehouse table for topic ${topic}; known: ${WAREHOUSE_TABLES.map((t) => t.topic).join(", ")}`);
+}
+
+/** For each partition with something new: from the committed next offset (or the earliest kept) to today's end. */
+async function plan(config: Config, sql: Sql, tables: readonly WarehouseTable[]): Promise<Range[]> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const ranges: Range[] = [];
+    for (const table of tables) {
+      const stored = await sql<{ partition: number; next_offset: string }[]>`select partition, next_offset from warehouse.export_offsets where topic = ${table.topic}`;
+      const next = new Map(stored.map((s) => [s.partition, BigInt(s.next_offset)]));
+      for (const p of await admin.fetchTopicOffsets(table.topic)) {
+        const low = BigInt(p.low);
+        const start = next.has(p.partition) ? (next.get(p.partition)! > low ? next.get(p.partition)! : low) : low;
+        const end = BigInt(p.high);
+        ranges.push({ table, partition: p.partition, start, end: end > start ? end : start });
+      }
+    }
+    return ranges;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Read every range with a consumer group of its own (made for this run, at
+ * the ranges' starts, deleted after), handing chunks of at most
+ * EXPORT_BATCH records to `load`; done when every range reached its end.
+ */
+async function consume(config: Config, ranges: readonly Range[], load: (range: Range, messages: KafkaMessage[]) => Promise<void>): Promise<void> {
+  const kafka = createKafka(config);
+  const groupId = groupIdOf(config, `warehouse-export-${process.pid}-${Date.now().toString(36)}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const key = (topic: string, partition: number) => `${topic}:${partition}`;
+  const byKey = new Map(ranges.map((r) => [key(r.table.topic, r.partition), r]));
+  const topics = [...new Set(ranges.map((r) => r.table.topic))];
+  for (const topic of topics) {
+    await admin.setOffsets({ groupId, topic, partitions: ranges.filter((r) => r.table.topic === topic).map((r) => ({ partition: r.partition, offset: String(r.start) })) });
+  }
+  const remaining = new Set(ranges.filter((r) => r.end > r.start).map((r) => key(r.table.topic, r.partition)));
+  const finished = Promise.withResolvers<void>();
+  const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 4 * 1024 * 1024 });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, isRunning }) => {
+        const range = byKey.get(key(batch.topic, batch.partition));
+        if (!range) return;
+        const wanted = batch.messages.filter((m) => BigInt(m.offset) < range.end);
+        for (let i = 0; i < wanted.length && isRunning(); i += config.EXPORT_BATCH) {
+          await load(range, wanted.slice(i, i + config.EXPORT_BATCH)).catch((error) => {
+            finished.reject(error);
+            throw error;
+          });
+        }
+        const last = batch.messages[batch.messages.length - 1];
+        if (last && BigInt(last.offset) + 1n >= range.end) {
+          remaining.delete(key(batch.topic, batch.partition));
+          consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+          if (remaining.size === 0) finished.resolve();
+        }
+      },
+    });
+    if (remaining.size === 0) finished.resolve();
+    await finished.promise;
+  } finally {
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin.disconnect();
+  }
+}
+
+/**
+ * One transaction: the rows not loaded yet (by the committed next offset),
+ * COPYed into the topic's table (day partitions made first), the rejects,
+ * and the new next offset.
+ */
+async function loadChunk(sql: Sql, range: Range, messages: KafkaMessage[], known: Set<string>, created: string[]): Promise<{ loaded: number; rejected: number }> {
+  const { table, partition } = range;
+  return sql.begin(async (tx) => {
+    const [stored] = await tx<{ next_offset: string }[]>`
+      select next_offset from warehouse.export_offsets where topic = ${table.topic} and partition = ${partition} for update`;
+    const from = stored ? BigInt(stored.next_offset) : -1n;
+    const fresh = messages.filter((m) => BigInt(m.offset) >= from);
+    if (fresh.length === 0) return { loaded: 0, rejected: 0 };
+    const lines: string[] = [];
+    const days = new Set<string>();
+    const rejects: { _topic: string; _partition: number; _offset: string; _key: string | null; raw: string | null; reason: string }[] = [];
+    for (const message of fresh) {
+      const row = toRow(table, partition, message);
+      if ("reason" in row) {
+        rejects.push({ _topic: table.topic, _partition: partition, _offset: message.offset, _key: message.key?.toString() ?? null, raw: message.value?.toString("utf8") ?? null, reason: row.reason });
+      } else {
+        lines.push(row.line);
+        days.add(row.day);
+      }
+    }
+    for (const day of days) await ensurePartition(tx, table.table, day, known, created);
+    if (lines.length > 0) {
+      const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
+      const copy = await tx.unsafe(`copy ${qualified(table.table)} (${columns}) from stdin (format csv)`).writable();
+      await pipeline(Readable.from(lines), copy);
+    }
+    if (rejects.length > 0) await tx`insert into ${tx(`warehouse`)}.${tx(`${table.table}_rejects`)} ${tx(rejects)} on conflict do nothing`;
+    const next = String(BigInt(fresh[fresh.length - 1]!.offset) + 1n);
+    await tx`
+      insert into warehouse.export_offsets (topic, partition, next_offset, updated_at) values (${table.topic}, ${partition}, ${next}, now())
+      on conflict (topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`;
+    return { loaded: lines.length, rejected: rejects.length };
+  });
+}
+
+async function ensurePartition(tx: TransactionSql, table: string, day: string, known: Set<string>, created: string[]): Promise<void> {
+  const { name, from, to } = dayPartition(table, day);
+  if (known.has(name)) return;
+  await tx.unsafe(`create table if not exists ${qualified(name)} partition of ${qualified(table)} for values from ('${from}') to ('${to}')`);
+  known.add(name);
+  created.push(name);
+}
+
+async function existingPartitions(sql: Sql): Promise<Set<string>> {
+  const rows = await sql<{ name: string }[]>`
+    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'warehouse'`;
+  return new Set(rows.map((r) => r.name));
+}
+
+/** Drop day partitions that ended more than `days` days before today (UTC). */
+async function dropExpired(sql: Sql, tables: readonly WarehouseTable[], days: number): Promise<string[]> {
+  const today = new Date(new Date().toISOString().slice(0, 10));
+  const cutoff = today.getTime() - days * 86_400_000;
+  const dropped: string[] = [];
+  for (const name of await existingPartitions(sql)) {
+    const match = name.match(/^(.+)_p(\d{4})(\d{2})(\d{2})$/);
+    if (!match || !tables.some((t) => t.table === match[1])) continue;
+    const start = Date.parse(`${match[2]}-${match[3]}-${match[4]}T00:00:00Z`);
+    if (start < cutoff) {
+      await sql.unsafe(`drop table if exists ${qualified(name)}`);
+      dropped.push(name);
+    }
+  }
+  return dropped.sort();
+}
