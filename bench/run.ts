@@ -27,7 +27,7 @@ import { benchConfig, benchEnv, ROOT, runJson, spawnBun, waitHttp, type Child } 
 import { ms, type Summary } from "./stats.ts";
 
 /**
- * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [--quick]`: SPEC §6 figures,
+ * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [--quick]`: SPEC §6 figures,
  * each beside its baseline measured in the same run, printed as a table and
  * written to bench/results/<time>.json. Every load runs as its own process.
  */
@@ -313,6 +313,46 @@ async function welcomeScenarios(children: Child[]) {
   report.welcome = { rate, seconds, direct, fast, slowKeyService: slow };
 }
 
+/** Warehouse export: 1M click events from a topic of their own, beside a raw COPY of the same rows from a file. */
+async function exportScenario() {
+  const events = quick ? 200_000 : 1_000_000;
+  const topic = `bench.export-${Date.now().toString(36)}`;
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  await applyTopics(admin, [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench export source" }], { partitions: config.TOPIC_PARTITIONS, replication: 1 });
+  const producer = await createProducer(createKafka(config));
+  const now = Date.now();
+  for (let i = 0; i < events; i += 10_000) {
+    await producer.send(
+      Array.from({ length: Math.min(10_000, events - i) }, (_, j) => {
+        const n = i + j;
+        const user = `bx-${n % 50_000}`;
+        const value = { click_id: `bx-${n}`, user_id: user, product_id: `p${n % 2000}`, occurred_at: new Date(now - (n % 172_800) * 1000).toISOString(), product: `Product ${n % 2000}`, price: (n % 10_000) / 100, url: `https://shop.example.com/p/${n % 2000}`, user_agent: "Mozilla/5.0 (X11; Linux x86_64)", ip_address: "10.0.0.1" };
+        return { topic, key: user, value };
+      }),
+    );
+  }
+  await producer.disconnect();
+  console.log(`export: ${events} click events on ${topic} -> warehouse, then COPY of the same rows from a file`);
+  const file = join(tmpdir(), `cdp-bench-export-${process.pid}.csv`);
+  try {
+    const out = await runJson<{ rows: number; exportSeconds: number; copyRows: number; copySeconds: number }>(["bench/export-run.ts", "--topic", topic, "--file", file], env);
+    const exportRate = out.rows / out.exportSeconds;
+    const copyRate = out.copyRows / out.copySeconds;
+    rows.push({
+      figure: "warehouse load rows/s (export)",
+      value: `${exportRate.toFixed(0)} (${out.rows} rows, ${out.exportSeconds.toFixed(1)} s)`,
+      baseline: `${copyRate.toFixed(0)} (COPY from a file, ${out.copyRows} rows, ${out.copySeconds.toFixed(1)} s)`,
+      ratio: `${(exportRate / copyRate).toFixed(2)}x (target >= 0.5x)`,
+    });
+    report.warehouseExport = { events, ...out, exportRowsPerSecond: exportRate, copyRowsPerSecond: copyRate };
+  } finally {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+    await Bun.file(file).delete().catch(() => {});
+  }
+}
+
 async function main(config: Config) {
   await stackUp(base, () => {});
   await ensureDatabase(config.DATABASE_URL);
@@ -339,6 +379,7 @@ async function main(config: Config) {
     if (wanted("users") || wanted("updates") || wanted("rebuild")) await userInfoScenarios(key, children);
     if (wanted("attribution")) await attributionScenarios(children);
     if (wanted("welcome")) await welcomeScenarios(children);
+    if (wanted("export")) await exportScenario();
   } finally {
     await stopAll();
   }

@@ -27,11 +27,11 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const config = configOrExit();
-const topics = positionals.length > 0 ? positionals : undefined;
+const tables = positionals.length > 0 ? WAREHOUSE_TABLES.filter((t) => positionals.includes(t.topic)) : undefined;
 
 async function once(): Promise<boolean> {
   try {
-    const summary = await runExport(config, { topics, onProgress: values.json ? undefined : progressReporter() });
+    const summary = await runExport(config, { tables, onProgress: values.json ? undefined : progressReporter() });
     console.log(values.json ? JSON.stringify(summary) : describeSummary(summary));
     return true;
   } catch (error) {

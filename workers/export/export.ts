@@ -6,9 +6,12 @@ import type { Config } from "../../infra/config.ts";
 import { createSql } from "../../infra/clients.ts";
 import { describeErrors, validate } from "../../infra/contracts/validate.ts";
 import { createKafka } from "../../infra/kafka/client.ts";
+import { logger } from "../../infra/log.ts";
 import { groupIdOf } from "../runner.ts";
 import { csvField, csvLine } from "./csv.ts";
-import { createTableSql, dayPartition, META_COLUMNS, qualified, tableFor, WAREHOUSE_TABLES, type WarehouseTable } from "./tables.ts";
+import { createTableSql, dayPartition, META_COLUMNS, qualified, WAREHOUSE_TABLES, type WarehouseTable } from "./tables.ts";
+
+const log = logger("export");
 
 /** Held for a whole run: runs never overlap, whichever process starts them. */
 const EXPORT_LOCK = 7316202613;
@@ -52,10 +55,9 @@ function toRow(table: WarehouseTable, partition: number, message: KafkaMessage):
  */
 export async function runExport(
   config: Config,
-  { topics = WAREHOUSE_TABLES.map((t) => t.topic), onProgress }: { topics?: readonly string[]; onProgress?(progress: ExportProgress): void } = {},
+  { tables = WAREHOUSE_TABLES, onProgress }: { tables?: readonly WarehouseTable[]; onProgress?(progress: ExportProgress): void } = {},
 ): Promise<ExportSummary> {
   const began = performance.now();
-  const tables = topics.map((topic) => tableFor(topic) ?? failUnknown(topic));
   const sql = createSql(config, 2);
   const session = await sql.reserve();
   const summary: ExportSummary = { tables: Object.fromEntries(tables.map((t) => [t.table, { loaded: 0, rejected: 0 }])), partitionsCreated: [], partitionsDropped: [], seconds: 0 };
@@ -89,10 +91,6 @@ export async function runExport(
   }
 }
 
-function failUnknown(topic: string): never {
-  throw new Error(`no warehouse table for topic ${topic}; known: ${WAREHOUSE_TABLES.map((t) => t.topic).join(", ")}`);
-}
-
 /** For each partition with something new: from the committed next offset (or the earliest kept) to today's end. */
 async function plan(config: Config, sql: Sql, tables: readonly WarehouseTable[]): Promise<Range[]> {
   const admin = createKafka(config).admin();
@@ -104,7 +102,11 @@ async function plan(config: Config, sql: Sql, tables: readonly WarehouseTable[])
       const next = new Map(stored.map((s) => [s.partition, BigInt(s.next_offset)]));
       for (const p of await admin.fetchTopicOffsets(table.topic)) {
         const low = BigInt(p.low);
-        const start = next.has(p.partition) ? (next.get(p.partition)! > low ? next.get(p.partition)! : low) : low;
+        const stored = next.get(p.partition);
+        if (stored !== undefined && stored < low) {
+          log.warn(`${table.topic}[${p.partition}]: offsets ${stored} to ${low - 1n} left the topic (retention) before they were exported`);
+        }
+        const start = stored !== undefined && stored > low ? stored : low;
         const end = BigInt(p.high);
         ranges.push({ table, partition: p.partition, start, end: end > start ? end : start });
       }

@@ -60,10 +60,11 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
   { topic: LIKES_TOPIC, table: "social_likes", schema: LikeEvent, columns: [...text("type", "user_id", "tweet_id"), occurredAt] },
 ];
 
+/** A table shaped like `like`, for another topic and under another name (tests, bench). */
+export const tableLike = (like: WarehouseTable, topic: string, table: string): WarehouseTable => ({ ...like, topic, table });
+
 /** Columns every warehouse table has after the contract's. */
 export const META_COLUMNS = ["raw", "_key", "_topic", "_partition", "_offset"] as const;
-
-export const tableFor = (topic: string) => WAREHOUSE_TABLES.find((t) => t.topic === topic);
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 export const qualified = (table: string) => `warehouse.${quote(table)}`;
