@@ -1,5 +1,4 @@
-import { createWriteStream } from "node:fs";
-import { createReadStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { createSql } from "../infra/clients.ts";
@@ -22,9 +21,12 @@ const table = tableLike(clicks, values.topic!, `bench_export_${suffix}`);
 const summary = await runExport(config, { tables: [table] });
 const exported = summary.tables[table.table]!;
 
-const sql = createSql(config, 2);
 const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
-await pipeline(await sql.unsafe(`copy (select ${columns} from ${qualified(table.table)}) to stdout (format csv)`).readable(), createWriteStream(values.file!));
+// Its own connection: after a COPY TO STDOUT, postgres.js 3.4 does not answer the next query on it.
+const dump = createSql(config, 1);
+await pipeline(await dump.unsafe(`copy (select ${columns} from ${qualified(table.table)}) to stdout (format csv)`).readable(), createWriteStream(values.file!));
+await dump.end();
+const sql = createSql(config, 2);
 const baseline = tableLike(clicks, values.topic!, `bench_copy_${suffix}`);
 for (const ddl of createTableSql(baseline)) await sql.unsafe(ddl);
 for (const name of summary.partitionsCreated) {

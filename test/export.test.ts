@@ -141,7 +141,7 @@ describe("warehouse export", () => {
 
   test("--schedule runs again and again, never two runs at once", async () => {
     const child = Bun.spawn([process.execPath, "workers/export/cli.ts", "social.follows", "--schedule", "*/2 * * * * *", "--json"], { cwd: ROOT, env: process.env, stdout: "pipe", stderr: "pipe" });
-    await Bun.sleep(16_000);
+    await Bun.sleep(9000);
     child.kill("SIGTERM");
     await child.exited;
     const lines = (await new Response(child.stdout).text()).trim().split("\n");

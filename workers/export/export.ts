@@ -118,8 +118,8 @@ async function plan(config: Config, sql: Sql, tables: readonly WarehouseTable[])
 }
 
 /**
- * Read every range with a consumer group of its own (made for this run, at
- * the ranges' starts, deleted after), handing chunks of at most
+ * Read every range with a consumer group of its own (made for this run,
+ * seeked to the ranges' starts, deleted after), handing chunks of at most
  * EXPORT_BATCH records to `load`; done when every range reached its end.
  */
 async function consume(config: Config, ranges: readonly Range[], load: (range: Range, messages: KafkaMessage[]) => Promise<void>): Promise<void> {
@@ -130,12 +130,10 @@ async function consume(config: Config, ranges: readonly Range[], load: (range: R
   const key = (topic: string, partition: number) => `${topic}:${partition}`;
   const byKey = new Map(ranges.map((r) => [key(r.table.topic, r.partition), r]));
   const topics = [...new Set(ranges.map((r) => r.table.topic))];
-  for (const topic of topics) {
-    await admin.setOffsets({ groupId, topic, partitions: ranges.filter((r) => r.table.topic === topic).map((r) => ({ partition: r.partition, offset: String(r.start) })) });
-  }
   const remaining = new Set(ranges.filter((r) => r.end > r.start).map((r) => key(r.table.topic, r.partition)));
   const finished = Promise.withResolvers<void>();
-  const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 4 * 1024 * 1024 });
+  // A short fetch wait: leaving the group waits for the fetch in flight.
+  const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 200 });
   try {
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
@@ -159,6 +157,9 @@ async function consume(config: Config, ranges: readonly Range[], load: (range: R
         }
       },
     });
+    // Seeking after run() applies before the first fetch of each partition
+    // (admin.setOffsets on a new group costs seconds of coordinator lookups).
+    for (const r of ranges) consumer.seek({ topic: r.table.topic, partition: r.partition, offset: String(r.start) });
     if (remaining.size === 0) finished.resolve();
     await finished.promise;
   } finally {
