@@ -1,7 +1,7 @@
 import type { KafkaMessage } from "kafkajs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { Sql, TransactionSql } from "postgres";
+import type { Sql } from "postgres";
 import type { Config } from "../../infra/config.ts";
 import { createSql } from "../../infra/clients.ts";
 import { describeErrors, validate } from "../../infra/contracts/validate.ts";
@@ -12,6 +12,12 @@ import { csvField, csvLine } from "./csv.ts";
 import { createTableSql, dayPartition, META_COLUMNS, qualified, WAREHOUSE_TABLES, type WarehouseTable } from "./tables.ts";
 
 const log = logger("export");
+
+/**
+ * Partitions loaded at once: one chunk's JSON and CSV work (this process)
+ * overlaps another's COPY (Postgres), each in its own transaction.
+ */
+const PARALLEL_CHUNKS = 4;
 
 /** Held for a whole run: runs never overlap, whichever process starts them. */
 const EXPORT_LOCK = 7316202613;
@@ -31,9 +37,10 @@ type Range = { table: WarehouseTable; partition: number; start: bigint; end: big
 /** A record as a CSV line of its table, or the reason it is not one. */
 function toRow(table: WarehouseTable, partition: number, message: KafkaMessage): { line: string; day: string } | { reason: string } {
   if (message.value === null) return { reason: "null value (tombstone)" };
+  const json = message.value.toString("utf8");
   let parsed: unknown;
   try {
-    parsed = JSON.parse(message.value.toString("utf8"));
+    parsed = JSON.parse(json);
   } catch (error) {
     return { reason: `invalid JSON: ${(error as Error).message}` };
   }
@@ -41,7 +48,7 @@ function toRow(table: WarehouseTable, partition: number, message: KafkaMessage):
   if (!result.ok) return { reason: describeErrors(result.errors) };
   const event = result.value as Record<string, unknown>;
   const fields = table.columns.map((c) => csvField(event[c.name], c.type));
-  fields.push(csvField(parsed, "jsonb"), csvField(message.key?.toString() ?? null, "text"), csvField(table.topic, "text"), csvField(partition, "int"), csvField(message.offset, "bigint"));
+  fields.push(csvField(json, "jsonb"), csvField(message.key?.toString() ?? null, "text"), csvField(table.topic, "text"), csvField(partition, "int"), csvField(message.offset, "bigint"));
   return { line: csvLine(fields), day: new Date(event.occurred_at as string).toISOString().slice(0, 10) };
 }
 
@@ -58,14 +65,14 @@ export async function runExport(
   { tables = WAREHOUSE_TABLES, onProgress }: { tables?: readonly WarehouseTable[]; onProgress?(progress: ExportProgress): void } = {},
 ): Promise<ExportSummary> {
   const began = performance.now();
-  const sql = createSql(config, 2);
+  const sql = createSql(config, PARALLEL_CHUNKS + 2);
   const session = await sql.reserve();
   const summary: ExportSummary = { tables: Object.fromEntries(tables.map((t) => [t.table, { loaded: 0, rejected: 0 }])), partitionsCreated: [], partitionsDropped: [], seconds: 0 };
   try {
     const [lock] = await session<{ held: boolean }[]>`select pg_try_advisory_lock(${EXPORT_LOCK}) as held`;
     if (!lock!.held) throw new ExportBusy("another export run is in progress");
     for (const table of tables) for (const ddl of createTableSql(table)) await sql.unsafe(ddl);
-    const known = await existingPartitions(sql);
+    const partitions = dayPartitions(sql, await existingPartitions(sql));
 
     const ranges = await plan(config, sql, tables);
     const total = ranges.reduce((n, r) => n + Number(r.end - r.start), 0);
@@ -74,13 +81,14 @@ export async function runExport(
     report();
     if (total > 0) {
       await consume(config, ranges, async (range, messages) => {
-        const counts = await loadChunk(sql, range, messages, known, summary.partitionsCreated);
+        const counts = await loadChunk(sql, range, messages, partitions);
         summary.tables[range.table.table]!.loaded += counts.loaded;
         summary.tables[range.table.table]!.rejected += counts.rejected;
         loaded += messages.length;
         report();
       });
     }
+    summary.partitionsCreated = partitions.created;
     summary.partitionsDropped = await dropExpired(sql, tables, config.WAREHOUSE_RETENTION_DAYS);
     summary.seconds = (performance.now() - began) / 1000;
     return summary;
@@ -133,12 +141,13 @@ async function consume(config: Config, ranges: readonly Range[], load: (range: R
   const remaining = new Set(ranges.filter((r) => r.end > r.start).map((r) => key(r.table.topic, r.partition)));
   const finished = Promise.withResolvers<void>();
   // A short fetch wait: leaving the group waits for the fetch in flight.
-  const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({ groupId, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 8 * 1024 * 1024, maxWaitTimeInMs: 200 });
   try {
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
+      partitionsConsumedConcurrently: PARALLEL_CHUNKS,
       eachBatch: async ({ batch, isRunning }) => {
         const range = byKey.get(key(batch.topic, batch.partition));
         if (!range) return;
@@ -169,39 +178,42 @@ async function consume(config: Config, ranges: readonly Range[], load: (range: R
   }
 }
 
+type Reject = { _topic: string; _partition: number; _offset: string; _key: string | null; raw: string | null; reason: string };
+
 /**
- * One transaction: the rows not loaded yet (by the committed next offset),
- * COPYed into the topic's table (day partitions made first), the rejects,
- * and the new next offset.
+ * One chunk: each record made a CSV line or a reject (here, off the
+ * transaction), its day partitions made, then one transaction: the records
+ * not loaded yet (by the committed next offset) COPYed in, the rejects, and
+ * the new next offset.
  */
-async function loadChunk(sql: Sql, range: Range, messages: KafkaMessage[], known: Set<string>, created: string[]): Promise<{ loaded: number; rejected: number }> {
+async function loadChunk(sql: Sql, range: Range, messages: KafkaMessage[], partitions: DayPartitions): Promise<{ loaded: number; rejected: number }> {
   const { table, partition } = range;
+  const rows = messages.map((message) => {
+    const row = toRow(table, partition, message);
+    const reject: Reject | undefined =
+      "reason" in row
+        ? { _topic: table.topic, _partition: partition, _offset: message.offset, _key: message.key?.toString() ?? null, raw: message.value?.toString("utf8") ?? null, reason: row.reason }
+        : undefined;
+    return { offset: BigInt(message.offset), line: "line" in row ? row.line : undefined, day: "day" in row ? row.day : undefined, reject };
+  });
+  // Made (and committed) before the rows: an empty partition left by a crash is harmless.
+  for (const day of new Set(rows.flatMap((r) => (r.day ? [r.day] : [])))) await partitions.ensure(table.table, day);
   return sql.begin(async (tx) => {
     const [stored] = await tx<{ next_offset: string }[]>`
       select next_offset from warehouse.export_offsets where topic = ${table.topic} and partition = ${partition} for update`;
     const from = stored ? BigInt(stored.next_offset) : -1n;
-    const fresh = messages.filter((m) => BigInt(m.offset) >= from);
+    const fresh = rows.filter((r) => r.offset >= from);
     if (fresh.length === 0) return { loaded: 0, rejected: 0 };
-    const lines: string[] = [];
-    const days = new Set<string>();
-    const rejects: { _topic: string; _partition: number; _offset: string; _key: string | null; raw: string | null; reason: string }[] = [];
-    for (const message of fresh) {
-      const row = toRow(table, partition, message);
-      if ("reason" in row) {
-        rejects.push({ _topic: table.topic, _partition: partition, _offset: message.offset, _key: message.key?.toString() ?? null, raw: message.value?.toString("utf8") ?? null, reason: row.reason });
-      } else {
-        lines.push(row.line);
-        days.add(row.day);
-      }
-    }
-    for (const day of days) await ensurePartition(tx, table.table, day, known, created);
+    const lines = fresh.flatMap((r) => (r.line ? [r.line] : []));
+    const rejects = fresh.flatMap((r) => (r.reject ? [r.reject] : []));
     if (lines.length > 0) {
       const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
       const copy = await tx.unsafe(`copy ${qualified(table.table)} (${columns}) from stdin (format csv)`).writable();
-      await pipeline(Readable.from(lines), copy);
+      // One write per chunk: a CopyData message per line costs more than the COPY itself.
+      await pipeline(Readable.from([lines.join("")]), copy);
     }
     if (rejects.length > 0) await tx`insert into ${tx(`warehouse`)}.${tx(`${table.table}_rejects`)} ${tx(rejects)} on conflict do nothing`;
-    const next = String(BigInt(fresh[fresh.length - 1]!.offset) + 1n);
+    const next = String(fresh[fresh.length - 1]!.offset + 1n);
     await tx`
       insert into warehouse.export_offsets (topic, partition, next_offset, updated_at) values (${table.topic}, ${partition}, ${next}, now())
       on conflict (topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`;
@@ -209,12 +221,27 @@ async function loadChunk(sql: Sql, range: Range, messages: KafkaMessage[], known
   });
 }
 
-async function ensurePartition(tx: TransactionSql, table: string, day: string, known: Set<string>, created: string[]): Promise<void> {
-  const { name, from, to } = dayPartition(table, day);
-  if (known.has(name)) return;
-  await tx.unsafe(`create table if not exists ${qualified(name)} partition of ${qualified(table)} for values from ('${from}') to ('${to}')`);
-  known.add(name);
-  created.push(name);
+/** Day partitions made one at a time (chunks load in parallel), each in its own transaction. */
+type DayPartitions = { ensure(table: string, day: string): Promise<void>; created: string[] };
+
+function dayPartitions(sql: Sql, known: Set<string>): DayPartitions {
+  const created: string[] = [];
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    created,
+    ensure(table, day) {
+      const { name, from, to } = dayPartition(table, day);
+      if (known.has(name)) return Promise.resolve();
+      const made = queue.then(async () => {
+        if (known.has(name)) return;
+        await sql.unsafe(`create table if not exists ${qualified(name)} partition of ${qualified(table)} for values from ('${from}') to ('${to}')`);
+        known.add(name);
+        created.push(name);
+      });
+      queue = made.catch(() => {});
+      return made;
+    },
+  };
 }
 
 async function existingPartitions(sql: Sql): Promise<Set<string>> {
