@@ -5,7 +5,7 @@ import { CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/contracts/commerce.ts";
 import { commerceGenerator, RECORDS_PER_SESSION } from "../infra/datagen/commerce.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer } from "../infra/kafka/producer.ts";
-import { summarize } from "./stats.ts";
+import { runProbes } from "./probes.ts";
 
 /**
  * Checkout -> row latency, its own process: the commerce funnel runs in the
@@ -25,28 +25,10 @@ const producer = await createProducer(createKafka(config));
 const run = `al${Date.now().toString(36)}`;
 const rate = Number(values.rate);
 const background = commerceGenerator({ users: 50_000, products: 2000, seed: 9, runId: run, start: Date.now(), sessionsPerSecond: rate / RECORDS_PER_SESSION });
-const delays: number[] = [];
-let missed = 0;
 let backgroundSent = 0;
 
 const attributed = async (checkoutId: string) =>
   (await sql`select 1 from attributed_checkouts where checkout_id = ${checkoutId} and click_id is not null`).length > 0;
-
-async function probe(i: number) {
-  const user = `${run}-probe-${i}`;
-  const now = new Date();
-  await producer.send([{ topic: CLICKS_TOPIC, key: user, value: { click_id: `${user}-c`, user_id: user, product_id: "probe", occurred_at: new Date(now.getTime() - 1000).toISOString() } }]);
-  await producer.send([{ topic: CHECKOUTS_TOPIC, key: user, value: { checkout_id: `${user}-k`, user_id: user, product_id: "probe", total_amount: 9.99, occurred_at: now.toISOString() } }]);
-  const acked = performance.now();
-  while (performance.now() - acked < 30_000) {
-    if (await attributed(`${user}-k`)) {
-      delays.push(performance.now() - acked);
-      return;
-    }
-    await Bun.sleep(1);
-  }
-  missed++;
-}
 
 let stopped = false;
 const traffic = (async () => {
@@ -58,16 +40,16 @@ const traffic = (async () => {
   }
 })();
 
-const probes: Promise<void>[] = [];
-const end = performance.now() + Number(values.seconds) * 1000;
-for (let i = 0; performance.now() < end; i++) {
-  probes.push(probe(i));
-  await Bun.sleep(Number(values.interval));
-}
-await Promise.all(probes);
+const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Number(values.interval) }, async (i) => {
+  const user = `${run}-probe-${i}`;
+  const now = new Date();
+  await producer.send([{ topic: CLICKS_TOPIC, key: user, value: { click_id: `${user}-c`, user_id: user, product_id: "probe", occurred_at: new Date(now.getTime() - 1000).toISOString() } }]);
+  await producer.send([{ topic: CHECKOUTS_TOPIC, key: user, value: { checkout_id: `${user}-k`, user_id: user, product_id: "probe", total_amount: 9.99, occurred_at: now.toISOString() } }]);
+  return () => attributed(`${user}-k`);
+});
 stopped = true;
 await traffic;
 await producer.disconnect();
 await sql.end();
-console.log(JSON.stringify({ probes: delays.length, missed, backgroundRecordsPerSecond: backgroundSent / Number(values.seconds), delay: summarize(delays) }));
+console.log(JSON.stringify({ ...result, backgroundRecordsPerSecond: backgroundSent / Number(values.seconds) }));
 process.exit(0);

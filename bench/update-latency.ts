@@ -5,7 +5,7 @@ import { loadConfig } from "../infra/config.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer } from "../infra/kafka/producer.ts";
 import { userInfoKey } from "../workers/userinfo/userinfo.ts";
-import { summarize } from "./stats.ts";
+import { runProbes } from "./probes.ts";
 
 /**
  * Update latency, its own process: every `interval` ms a new follow of a
@@ -22,37 +22,19 @@ const [prefix, count] = values.users!.split(":") as [string, string];
 const redis = new Redis(config.REDIS_URL);
 const producer = await createProducer(createKafka(config));
 const run = Date.now().toString(36);
-const delays: number[] = [];
-let missed = 0;
 
 const followers = async (user: string) => {
   const raw = await redis.get(userInfoKey(user));
   return raw ? (JSON.parse(raw) as { counts: { followers: number } }).counts.followers : -1;
 };
 
-async function probe(i: number) {
+const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Number(values.interval) }, async (i) => {
   const followee = `${prefix}${Math.floor(Math.random() * Number(count))}`;
   const before = await followers(followee);
   await producer.send([{ topic: FOLLOWS_TOPIC, key: `ul-${run}-${i}`, value: { type: "follow", follower_id: `ul-${run}-${i}`, followee_id: followee, occurred_at: new Date().toISOString() } }]);
-  const acked = performance.now();
-  while (performance.now() - acked < 30_000) {
-    if ((await followers(followee)) > before) {
-      delays.push(performance.now() - acked);
-      return;
-    }
-    await Bun.sleep(1);
-  }
-  missed++;
-}
-
-const probes: Promise<void>[] = [];
-const end = performance.now() + Number(values.seconds) * 1000;
-for (let i = 0; performance.now() < end; i++) {
-  probes.push(probe(i));
-  await Bun.sleep(Number(values.interval));
-}
-await Promise.all(probes);
+  return async () => (await followers(followee)) > before;
+});
 await producer.disconnect();
 redis.disconnect();
-console.log(JSON.stringify({ probes: delays.length, missed, delay: summarize(delays) }));
+console.log(JSON.stringify(result));
 process.exit(0);

@@ -25,34 +25,34 @@ const smtpDir = `${config.RUNTIME_DIR}/smtp`;
 /** By recipient: unique to this run (member ids are not: every database numbers its own). */
 const sent = new Map<string, number>();
 
+/** Call `send(i)` for every i < total on a fixed schedule (`rate` per second), whatever earlier calls do. */
+async function atFixedRate(send: (i: number) => Promise<unknown>): Promise<void> {
+  const start = performance.now();
+  const calls: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 0) await Bun.sleep(wait);
+    calls.push(send(i));
+  }
+  await Promise.all(calls);
+}
+
 async function direct() {
   const transport = nodemailer.createTransport({ url: config.SMTP_URL, pool: true, maxConnections: config.EMAIL_CONCURRENCY } as never);
-  const start = performance.now();
-  const sends: Promise<unknown>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await Bun.sleep(wait);
+  await atFixedRate((i) => {
     const to = `${run}-${i}@example.com`;
     sent.set(to, Date.now());
-    sends.push(transport.sendMail({ from: config.EMAIL_FROM, to, subject: "Welcome!", text: "hello" }));
-  }
-  await Promise.all(sends);
+    return transport.sendMail({ from: config.EMAIL_FROM, to, subject: "Welcome!", text: "hello" });
+  });
   transport.close();
 }
 
 async function signups() {
   const sql = createSql(config, 8);
-  const start = performance.now();
-  const inserts: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await Bun.sleep(wait);
+  await atFixedRate((i) => {
     const email = `${run}-${i}@example.com`;
-    inserts.push(sql`insert into members (email, name, organization_id) values (${email}, ${`Member ${i}`}, ${run})`.then(() => void sent.set(email, Date.now())));
-  }
-  await Promise.all(inserts);
+    return sql`insert into members (email, name, organization_id) values (${email}, ${`Member ${i}`}, ${run})`.then(() => void sent.set(email, Date.now()));
+  });
   await sql.end();
 }
 

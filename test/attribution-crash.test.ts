@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createSql } from "../infra/clients.ts";
 import { ATTRIBUTION_TOPICS } from "../workers/attribution/worker.ts";
-import { compareWithPlainSql, prepareCommerceRun } from "./fixtures/commerce-run.ts";
-import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { compareUntilEqual, prepareCommerceRun } from "./fixtures/commerce-run.ts";
+import { produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /**
  * SIGKILL the process running both attribution stages again and again while
@@ -30,14 +30,7 @@ describe("attribution worker crashes", () => {
     const { worker, kills } = await produceWithKills(config, run.records, spawnWorkers, { slice: 5000, killEvery: 20_000 });
     try {
       expect(kills).toBeGreaterThanOrEqual(4);
-      const result = await eventually(
-        "the restarted workers to converge",
-        async () => {
-          const r = await compareWithPlainSql(sql, run, runId, config.CLICK_LATENESS_MS);
-          return r.differing === 0 ? r : undefined;
-        },
-        180_000,
-      );
+      const result = await compareUntilEqual(sql, run, runId, config.CLICK_LATENESS_MS);
       console.log(`attribution crash: ${kills} kills, ${result.expected} checkouts (${result.attributed} attributed), ${result.actual} rows, ${result.differing} differing`);
       expect(result.actual).toBe(run.checkouts.length);
       expect(result.differing).toBe(0);

@@ -4,8 +4,8 @@ import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer } from "../infra/kafka/producer.ts";
 import { ATTRIBUTION_TOPICS, attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
 import { runWorker, type RunningWorker } from "../workers/runner.ts";
-import { compareWithPlainSql, prepareCommerceRun } from "./fixtures/commerce-run.ts";
-import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { compareUntilEqual, prepareCommerceRun } from "./fixtures/commerce-run.ts";
+import { skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /**
  * The commerce datagen's funnel (clicks, checkouts, late clicks, renames)
@@ -35,14 +35,7 @@ describe("checkout attribution over datagen traffic", () => {
     for (let i = 0; i < run.records.length; i += 5000) await producer.send(run.records.slice(i, i + 5000));
     await producer.disconnect();
 
-    const result = await eventually(
-      "attributed_checkouts to equal the plain-SQL result",
-      async () => {
-        const r = await compareWithPlainSql(sql, run, runId, config.CLICK_LATENESS_MS);
-        return r.differing === 0 ? r : undefined;
-      },
-      180_000,
-    );
+    const result = await compareUntilEqual(sql, run, runId, config.CLICK_LATENESS_MS);
     console.log(`attribution e2e: ${run.checkouts.length} checkouts (${result.attributed} attributed), ${run.clicks.length} clicks (${result.dropped_clicks} later than the allowance), ${result.actual} rows, ${result.differing} differing`);
     expect(result.expected).toBe(run.checkouts.length);
     expect(result.actual).toBe(run.checkouts.length);

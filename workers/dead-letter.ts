@@ -1,7 +1,7 @@
 import type { OutRecord } from "../infra/kafka/producer.ts";
 import type { InputRecord } from "./worker.ts";
 
-export const deadLetterTopic = (topic: string) => `${topic}.dlq`;
+const deadLetterTopic = (topic: string) => `${topic}.dlq`;
 
 /**
  * The original bytes and key, unchanged, with why and where from in headers,
@@ -21,4 +21,12 @@ export function deadLetter(record: InputRecord, reason: string, worker: string):
       "dlq.failed_at": new Date().toISOString(),
     },
   };
+}
+
+/**
+ * A decoded event a worker gave up on (its retries ran out, or the answer
+ * will never change), re-encoded, with why and who in headers.
+ */
+export function deadLetterEvent(topic: string, key: string, value: unknown, reason: string, worker: string): OutRecord {
+  return { topic: deadLetterTopic(topic), key, value, headers: { "dlq.reason": reason, "dlq.worker": worker, "dlq.failed_at": new Date().toISOString() } };
 }

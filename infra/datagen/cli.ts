@@ -6,7 +6,7 @@ import { createSql } from "../clients.ts";
 import { configOrExit } from "../config.ts";
 import { CLICKSTREAM_TOPIC } from "../contracts/clickstream.ts";
 import { createKafka } from "../kafka/client.ts";
-import { upsertUsers } from "../../db/users.ts";
+import { writeUserVersions } from "../../db/users.ts";
 import { createProducer } from "../kafka/producer.ts";
 import type { OutRecord } from "../kafka/producer.ts";
 import { clickstreamGenerator } from "./clickstream.ts";
@@ -86,7 +86,7 @@ const commerce = commerceGenerator({
   sessionsPerSecond: rate / RECORDS_PER_SESSION,
 });
 const sql = createSql(config, 2);
-if (values.mode === "commerce") await upsertUsers(sql, commerce.initialUsers());
+if (values.mode === "commerce") await writeUserVersions(sql, commerce.initialUsers());
 
 const byType = new Map<string, number>();
 
@@ -98,8 +98,7 @@ async function due(count: number): Promise<Item[]> {
   if (values.mode === "commerce") {
     const items = commerce.advanceTo(Date.now());
     const renamed = items.flatMap((item) => (item.kind === "user" ? [item.user] : []));
-    // One version per user per statement; the rare second one waits for the next tick's statement.
-    for (const batch of Map.groupBy(renamed, (u) => u.user_id).values()) await upsertUsers(sql, batch.slice(-1));
+    await writeUserVersions(sql, renamed);
     byType.set("user renamed", (byType.get("user renamed") ?? 0) + renamed.length);
     return items.flatMap((item) => (item.kind === "record" ? [{ record: item.record, label: item.record.topic }] : []));
   }

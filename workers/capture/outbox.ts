@@ -12,7 +12,7 @@ const BATCH = 1000;
 /** Held while draining: one capture process publishes at a time, so each key keeps its order. */
 const DRAIN_LOCK = 7316202612;
 
-export type CaptureStats = { published: number; batches: number; retried: number; pending: number; lastError: string | null; lastPublishedAt: string | null };
+export type CaptureStats = { published: number; batches: number; retried: number; lastError: string | null; lastPublishedAt: string | null };
 
 type OutboxRow = { id: string; topic: string; key: string; payload: unknown };
 
@@ -28,7 +28,7 @@ export async function startOutboxCapture(config: Config, { name = "capture" } = 
   const log = logger(name);
   const sql = createSql(config, 2);
   const producer = await createProducer(createKafka(config));
-  const stats: CaptureStats = { published: 0, batches: 0, retried: 0, pending: 0, lastError: null, lastPublishedAt: null };
+  const stats: CaptureStats = { published: 0, batches: 0, retried: 0, lastError: null, lastPublishedAt: null };
   let stopped = false;
 
   /** One transaction: take the lock, publish a batch, delete it. Undefined: another process is draining. */
@@ -77,7 +77,6 @@ export async function startOutboxCapture(config: Config, { name = "capture" } = 
     })()
       .then(() => {
         failures = 0;
-        stats.pending = 0;
       })
       .catch((error: Error) => {
         failures++;

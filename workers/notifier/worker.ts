@@ -4,7 +4,7 @@ import { createRedis } from "../../infra/clients.ts";
 import { PUSH_ACTIONS_TOPIC, PushAction } from "../../infra/contracts/actions.ts";
 import type { Producer } from "../../infra/kafka/producer.ts";
 import { logger } from "../../infra/log.ts";
-import { deadLetterTopic } from "../dead-letter.ts";
+import { deadLetterEvent } from "../dead-letter.ts";
 import { lazyProducer } from "../lazy-producer.ts";
 import { decodeWith } from "../decode.ts";
 import { forEachLimited, withRetries } from "../retry.ts";
@@ -44,14 +44,7 @@ function webhookSink(config: Config & { PUSH_WEBHOOK_URL: string }, redis: Redis
         }
         stats.deadLettered++;
         log.warn("push action dead-lettered", { action_id: action.action_id, attempts: result.attempts, reason: result.reason });
-        await producer.send([
-          {
-            topic: deadLetterTopic(PUSH_ACTIONS_TOPIC),
-            key: action.user_id,
-            value: action,
-            headers: { "dlq.reason": `${result.reason} (after ${result.attempts} attempts)`, "dlq.worker": "notifier", "dlq.failed_at": new Date().toISOString() },
-          },
-        ]);
+        await producer.send([deadLetterEvent(PUSH_ACTIONS_TOPIC, action.user_id, action, `${result.reason} (after ${result.attempts} attempts)`, "notifier")]);
       });
     },
     close: () => producer.disconnect(),

@@ -19,7 +19,8 @@ export type PostgresStateOptions<S, E> = {
  */
 export function postgresStateStore<S, E>({ sql, worker, loadStates, writeChanges }: PostgresStateOptions<S, E>): StateStore<S, E> {
   return {
-    async load(tp, keys) {
+    async load(tp, keys, clocks) {
+      if (clocks.length > 0) throw new Error(`worker ${worker}: the Postgres state store keeps no stream times; a worker with eventTime needs the Redis store`);
       const [offsets, states] = await Promise.all([
         sql<{ applied_offset: string }[]>`
           select applied_offset from worker_offsets where worker = ${worker} and topic = ${tp.topic} and partition = ${tp.partition}`,

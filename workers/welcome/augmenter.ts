@@ -3,7 +3,7 @@ import { createRedis } from "../../infra/clients.ts";
 import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC, MemberSignup, type AugmentedMember } from "../../infra/contracts/members.ts";
 import { logger } from "../../infra/log.ts";
 import { circuitBreaker } from "../circuit-breaker.ts";
-import { deadLetterTopic } from "../dead-letter.ts";
+import { deadLetterEvent } from "../dead-letter.ts";
 import { decodeWith } from "../decode.ts";
 import { lazyProducer } from "../lazy-producer.ts";
 import { backoffMs, forEachLimited } from "../retry.ts";
@@ -56,9 +56,7 @@ export function augmenterWorker(config: Config, { name = "augmenter", input = ME
         stats.deadLettered++;
         const reason = `${result.reason} (after ${attempts} attempt${attempts === 1 ? "" : "s"})`;
         log.warn("member dead-lettered", { member: member.id, reason });
-        await producer.send([
-          { topic: deadLetterTopic(input), key: member.id, value: member, headers: { "dlq.reason": reason, "dlq.worker": name, "dlq.failed_at": new Date().toISOString() } },
-        ]);
+        await producer.send([deadLetterEvent(input, member.id, member, reason, name)]);
         return;
       }
       stats.retried++;

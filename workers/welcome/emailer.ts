@@ -3,7 +3,7 @@ import type { Config } from "../../infra/config.ts";
 import { createSql } from "../../infra/clients.ts";
 import { AugmentedMember, MEMBERS_AUGMENTED_TOPIC } from "../../infra/contracts/members.ts";
 import { logger } from "../../infra/log.ts";
-import { deadLetterTopic } from "../dead-letter.ts";
+import { deadLetterEvent } from "../dead-letter.ts";
 import { decodeWith } from "../decode.ts";
 import { lazyProducer } from "../lazy-producer.ts";
 import { forEachLimited, withRetries, type Attempt } from "../retry.ts";
@@ -75,9 +75,7 @@ export function emailerWorker(config: Config, { name = "emailer", input = MEMBER
     stats.deadLettered++;
     stats.lastError = `${new Date().toISOString()} member ${member.id}: ${result.reason}`;
     log.warn("welcome email dead-lettered", { member: member.id, reason: result.reason });
-    await producer.send([
-      { topic: deadLetterTopic(input), key: member.id, value: member, headers: { "dlq.reason": `${result.reason} (after ${result.attempts} attempts)`, "dlq.worker": name, "dlq.failed_at": new Date().toISOString() } },
-    ]);
+    await producer.send([deadLetterEvent(input, member.id, member, `${result.reason} (after ${result.attempts} attempts)`, name)]);
     outcomes.set(member.id, { outcome: "dead_lettered", reason: result.reason, at: new Date() });
   }
 
