@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { createSql } from "../infra/clients.ts";
 import { loadConfig } from "../infra/config.ts";
 import { Click } from "../infra/contracts/commerce.ts";
+import { COPY_FORMAT } from "../workers/export/csv.ts";
 import { runExport } from "../workers/export/export.ts";
 import { createTableSql, META_COLUMNS, qualified, tableLike, WAREHOUSE_TABLES } from "../workers/export/tables.ts";
 
@@ -24,7 +25,7 @@ const exported = summary.tables[table.table]!;
 const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
 // Its own connection: after a COPY TO STDOUT, postgres.js 3.4 does not answer the next query on it.
 const dump = createSql(config, 1);
-await pipeline(await dump.unsafe(`copy (select ${columns} from ${qualified(table.table)}) to stdout (format csv)`).readable(), createWriteStream(values.file!));
+await pipeline(await dump.unsafe(`copy (select ${columns} from ${qualified(table.table)}) to stdout (${COPY_FORMAT})`).readable(), createWriteStream(values.file!));
 await dump.end();
 const sql = createSql(config, 2);
 const baseline = tableLike(clicks, values.topic!, `bench_copy_${suffix}`);
@@ -34,7 +35,7 @@ for (const name of summary.partitionsCreated) {
   await sql.unsafe(`create table ${qualified(name.replace(table.table, baseline.table))} partition of ${qualified(baseline.table)} ${bounds!.bound}`);
 }
 const started = performance.now();
-await pipeline(createReadStream(values.file!), await sql.unsafe(`copy ${qualified(baseline.table)} (${columns}) from stdin (format csv)`).writable());
+await pipeline(createReadStream(values.file!), await sql.unsafe(`copy ${qualified(baseline.table)} (${columns}) from stdin (${COPY_FORMAT})`).writable());
 const copySeconds = (performance.now() - started) / 1000;
 const [copied] = await sql.unsafe(`select count(*)::int as n from ${qualified(baseline.table)}`);
 await sql.unsafe(`drop table ${qualified(table.table)}, ${qualified(baseline.table)}, ${qualified(`${table.table}_rejects`)}, ${qualified(`${baseline.table}_rejects`)}`);

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createSql } from "../infra/clients.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
+import { COPY_FORMAT, csvField, csvLine } from "../workers/export/csv.ts";
 import { runExport } from "../workers/export/export.ts";
 import { testClicksTable } from "./fixtures/export-runner.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, runCommand, testConfig, unique } from "./helpers.ts";
@@ -62,6 +63,26 @@ async function expectExactlyTheTopic(topic: string, table: string) {
 }
 
 describe("warehouse export", () => {
+  test("values survive the COPY format: quotes, the quote byte, commas, newlines, backslashes, empty and null", async () => {
+    const texts = ['say "hi", then\nleave', "a\x01b\x01\x01", "back\\slash", "", null];
+    const tags = ['x"y', "a,b", "", "c\\d"];
+    const json = JSON.stringify({ text: 'quoted "value"\twith tab', n: 1 });
+    await sql`create temporary table copy_format (id int, text text, tags text[], price numeric, raw jsonb)`;
+    const lines = texts.map((text, id) => csvLine([csvField(id, "int"), csvField(text, "text"), csvField(tags, "text[]"), csvField(id === 4 ? null : id / 4, "numeric"), csvField(json, "json")]));
+    const reserved = await sql.reserve();
+    try {
+      const copy = await reserved.unsafe(`copy copy_format from stdin (${COPY_FORMAT})`).writable();
+      await new Promise<void>((resolve, reject) => copy.end(lines.join(""), (error?: Error | null) => (error ? reject(error) : resolve())));
+      const rows = await reserved<{ id: number; text: string | null; tags: string[]; price: string | null; raw: unknown }[]>`select id, text, tags, price::text as price, raw from copy_format order by id`;
+      expect(rows.map((r) => r.text)).toEqual(texts);
+      rows.forEach((r) => expect(r.tags).toEqual(tags));
+      expect(rows.map((r) => r.price)).toEqual(["0", "0.25", "0.5", "0.75", null]);
+      rows.forEach((r) => expect(r.raw).toEqual(JSON.parse(json)));
+    } finally {
+      reserved.release();
+    }
+  });
+
   test("a run loads every record once; a second run loads nothing; rows land in their day's partition", async () => {
     const { topic, table } = await newTopic();
     await produce(clicks(topic, 30_000, [0, 1, 2]));
