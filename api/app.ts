@@ -7,6 +7,7 @@ import { apiKeyAuth } from "./auth.ts";
 import { problem } from "./errors.ts";
 import type { Dependencies } from "./readiness.ts";
 import { checkoutRoutes } from "./routes/checkouts.ts";
+import { contentRoutes } from "./routes/content.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { INGEST_ENDPOINTS } from "./ingest-endpoints.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -26,6 +27,7 @@ export function createApp(deps: AppDependencies): Hono {
   for (const endpoint of INGEST_ENDPOINTS) app.route("/", ingestRoutes(endpoint, deps.producer, deps.config));
   app.route("/", profileRoutes({ redis: deps.redis, search: deps.search, index: profilesIndex(deps.config.INDEX_PREFIX) }));
   app.route("/", checkoutRoutes({ sql: deps.sql }));
+  app.route("/", contentRoutes({ redis: deps.redis, windowMs: deps.config.CONTENT_WINDOW_MS, topN: deps.config.POPULAR_TOP_N }));
   app.route("/", userRoutes({ redis: deps.redis, search: deps.search, index: userInfoIndex(deps.config.INDEX_PREFIX) }));
   app.notFound((c) => problem(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {

@@ -99,6 +99,11 @@ export const ConfigSchema = v.object({
   EXPORT_BATCH: integer("EXPORT_BATCH", 100, 100_000, 10_000),
   // Checkout attribution (SPEC §2.3): how far behind the click stream's newest event time a click still counts.
   CLICK_LATENESS_MS: integer("CLICK_LATENESS_MS", 0, 3_600_000, 15_000),
+  // Real-time personalization (SPEC §2.5): tumbling windows on event time,
+  // how late an event may come and still count, how many popular items to keep.
+  CONTENT_WINDOW_MS: integer("CONTENT_WINDOW_MS", 1000, 86_400_000, 300_000),
+  CONTENT_GRACE_MS: integer("CONTENT_GRACE_MS", 0, 86_400_000, 60_000),
+  POPULAR_TOP_N: integer("POPULAR_TOP_N", 1, 1000, 10),
   // Local stack only (infra/stack): where its data lives, versions, JVM heaps.
   RUNTIME_DIR: text("RUNTIME_DIR", resolve(import.meta.dir, "..", ".runtime")),
   KAFKA_VERSION: text("KAFKA_VERSION", "4.4.0"),

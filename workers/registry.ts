@@ -1,6 +1,7 @@
 import type { Config } from "../infra/config.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "./attribution/worker.ts";
 import { startOutboxCapture } from "./capture/outbox.ts";
+import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "./personalization/worker.ts";
 import { augmenterWorker } from "./welcome/augmenter.ts";
 import { emailerWorker } from "./welcome/emailer.ts";
 import { notifierWorker } from "./notifier/worker.ts";
@@ -32,4 +33,8 @@ export const WORKERS: Record<string, WorkerEntry> = {
   userinfo: { create: userInfoWorker },
   attribution: { create: (config) => attributionWorker(config) },
   "attributed-checkouts": { create: (config) => attributedCheckoutsWorker(config) },
+  enrich: { create: (config) => enrichWorker(config) },
+  "user-activity": { create: (config) => userActivityWorker(config) },
+  "popular-content": { create: (config) => popularContentWorker(config) },
+  "content-views": { create: (config) => contentViewsWorker(config) },
 };

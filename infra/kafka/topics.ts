@@ -41,6 +41,14 @@ export const TOPICS: readonly TopicSpec[] = [
   { name: "userinfo.changelog", cleanup: "compact", retentionMs: -1, description: "user-info documents, null when deleted, key user_id (SPEC §2.2)" },
   ...withDeadLetters({ name: "members.new", cleanup: "delete", retentionMs: RAW_RETENTION, description: "member signups captured from Postgres members, key member id (SPEC §2.4)" }),
   ...withDeadLetters({ name: "members.augmented", cleanup: "delete", retentionMs: RAW_RETENTION, description: "signups with their subscriber key, key member id (SPEC §2.4)" }),
+  ...withDeadLetters({ name: "users.cdc", cleanup: "compact", retentionMs: -1, description: "users rows captured from Postgres, null when deleted, key user_id (SPEC §2.5)" }),
   ...withDeadLetters({ name: "content.beacons", cleanup: "delete", retentionMs: RAW_RETENTION, description: "active-user beacons, key user_id (SPEC §2.5)" }),
   ...withDeadLetters({ name: "content.interactions", cleanup: "delete", retentionMs: RAW_RETENTION, description: "content interactions, key user_id (SPEC §2.5)" }),
+  ...withDeadLetters({ name: "active_users.enriched", cleanup: "delete", retentionMs: RAW_RETENTION, description: "beacons with the user's attributes, key user_id (SPEC §2.5)" }),
+  ...withDeadLetters({ name: "interactions.enriched", cleanup: "delete", retentionMs: RAW_RETENTION, description: "interactions with the user's attributes, key user_id (SPEC §2.5)" }),
+  ...withDeadLetters({ name: "content.impressions", cleanup: "delete", retentionMs: RAW_RETENTION, description: "enriched interactions liked or shared, key user_id (SPEC §2.5)" }),
+  ...withDeadLetters({ name: "content.opens", cleanup: "delete", retentionMs: RAW_RETENTION, description: "opened interactions, key content_id (SPEC §2.5, repartition)" }),
+  ...withDeadLetters({ name: "content.user-activity", cleanup: "delete", retentionMs: RAW_RETENTION, description: "content opened per user per window, key user_id (SPEC §2.5)" }),
+  // One partition: results of every content.opens partition for a window meet in one place.
+  ...withDeadLetters({ name: "content.popular", cleanup: "delete", retentionMs: RAW_RETENTION, partitions: 1, description: "top content per content.opens partition per window, key window start (SPEC §2.5)" }),
 ];

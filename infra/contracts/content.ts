@@ -1,0 +1,89 @@
+import * as v from "valibot";
+import { contract, Id, optionalText, Timestamp } from "./fields.ts";
+
+/**
+ * Real-time personalization (SPEC §2.5): users captured from Postgres, the
+ * content app's beacons and interactions, what the workers derive from them.
+ * Every topic here is keyed by user_id except the repartition by content
+ * (`content.opens`) and the popular-content results.
+ */
+
+export const USERS_CDC_TOPIC = "users.cdc";
+export const BEACONS_TOPIC = "content.beacons";
+export const INTERACTIONS_TOPIC = "content.interactions";
+export const ACTIVE_USERS_ENRICHED_TOPIC = "active_users.enriched";
+export const INTERACTIONS_ENRICHED_TOPIC = "interactions.enriched";
+export const IMPRESSIONS_TOPIC = "content.impressions";
+export const OPENS_BY_CONTENT_TOPIC = "content.opens";
+export const USER_ACTIVITY_TOPIC = "content.user-activity";
+export const POPULAR_CONTENT_TOPIC = "content.popular";
+
+/** `users.cdc` (compacted), key user_id: a `users` row as captured after each insert or update; null when deleted. */
+export const CapturedUser = contract({
+  user_id: Id,
+  username: v.pipe(v.string("expected a string"), v.maxLength(256, "must be at most 256 characters")),
+  name: optionalText(256),
+  email: optionalText(254),
+  region: optionalText(64),
+  gender: optionalText(64),
+  updated_at: v.nullish(Timestamp),
+});
+export type CapturedUser = v.InferOutput<typeof CapturedUser>;
+
+/** `content.beacons`, key user_id: the user is active now. */
+export const Beacon = contract({ user_id: Id, occurred_at: Timestamp, device: optionalText(128) });
+export type Beacon = v.InferOutput<typeof Beacon>;
+
+export const ACTIONS = ["opened", "clicked", "watched", "scrolled"] as const;
+
+/** `content.interactions`, key user_id. */
+export const Interaction = contract({
+  user_id: Id,
+  content_id: Id,
+  action: v.picklist(ACTIONS, `expected one of ${ACTIONS.join(", ")}`),
+  occurred_at: Timestamp,
+  liked: v.optional(v.nullable(v.boolean("expected true or false")), false),
+  shared: v.optional(v.nullable(v.boolean("expected true or false")), false),
+});
+export type Interaction = v.InferOutput<typeof Interaction>;
+
+/** The user's attributes as the enrichment knew them; null when the user is not (yet) known. */
+const UserAttributes = v.nullable(v.object({ ...CapturedUser.entries }));
+export type UserAttributes = v.InferOutput<typeof UserAttributes>;
+
+/**
+ * Where an event entered: its raw topic's partition and offset. Carried
+ * through every derived record so a stage that sees a record twice (its
+ * producer retried, or replayed after a crash) counts it once.
+ */
+const source = { source_partition: v.pipe(v.number(), v.integer(), v.minValue(0)), source_offset: v.pipe(v.string(), v.regex(/^\d+$/, "expected an offset")) };
+export type Source = { source_partition: number; source_offset: string };
+
+/** `active_users.enriched`, key user_id. */
+export const EnrichedBeacon = contract({ ...Beacon.entries, user: UserAttributes, ...source });
+export type EnrichedBeacon = v.InferOutput<typeof EnrichedBeacon>;
+
+/** `interactions.enriched` and `content.impressions` (those liked or shared), key user_id. */
+export const EnrichedInteraction = contract({ ...Interaction.entries, user: UserAttributes, ...source });
+export type EnrichedInteraction = v.InferOutput<typeof EnrichedInteraction>;
+
+/** `content.opens`, key content_id: an opened interaction, repartitioned by content. */
+export const ContentOpened = contract({ content_id: Id, user_id: Id, occurred_at: Timestamp, ...source });
+export type ContentOpened = v.InferOutput<typeof ContentOpened>;
+
+const windowBounds = { window_start: Timestamp, window_end: Timestamp };
+
+/** `content.user-activity`, key user_id: content a user opened in one window (sent when it closes, again when a late open within the grace changes it). */
+export const UserActivity = contract({ user_id: Id, ...windowBounds, opens: v.pipe(v.number(), v.integer(), v.minValue(0)), content_ids: v.array(Id) });
+export type UserActivity = v.InferOutput<typeof UserActivity>;
+
+const Ranked = v.object({ content_id: Id, opens: v.pipe(v.number(), v.integer(), v.minValue(1)) });
+
+/**
+ * `content.popular` (one partition), key the window start: the most opened
+ * content of one `content.opens` partition in one window. Content ids live in
+ * one partition each, so the top N across all content is the top N of the
+ * partitions' lists together.
+ */
+export const PopularInPartition = contract({ ...windowBounds, partition: v.pipe(v.number(), v.integer(), v.minValue(0)), top: v.array(Ranked) });
+export type PopularInPartition = v.InferOutput<typeof PopularInPartition>;

@@ -1,0 +1,203 @@
+import { describe, expect, test } from "bun:test";
+import type { CapturedUser, ContentOpened, EnrichedBeacon, EnrichedInteraction, Interaction, PopularInPartition, UserActivity } from "../infra/contracts/content.ts";
+import type { OutRecord } from "../infra/kafka/producer.ts";
+import { MAX_CONTENT_IDS, userActivityFold, type UserWindow } from "../workers/personalization/activity.ts";
+import { enrichFold, type EnrichEvent } from "../workers/personalization/enrich.ts";
+import { popularContentFold } from "../workers/personalization/popular.ts";
+import { contentViewFold, mergeTop, VIEW_WINDOWS, type ContentView, type PopularView } from "../workers/personalization/views.ts";
+import { windowStart, type WindowState } from "../workers/personalization/windows.ts";
+
+/**
+ * The personalization folds with fixed times, no server: the stream-table
+ * join, tumbling windows (boundaries, closing, grace, replays), the top N and
+ * the views.
+ */
+
+const MIN = 60_000;
+const T0 = Date.parse("2026-11-25T12:00:00.000Z"); // a window boundary for 5-minute windows
+const iso = (ms: number) => new Date(ms).toISOString();
+const spec = { sizeMs: 5 * MIN, graceMs: MIN };
+const topics = { users: "users", beacons: "beacons", interactions: "interactions", activeUsers: "active", interactionsEnriched: "enriched", impressions: "impressions" };
+
+describe("enrichment: the stream-table join", () => {
+  const user = (region: string): CapturedUser => ({ user_id: "u1", username: "ada", name: "Ada", email: null, region, gender: "f", updated_at: iso(T0) });
+  const interaction = (at: number, extra: Partial<Interaction> = {}): EnrichEvent => ({
+    kind: "interaction",
+    interaction: { user_id: "u1", content_id: "c1", action: "opened", occurred_at: iso(at), liked: false, shared: false, ...extra },
+  });
+
+  /** Fold events in order for one user; the enriched records' `user` fields. */
+  function enrich(events: EnrichEvent[]) {
+    const fold = enrichFold(topics);
+    let state: CapturedUser | undefined;
+    const out: OutRecord[] = [];
+    events.forEach((event, i) => {
+      const folded = fold(state, event, { partition: 2, offset: String(100 + i) });
+      state = folded.state ?? undefined;
+      out.push(...(folded.emit ?? []));
+    });
+    return out;
+  }
+
+  test("an unknown user passes through with user null (a left join)", () => {
+    const [beacon] = enrich([{ kind: "beacon", beacon: { user_id: "u1", occurred_at: iso(T0), device: "ios" } }]);
+    expect(beacon!.topic).toBe("active");
+    expect(beacon!.key).toBe("u1");
+    expect(beacon!.value as EnrichedBeacon).toEqual({ user_id: "u1", occurred_at: iso(T0), device: "ios", user: null, source_partition: 2, source_offset: "100" });
+  });
+
+  test("events after an attribute change carry the new value; earlier ones keep the old", () => {
+    const out = enrich([{ kind: "user", userId: "u1", user: user("eu") }, interaction(T0), { kind: "user", userId: "u1", user: user("us") }, interaction(T0 + 1)]);
+    expect(out.map((r) => (r.value as EnrichedInteraction).user?.region)).toEqual(["eu", "us"]);
+    expect(out.every((r) => r.topic === "enriched")).toBe(true);
+  });
+
+  test("after a deletion (tombstone) the user is unknown again", () => {
+    const out = enrich([{ kind: "user", userId: "u1", user: user("eu") }, interaction(T0), { kind: "user", userId: "u1", user: null }, interaction(T0 + 1)]);
+    expect(out.map((r) => (r.value as EnrichedInteraction).user?.region ?? null)).toEqual(["eu", null]);
+  });
+
+  test("liked or shared interactions also go to impressions; others do not", () => {
+    const out = enrich([interaction(T0, { liked: true }), interaction(T0, { shared: true }), interaction(T0)]);
+    expect(out.map((r) => r.topic)).toEqual(["enriched", "impressions", "enriched", "impressions", "enriched"]);
+  });
+});
+
+describe("tumbling windows with grace", () => {
+  let offset = 0;
+  const opened = (at: number, user = "u1", content = "c1", action: Interaction["action"] = "opened"): EnrichedInteraction => ({
+    user_id: user,
+    content_id: content,
+    action,
+    occurred_at: iso(at),
+    liked: false,
+    shared: false,
+    user: null,
+    source_partition: 0,
+    source_offset: String(offset++),
+  });
+
+  /** Fold events into one partition's windows; the state and every record emitted. */
+  function run(events: EnrichedInteraction[], fold = userActivityFold(spec, { userActivity: "activity", opens: "opens" })) {
+    let state: WindowState<UserWindow> | undefined;
+    const emitted: OutRecord[] = [];
+    for (const event of events) {
+      const folded = fold(state, event, 0);
+      state = folded.state ?? undefined;
+      emitted.push(...(folded.emit ?? []));
+    }
+    const results = emitted.filter((r) => r.topic === "activity").map((r) => r.value as UserActivity);
+    return { state: state!, results, opens: emitted.filter((r) => r.topic === "opens").map((r) => r.value as ContentOpened) };
+  }
+
+  test("an event exactly at a boundary belongs to the later window", () => {
+    expect(windowStart(T0 - 1, spec.sizeMs)).toBe(T0 - 5 * MIN);
+    expect(windowStart(T0, spec.sizeMs)).toBe(T0);
+    const { state } = run([opened(T0 - 1), opened(T0)]);
+    expect(Object.keys(state.windows).map(Number).sort()).toEqual([T0 - 5 * MIN, T0]);
+    expect(state.windows[T0]!.groups.u1!.opens).toBe(1);
+  });
+
+  test("a window's results are sent when the stream time reaches its end, not before", () => {
+    const before = run([opened(T0), opened(T0 + MIN, "u2"), opened(T0 + 5 * MIN - 1)]);
+    expect(before.results).toEqual([]);
+    const after = run([opened(T0), opened(T0 + MIN, "u2", "c2"), opened(T0 + 2 * MIN, "u1", "c3"), opened(T0 + 5 * MIN, "u3")]);
+    expect(after.results.sort((a, b) => a.user_id.localeCompare(b.user_id))).toEqual([
+      { user_id: "u1", window_start: iso(T0), window_end: iso(T0 + 5 * MIN), opens: 2, content_ids: ["c1", "c3"] },
+      { user_id: "u2", window_start: iso(T0), window_end: iso(T0 + 5 * MIN), opens: 1, content_ids: ["c2"] },
+    ]);
+  });
+
+  test("only opens count, but every interaction moves the stream time", () => {
+    const { results, opens } = run([opened(T0), opened(T0 + MIN, "u1", "c1", "watched"), opened(T0 + 5 * MIN, "u2", "c9", "scrolled")]);
+    expect(results).toEqual([{ user_id: "u1", window_start: iso(T0), window_end: iso(T0 + 5 * MIN), opens: 1, content_ids: ["c1"] }]);
+    expect(opens.map((o) => o.content_id)).toEqual(["c1"]);
+  });
+
+  test("a late event within the grace updates the closed window and sends its user's result again", () => {
+    const { results, state } = run([opened(T0), opened(T0 + 6 * MIN - 1, "u2"), opened(T0 + 1, "u1", "c2")]);
+    expect(results.map((r) => [r.window_start, r.opens, r.content_ids])).toEqual([
+      [iso(T0), 1, ["c1"]],
+      [iso(T0), 2, ["c1", "c2"]],
+    ]);
+    expect(state.late).toBe(0);
+  });
+
+  test("an event later than the grace is dropped and counted as late; the window is forgotten", () => {
+    const { results, state } = run([opened(T0), opened(T0 + 6 * MIN), opened(T0 + 1, "u1", "c2")]);
+    expect(results.map((r) => r.opens)).toEqual([1]);
+    expect(state.late).toBe(1);
+    expect(state.windows[T0]).toBeUndefined();
+  });
+
+  test("a replayed event (same source offset) changes nothing and is not repartitioned again", () => {
+    const fold = userActivityFold(spec, { userActivity: "activity", opens: "opens" });
+    const event = opened(T0);
+    const first = fold(undefined, event, 0);
+    const again = fold(first.state!, event, 0);
+    expect(again.state).toBe(first.state);
+    expect(again.emit ?? []).toEqual([]);
+    const later = fold(first.state!, opened(T0 + 5 * MIN), 0);
+    expect((later.emit ?? []).filter((r) => r.topic === "activity").map((r) => (r.value as UserActivity).opens)).toEqual([1]);
+  });
+
+  test(`a user's distinct content ids stop at ${MAX_CONTENT_IDS}; opens keep counting`, () => {
+    const events = Array.from({ length: MAX_CONTENT_IDS + 5 }, (_, i) => opened(T0 + i, "u1", `c${i}`));
+    const window = run(events).state.windows[T0]!.groups.u1!;
+    expect(window.opens).toBe(MAX_CONTENT_IDS + 5);
+    expect(window.content_ids.length).toBe(MAX_CONTENT_IDS);
+  });
+});
+
+describe("popular content and the views", () => {
+  let offset = 0;
+  const open = (content: string, at: number): ContentOpened => ({ content_id: content, user_id: "u", occurred_at: iso(at), source_partition: 1, source_offset: String(offset++) });
+
+  test("each partition's top N by opens (ties by content id) is sent when the window closes", () => {
+    const fold = popularContentFold(spec, { topic: "popular", topN: 2 });
+    let state: WindowState<number> | undefined;
+    const sent: PopularInPartition[] = [];
+    for (const event of [open("b", T0), open("a", T0 + 1), open("c", T0 + 2), open("c", T0 + 3), open("x", T0 + 5 * MIN)]) {
+      const folded = fold(state, event, 4);
+      state = folded.state ?? undefined;
+      sent.push(...(folded.emit ?? []).map((r) => r.value as PopularInPartition));
+    }
+    expect(sent).toEqual([
+      {
+        window_start: iso(T0),
+        window_end: iso(T0 + 5 * MIN),
+        partition: 4,
+        top: [
+          { content_id: "c", opens: 2 },
+          { content_id: "a", opens: 1 },
+        ],
+      },
+    ]);
+  });
+
+  test("the popular view merges partitions' lists; a result sent again replaces the one before", () => {
+    const result = (partition: number, top: { content_id: string; opens: number }[], start = T0): PopularInPartition => ({ window_start: iso(start), window_end: iso(start + 5 * MIN), partition, top });
+    let view: ContentView | undefined;
+    for (const popular of [result(0, [{ content_id: "a", opens: 3 }]), result(1, [{ content_id: "b", opens: 5 }, { content_id: "c", opens: 1 }]), result(0, [{ content_id: "a", opens: 4 }])]) {
+      view = contentViewFold(view, { kind: "popular", popular }).state!;
+    }
+    const [window] = (view as PopularView).windows;
+    expect(mergeTop(window!, 2)).toEqual([
+      { content_id: "b", opens: 5 },
+      { content_id: "a", opens: 4 },
+    ]);
+  });
+
+  test(`a user's view keeps the newest ${VIEW_WINDOWS} windows, newest first, one entry per window`, () => {
+    let view: ContentView | undefined;
+    for (let i = 0; i < VIEW_WINDOWS + 3; i++) {
+      const activity: UserActivity = { user_id: "u1", window_start: iso(T0 + i * 5 * MIN), window_end: iso(T0 + (i + 1) * 5 * MIN), opens: i + 1, content_ids: ["c"] };
+      view = contentViewFold(view, { kind: "activity", activity }).state!;
+      view = contentViewFold(view, { kind: "activity", activity }).state!;
+    }
+    const windows = (view as { windows: { window_start: string; opens: number }[] }).windows;
+    expect(windows.length).toBe(VIEW_WINDOWS);
+    expect(windows[0]!.opens).toBe(VIEW_WINDOWS + 3);
+    expect(windows.at(-1)!.opens).toBe(4);
+  });
+});

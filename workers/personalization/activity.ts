@@ -1,0 +1,43 @@
+import type { ContentOpened, EnrichedInteraction, UserActivity } from "../../infra/contracts/content.ts";
+import type { Folded } from "../worker.ts";
+import { windowedFold, type WindowSpec, type WindowState } from "./windows.ts";
+
+/** Distinct content ids kept per user and window; opens are counted past it. */
+export const MAX_CONTENT_IDS = 50;
+
+export type UserWindow = { opens: number; content_ids: string[] };
+export type ActivityTopics = { userActivity: string; opens: string };
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Content opened per user per tumbling window, over one partition of
+ * `interactions.enriched` (its stream time moves with every interaction,
+ * opened or not). Each opened interaction that is not a replay also goes to
+ * `content.opens`, keyed by content_id: the repartition the popular-content
+ * count needs.
+ */
+export function userActivityFold(spec: WindowSpec, topics: ActivityTopics) {
+  const fold = windowedFold<EnrichedInteraction, UserWindow>({
+    ...spec,
+    time: (event) => Date.parse(event.occurred_at),
+    source: (event) => event,
+    group: (event) => (event.action === "opened" ? event.user_id : null),
+    add: (window, event) => {
+      const ids = window?.content_ids ?? [];
+      const known = ids.includes(event.content_id) || ids.length >= MAX_CONTENT_IDS;
+      return { opens: (window?.opens ?? 0) + 1, content_ids: known ? ids : [...ids, event.content_id] };
+    },
+    results: ({ start, end }, groups, changed) =>
+      (changed === undefined ? Object.keys(groups) : [changed]).map((userId) => {
+        const value: UserActivity = { user_id: userId, window_start: iso(start), window_end: iso(end), ...groups[userId]! };
+        return { topic: topics.userActivity, key: userId, value };
+      }),
+  });
+  return (state: WindowState<UserWindow> | undefined, event: EnrichedInteraction, lane: number): Folded<WindowState<UserWindow>> => {
+    const folded = fold(state, event, lane);
+    if (folded.replay || event.action !== "opened") return folded;
+    const opened: ContentOpened = { content_id: event.content_id, user_id: event.user_id, occurred_at: event.occurred_at, source_partition: event.source_partition, source_offset: event.source_offset };
+    return { state: folded.state, emit: [...(folded.emit ?? []), { topic: topics.opens, key: event.content_id, value: opened }] };
+  };
+}

@@ -1,0 +1,42 @@
+import type { PopularInPartition, UserActivity } from "../../infra/contracts/content.ts";
+import type { Folded } from "../worker.ts";
+import { byOpens, type Ranked } from "./popular.ts";
+
+/** Windows kept per view: an hour of 5-minute windows. */
+export const VIEW_WINDOWS = 12;
+
+export type ViewEvent = { kind: "activity"; activity: UserActivity } | { kind: "popular"; popular: PopularInPartition };
+
+export type ActivityView = { user_id: string; windows: Omit<UserActivity, "user_id">[] };
+export type PopularWindow = { window_start: string; window_end: string; partitions: Record<string, Ranked[]> };
+export type PopularView = { windows: PopularWindow[] };
+export type ContentView = ActivityView | PopularView;
+
+export const viewKey = (event: ViewEvent) => (event.kind === "activity" ? `activity:${event.activity.user_id}` : "popular");
+
+/** Newest first, at most VIEW_WINDOWS, one entry per window start: the last result sent for a window replaces the one before. */
+function upsertWindow<W extends { window_start: string }>(windows: readonly W[], window: W): W[] {
+  return [window, ...windows.filter((w) => w.window_start !== window.window_start)].sort((a, b) => (a.window_start < b.window_start ? 1 : -1)).slice(0, VIEW_WINDOWS);
+}
+
+/**
+ * Window results as the API reads them: per user, the last windows' opens;
+ * for popular content, the last windows' top N of each partition (merged
+ * when read). Results are whole values, so a result seen twice changes
+ * nothing.
+ */
+export function contentViewFold(state: ContentView | undefined, event: ViewEvent): Folded<ContentView> {
+  if (event.kind === "activity") {
+    const { user_id, ...window } = event.activity;
+    const windows = (state as ActivityView | undefined)?.windows ?? [];
+    return { state: { user_id, windows: upsertWindow(windows, window) } };
+  }
+  const { window_start, window_end, partition, top } = event.popular;
+  const windows = (state as PopularView | undefined)?.windows ?? [];
+  const existing = windows.find((w) => w.window_start === window_start);
+  const window: PopularWindow = { window_start, window_end, partitions: { ...existing?.partitions, [partition]: top } };
+  return { state: { windows: upsertWindow(windows, window) } };
+}
+
+/** A window's top `n` across partitions: each content id is counted in one partition only, so their lists merge. */
+export const mergeTop = (window: PopularWindow, n: number): Ranked[] => Object.values(window.partitions).flat().sort(byOpens).slice(0, n);

@@ -1,0 +1,157 @@
+import type { Config } from "../../infra/config.ts";
+import { createRedis } from "../../infra/clients.ts";
+import {
+  ACTIVE_USERS_ENRICHED_TOPIC,
+  Beacon,
+  BEACONS_TOPIC,
+  CapturedUser,
+  ContentOpened,
+  EnrichedInteraction,
+  IMPRESSIONS_TOPIC,
+  Interaction,
+  INTERACTIONS_ENRICHED_TOPIC,
+  INTERACTIONS_TOPIC,
+  OPENS_BY_CONTENT_TOPIC,
+  PopularInPartition,
+  POPULAR_CONTENT_TOPIC,
+  USER_ACTIVITY_TOPIC,
+  UserActivity,
+  USERS_CDC_TOPIC,
+} from "../../infra/contracts/content.ts";
+import { decodeWith } from "../decode.ts";
+import { redisStateStore } from "../stores/redis-state.ts";
+import type { Decoded, Folded, InputRecord, Worker } from "../worker.ts";
+import { userActivityFold, type UserWindow } from "./activity.ts";
+import { enrichFold, userIdOf, type EnrichEvent, type EnrichTopics } from "./enrich.ts";
+import { popularContentFold } from "./popular.ts";
+import { contentViewFold, viewKey, type ContentView, type ViewEvent } from "./views.ts";
+import type { WindowState } from "./windows.ts";
+
+/** Where the personalization stages read and write; tests point them at their own topics. */
+export type PersonalizationTopics = EnrichTopics & { opens: string; userActivity: string; popular: string };
+
+export const PERSONALIZATION_TOPICS: PersonalizationTopics = {
+  users: USERS_CDC_TOPIC,
+  beacons: BEACONS_TOPIC,
+  interactions: INTERACTIONS_TOPIC,
+  activeUsers: ACTIVE_USERS_ENRICHED_TOPIC,
+  interactionsEnriched: INTERACTIONS_ENRICHED_TOPIC,
+  impressions: IMPRESSIONS_TOPIC,
+  opens: OPENS_BY_CONTENT_TOPIC,
+  userActivity: USER_ACTIVITY_TOPIC,
+  popular: POPULAR_CONTENT_TOPIC,
+};
+
+type Options = { name?: string; topics?: PersonalizationTopics };
+
+/** Redis keys of the views the API reads (`content-views` writes them). */
+export const contentViewKey = (key: string, name = "content-views") => `${name}:${key}`;
+
+const decodeUser = decodeWith(CapturedUser);
+const decodeBeacon = decodeWith(Beacon);
+const decodeInteraction = decodeWith(Interaction);
+
+/**
+ * users.cdc + content.beacons + content.interactions -> active_users.enriched,
+ * interactions.enriched, content.impressions (SPEC §2.5). All three inputs
+ * are keyed by user_id with the same partition count, so a user's row and
+ * events meet in one partition number; the users table lives in Redis as
+ * this worker's state, one document per user.
+ */
+export function enrichWorker(config: Config, { name = "enrich", topics = PERSONALIZATION_TOPICS }: Options = {}): Worker<EnrichEvent, CapturedUser> {
+  const decode = (record: InputRecord): Decoded<EnrichEvent> => {
+    if (record.topic === topics.users) {
+      if (record.key === null) return { ok: false, reason: "users.cdc record without a key (the user_id)" };
+      if (record.value === null) return { ok: true, event: { kind: "user", userId: record.key, user: null } };
+      const user = decodeUser(record);
+      if (!user.ok) return user;
+      if (user.event.user_id !== record.key) return { ok: false, reason: `user_id ${user.event.user_id} does not match the record key ${record.key}` };
+      return { ok: true, event: { kind: "user", userId: record.key, user: user.event } };
+    }
+    if (record.topic === topics.beacons) {
+      const beacon = decodeBeacon(record);
+      return beacon.ok ? { ok: true, event: { kind: "beacon", beacon: beacon.event } } : beacon;
+    }
+    const interaction = decodeInteraction(record);
+    return interaction.ok ? { ok: true, event: { kind: "interaction", interaction: interaction.event } } : interaction;
+  };
+  return {
+    name,
+    inputs: [topics.users, topics.beacons, topics.interactions],
+    decode,
+    key: userIdOf,
+    store: redisStateStore<CapturedUser>({ redis: createRedis(config), documentKey: (userId) => `${name}:user:${userId}`, offsetsKey: `${name}:offsets` }),
+    fold: enrichFold(topics),
+    partitionConcurrency: config.TOPIC_PARTITIONS,
+  };
+}
+
+/**
+ * A windowed stage keeps one state per input partition (its windows and
+ * stream time), so the key is the partition the record came from.
+ */
+type InLane<E> = { lane: number; event: E };
+
+function windowedWorker<E, A>(
+  config: Config,
+  { name, input, decode, fold }: { name: string; input: string; decode(record: InputRecord): Decoded<E>; fold(state: WindowState<A> | undefined, event: E, lane: number): Folded<WindowState<A>> },
+): Worker<InLane<E>, WindowState<A>> {
+  return {
+    name,
+    inputs: [input],
+    decode: (record) => {
+      const decoded = decode(record);
+      return decoded.ok ? { ok: true, event: { lane: record.partition, event: decoded.event } } : decoded;
+    },
+    key: ({ lane }) => String(lane),
+    store: redisStateStore<WindowState<A>>({ redis: createRedis(config), documentKey: (lane) => `${name}:partition:${lane}`, offsetsKey: `${name}:offsets` }),
+    fold: (state, { lane, event }) => fold(state, event, lane),
+    partitionConcurrency: config.TOPIC_PARTITIONS,
+  };
+}
+
+const windowSpec = (config: Config) => ({ sizeMs: config.CONTENT_WINDOW_MS, graceMs: config.CONTENT_GRACE_MS });
+
+/** interactions.enriched -> content.user-activity (opens per user per window) and content.opens (the repartition by content). */
+export function userActivityWorker(config: Config, { name = "user-activity", topics = PERSONALIZATION_TOPICS }: Options = {}) {
+  return windowedWorker<EnrichedInteraction, UserWindow>(config, {
+    name,
+    input: topics.interactionsEnriched,
+    decode: decodeWith(EnrichedInteraction),
+    fold: userActivityFold(windowSpec(config), { userActivity: topics.userActivity, opens: topics.opens }),
+  });
+}
+
+/** content.opens -> content.popular (each partition's top N per window). */
+export function popularContentWorker(config: Config, { name = "popular-content", topics = PERSONALIZATION_TOPICS }: Options = {}) {
+  return windowedWorker<ContentOpened, number>(config, {
+    name,
+    input: topics.opens,
+    decode: decodeWith(ContentOpened),
+    fold: popularContentFold(windowSpec(config), { topic: topics.popular, topN: config.POPULAR_TOP_N }),
+  });
+}
+
+const decodeActivity = decodeWith(UserActivity);
+const decodePopular = decodeWith(PopularInPartition);
+
+/** content.user-activity + content.popular -> the Redis documents `GET /v1/users/:id/activity` and `GET /v1/content/popular` read. */
+export function contentViewsWorker(config: Config, { name = "content-views", topics = PERSONALIZATION_TOPICS }: Options = {}): Worker<ViewEvent, ContentView> {
+  return {
+    name,
+    inputs: [topics.userActivity, topics.popular],
+    decode: (record) => {
+      if (record.topic === topics.popular) {
+        const popular = decodePopular(record);
+        return popular.ok ? { ok: true, event: { kind: "popular", popular: popular.event } } : popular;
+      }
+      const activity = decodeActivity(record);
+      return activity.ok ? { ok: true, event: { kind: "activity", activity: activity.event } } : activity;
+    },
+    key: viewKey,
+    store: redisStateStore<ContentView>({ redis: createRedis(config), documentKey: (key) => contentViewKey(key, name), offsetsKey: `${name}:offsets` }),
+    fold: contentViewFold,
+    // content.popular has one partition, so the one `popular` document is only written from lane 0.
+    partitionConcurrency: config.TOPIC_PARTITIONS,
+  };
+}
