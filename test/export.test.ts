@@ -68,7 +68,7 @@ describe("warehouse export", () => {
     const tags = ['x"y', "a,b", "", "c\\d"];
     const json = JSON.stringify({ text: 'quoted "value"\twith tab', n: 1 });
     await sql`create temporary table copy_format (id int, text text, tags text[], price numeric, raw jsonb)`;
-    const lines = texts.map((text, id) => csvLine([csvField(id, "int"), csvField(text, "text"), csvField(tags, "text[]"), csvField(id === 4 ? null : id / 4, "numeric"), csvField(json, "json")]));
+    const lines = texts.map((text, id) => csvLine([csvField(id, "int"), csvField(text, "text"), csvField(tags, "text[]"), csvField(id === 4 ? null : id / 4, "numeric"), csvField(json, "raw")]));
     const reserved = await sql.reserve();
     try {
       const copy = await reserved.unsafe(`copy copy_format from stdin (${COPY_FORMAT})`).writable();

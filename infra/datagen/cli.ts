@@ -11,13 +11,16 @@ import { createProducer } from "../kafka/producer.ts";
 import type { OutRecord } from "../kafka/producer.ts";
 import { clickstreamGenerator } from "./clickstream.ts";
 import { commerceGenerator, RECORDS_PER_SESSION } from "./commerce.ts";
+import { contentGenerator } from "./content.ts";
 import { socialGenerator } from "./social.ts";
 
 const usage = `usage: bun run datagen [options]
   --mode M        clickstream (default); social (users, tweets, follows, likes; always --via topic);
-                  commerce (product clicks and checkouts in a funnel, and user renames in Postgres)
+                  commerce (product clicks and checkouts in a funnel, and user renames in Postgres);
+                  content (beacons and content interactions, users and their region moves in Postgres)
   --rate N        events per second (default 1000; commerce: on average, in sessions of ~${RECORDS_PER_SESSION} events)
   --products N    commerce: size of the product catalogue (default 500)
+  --contents N    content: size of the content catalogue (default 1000)
   --duration S    seconds to run (default 60)
   --users N       size of the user pool (default 10000)
   --partners N    partners (default 10)
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     users: { type: "string", default: "10000" },
     partners: { type: "string", default: "10" },
     products: { type: "string", default: "500" },
+    contents: { type: "string", default: "1000" },
     via: { type: "string" },
     mode: { type: "string", default: "clickstream" },
     api: { type: "string" },
@@ -52,8 +56,9 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
-if (values.mode !== "clickstream" && values.mode !== "social" && values.mode !== "commerce") {
-  console.error(`--mode: expected clickstream, social or commerce\n${usage}`);
+const MODES = ["clickstream", "social", "commerce", "content"];
+if (!MODES.includes(values.mode)) {
+  console.error(`--mode: expected ${MODES.join(", ")}\n${usage}`);
   process.exit(2);
 }
 // The social topics have no ingest endpoint: upstream services write them directly.
@@ -85,8 +90,10 @@ const commerce = commerceGenerator({
   start: started,
   sessionsPerSecond: rate / RECORDS_PER_SESSION,
 });
+const content = contentGenerator({ users: userCount, contents: number("contents", values.contents, 1), seed, runId });
 const sql = createSql(config, 2);
 if (values.mode === "commerce") await writeUserVersions(sql, commerce.initialUsers());
+if (values.mode === "content") await writeUserVersions(sql, content.initialUsers());
 
 const byType = new Map<string, number>();
 
@@ -100,6 +107,14 @@ async function due(count: number): Promise<Item[]> {
     const renamed = items.flatMap((item) => (item.kind === "user" ? [item.user] : []));
     await writeUserVersions(sql, renamed);
     byType.set("user renamed", (byType.get("user renamed") ?? 0) + renamed.length);
+    return items.flatMap((item) => (item.kind === "record" ? [{ record: item.record, label: item.record.topic }] : []));
+  }
+  if (values.mode === "content") {
+    // Event times up to 2 s in the past: the apps' events arrive a little out of order.
+    const items = Array.from({ length: count }, () => content.next(Date.now() - Math.floor(Math.random() * 2000)));
+    const moved = items.flatMap((item) => (item.kind === "user" ? [item.user] : []));
+    await writeUserVersions(sql, moved);
+    byType.set("user moved", (byType.get("user moved") ?? 0) + moved.length);
     return items.flatMap((item) => (item.kind === "record" ? [{ record: item.record, label: item.record.topic }] : []));
   }
   return Array.from({ length: count }, (): Item => {
@@ -195,6 +210,7 @@ const summary: Record<string, string> = {
   social: `  keys ${users.size}, users ${userCount}, run id ${runId}`,
   commerce: `  users ${users.size}, run id ${runId} (clicks and checkouts still scheduled when it stopped: ${commerce.scheduled})`,
   clickstream: `  users ${users.size}, partners ${partners}, sessions ${clicks.sessions}, run id ${runId}`,
+  content: `  users ${users.size} (every tenth not in Postgres), run id ${runId}`,
 };
 console.log(summary[values.mode]);
 console.log(`  by type: ${[...byType].sort().map(([t, n]) => `${t} ${n}`).join(", ")}`);

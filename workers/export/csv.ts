@@ -17,15 +17,19 @@ const quoted = (text: string) => QUOTE + (text.includes(QUOTE) ? text.replaceAll
 /** An array literal: {"a","b"} with backslash escapes inside elements. */
 const arrayLiteral = (items: readonly unknown[]) => `{${items.map((item) => `"${String(item).replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`;
 
-/** `json` is a JSON text that parsed, so it holds no control character and needs no scan. */
-export function csvField(value: unknown, type: ColumnType | "json" | "int" | "bigint"): string {
+/** `raw` is a record's JSON text that parsed, so it holds no control character and needs no scan. */
+export function csvField(value: unknown, type: ColumnType | "raw"): string {
   if (value === null || value === undefined) return "";
   switch (type) {
     case "text[]":
       return quoted(arrayLiteral(value as unknown[]));
-    case "json":
+    case "raw":
       return QUOTE + (value as string) + QUOTE;
+    case "jsonb":
+      // JSON.stringify escapes every control character, so no scan either.
+      return QUOTE + JSON.stringify(value) + QUOTE;
     case "numeric":
+    case "boolean":
     case "int":
     case "bigint":
       return String(value);

@@ -48,7 +48,7 @@ function toRow(table: WarehouseTable, partition: number, message: KafkaMessage):
   if (!result.ok) return { reason: describeErrors(result.errors) };
   const event = result.value as Record<string, unknown>;
   const fields = table.columns.map((c) => csvField(event[c.name], c.type));
-  fields.push(csvField(json, "json"), csvField(message.key?.toString() ?? null, "text"), csvField(table.topic, "text"), csvField(partition, "int"), csvField(message.offset, "bigint"));
+  fields.push(csvField(json, "raw"), csvField(message.key?.toString() ?? null, "text"), csvField(table.topic, "text"), csvField(partition, "int"), csvField(message.offset, "bigint"));
   return { line: csvLine(fields), day: utcDay(event.occurred_at as string) };
 }
 

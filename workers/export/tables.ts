@@ -1,10 +1,20 @@
 import type * as v from "valibot";
 import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../../infra/contracts/clickstream.ts";
 import { CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../../infra/contracts/commerce.ts";
+import {
+  ACTIVE_USERS_ENRICHED_TOPIC,
+  Beacon,
+  BEACONS_TOPIC,
+  EnrichedBeacon,
+  EnrichedInteraction,
+  Interaction,
+  INTERACTIONS_ENRICHED_TOPIC,
+  INTERACTIONS_TOPIC,
+} from "../../infra/contracts/content.ts";
 import { FOLLOWS_TOPIC, FollowEvent, LIKES_TOPIC, LikeEvent, TWEETS_TOPIC, TweetEvent } from "../../infra/contracts/social.ts";
 
 /** Postgres types the warehouse uses for contract fields. */
-export type ColumnType = "text" | "timestamptz" | "numeric" | "text[]";
+export type ColumnType = "text" | "timestamptz" | "numeric" | "text[]" | "boolean" | "jsonb" | "int" | "bigint";
 
 /** A contract field as a typed column (same name). */
 export type Column = { name: string; type: ColumnType };
@@ -23,6 +33,10 @@ export type WarehouseTable = {
 
 const text = (...names: string[]): Column[] => names.map((name) => ({ name, type: "text" }));
 const occurredAt: Column = { name: "occurred_at", type: "timestamptz" };
+const beacon: Column[] = [...text("user_id"), occurredAt, ...text("device")];
+const interaction: Column[] = [...text("user_id", "content_id", "action"), occurredAt, { name: "liked", type: "boolean" }, { name: "shared", type: "boolean" }];
+/** What an enriched record adds: the user's attributes as joined (jsonb, null when unknown) and where the event entered. */
+const enrichment: Column[] = [{ name: "user", type: "jsonb" }, { name: "source_partition", type: "int" }, { name: "source_offset", type: "bigint" }];
 
 export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
   {
@@ -58,6 +72,10 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
   { topic: TWEETS_TOPIC, table: "social_tweets", schema: TweetEvent, columns: [...text("type", "tweet_id", "user_id"), occurredAt, ...text("text")] },
   { topic: FOLLOWS_TOPIC, table: "social_follows", schema: FollowEvent, columns: [...text("type", "follower_id", "followee_id"), occurredAt] },
   { topic: LIKES_TOPIC, table: "social_likes", schema: LikeEvent, columns: [...text("type", "user_id", "tweet_id"), occurredAt] },
+  { topic: BEACONS_TOPIC, table: "content_beacons", schema: Beacon, columns: beacon },
+  { topic: INTERACTIONS_TOPIC, table: "content_interactions", schema: Interaction, columns: interaction },
+  { topic: ACTIVE_USERS_ENRICHED_TOPIC, table: "active_users_enriched", schema: EnrichedBeacon, columns: [...beacon, ...enrichment] },
+  { topic: INTERACTIONS_ENRICHED_TOPIC, table: "interactions_enriched", schema: EnrichedInteraction, columns: [...interaction, ...enrichment] },
 ];
 
 /** A table shaped like `like`, for another topic and under another name (tests, bench). */
