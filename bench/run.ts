@@ -6,11 +6,13 @@ import { createApiKey } from "../api/keys.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { createSql } from "../infra/clients.ts";
 import { configOrExit, type Config } from "../infra/config.ts";
-import { writeUserVersions } from "../db/users.ts";
+import { upsertUsers, writeUserVersions } from "../db/users.ts";
 import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
 import { ATTRIBUTED_TOPIC, CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/contracts/commerce.ts";
 import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC } from "../infra/contracts/members.ts";
 import { commerceRun } from "../infra/datagen/commerce.ts";
+import { contentGenerator } from "../infra/datagen/content.ts";
+import { BEACONS_TOPIC, INTERACTIONS_ENRICHED_TOPIC, INTERACTIONS_TOPIC, OPENS_BY_CONTENT_TOPIC, POPULAR_CONTENT_TOPIC, USER_ACTIVITY_TOPIC, USERS_CDC_TOPIC } from "../infra/contracts/content.ts";
 import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/contracts/social.ts";
 import { USERINFO_DELTAS_TOPIC } from "../infra/contracts/userinfo.ts";
 import { applyTopics } from "../infra/kafka/admin.ts";
@@ -27,7 +29,7 @@ import { benchConfig, benchEnv, ROOT, runJson, spawnBun, waitHttp, type Child } 
 import { ms, type Summary } from "./stats.ts";
 
 /**
- * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [--quick]`: SPEC §6 figures,
+ * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [personalization] [--quick]`: SPEC §6 figures,
  * each beside its baseline measured in the same run, printed as a table and
  * written to bench/results/<time>.json. Every load runs as its own process.
  */
@@ -313,6 +315,70 @@ async function welcomeScenarios(children: Child[]) {
   report.welcome = { rate, seconds, direct, fast, slowKeyService: slow };
 }
 
+/**
+ * Real-time personalization: a backlog of content traffic joined with the
+ * users table by the enrich stage (beside a bare consumer reading the same
+ * records), then event -> window result with 1-second windows while traffic
+ * flows at a fixed rate.
+ */
+async function personalizationScenarios() {
+  const stages: Child[] = [];
+  try {
+    const events = quick ? 60_000 : 300_000;
+    const generator = contentGenerator({ users: 20_000, contents: 2000, seed: 17, runId: `pb${Date.now().toString(36)}` });
+    const start = Date.now() - 3_600_000;
+    const records = Array.from({ length: events }, (_, i) => generator.next(start + i)).flatMap((item) => (item.kind === "record" ? [item.record] : []));
+    const inputs = [BEACONS_TOPIC, INTERACTIONS_TOPIC];
+    const from = await endOffsets([USERS_CDC_TOPIC, ...inputs]);
+    const sql = createSql(config, 2);
+    await upsertUsers(sql, generator.initialUsers());
+    await sql.end();
+    const producer = await createProducer(createKafka(config));
+    for (let i = 0; i < records.length; i += 5000) await producer.send(records.slice(i, i + 5000));
+    await producer.disconnect();
+
+    await setGroupOffsets(groupIdOf(config, "consume-baseline"), new Map(inputs.map((t) => [t, from.get(t)!])));
+    const bare = await runJson<{ records: number; seconds: number }>(["bench/consume-baseline.ts", "--group", "consume-baseline", "--topics", inputs.join(","), "--records", String(records.length)], env);
+
+    await setGroupOffsets(groupIdOf(config, "enrich"), from);
+    const enrich = spawnBun(["workers/main.ts", "capture", "enrich"], env);
+    stages.push(enrich);
+    const topics = [USERS_CDC_TOPIC, ...inputs];
+    const committed = async () => (await Promise.all(topics.map((t) => sizeOf(t, groupIdOf(config, "enrich"))))).reduce((n, s) => n + s.committed, 0);
+    const before = await committed();
+    while ((await committed()) === before) await Bun.sleep(20);
+    const started = performance.now();
+    await waitCaughtUp("enrich catching up", "enrich", topics);
+    const seconds = (performance.now() - started) / 1000;
+    const rate = records.length / seconds;
+    const bareRate = bare.records / bare.seconds;
+    rows.push({
+      figure: "enrich beacons+interactions/s (join)",
+      value: `${rate.toFixed(0)} (${records.length} records, ${seconds.toFixed(1)} s)`,
+      baseline: `${bareRate.toFixed(0)} (bare kafkajs consumer, same records)`,
+      ratio: `${(rate / bareRate).toFixed(2)}x`,
+    });
+    report.enrichThroughput = { records: records.length, users: generator.initialUsers().length, seconds, recordsPerSecond: rate, baseline: { ...bare, recordsPerSecond: bareRate } };
+
+    // The windowed stages start at the ends: the backlog's event times are an hour old.
+    const windowed = { ...env, CONTENT_WINDOW_MS: "1000", CONTENT_GRACE_MS: "2000" };
+    await setGroupOffsets(groupIdOf(config, "user-activity"), await endOffsets([INTERACTIONS_ENRICHED_TOPIC]));
+    await setGroupOffsets(groupIdOf(config, "popular-content"), await endOffsets([OPENS_BY_CONTENT_TOPIC]));
+    await setGroupOffsets(groupIdOf(config, "content-views"), await endOffsets([USER_ACTIVITY_TOPIC, POPULAR_CONTENT_TOPIC]));
+    stages.push(spawnBun(["workers/main.ts", "user-activity", "popular-content", "content-views"], windowed));
+    const trafficRate = 2000;
+    const latencySeconds = quick ? 15 : 30;
+    console.log(`personalization latency: content traffic at ${trafficRate} records/s, 1 s windows, a probe open every 50 ms for ${latencySeconds}s; open -> the user's window readable in Redis`);
+    type Latency = { probes: number; missed: number; delay: Summary; afterWindowEnd: Summary; backgroundRecordsPerSecond: number };
+    const latency = await runJson<Latency>(["bench/personalization-latency.ts", "--rate", String(trafficRate), "--seconds", String(latencySeconds)], windowed);
+    rows.push({ figure: `open -> window result ms (1 s windows)`, value: line(latency), baseline: "includes the wait for the window to end (0-1 s)", ratio: `${latency.probes} probes, ${latency.missed} missed` });
+    rows.push({ figure: `window end -> result readable ms`, value: line({ delay: latency.afterWindowEnd }), baseline: "freshness target p95 <= 100, p99 <= 500", ratio: `at ${trafficRate} records/s` });
+    report.personalizationLatency = { rate: trafficRate, seconds: latencySeconds, ...latency };
+  } finally {
+    await Promise.all(stages.map((c) => c.stop()));
+  }
+}
+
 /** Warehouse export: 1M click events from a topic of their own, beside a raw COPY of the same rows from a file. */
 async function exportScenario() {
   const events = quick ? 200_000 : 1_000_000;
@@ -380,6 +446,7 @@ async function main(config: Config) {
     if (wanted("attribution")) await attributionScenarios(children);
     if (wanted("welcome")) await welcomeScenarios(children);
     if (wanted("export")) await exportScenario();
+    if (wanted("personalization")) await personalizationScenarios();
   } finally {
     await stopAll();
   }

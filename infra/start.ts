@@ -10,8 +10,8 @@ import { stackUp } from "./stack/stack.ts";
  * `bun run start [--demo]`: the whole system in the foreground. Ctrl-C stops
  * the workers, the API and the servers this run started (servers that were
  * already up are left as they were). --demo also runs datagen at a gentle
- * rate through the API (clickstream, and the commerce funnel), so profiles
- * and attributed checkouts fill up to look at.
+ * rate through the API (clickstream, the commerce funnel, content traffic),
+ * so profiles, attributed checkouts and content windows fill up to look at.
  */
 const config = configOrExit();
 let started: Server[] = [];
@@ -28,6 +28,7 @@ console.log(`system up: API on http://127.0.0.1:${api.port}, ${workers.length} w
 const demoTraffic = [
   ["--mode", "clickstream", "--rate", "20"],
   ["--mode", "commerce", "--rate", "10"],
+  ["--mode", "content", "--rate", "20"],
 ];
 const demo = process.argv.includes("--demo")
   ? demoTraffic.map((args) =>

@@ -1,0 +1,65 @@
+import { parseArgs } from "node:util";
+import { createRedis } from "../infra/clients.ts";
+import { loadConfig } from "../infra/config.ts";
+import { INTERACTIONS_TOPIC, type Interaction } from "../infra/contracts/content.ts";
+import { contentGenerator } from "../infra/datagen/content.ts";
+import { createKafka } from "../infra/kafka/client.ts";
+import { createProducer } from "../infra/kafka/producer.ts";
+import { contentViewKey } from "../workers/personalization/worker.ts";
+import { windowStart } from "../workers/personalization/windows.ts";
+import { runProbes } from "./probes.ts";
+import { summarize } from "./stats.ts";
+
+/**
+ * Event -> window result, its own process: content traffic runs in the
+ * background at `rate` records/s with event time = now (so every partition's
+ * stream time moves), and every `interval` ms a probe user opens something;
+ * Redis is polled every millisecond until the user's activity view holds the
+ * window. The path crosses the join, the user-activity window (which closes
+ * when its partition's stream time passes the window's end) and the views.
+ * Reported from the probe's ack and from its window's end.
+ */
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { rate: { type: "string", default: "2000" }, seconds: { type: "string", default: "30" }, interval: { type: "string", default: "50" } },
+});
+const config = loadConfig();
+const redis = createRedis(config);
+const producer = await createProducer(createKafka(config));
+const run = `pl${Date.now().toString(36)}`;
+const rate = Number(values.rate);
+const background = contentGenerator({ users: 20_000, contents: 2000, seed: 21, runId: run });
+let backgroundSent = 0;
+
+let stopped = false;
+const traffic = (async () => {
+  const started = Date.now();
+  while (!stopped) {
+    const due = Math.floor(((Date.now() - started) * rate) / 1000) - backgroundSent;
+    const records = Array.from({ length: Math.max(0, due) }, () => background.next(Date.now())).flatMap((item) => (item.kind === "record" ? [item.record] : []));
+    await producer.send(records);
+    backgroundSent += Math.max(0, due);
+    await Bun.sleep(10);
+  }
+})();
+
+const afterWindowEnd: number[] = [];
+const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Number(values.interval) }, async (i) => {
+  const user = `${run}-probe-${i}`;
+  const now = Date.now();
+  const end = windowStart(now, config.CONTENT_WINDOW_MS) + config.CONTENT_WINDOW_MS;
+  const value: Interaction = { user_id: user, content_id: "probe", action: "opened", occurred_at: new Date(now).toISOString(), liked: false, shared: false };
+  await producer.send([{ topic: INTERACTIONS_TOPIC, key: user, value }]);
+  const acked = Date.now();
+  return async () => {
+    if ((await redis.exists(contentViewKey(`activity:${user}`))) === 0) return false;
+    afterWindowEnd.push(Date.now() - Math.max(end, acked));
+    return true;
+  };
+});
+stopped = true;
+await traffic;
+await producer.disconnect();
+redis.disconnect();
+console.log(JSON.stringify({ ...result, afterWindowEnd: summarize(afterWindowEnd), windowMs: config.CONTENT_WINDOW_MS, backgroundRecordsPerSecond: backgroundSent / Number(values.seconds) }));
+process.exit(0);
