@@ -10,6 +10,7 @@ import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import { runExport } from "../workers/export/export.ts";
 import { tableLike, WAREHOUSE_TABLES } from "../workers/export/tables.ts";
 import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker, type PersonalizationTopics } from "../workers/personalization/worker.ts";
+import { rebuild, type View } from "../workers/rebuild.ts";
 import { groupIdOf, runWorker, type Running } from "../workers/runner.ts";
 import { compareViews, prepareContentRun } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, tailTopic, testConfig, unique } from "./helpers.ts";
@@ -42,6 +43,7 @@ const topics: PersonalizationTopics = {
 const names = { enrich: `${run}-enrich`, activity: `${run}-activity`, popular: `${run}-popular`, views: `${run}-views` };
 const app = new Hono().route("/", contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }));
 const running: Running[] = [];
+let views: Running | undefined;
 const contentRun = prepareContentRun({ runId: run, events: 30_000, users: 400, contents: 150, topics, windowMs: WINDOW_MS, graceMs: GRACE_MS, topN: config.POPULAR_TOP_N, start: Date.now() - 3_600_000 });
 const userIds = Array.from({ length: 400 }, (_, i) => `${run}-u${i}`);
 
@@ -62,7 +64,8 @@ beforeAll(async () => {
   running.push(await runWorker(enrichWorker(config, { name: names.enrich, topics }), config));
   running.push(await runWorker(userActivityWorker(config, { name: names.activity, topics }), config));
   running.push(await runWorker(popularContentWorker(config, { name: names.popular, topics }), config));
-  running.push(await runWorker(contentViewsWorker(config, { name: names.views, topics }), config));
+  views = await runWorker(contentViewsWorker(config, { name: names.views, topics }), config);
+  running.push(views);
 }, 120_000);
 
 afterAll(async () => {
@@ -138,5 +141,14 @@ describe("real-time personalization, end to end", () => {
     expect(loaded!.distinct).toBe(total);
     expect(loaded!.known).toBeGreaterThan(0);
     await sql.unsafe(`drop table warehouse."${table.table}", warehouse."${table.table}_rejects"`);
+  }, 120_000);
+
+  test("the views, dropped and folded again from the result topics, answer the same", async () => {
+    await views!.stop();
+    const rebuilt = await rebuild(config, "content views", { worker: (() => contentViewsWorker(config, { name: names.views, topics })) as View["worker"], keys: [`${names.views}:*`] }, () => {});
+    const comparison = await compareViews(app, contentRun, windowName(WINDOW_MS), userIds);
+    console.log(`personalization rebuild: ${rebuilt.records} window results folded again in ${rebuilt.seconds.toFixed(1)} s, ${comparison.windows} user windows, ${comparison.differences.length} differing`);
+    expect(rebuilt.records).toBeGreaterThan(comparison.windows);
+    expect(comparison.differences.slice(0, 5)).toEqual([]);
   }, 120_000);
 });

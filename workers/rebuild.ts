@@ -2,15 +2,18 @@ import { configOrExit, type Config } from "../infra/config.ts";
 import { createOpenSearch, createRedis } from "../infra/clients.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { groupIdOf, runWorker } from "./runner.ts";
+import { contentViewsWorker } from "./personalization/worker.ts";
 import { USERINFO_OFFSETS_KEY, userInfoIndex } from "./userinfo/userinfo.ts";
 import { userInfoWorker } from "./userinfo/worker.ts";
 import type { Worker } from "./worker.ts";
 
-/** What a view is made of: its worker, its Redis key pattern and its index. */
-type View = { worker(config: Config): Worker<unknown, unknown>; keys: string[]; index(prefix: string): string };
+/** What a view is made of: its worker, its Redis key patterns (its applied offsets included) and its index, if any. */
+export type View = { worker(config: Config): Worker<unknown, unknown>; keys: string[]; index?(prefix: string): string };
 
 const VIEWS: Record<string, View> = {
   userinfo: { worker: userInfoWorker as View["worker"], keys: ["userinfo:*", USERINFO_OFFSETS_KEY], index: userInfoIndex },
+  // The personalization results the API serves, from content.user-activity and content.popular.
+  "content-views": { worker: ((config: Config) => contentViewsWorker(config)) as View["worker"], keys: ["content-views:*"] },
 };
 
 async function dropRedisKeys(config: Config, patterns: string[]): Promise<number> {
@@ -40,6 +43,11 @@ async function dropRedisKeys(config: Config, patterns: string[]): Promise<number
 export async function rebuildView(config: Config, name: string, say: (line: string) => void = console.log) {
   const view = VIEWS[name];
   if (!view) throw new Error(`no view named ${name}; known: ${Object.keys(VIEWS).join(", ")}`);
+  return rebuild(config, name, view, say);
+}
+
+/** The same for a view given whole (tests rebuild views of workers pointed at their own topics). */
+export async function rebuild(config: Config, name: string, view: View, say: (line: string) => void = console.log) {
   const started = performance.now();
   const worker = view.worker(config);
   const groupId = groupIdOf(config, worker.name);
@@ -47,10 +55,14 @@ export async function rebuildView(config: Config, name: string, say: (line: stri
   await admin.connect();
   try {
     const dropped = await dropRedisKeys(config, view.keys);
-    const search = createOpenSearch(config);
-    await search.indices.delete({ index: view.index(config.INDEX_PREFIX), ignore_unavailable: true });
-    await search.close();
-    say(`dropped ${dropped} Redis keys and the index ${view.index(config.INDEX_PREFIX)}`);
+    if (view.index) {
+      const search = createOpenSearch(config);
+      await search.indices.delete({ index: view.index(config.INDEX_PREFIX), ignore_unavailable: true });
+      await search.close();
+      say(`dropped ${dropped} Redis keys and the index ${view.index(config.INDEX_PREFIX)}`);
+    } else {
+      say(`dropped ${dropped} Redis keys`);
+    }
 
     const targets = new Map<string, { partition: number; high: string }[]>();
     for (const topic of worker.inputs) {
