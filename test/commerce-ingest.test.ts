@@ -4,8 +4,7 @@ import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/contracts/commerce.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { testConfig, unique } from "./helpers.ts";
+import { recordsIn, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
 const deps = await connectApiDependencies(config);
@@ -19,30 +18,22 @@ afterAll(() => closeApiDependencies(deps));
 const post = (path: string, body: unknown, auth = true) =>
   app.request(path, { method: "POST", headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body) });
 
-async function topicSize(topic: string): Promise<number> {
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  return offsets.reduce((n, p) => n + Number(p.high), 0);
-}
-
 const at = new Date().toISOString();
 const click = (o: Record<string, unknown> = {}) => ({ click_id: unique("c"), user_id: "u1", product_id: "p1", occurred_at: at, price: 19.99, url: "https://shop/p1", ...o });
 const checkout = (o: Record<string, unknown> = {}) => ({ checkout_id: unique("k"), user_id: "u1", product_id: "p1", total_amount: 19.99, occurred_at: at, payment_method: "card", ...o });
 
 describe("POST /v1/clicks and /v1/checkouts", () => {
   test("valid batches are produced and answered 202 after the ack", async () => {
-    const clicks = await topicSize(CLICKS_TOPIC);
-    const checkouts = await topicSize(CHECKOUTS_TOPIC);
+    const clicks = await recordsIn(config, CLICKS_TOPIC);
+    const checkouts = await recordsIn(config, CHECKOUTS_TOPIC);
     expect((await post("/v1/clicks", [click(), click({ price: null })])).status).toBe(202);
     expect((await post("/v1/checkouts", checkout())).status).toBe(202);
-    expect(await topicSize(CLICKS_TOPIC)).toBe(clicks + 2);
-    expect(await topicSize(CHECKOUTS_TOPIC)).toBe(checkouts + 1);
+    expect(await recordsIn(config, CLICKS_TOPIC)).toBe(clicks + 2);
+    expect(await recordsIn(config, CHECKOUTS_TOPIC)).toBe(checkouts + 1);
   });
 
   test("an invalid item rejects the whole batch with its index and field; no key is a 401", async () => {
-    const clicks = await topicSize(CLICKS_TOPIC);
+    const clicks = await recordsIn(config, CLICKS_TOPIC);
     const bad = await post("/v1/clicks", [click(), click({ product_id: "" })]);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: unknown[] }).errors).toEqual([{ index: 1, field: "product_id", reason: "must not be empty" }]);
@@ -50,6 +41,6 @@ describe("POST /v1/clicks and /v1/checkouts", () => {
     expect(negative.status).toBe(400);
     expect(((await negative.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe("total_amount");
     expect((await post("/v1/clicks", [click()], false)).status).toBe(401);
-    expect(await topicSize(CLICKS_TOPIC)).toBe(clicks);
+    expect(await recordsIn(config, CLICKS_TOPIC)).toBe(clicks);
   });
 });

@@ -5,10 +5,9 @@ import { createApiKey } from "../api/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { deleteUsers, upsertUsers } from "../db/users.ts";
 import { BEACONS_TOPIC, INTERACTIONS_TOPIC, USERS_CDC_TOPIC, type CapturedUser } from "../infra/contracts/content.ts";
-import { createKafka } from "../infra/kafka/client.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import type { Running } from "../workers/runner.ts";
-import { eventually, tailTopic, testConfig, unique } from "./helpers.ts";
+import { eventually, recordsIn, tailTopic, testConfig, unique } from "./helpers.ts";
 
 /**
  * The personalization pipeline's edges on the real servers: its ingest
@@ -34,29 +33,21 @@ const post = (path: string, body: unknown, headers: Record<string, string> = aut
   app.request(path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 const get = (path: string) => app.request(path, { headers: auth() });
 
-async function topicSize(topic: string): Promise<number> {
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  return offsets.reduce((n, p) => n + Number(p.high), 0);
-}
-
 const at = new Date().toISOString();
 const beacon = (o: Record<string, unknown> = {}) => ({ user_id: "u1", occurred_at: at, device: "ios", ...o });
 const interaction = (o: Record<string, unknown> = {}) => ({ user_id: "u1", content_id: "c1", action: "opened", occurred_at: at, liked: true, ...o });
 
 describe("POST /v1/beacons and /v1/interactions", () => {
   test("valid batches are produced and answered 202 after the ack", async () => {
-    const [beacons, interactions] = [await topicSize(BEACONS_TOPIC), await topicSize(INTERACTIONS_TOPIC)];
+    const [beacons, interactions] = [await recordsIn(config, BEACONS_TOPIC), await recordsIn(config, INTERACTIONS_TOPIC)];
     expect((await post("/v1/beacons", [beacon(), beacon({ device: null })])).status).toBe(202);
     expect((await post("/v1/interactions", [interaction(), interaction({ action: "watched", liked: undefined, shared: true })])).status).toBe(202);
-    expect(await topicSize(BEACONS_TOPIC)).toBe(beacons + 2);
-    expect(await topicSize(INTERACTIONS_TOPIC)).toBe(interactions + 2);
+    expect(await recordsIn(config, BEACONS_TOPIC)).toBe(beacons + 2);
+    expect(await recordsIn(config, INTERACTIONS_TOPIC)).toBe(interactions + 2);
   });
 
   test("an invalid item rejects the batch with its index and field; no key is a 401; nothing is produced", async () => {
-    const interactions = await topicSize(INTERACTIONS_TOPIC);
+    const interactions = await recordsIn(config, INTERACTIONS_TOPIC);
     const bad = await post("/v1/interactions", [interaction(), interaction({ action: "bookmarked" }), interaction({ liked: "yes" })]);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: unknown[] }).errors).toEqual([
@@ -67,7 +58,7 @@ describe("POST /v1/beacons and /v1/interactions", () => {
     expect(noTime.status).toBe(400);
     expect(((await noTime.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe("occurred_at");
     expect((await post("/v1/interactions", [interaction()], {})).status).toBe(401);
-    expect(await topicSize(INTERACTIONS_TOPIC)).toBe(interactions);
+    expect(await recordsIn(config, INTERACTIONS_TOPIC)).toBe(interactions);
   });
 });
 

@@ -38,6 +38,17 @@ export async function deleteTopics(config: Config, names: string[]): Promise<voi
   }
 }
 
+/** How many records a topic has received: the sum of its partitions' end offsets. */
+export async function recordsIn(config: Config, topic: string): Promise<number> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * Move a worker's consumer group to the end of its topics, so a test's
  * worker folds only what the test produces, however long the topics' history.

@@ -4,8 +4,7 @@ import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { testConfig, unique } from "./helpers.ts";
+import { recordsIn, testConfig, unique } from "./helpers.ts";
 
 const config = { ...testConfig(), INGEST_MAX_BATCH: 50, INGEST_MAX_BODY_BYTES: 64 * 1024 };
 const deps = await connectApiDependencies(config);
@@ -34,25 +33,16 @@ const post = (body: string | unknown, headers: Record<string, string> = { author
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 
-/** Records on the topic so far (sum of partition high watermarks). */
-async function topicSize(): Promise<number> {
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(CLICKSTREAM_TOPIC);
-  await admin.disconnect();
-  return offsets.reduce((sum, p) => sum + Number(p.high), 0);
-}
-
 type ErrorBody = { error: string; message: string; errors?: { index: number; field: string; reason: string }[] };
 
 describe("POST /v1/events", () => {
   test("a valid batch is produced keyed by user_id and answered 202 with counts after the ack", async () => {
-    const before = await topicSize();
+    const before = await recordsIn(config, CLICKSTREAM_TOPIC);
     const batch = [event(), event({ type: "purchase", cart_amount: 12.5 }), event({ category: ["shoes"] })];
     const response = await post(batch);
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ accepted: 3, topic: CLICKSTREAM_TOPIC });
-    expect(await topicSize()).toBe(before + 3);
+    expect(await recordsIn(config, CLICKSTREAM_TOPIC)).toBe(before + 3);
 
     const single = await post(event());
     expect(single.status).toBe(202);
@@ -60,7 +50,7 @@ describe("POST /v1/events", () => {
   });
 
   test("bad input gets its status and a JSON error naming the problem; nothing is produced", async () => {
-    const before = await topicSize();
+    const before = await recordsIn(config, CLICKSTREAM_TOPIC);
 
     const noKey = await post([event()], {});
     expect(noKey.status).toBe(401);
@@ -104,6 +94,6 @@ describe("POST /v1/events", () => {
     expect(otherPartner.status).toBe(403);
     expect(((await otherPartner.json()) as ErrorBody).errors).toEqual([{ index: 1, field: "partner_id", reason: expect.stringContaining(partner) }]);
 
-    expect(await topicSize()).toBe(before);
+    expect(await recordsIn(config, CLICKSTREAM_TOPIC)).toBe(before);
   });
 });

@@ -7,7 +7,7 @@ import { createProducer } from "../infra/kafka/producer.ts";
 import { PERSONALIZATION_TOPICS as topics } from "../workers/personalization/worker.ts";
 import { groupIdOf } from "../workers/runner.ts";
 import { compareViews, prepareContentRun } from "./fixtures/content-run.ts";
-import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { eventually, produceWithKills, recordsIn, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /**
  * SIGKILL the process running the whole personalization pipeline again and
@@ -28,14 +28,6 @@ const STAGES = {
   "popular-content": [topics.opens],
   "content-views": [topics.userActivity, topics.popular],
 };
-
-async function recordsIn(topic: string): Promise<number> {
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  return offsets.reduce((n, p) => n + Number(p.high), 0);
-}
 
 /** Every stage's group has committed up to its inputs' ends. */
 async function caughtUp(): Promise<boolean> {
@@ -61,7 +53,7 @@ describe("personalization worker crashes", () => {
     const runId = unique("pcrash");
     const run = prepareContentRun({ runId, events: 30_000, users: 300, contents: 100, topics, windowMs: WINDOW_MS, graceMs: GRACE_MS, topN: config.POPULAR_TOP_N, start: Date.now() - 3_600_000 });
     for (const [stage, inputs] of Object.entries(STAGES)) await skipToEnd(config, stage, inputs);
-    const opensBefore = await recordsIn(topics.opens);
+    const opensBefore = await recordsIn(config, topics.opens);
     const opened = run.records.filter((r) => r.topic === topics.interactions && (r.value as { action: string }).action === "opened").length;
     const spawnWorkers = () =>
       Bun.spawn([process.execPath, "workers/main.ts", ...Object.keys(STAGES)], {
@@ -76,7 +68,7 @@ describe("personalization worker crashes", () => {
       // The sentinels close every window only once everything before them went through.
       await eventually("every stage to catch up", caughtUp, 240_000);
       // Replays after a kill send some opens to the repartition topic again; the counts must not see them twice.
-      const repartitioned = (await recordsIn(topics.opens)) - opensBefore;
+      const repartitioned = (await recordsIn(config, topics.opens)) - opensBefore;
       const producer = await createProducer(createKafka(config));
       await producer.send(run.sentinels(config.TOPIC_PARTITIONS));
       await producer.disconnect();

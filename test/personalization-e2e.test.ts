@@ -13,7 +13,7 @@ import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWor
 import { rebuild, type View } from "../workers/rebuild.ts";
 import { groupIdOf, runWorker, type Running } from "../workers/runner.ts";
 import { compareViews, prepareContentRun } from "./fixtures/content-run.ts";
-import { createTestTopic, deleteTopics, eventually, tailTopic, testConfig, unique } from "./helpers.ts";
+import { createTestTopic, deleteTopics, eventually, recordsIn, tailTopic, testConfig, unique } from "./helpers.ts";
 
 /**
  * The personalization pipeline end to end on the real servers: users
@@ -46,17 +46,6 @@ const running: Running[] = [];
 let views: Running | undefined;
 const contentRun = prepareContentRun({ runId: run, events: 30_000, users: 400, contents: 150, topics, windowMs: WINDOW_MS, graceMs: GRACE_MS, topN: config.POPULAR_TOP_N, start: Date.now() - 3_600_000 });
 const userIds = Array.from({ length: 400 }, (_, i) => `${run}-u${i}`);
-
-/** Sum of a topic's end offsets: how many records it holds (these topics are new). */
-async function recordsIn(topic: string): Promise<number> {
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 beforeAll(async () => {
   for (const topic of Object.values(topics)) if (topic !== USERS_CDC_TOPIC) await createTestTopic(config, topic, topic === topics.popular ? 1 : config.TOPIC_PARTITIONS);
@@ -92,7 +81,7 @@ describe("real-time personalization, end to end", () => {
     const interactions = contentRun.records.filter((r) => r.topic === topics.interactions).length;
     const opened = contentRun.records.filter((r) => r.topic === topics.interactions && (r.value as { action: string }).action === "opened").length;
     // Every open repartitioned before the sentinels go: they must come after all of it in every partition.
-    await eventually("every open to reach content.opens", async () => (await recordsIn(topics.opens)) >= opened, 120_000);
+    await eventually("every open to reach content.opens", async () => (await recordsIn(config, topics.opens)) >= opened, 120_000);
     await producer.send(contentRun.sentinels(config.TOPIC_PARTITIONS));
     await producer.disconnect();
 
@@ -124,7 +113,7 @@ describe("real-time personalization, end to end", () => {
   }, 400_000);
 
   test("interactions.enriched is read in full by two independent groups: the user-activity worker and the warehouse export", async () => {
-    const total = await recordsIn(topics.interactionsEnriched);
+    const total = await recordsIn(config, topics.interactionsEnriched);
     const admin = createKafka(config).admin();
     await admin.connect();
     const committed = async () => (await admin.fetchOffsets({ groupId: groupIdOf(config, names.activity), topics: [topics.interactionsEnriched] }))[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0);

@@ -44,8 +44,10 @@ export const PERSONALIZATION_TOPICS: PersonalizationTopics = {
 
 type Options = { name?: string; topics?: PersonalizationTopics };
 
-/** Redis keys of the views the API reads (`content-views` writes them). */
-export const contentViewKey = (key: string, name = "content-views") => `${name}:${key}`;
+const CONTENT_VIEWS = "content-views";
+
+/** Redis keys of the views the API reads (the `content-views` worker writes them). */
+export const contentViewKey = (key: string, name = CONTENT_VIEWS) => `${name}:${key}`;
 
 const decodeUser = decodeWith(CapturedUser);
 const decodeBeacon = decodeWith(Beacon);
@@ -136,7 +138,7 @@ const decodeActivity = decodeWith(UserActivity);
 const decodePopular = decodeWith(PopularInPartition);
 
 /** content.user-activity + content.popular -> the Redis documents `GET /v1/users/:id/activity` and `GET /v1/content/popular` read. */
-export function contentViewsWorker(config: Config, { name = "content-views", topics = PERSONALIZATION_TOPICS }: Options = {}): Worker<ViewEvent, ContentView> {
+export function contentViewsWorker(config: Config, { name = CONTENT_VIEWS, topics = PERSONALIZATION_TOPICS }: Options = {}): Worker<ViewEvent, ContentView> {
   return {
     name,
     inputs: [topics.userActivity, topics.popular],
