@@ -4,12 +4,15 @@ import type { Producer } from "../infra/kafka/producer.ts";
 import { profilesIndex } from "../workers/profiles/profile.ts";
 import { userInfoIndex } from "../workers/userinfo/userinfo.ts";
 import { apiKeyAuth } from "./auth.ts";
-import { problem } from "./errors.ts";
+import { isUnavailable, problem } from "./errors.ts";
+import { ingestEndpoints, type IngestTopics } from "./ingest-endpoints.ts";
+import type { Resolved } from "./keys.ts";
+import { methodsAllowed } from "./methods.ts";
+import { rateLimit } from "./rate-limit.ts";
 import type { Dependencies } from "./readiness.ts";
 import { checkoutRoutes } from "./routes/checkouts.ts";
 import { contentRoutes } from "./routes/content.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { INGEST_ENDPOINTS } from "./ingest-endpoints.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { profileRoutes } from "./routes/profiles.ts";
 import { userRoutes } from "./routes/users.ts";
@@ -17,20 +20,34 @@ import { userRoutes } from "./routes/users.ts";
 export type AppDependencies = Dependencies & {
   config: Config;
   producer: Producer;
-  resolveApiKey(key: string): Promise<string | undefined>;
+  resolveApiKey(key: string): Promise<Resolved>;
+  /** Where the ingest endpoints write (tests: topics of their own). */
+  ingestTopics?: IngestTopics;
 };
 
 export function createApp(deps: AppDependencies): Hono {
+  const { config } = deps;
   const app = new Hono();
   app.route("/", healthRoutes(deps));
-  app.use("/v1/*", apiKeyAuth(deps.resolveApiKey));
-  for (const endpoint of INGEST_ENDPOINTS) app.route("/", ingestRoutes(endpoint, deps.producer, deps.config));
-  app.route("/", profileRoutes({ redis: deps.redis, search: deps.search, index: profilesIndex(deps.config.INDEX_PREFIX) }));
+  app.use("/v1/*", apiKeyAuth(deps.resolveApiKey), rateLimit(deps.redis, { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
+  for (const endpoint of ingestEndpoints(deps.ingestTopics)) app.route("/", ingestRoutes(endpoint, deps.producer, config));
+  app.route("/", profileRoutes({ redis: deps.redis, search: deps.search, index: profilesIndex(config.INDEX_PREFIX) }));
   app.route("/", checkoutRoutes({ sql: deps.sql }));
-  app.route("/", contentRoutes({ redis: deps.redis, windowMs: deps.config.CONTENT_WINDOW_MS, topN: deps.config.POPULAR_TOP_N }));
-  app.route("/", userRoutes({ redis: deps.redis, search: deps.search, index: userInfoIndex(deps.config.INDEX_PREFIX) }));
-  app.notFound((c) => problem(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  app.route("/", contentRoutes({ redis: deps.redis, windowMs: config.CONTENT_WINDOW_MS, topN: config.POPULAR_TOP_N }));
+  app.route("/", userRoutes({ redis: deps.redis, search: deps.search, index: userInfoIndex(config.INDEX_PREFIX) }));
+  const allowed = methodsAllowed(app);
+  app.notFound((c) => {
+    const methods = allowed(c.req.path);
+    if (methods.length === 0) return problem(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`);
+    c.header("Allow", methods.join(", "));
+    if (c.req.method === "OPTIONS") return c.body(null, 204);
+    return problem(c, 405, "method_not_allowed", `${c.req.path} answers ${methods.join(", ")}, not ${c.req.method}`);
+  });
   app.onError((error, c) => {
+    if (isUnavailable(error)) {
+      c.header("Retry-After", "1");
+      return problem(c, 503, "unavailable", "a store did not answer; retry later");
+    }
     console.error(error);
     return problem(c, 500, "internal", "internal error");
   });

@@ -7,14 +7,23 @@ import type { IngestTopic } from "./routes/ingest.ts";
 // Sound because the route hands `key` and `partnerOf` only events its own schema validated.
 const endpoint = <S extends v.GenericSchema>(e: IngestTopic<S>) => e as unknown as IngestTopic<v.GenericSchema>;
 
-/** Every ingest endpoint and the topic it writes (SPEC §4); the API mounts these, datagen posts to them. */
-export const INGEST_ENDPOINTS: readonly IngestTopic<v.GenericSchema>[] = [
-  endpoint({ path: "/v1/events", topic: CLICKSTREAM_TOPIC, schema: ClickstreamEvent, key: (e) => e.user_id, partnerOf: (e) => e.partner_id }),
-  endpoint({ path: "/v1/clicks", topic: CLICKS_TOPIC, schema: Click, key: (e) => e.user_id }),
-  endpoint({ path: "/v1/checkouts", topic: CHECKOUTS_TOPIC, schema: Checkout, key: (e) => e.user_id }),
-  endpoint({ path: "/v1/beacons", topic: BEACONS_TOPIC, schema: Beacon, key: (e) => e.user_id }),
-  endpoint({ path: "/v1/interactions", topic: INTERACTIONS_TOPIC, schema: Interaction, key: (e) => e.user_id }),
+/** The topics the ingest endpoints write; tests point them at their own. */
+export type IngestTopics = { events: string; clicks: string; checkouts: string; beacons: string; interactions: string };
+export const INGEST_TOPICS: IngestTopics = { events: CLICKSTREAM_TOPIC, clicks: CLICKS_TOPIC, checkouts: CHECKOUTS_TOPIC, beacons: BEACONS_TOPIC, interactions: INTERACTIONS_TOPIC };
+
+/** Every ingest endpoint, the topic it writes and the scope it needs (SPEC §4); the API mounts these, datagen posts to them. */
+export const ingestEndpoints = (topics: IngestTopics = INGEST_TOPICS): readonly IngestTopic<v.GenericSchema>[] => [
+  endpoint({ path: "/v1/events", topic: topics.events, scope: "events:write", schema: ClickstreamEvent, key: (e) => e.user_id, partnerOf: (e) => e.partner_id }),
+  endpoint({ path: "/v1/clicks", topic: topics.clicks, scope: "commerce:write", schema: Click, key: (e) => e.user_id }),
+  endpoint({ path: "/v1/checkouts", topic: topics.checkouts, scope: "commerce:write", schema: Checkout, key: (e) => e.user_id }),
+  endpoint({ path: "/v1/beacons", topic: topics.beacons, scope: "content:write", schema: Beacon, key: (e) => e.user_id }),
+  endpoint({ path: "/v1/interactions", topic: topics.interactions, scope: "content:write", schema: Interaction, key: (e) => e.user_id }),
 ];
+
+export const INGEST_ENDPOINTS = ingestEndpoints();
 
 /** topic -> the path that ingests it. */
 export const INGEST_PATHS: Readonly<Record<string, string>> = Object.fromEntries(INGEST_ENDPOINTS.map((e) => [e.topic, e.path]));
+
+/** Every scope an ingest endpoint needs: what a traffic generator's key carries. */
+export const INGEST_SCOPES = [...new Set(INGEST_ENDPOINTS.map((e) => e.scope))];

@@ -1,14 +1,28 @@
 import type { Client } from "@opensearch-project/opensearch";
 import * as v from "valibot";
+import { integerParam } from "./params.ts";
 
-const pageNumber = (max: number, fallback: string) =>
-  v.optional(
-    v.pipe(v.string(), v.regex(/^\d+$/, "expected an integer"), v.transform(Number), v.minValue(1, "must be at least 1"), v.maxValue(max, `must be at most ${max}`)),
-    fallback,
+/** How deep `from + size` may reach: the search engine's index.max_result_window (10,000 by default). */
+export const MAX_RESULT_WINDOW = 10_000;
+
+/**
+ * A search endpoint's query: its own parameters plus `page` and `size`;
+ * nothing else exists (a 400), and a page past the search engine's result
+ * window is a 400 naming `page` rather than the engine's error.
+ */
+export const searchQuery = <E extends v.ObjectEntries>(entries: E) =>
+  v.pipe(
+    v.strictObject({ ...entries, page: integerParam(1, MAX_RESULT_WINDOW, 1), size: integerParam(1, 100, 20) }, "unknown query parameter"),
+    v.rawCheck(({ dataset, addIssue }) => {
+      const { page, size } = dataset.value as { page: number; size: number };
+      if (dataset.typed && page * size > MAX_RESULT_WINDOW) {
+        addIssue({
+          message: `page × size must be at most ${MAX_RESULT_WINDOW} (the deepest result search reaches); narrow the filters`,
+          path: [{ type: "object", origin: "value", input: dataset.value as Record<string, unknown>, key: "page", value: page }],
+        });
+      }
+    }),
   );
-
-/** The paging parameters every search endpoint takes. */
-export const PAGING = { page: pageNumber(500, "1"), size: pageNumber(100, "20") };
 
 export type SearchPage = { total: number; page: number; size: number; results: unknown[] };
 

@@ -27,7 +27,7 @@ let failed = 0;
 async function watch(user: string, acceptedAt: number) {
   const deadline = acceptedAt + 30_000;
   while (performance.now() < deadline) {
-    if ((await redis.exists(profileKey(user))) === 1) {
+    if ((await redis.exists(profileKey(values.partner!, user))) === 1) {
       delays.push(performance.now() - acceptedAt);
       return;
     }

@@ -428,7 +428,7 @@ async function main(config: Config) {
   await migrateDatabase(config.DATABASE_URL);
   await dropViews(config);
   const sql = createSql(config, 1);
-  const { key } = await createApiKey(drizzle(sql), partner);
+  const { key } = await createApiKey(drizzle(sql), partner, ["admin"]);
   await sql.end();
 
   const children: Child[] = [];

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { bigint, index, integer, jsonb, numeric, pgSchema, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
@@ -133,13 +134,16 @@ export const cdcOutbox = pgTable("cdc_outbox", {
 
 /**
  * API keys: only a SHA-256 of the key is kept (keys are 256-bit random, so a
- * fast hash is enough); `prefix` identifies a key in listings.
+ * fast hash is enough); `prefix` identifies a key in listings. A key belongs
+ * to one partner and carries scopes (SPEC §3.8, §4).
  */
 export const apiKeys = pgTable("api_keys", {
   id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
   partnerId: text("partner_id").notNull(),
   prefix: text("prefix").notNull(),
   keyHash: text("key_hash").notNull().unique(),
+  /** What the key may do (api/scopes.ts); keys made before scopes existed get the least-privilege default. */
+  scopes: text("scopes").array().notNull().default(sql`'{events:write,profiles:read}'::text[]`),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   revokedAt: timestamp("revoked_at", { withTimezone: true }),
 });

@@ -66,6 +66,12 @@ export const ConfigSchema = v.object({
   INGEST_MAX_BATCH: integer("INGEST_MAX_BATCH", 1, 100_000, 1000),
   INGEST_MAX_BODY_BYTES: integer("INGEST_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024, 1024 * 1024),
   INGEST_ACK_TIMEOUT_MS: integer("INGEST_ACK_TIMEOUT_MS", 100, 120_000, 5000),
+  // The admission rule (SPEC §3.7): how far ahead of now an event time may be.
+  MAX_CLOCK_SKEW_MS: integer("MAX_CLOCK_SKEW_MS", 0, 86_400_000, 300_000),
+  // Requests per second each API key may make (a token bucket in Redis,
+  // shared by every API process), and the burst it may save up; 0: no limit.
+  RATE_LIMIT_PER_SECOND: integer("RATE_LIMIT_PER_SECOND", 0, 1_000_000, 2000),
+  RATE_LIMIT_BURST: integer("RATE_LIMIT_BURST", 1, 10_000_000, 4000),
   LOG_LEVEL: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
   // Consumer groups are named <CONSUMER_GROUP_PREFIX><worker>, so tests and
   // the bench never move a developer's workers' offsets.
@@ -94,6 +100,8 @@ export const ConfigSchema = v.object({
   EMAIL_CONCURRENCY: integer("EMAIL_CONCURRENCY", 1, 100, 8),
   EMAIL_MAX_ATTEMPTS: integer("EMAIL_MAX_ATTEMPTS", 1, 50, 5),
   WORKER_STATUS_PORT: integer("WORKER_STATUS_PORT", 0, 65_535, 8081),
+  // The status endpoint has no authentication: loopback only unless set.
+  WORKER_STATUS_HOST: text("WORKER_STATUS_HOST", "127.0.0.1"),
   // Warehouse export (SPEC §2.6).
   WAREHOUSE_RETENTION_DAYS: integer("WAREHOUSE_RETENTION_DAYS", 1, 36_500, 3),
   EXPORT_BATCH: integer("EXPORT_BATCH", 100, 100_000, 10_000),

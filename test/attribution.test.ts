@@ -51,7 +51,7 @@ const waitForRows = (ids: string[]) => eventually(`rows for ${ids.join(", ")}`, 
 const get = (path: string) => app.request(path, { headers: { authorization: `Bearer ${key}` } });
 
 beforeAll(async () => {
-  key = (await createApiKey(drizzle(sql), `${run}-p`)).key;
+  key = (await createApiKey(drizzle(sql), `${run}-p`, ["checkouts:read"])).key;
   for (const topic of Object.values(topics)) await createTestTopic(config, topic, 3);
   workers.push(await runWorker(attributionWorker(config, { name: `${run}-attribution`, topics }), config));
   workers.push(await runWorker(attributedCheckoutsWorker(config, { name: `${run}-rows`, topic: topics.attributed }), config));

@@ -11,7 +11,7 @@ const deps = await connectApiDependencies(config);
 const app = createApp(deps);
 let key = "";
 beforeAll(async () => {
-  key = (await createApiKey(drizzle(deps.sql), unique("shop"))).key;
+  key = (await createApiKey(drizzle(deps.sql), unique("shop"), ["commerce:write"])).key;
 });
 afterAll(() => closeApiDependencies(deps));
 

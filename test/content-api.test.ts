@@ -21,7 +21,7 @@ const app = createApp(deps);
 let key = "";
 let capture: Running | undefined;
 beforeAll(async () => {
-  key = (await createApiKey(drizzle(deps.sql), unique("app"))).key;
+  key = (await createApiKey(drizzle(deps.sql), unique("app"), ["content:write", "content:read"])).key;
 });
 afterAll(async () => {
   await capture?.stop();

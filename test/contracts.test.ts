@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { ClickstreamEvent } from "../infra/contracts/clickstream.ts";
-import { decodeJson, validate } from "../infra/contracts/validate.ts";
+import { Checkout } from "../infra/contracts/commerce.ts";
+import { ADMISSION, admittingUntil, Id } from "../infra/contracts/fields.ts";
+import { decodeJson, MAX_JSON_DEPTH, validate } from "../infra/contracts/validate.ts";
 
 const valid = { event_id: "e1", type: "page_view", user_id: "u1", partner_id: "p1", occurred_at: "2026-11-25T13:04:05.123Z" };
 
@@ -25,7 +28,7 @@ describe("clickstream contract", () => {
     [{ ...valid, user_id: "" }, "user_id", "must not be empty"],
     [{ ...valid, user_id: "x".repeat(129) }, "user_id", "at most 128"],
     [{ ...valid, event_id: 7 }, "event_id", "expected a string id"],
-    [{ ...valid, category: "shoes" }, "category", "expected an array of strings"],
+    [{ ...valid, category: "shoes" }, "category", "expected an array of categories"],
     [(({ partner_id, ...rest }) => rest)(valid), "partner_id", ""],
   ])("rejects %j naming %s", (input, field, reason) => {
     const result = validate(ClickstreamEvent, input);
@@ -41,5 +44,82 @@ describe("clickstream contract", () => {
     expect(!notJson.ok && notJson.errors[0]?.reason).toContain("invalid JSON");
     const tombstone = decodeJson(ClickstreamEvent, null);
     expect(!tombstone.ok && tombstone.errors[0]?.reason).toContain("tombstone");
+  });
+});
+
+/** The field named by the first error, and its reason, or "ok". */
+const verdict = (schema: Parameters<typeof validate>[0], value: unknown) => {
+  const result = validate(schema, value);
+  return result.ok ? "ok" : `${result.errors[0]!.field}: ${result.errors[0]!.reason}`;
+};
+
+describe("the admission rule (SPEC §3.7)", () => {
+  test("strings: a NUL or a lone surrogate anywhere is refused, naming the field", () => {
+    expect(verdict(ClickstreamEvent, { ...valid, user_id: "a\u0000b" })).toBe("user_id: must not contain a NUL character");
+    expect(verdict(ClickstreamEvent, { ...valid, referrer: "x\ud800" })).toBe("referrer: must not contain a lone surrogate (invalid UTF-16)");
+    expect(verdict(ClickstreamEvent, { ...valid, category: ["ok", "\udc00"] })).toBe("category.1: must not contain a lone surrogate (invalid UTF-16)");
+    // Unknown fields are dropped from the event but kept in the raw record, so they must be storable too.
+    expect(verdict(ClickstreamEvent, { ...valid, extra: { deep: ["fine", "n\u0000ul"] } })).toBe("extra.deep.1: must not contain a NUL character");
+    expect(verdict(ClickstreamEvent, { ...valid, ["k\u0000"]: 1 })).toContain("a field name must not contain a NUL");
+    expect(verdict(ClickstreamEvent, { ...valid, user_id: "emoji 😀 and ümlauts" })).toBe("ok");
+  });
+
+  test("any string is an id exactly when it is 1 to 128 UTF-16 units, well formed and without NUL", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 140 }), (text) => {
+        const expected = text.length >= 1 && text.length <= 128 && !text.includes("\u0000") && text.isWellFormed();
+        expect(validate(Id, text).ok).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("times: from 1970 to now + the clock skew, with a zone offset that exists", () => {
+    const at = (occurred_at: string) => verdict(ClickstreamEvent, { ...valid, occurred_at });
+    expect(at("0000-01-01T00:00:00Z")).toBe("occurred_at: is before 1970-01-01T00:00:00Z");
+    expect(at("1969-12-31T23:59:59.999Z")).toBe("occurred_at: is before 1970-01-01T00:00:00Z");
+    expect(at("1970-01-01T00:00:00Z")).toBe("ok");
+    expect(at("9999-12-31T00:00:00Z")).toBe("occurred_at: is in the future (beyond now + MAX_CLOCK_SKEW_MS)");
+    expect(at("2026-01-01T00:00:00+23:59")).toBe("occurred_at: has a zone offset no zone has (from -12:00 to +14:00)");
+    expect(at("2026-01-01T00:00:00+14:00")).toBe("ok");
+    expect(at("2026-01-01T00:00:00-12:00")).toBe("ok");
+    expect(at("2026-01-01T00:00:00-12:01")).toBe("occurred_at: has a zone offset no zone has (from -12:00 to +14:00)");
+    expect(at("2026-01-01T00:00:00+05:60")).toBe("occurred_at: has a zone offset no zone has (from -12:00 to +14:00)");
+    expect(at("2026-01-01T24:00:00Z")).toBe("occurred_at: is not a real date and time");
+  });
+
+  test("the future bound is the caller's now + skew: a record is judged as of when it was written", () => {
+    const written = Date.parse("2026-06-01T12:00:00Z");
+    const event = (offsetMs: number) => ({ ...valid, occurred_at: new Date(written + offsetMs).toISOString() });
+    const skew = 60_000;
+    expect(admittingUntil(written + skew, () => validate(ClickstreamEvent, event(skew)).ok)).toBe(true);
+    expect(admittingUntil(written + skew, () => validate(ClickstreamEvent, event(skew + 1)).ok)).toBe(false);
+    // Outside that scope the wall clock and the default skew apply again.
+    expect(validate(ClickstreamEvent, { ...valid, occurred_at: new Date(Date.now() + ADMISSION.defaultClockSkewMs - 5000).toISOString() }).ok).toBe(true);
+  });
+
+  test("amounts: finite, not negative, at most the bound; -0 is 0", () => {
+    const checkout = { checkout_id: "k", user_id: "u", product_id: "p", occurred_at: valid.occurred_at };
+    expect(verdict(Checkout, { ...checkout, total_amount: 1e308 })).toBe(`total_amount: must be at most ${ADMISSION.maxAmount}`);
+    expect(verdict(Checkout, { ...checkout, total_amount: ADMISSION.maxAmount })).toBe("ok");
+    expect(verdict(Checkout, { ...checkout, total_amount: -1e-9 })).toBe("total_amount: must not be negative");
+    const zero = validate(Checkout, { ...checkout, total_amount: -0 });
+    expect(zero.ok && Object.is(zero.value.total_amount, 0)).toBe(true);
+    expect(verdict(ClickstreamEvent, { ...valid, extra: [1, 2, Infinity] })).toBe("extra.2: must be finite");
+  });
+
+  test(`nesting deeper than ${MAX_JSON_DEPTH} levels is refused; a huge array costs one error, not one per item`, () => {
+    let deep: unknown = "bottom";
+    for (let i = 0; i < MAX_JSON_DEPTH + 5; i++) deep = [deep];
+    expect(verdict(ClickstreamEvent, { ...valid, extra: deep })).toContain(`nests deeper than ${MAX_JSON_DEPTH} levels`);
+    const result = validate(ClickstreamEvent, { ...valid, category: new Array(500_000).fill(0) });
+    expect(result.ok ? [] : result.errors).toEqual([{ field: "category", reason: "at most 50 categories" }]);
+  });
+
+  test("a JSON record with duplicate keys or __proto__ is read as JSON.parse reads it, and must still pass", () => {
+    const text = `{"event_id":"e1","type":"page_view","user_id":"u1","user_id":"u2","partner_id":"p1","occurred_at":"${valid.occurred_at}","__proto__":{"admin":true}}`;
+    const decoded = decodeJson(ClickstreamEvent, Buffer.from(text));
+    expect(decoded.ok && decoded.value.user_id).toBe("u2");
+    expect(decoded.ok && "admin" in decoded.value).toBe(false);
   });
 });

@@ -1,3 +1,6 @@
+import { Hono } from "hono";
+import type { AuthEnv } from "../api/auth.ts";
+import type { Scope } from "../api/scopes.ts";
 import { loadConfig, type Config } from "../infra/config.ts";
 import { applyTopics } from "../infra/kafka/admin.ts";
 import { createKafka } from "../infra/kafka/client.ts";
@@ -143,3 +146,14 @@ export async function tailTopic(config: Config, topic: string): Promise<{ record
   });
   return { records, stop: () => consumer.disconnect() };
 }
+
+/** Routes behind a stand-in for the API key middleware: every request comes with a key of `partnerId` carrying `scopes`. */
+export const withKey = (routes: Hono<AuthEnv>, scopes: Scope[], partnerId = "test-partner") =>
+  new Hono<AuthEnv>()
+    .use(async (c, next) => {
+      c.set("partnerId", partnerId);
+      c.set("scopes", scopes);
+      c.set("keyId", "test");
+      await next();
+    })
+    .route("/", routes);

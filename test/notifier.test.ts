@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { PUSH_ACTIONS_TOPIC } from "../infra/contracts/actions.ts";
+import { actionKey, PUSH_ACTIONS_TOPIC } from "../infra/contracts/actions.ts";
+import { offsetsKey } from "../infra/redis-keys.ts";
 import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
@@ -17,6 +18,9 @@ import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
  */
 
 const run = unique("push");
+const partner = `${run}-p`;
+/** The Idempotency-Key an action of this test's partner is delivered with. */
+const idempotencyKey = (actionId: string) => actionKey({ partner_id: partner, action_id: actionId });
 type Hit = { key: string; status: number; at: number };
 const hits: Hit[] = [];
 const flakyOnce = new Set<string>();
@@ -43,7 +47,7 @@ const config = { ...testConfig(), PUSH_WEBHOOK_URL: `http://127.0.0.1:${receiver
 const event = (user: string, id: string, type = "add_to_cart"): OutRecord => ({
   topic: CLICKSTREAM_TOPIC,
   key: user,
-  value: { event_id: id, type, user_id: user, partner_id: `${run}-p`, occurred_at: new Date().toISOString() },
+  value: { event_id: id, type, user_id: user, partner_id: partner, occurred_at: new Date().toISOString() },
 });
 
 describe("push actions", () => {
@@ -51,7 +55,7 @@ describe("push actions", () => {
     const good = Array.from({ length: 16 }, (_, i) => event(`${run}-u${i % 5}`, `${run}-a${i}${i % 4 === 0 ? "-flaky" : ""}`));
     const failing = [event(`${run}-u9-fail`, `${run}-f1`), event(`${run}-u9-fail`, `${run}-f2`)];
     const noise = [event(`${run}-u1`, `${run}-v1`, "page_view"), event(`${run}-u2`, `${run}-v2`, "search")];
-    const goodIds = good.map((r) => (r.value as { event_id: string }).event_id);
+    const goodIds = good.map((r) => idempotencyKey((r.value as { event_id: string }).event_id));
 
     const admin = createKafka(config).admin();
     await admin.connect();
@@ -71,10 +75,10 @@ describe("push actions", () => {
       const ok = (key: string) => hits.filter((h) => h.key === key && h.status < 300).length;
       await eventually("every good action delivered and both failing ones dead-lettered", async () => goodIds.every((id) => ok(id) > 0) && stats.deadLettered >= 2);
       for (const id of goodIds) expect(ok(id), id).toBe(1);
-      expect(hits.filter((h) => h.key === `${run}-f1`).map((h) => h.status)).toEqual([500, 500, 500, 500]);
-      expect(hits.filter((h) => h.key.startsWith(run) && h.key.endsWith("-flaky")).length).toBe(8);
+      expect(hits.filter((h) => h.key === idempotencyKey(`${run}-f1`)).map((h) => h.status)).toEqual([500, 500, 500, 500]);
+      expect(hits.filter((h) => h.key.startsWith(partner) && h.key.endsWith("-flaky")).length).toBe(8);
       expect(stats.retried).toBeGreaterThanOrEqual(4 + 6);
-      expect(hits.some((h) => h.key.startsWith(`${run}-v`))).toBe(false);
+      expect(hits.some((h) => h.key.startsWith(`${partner}:${run}-v`))).toBe(false);
 
       const consumer = createKafka(config).consumer({ groupId: unique("test-push-dlq") });
       await consumer.connect();
@@ -94,7 +98,7 @@ describe("push actions", () => {
       // offset commit: no action is delivered a second time.
       await notifier.stop();
       const redis = createRedis(config);
-      await redis.del("push:offsets");
+      await redis.del(offsetsKey("notifier"));
       redis.disconnect();
       await admin.setOffsets({ groupId: groupIdOf(config, "notifier"), topic: PUSH_ACTIONS_TOPIC, partitions: startOffsets.map((p) => ({ partition: p.partition, offset: p.offset })) });
       const before = hits.length;

@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { Hono } from "hono";
 import { contentRoutes, windowName } from "../api/routes/content.ts";
 import { createRedis } from "../infra/clients.ts";
 import { createKafka } from "../infra/kafka/client.ts";
@@ -7,7 +6,7 @@ import { createProducer } from "../infra/kafka/producer.ts";
 import { PERSONALIZATION_TOPICS as topics } from "../workers/personalization/worker.ts";
 import { groupIdOf } from "../workers/runner.ts";
 import { compareViews, prepareContentRun } from "./fixtures/content-run.ts";
-import { eventually, produceWithKills, recordsIn, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { eventually, produceWithKills, recordsIn, ROOT, skipToEnd, testConfig, unique, withKey } from "./helpers.ts";
 
 /**
  * SIGKILL the process running the whole personalization pipeline again and
@@ -73,7 +72,7 @@ describe("personalization worker crashes", () => {
       await producer.send(run.sentinels(config.TOPIC_PARTITIONS));
       await producer.disconnect();
 
-      const app = new Hono().route("/", contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N }));
+      const app = withKey(contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N }), ["content:read"]);
       const userIds = Array.from({ length: 300 }, (_, i) => `${runId}-u${i}`);
       let comparison = await compareViews(app, run, windowName(WINDOW_MS), userIds);
       const deadline = Date.now() + 120_000;

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Hono } from "hono";
 import { contentRoutes, windowName } from "../api/routes/content.ts";
 import { upsertUsers } from "../db/users.ts";
 import { createRedis, createSql } from "../infra/clients.ts";
@@ -12,8 +11,9 @@ import { tableLike, WAREHOUSE_TABLES } from "../workers/export/tables.ts";
 import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker, type PersonalizationTopics } from "../workers/personalization/worker.ts";
 import { rebuild, type View } from "../workers/rebuild.ts";
 import { groupIdOf, runWorker, type Running } from "../workers/runner.ts";
+import { offsetsKey } from "../infra/redis-keys.ts";
 import { compareViews, prepareContentRun } from "./fixtures/content-run.ts";
-import { createTestTopic, deleteTopics, eventually, recordsIn, tailTopic, testConfig, unique } from "./helpers.ts";
+import { createTestTopic, deleteTopics, eventually, recordsIn, tailTopic, testConfig, unique, withKey } from "./helpers.ts";
 
 /**
  * The personalization pipeline end to end on the real servers: users
@@ -41,7 +41,7 @@ const topics: PersonalizationTopics = {
   popular: `test.${run}.popular`,
 };
 const names = { enrich: `${run}-enrich`, activity: `${run}-activity`, popular: `${run}-popular`, views: `${run}-views` };
-const app = new Hono().route("/", contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }));
+const app = withKey(contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }), ["content:read"]);
 const running: Running[] = [];
 let views: Running | undefined;
 const contentRun = prepareContentRun({ runId: run, events: 30_000, users: 400, contents: 150, topics, windowMs: WINDOW_MS, graceMs: GRACE_MS, topN: config.POPULAR_TOP_N, start: Date.now() - 3_600_000 });
@@ -134,7 +134,7 @@ describe("real-time personalization, end to end", () => {
 
   test("the views, dropped and folded again from the result topics, answer the same", async () => {
     await views!.stop();
-    const rebuilt = await rebuild(config, "content views", { worker: (() => contentViewsWorker(config, { name: names.views, topics })) as View["worker"], keys: [`${names.views}:*`] }, () => {});
+    const rebuilt = await rebuild(config, "content views", { worker: (() => contentViewsWorker(config, { name: names.views, topics })) as View["worker"], keys: [`${names.views}:*`, offsetsKey(names.views)] }, () => {});
     const comparison = await compareViews(app, contentRun, windowName(WINDOW_MS), userIds);
     console.log(`personalization rebuild: ${rebuilt.records} window results folded again in ${rebuilt.seconds.toFixed(1)} s, ${comparison.windows} user windows, ${comparison.differences.length} differing`);
     expect(rebuilt.records).toBeGreaterThan(comparison.windows);

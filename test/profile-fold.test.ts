@@ -34,7 +34,6 @@ describe("profile fold", () => {
       language: "de",
       partner_id: "p1",
       partner_name: "Shop",
-      partners: ["p1"],
       total_purchases: 0,
     });
     expect(profile.event_counts.page_view).toBe(1);
@@ -57,13 +56,12 @@ describe("profile fold", () => {
     expect(profile.last_visit).toBe("2026-11-25T12:30:00.000Z");
   });
 
-  test("latest partner, country, language, user agent and referrer come from the newest event, not the last to arrive", () => {
+  test("latest partner name, country, language, user agent and referrer come from the newest event, not the last to arrive", () => {
     const { profile } = foldAll([
-      event({ occurred_at: "2026-11-25T12:00:00.000Z", partner_id: "p2", country: "FR", language: "fr", user_agent: "new", referrer: "r-new" }),
-      event({ occurred_at: "2026-11-25T08:00:00.000Z", partner_id: "p1", country: "DE", language: "de", user_agent: "old", referrer: "r-old" }),
+      event({ occurred_at: "2026-11-25T12:00:00.000Z", partner_name: "New", country: "FR", language: "fr", user_agent: "new", referrer: "r-new" }),
+      event({ occurred_at: "2026-11-25T08:00:00.000Z", partner_name: "Old", country: "DE", language: "de", user_agent: "old", referrer: "r-old" }),
     ]);
-    expect(profile).toMatchObject({ partner_id: "p2", country: "FR", language: "fr", user_agent: "new", referrer: "r-new" });
-    expect(profile.partners).toEqual(["p2", "p1"]);
+    expect(profile).toMatchObject({ partner_id: "p1", partner_name: "New", country: "FR", language: "fr", user_agent: "new", referrer: "r-new" });
   });
 
   test("a newer event without a field keeps the known value; an older one fills a gap", () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createOpenSearch, createRedis } from "../infra/clients.ts";
 import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
 import type { OutRecord } from "../infra/kafka/producer.ts";
-import { profileKey, profilesIndex, type ProfileState } from "../workers/profiles/profile.ts";
+import { profileId, profileKey, profilesIndex, type ProfileState } from "../workers/profiles/profile.ts";
 import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
@@ -15,6 +15,7 @@ const config = testConfig();
 describe("profile worker crashes", () => {
   test("killed repeatedly mid-stream, the final profiles are exact", async () => {
     const run = unique("crash");
+    const partner = `${run}-p`;
     const users = 2000;
     const total = 50_000;
     const expected = new Map<string, { events: number; purchases: number }>();
@@ -30,7 +31,7 @@ describe("profile worker crashes", () => {
           event_id: `${run}-e${i}`,
           type: purchase ? "purchase" : "page_view",
           user_id: user,
-          partner_id: `${run}-p`,
+          partner_id: partner,
           occurred_at: new Date(Date.UTC(2026, 10, 25, 0, 0, i % 86_400)).toISOString(),
           ...(purchase ? { cart_amount: amount } : {}),
         },
@@ -53,7 +54,7 @@ describe("profile worker crashes", () => {
 
     const redis = createRedis(config);
     const userIds = [...expected.keys()];
-    const load = async () => (await redis.mget(userIds.map(profileKey))).map((doc) => (doc ? (JSON.parse(doc) as ProfileState).profile : undefined));
+    const load = async () => (await redis.mget(userIds.map((user) => profileKey(partner, user)))).map((doc) => (doc ? (JSON.parse(doc) as ProfileState).profile : undefined));
     try {
       await eventually(
         "the restarted worker to catch up",
@@ -75,7 +76,7 @@ describe("profile worker crashes", () => {
       const search = createOpenSearch(config);
       const index = profilesIndex(config.INDEX_PREFIX);
       await search.indices.refresh({ index });
-      const { body } = await search.mget({ index, body: { ids: userIds } });
+      const { body } = await search.mget({ index, body: { ids: userIds.map((user) => profileId(partner, user)) } });
       const docs = body.docs as { found: boolean; _source?: { events_total: number; total_purchases: number } }[];
       expect(docs.filter((d, i) => !d.found || d._source!.events_total !== expected.get(userIds[i]!)!.events).length).toBe(0);
       await search.close();

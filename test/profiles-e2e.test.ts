@@ -77,7 +77,6 @@ function expectedProfiles(events: Sent[]) {
           is_new: list.length === 1,
           partner_id: list[0]!.partner_id,
           country: list[0]!.country,
-          partners: [list[0]!.partner_id],
         },
       ] as const;
     }),
@@ -161,7 +160,8 @@ describe("clickstream to profiles, end to end", () => {
 
     const category = (await (await request(`/v1/search/profiles?category=cat1&size=100`, partner)).json()) as Page;
     for (const p of category.results) expect(p.recent_categories).toContain("cat1");
-    expect(category.results.every((p) => p.partners.includes(partner))).toBe(true);
+    expect(category.results.length).toBeGreaterThan(0);
+    expect(category.results.every((p) => p.partner_id === partner)).toBe(true);
 
     const foreign = await request(`/v1/search/profiles?partner_id=${partners[1]}`, partner);
     expect(foreign.status).toBe(403);

@@ -6,7 +6,8 @@ import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
 import { groupIdOf, runWorker } from "../workers/runner.ts";
 import type { Change } from "../workers/worker.ts";
-import { countWorker, offsetsKey, tallyKey, type Tally } from "./fixtures/count-worker.ts";
+import { offsetsKey } from "../infra/redis-keys.ts";
+import { countWorker, tallyKey, type Tally } from "./fixtures/count-worker.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();

@@ -42,7 +42,7 @@ async function documents(ids: string[]) {
 }
 
 beforeAll(async () => {
-  key = (await createApiKey(drizzle(deps.sql), `${run}-p`)).key;
+  key = (await createApiKey(drizzle(deps.sql), `${run}-p`, ["users:read"])).key;
   await skipToEnd(config, "social-edges", [TWEETS_TOPIC, FOLLOWS_TOPIC, LIKES_TOPIC]);
   await skipToEnd(config, "userinfo", [USERS_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC]);
   workers.push(await runWorker(socialEdgesWorker(config), config), await runWorker(userInfoWorker(config), config));

@@ -3,7 +3,8 @@ import { createOpenSearch, createRedis } from "../infra/clients.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { groupIdOf, runWorker } from "./runner.ts";
 import { contentViewsWorker } from "./personalization/worker.ts";
-import { USERINFO_OFFSETS_KEY, userInfoIndex } from "./userinfo/userinfo.ts";
+import { offsetsKey } from "../infra/redis-keys.ts";
+import { USERINFO_NAMESPACE, userInfoIndex } from "./userinfo/userinfo.ts";
 import { userInfoWorker } from "./userinfo/worker.ts";
 import type { Worker } from "./worker.ts";
 
@@ -11,9 +12,9 @@ import type { Worker } from "./worker.ts";
 export type View = { worker(config: Config): Worker<unknown, unknown>; keys: string[]; index?(prefix: string): string };
 
 const VIEWS: Record<string, View> = {
-  userinfo: { worker: userInfoWorker as View["worker"], keys: ["userinfo:*", USERINFO_OFFSETS_KEY], index: userInfoIndex },
+  userinfo: { worker: userInfoWorker as View["worker"], keys: [`${USERINFO_NAMESPACE}:*`, offsetsKey("userinfo")], index: userInfoIndex },
   // The personalization results the API serves, from content.user-activity and content.popular.
-  "content-views": { worker: ((config: Config) => contentViewsWorker(config)) as View["worker"], keys: ["content-views:*"] },
+  "content-views": { worker: ((config: Config) => contentViewsWorker(config)) as View["worker"], keys: ["content-views:*", offsetsKey("content-views")] },
 };
 
 async function dropRedisKeys(config: Config, patterns: string[]): Promise<number> {

@@ -5,7 +5,8 @@ import { createProducer, type OutRecord, type Producer } from "../infra/kafka/pr
 import { logger } from "../infra/log.ts";
 import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetter } from "./dead-letter.ts";
-import type { Change, InputRecord, TopicPartition, Worker } from "./worker.ts";
+import { decodeAdmitted, writtenAt } from "./admission.ts";
+import { Refused, type Change, type Decoded, type InputRecord, type TopicPartition, type Worker } from "./worker.ts";
 
 export type RunnerHooks = {
   /** After a chunk's state is committed to the store, before the consumer offset commit. */
@@ -44,33 +45,61 @@ function toInput(tp: TopicPartition, message: KafkaMessage): InputRecord {
   return { ...tp, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, timestamp: message.timestamp, headers };
 }
 
-/**
- * Fold one chunk of a partition: decode (bad records to the DLQ), load the
- * touched keys' state, fold in order, then flush in the order that keeps
- * effects exactly-once: emitted records, sinks, then state + applied offset
- * in one atomic store commit. Records at or below the store's applied offset
- * were applied by an earlier run that died before committing its consumer
- * offset; they are skipped entirely.
- */
-async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, records: InputRecord[], stats: RunnerStats) {
-  const decoded = records.map((record) => {
-    const result = worker.decode(record);
-    return { record, result, key: result.ok ? worker.key(result.event) : "" };
-  });
-  const keys = new Set(decoded.flatMap(({ result, key }) => (result.ok ? [key] : [])));
-  const clocks = worker.eventTime ? worker.inputs.map((topic) => ({ topic, partition: tp.partition })) : [];
-  const { appliedOffset, states, streamTimes } = await worker.store.load(tp, [...keys], clocks);
+type Admitted<E> = { record: InputRecord; result: Decoded<E>; key: string; writtenAt: number };
 
+/**
+ * Fold one chunk of a partition: decode under the admission rule (bad
+ * records to the DLQ), then fold and flush it. When a sink or the store
+ * refuses something for its content, the chunk is split in halves until the
+ * one record that caused it is found: it goes to the DLQ with the refusal,
+ * and everything around it is applied, so no record stalls a partition.
+ */
+async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, records: InputRecord[], stats: RunnerStats, clockSkewMs: number) {
+  const admitted = records.map((record): Admitted<E> => {
+    const result = decodeAdmitted(worker, record, clockSkewMs);
+    return { record, result, key: result.ok ? worker.key(result.event) : "", writtenAt: writtenAt(record) };
+  });
+  await applyRange(worker, producer, tp, admitted, stats);
+}
+
+async function applyRange<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, range: Admitted<E>[], stats: RunnerStats): Promise<void> {
+  try {
+    await foldAndFlush(worker, producer, tp, range, stats);
+  } catch (error) {
+    if (!(error instanceof Refused)) throw error;
+    if (range.length === 1) return deadLetterRefused(worker, producer, tp, range[0]!.record, error, stats);
+    const middle = Math.ceil(range.length / 2);
+    await applyRange(worker, producer, tp, range.slice(0, middle), stats);
+    await applyRange(worker, producer, tp, range.slice(middle), stats);
+  }
+}
+
+/** The stream times a worker with event time needs: every input's, at this partition number. */
+const clocksOf = (worker: Pick<Worker<never, never>, "eventTime" | "inputs">, tp: TopicPartition) =>
+  worker.eventTime ? worker.inputs.map((topic) => ({ topic, partition: tp.partition })) : [];
+
+/**
+ * Load the touched keys' state, fold in order, then flush in the order that
+ * keeps effects exactly-once: sinks, emitted records, then state + applied
+ * offset in one atomic store commit. Records at or below the store's applied
+ * offset were applied by an earlier run that died before committing its
+ * consumer offset; they are skipped entirely.
+ */
+async function foldAndFlush<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, range: Admitted<E>[], stats: RunnerStats) {
+  const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
+  const { appliedOffset, states, streamTimes } = await worker.store.load(tp, [...keys], clocksOf(worker, tp));
+
+  const counted = { records: 0, deadLettered: 0, skipped: 0 };
   const changed = new Map<string, Change<S, E>>();
   const emit: OutRecord[] = [];
-  for (const { record, result, key } of decoded) {
+  for (const { record, result, key, writtenAt } of range) {
     if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
-      stats.skipped++;
+      counted.skipped++;
       continue;
     }
-    stats.records++;
+    counted.records++;
     if (!result.ok) {
-      stats.deadLettered++;
+      counted.deadLettered++;
       emit.push(deadLetter(record, result.reason, worker.name));
       continue;
     }
@@ -79,8 +108,10 @@ async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: Top
     const folded = worker.fold(before, result.event, record, streamTimes);
     if (worker.eventTime) {
       // The record's own stream advances after it is folded: the fold sees
-      // the time before it (so it can tell a late record).
-      const time = worker.eventTime(result.event);
+      // the time before it (so it can tell a late record). Never past when
+      // the record was written: an event stamped ahead (within the allowed
+      // skew) does not make the genuine ones after it late.
+      const time = Math.min(worker.eventTime(result.event), writtenAt);
       if (!(time <= (streamTimes.get(tp.topic) ?? -Infinity))) streamTimes.set(tp.topic, time);
     }
     // Deleting what does not exist is no change either.
@@ -89,11 +120,28 @@ async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: Top
     if (folded.emit) emit.push(...folded.emit);
   }
 
-  const lastOffset = records[records.length - 1]!.offset;
+  const lastOffset = range[range.length - 1]!.record.offset;
   const changes = [...changed.values()];
-  await producer.send(emit);
   for (const sink of worker.sinks ?? []) if (changes.length > 0) await sink.write(changes);
+  await producer.send(emit);
   await worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic));
+  stats.records += counted.records;
+  stats.deadLettered += counted.deadLettered;
+  stats.skipped += counted.skipped;
+  stats.flushes++;
+}
+
+/** The one record a sink or the store refused: to the DLQ with the refusal, and the partition moves past it. */
+async function deadLetterRefused<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, record: InputRecord, refusal: Refused, stats: RunnerStats) {
+  const { appliedOffset, streamTimes } = await worker.store.load(tp, [], clocksOf(worker, tp));
+  if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
+    stats.skipped++;
+    return;
+  }
+  await producer.send([deadLetter(record, refusal.message, worker.name)]);
+  await worker.store.commit(tp, [], record.offset, streamTimes.get(tp.topic));
+  stats.records++;
+  stats.deadLettered++;
   stats.flushes++;
 }
 
@@ -153,7 +201,7 @@ export async function runWorker<E, S>(
         const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));
         const lastOffset = chunk[chunk.length - 1]!.offset;
         await inLane(tp.partition, async () => {
-          await foldChunk(worker, producer, tp, chunk, stats);
+          await foldChunk(worker, producer, tp, chunk, stats, config.MAX_CLOCK_SKEW_MS);
           await options.hooks?.afterFlush?.(tp, lastOffset);
           await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n) }]);
         });

@@ -7,10 +7,10 @@ import type { Running } from "./runner.ts";
  * last error, lag, and whatever the worker adds, such as its circuit
  * breaker); GET /healthz -> 200 while the process runs.
  */
-export function serveStatus(running: readonly Running[], port: number) {
+export function serveStatus(running: readonly Running[], port: number, hostname = "127.0.0.1") {
   return Bun.serve({
     port,
-    hostname: "127.0.0.1",
+    hostname,
     fetch(request) {
       const { pathname } = new URL(request.url);
       if (pathname === "/healthz") return Response.json({ ok: true });
@@ -22,14 +22,18 @@ export function serveStatus(running: readonly Running[], port: number) {
   });
 }
 
-/** Serve the status on WORKER_STATUS_PORT (0: none); a port that cannot be had stops start-up, saying which. */
+/**
+ * Serve the status on WORKER_STATUS_HOST:WORKER_STATUS_PORT (port 0: none);
+ * it has no authentication, so it listens on loopback unless configured. A
+ * port that cannot be had stops start-up, saying which.
+ */
 export async function startStatus(running: readonly Running[], config: Config): Promise<void> {
   if (config.WORKER_STATUS_PORT === 0) return;
   try {
-    const server = serveStatus(running, config.WORKER_STATUS_PORT);
-    console.log(`worker status on http://127.0.0.1:${server.port}/status`);
+    const server = serveStatus(running, config.WORKER_STATUS_PORT, config.WORKER_STATUS_HOST);
+    console.log(`worker status on http://${config.WORKER_STATUS_HOST}:${server.port}/status`);
   } catch (error) {
-    console.error(`WORKER_STATUS_PORT ${config.WORKER_STATUS_PORT}: cannot listen (${(error as Error).message}); set another port, or 0 for none`);
+    console.error(`WORKER_STATUS_HOST:WORKER_STATUS_PORT ${config.WORKER_STATUS_HOST}:${config.WORKER_STATUS_PORT}: cannot listen (${(error as Error).message}); set another port, or 0 for none`);
     await Promise.all(running.map((r) => r.stop()));
     process.exit(2);
   }

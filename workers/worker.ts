@@ -64,6 +64,17 @@ export type StateStore<S, E = unknown> = {
   close(): Promise<void>;
 };
 
+/**
+ * Thrown by a sink or a store that refuses what it was given for its
+ * content (a Postgres data error, a document the search engine will not
+ * index), as opposed to one that is down. The runner then finds the record
+ * that caused it, dead-letters it with this message and moves on; any other
+ * error is retried.
+ */
+export class Refused extends Error {
+  override name = "Refused";
+}
+
 /** A secondary view written before the state commit; it must be idempotent (e.g. versioned by offset). */
 export type Sink<S, E = unknown> = {
   name: string;

@@ -1,10 +1,9 @@
 import { Hono } from "hono";
 import type { Sql } from "postgres";
 import * as v from "valibot";
-import { Id, Timestamp } from "../../infra/contracts/fields.ts";
-import { validate } from "../../infra/contracts/validate.ts";
-import type { AuthEnv } from "../auth.ts";
-import { problem } from "../errors.ts";
+import { Id, QueryTime } from "../../infra/contracts/fields.ts";
+import { requireScope, type AuthEnv } from "../auth.ts";
+import { integerParam, parseQuery } from "../params.ts";
 
 /** A page position: the (occurred_at, checkout_id) of the last row of the previous page. */
 type Cursor = { at: string; id: string };
@@ -12,7 +11,7 @@ const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toS
 const decodeCursor = (text: string): Cursor | undefined => {
   try {
     const cursor = JSON.parse(Buffer.from(text, "base64url").toString()) as Cursor;
-    return v.is(Timestamp, cursor.at) && v.is(Id, cursor.id) ? cursor : undefined;
+    return v.is(QueryTime, cursor.at) && v.is(Id, cursor.id) ? cursor : undefined;
   } catch {
     return undefined;
   }
@@ -24,10 +23,10 @@ export const AttributedQuery = v.strictObject(
     user_id: v.optional(Id),
     product_id: v.optional(Id),
     /** Checkout time range, from inclusive, to exclusive. */
-    from: v.optional(Timestamp),
-    to: v.optional(Timestamp),
+    from: v.optional(QueryTime),
+    to: v.optional(QueryTime),
     attributed: v.optional(v.picklist(["true", "false"], "expected true or false")),
-    size: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "expected an integer"), v.transform(Number), v.minValue(1, "must be at least 1"), v.maxValue(500, "must be at most 500")), "50"),
+    size: integerParam(1, 500, 50),
     cursor: v.optional(v.pipe(v.string(), v.check((text) => decodeCursor(text) !== undefined, "not a cursor this endpoint gave out"))),
   },
   "unknown query parameter",
@@ -38,11 +37,14 @@ type Row = Record<string, unknown> & { occurred_at: string; checkout_id: string 
 // Times as ISO-8601 text made by Postgres, whatever parsers the connection has.
 const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
-/** Attributed checkouts, newest first, filtered and paged by cursor (stable while rows are added). */
+/**
+ * Attributed checkouts, newest first, filtered and paged by cursor (stable
+ * while rows are added). They hold personal data: `checkouts:read` only.
+ */
 export function checkoutRoutes(deps: { sql: Sql }): Hono<AuthEnv> {
-  return new Hono<AuthEnv>().get("/v1/checkouts/attributed", async (c) => {
-    const parsed = validate(AttributedQuery, c.req.query());
-    if (!parsed.ok) return problem(c, 400, "invalid_query", "bad query parameters", { errors: parsed.errors });
+  return new Hono<AuthEnv>().get("/v1/checkouts/attributed", requireScope("checkouts:read"), async (c) => {
+    const parsed = parseQuery(c, AttributedQuery);
+    if (!parsed.ok) return parsed.response;
     const q = parsed.value;
     const { sql } = deps;
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor)!;

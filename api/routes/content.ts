@@ -1,12 +1,13 @@
 import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
-import { Id, Timestamp } from "../../infra/contracts/fields.ts";
-import { validate } from "../../infra/contracts/validate.ts";
+import { QueryTime } from "../../infra/contracts/fields.ts";
+
 import { contentViewKey } from "../../workers/personalization/worker.ts";
-import { mergeTop, type ActivityView, type PopularView } from "../../workers/personalization/views.ts";
-import type { AuthEnv } from "../auth.ts";
+import { activityViewKey, mergeTop, type ActivityView, type PopularView } from "../../workers/personalization/views.ts";
+import { requireScope, type AuthEnv } from "../auth.ts";
 import { problem } from "../errors.ts";
+import { integerParam, parseId, parseQuery } from "../params.ts";
 
 /** A window length as people write it: 300000 ms is "5m", 2000 ms is "2s". */
 export function windowName(ms: number): string {
@@ -29,8 +30,8 @@ export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteO
     {
       window: v.optional(v.literal(size, `must be ${size}, the window the pipeline counts in (CONTENT_WINDOW_MS)`), size),
       /** A window's start; without it, the latest closed window. */
-      start: v.optional(Timestamp),
-      limit: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "expected an integer"), v.transform(Number), v.minValue(1, "must be at least 1"), v.maxValue(topN, `must be at most ${topN} (POPULAR_TOP_N)`)), String(topN)),
+      start: v.optional(QueryTime),
+      limit: integerParam(1, topN, topN),
     },
     "unknown query parameter",
   );
@@ -40,19 +41,20 @@ export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteO
   };
 
   return new Hono<AuthEnv>()
-    .get("/v1/content/popular", async (c) => {
-      const parsed = validate(PopularQuery, c.req.query());
-      if (!parsed.ok) return problem(c, 400, "invalid_query", "bad parameters", { errors: parsed.errors });
+    .get("/v1/content/popular", requireScope("content:read"), async (c) => {
+      const parsed = parseQuery(c, PopularQuery);
+      if (!parsed.ok) return parsed.response;
       const { start, limit } = parsed.value;
       const windows = (await read<PopularView>("popular"))?.windows ?? [];
       const wanted = start === undefined ? windows[0] : windows.find((w) => Date.parse(w.window_start) === Date.parse(start));
       if (!wanted) return problem(c, 404, "not_found", start === undefined ? "no window has closed yet" : `no results for the window starting ${start} (the last ${windows.length} windows are kept)`);
       return c.json({ window: size, window_start: wanted.window_start, window_end: wanted.window_end, top: mergeTop(wanted, limit) });
     })
-    .get("/v1/users/:userId/activity", async (c) => {
-      const userId = c.req.param("userId");
-      if (!v.is(Id, userId)) return problem(c, 400, "invalid_id", "a user id is 1 to 128 characters");
-      const view = await read<ActivityView>(`activity:${userId}`);
+    .get("/v1/users/:userId/activity", requireScope("content:read"), async (c) => {
+      const id = parseId(c, "userId");
+      if (!id.ok) return id.response;
+      const userId = id.value;
+      const view = await read<ActivityView>(activityViewKey(userId));
       if (!view) return problem(c, 404, "not_found", "no closed window with activity of this user");
       return c.json({ user_id: view.user_id, window: size, windows: view.windows });
     });

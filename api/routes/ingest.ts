@@ -3,14 +3,18 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type * as v from "valibot";
 import type { Config } from "../../infra/config.ts";
+import { admittingUntil } from "../../infra/contracts/fields.ts";
 import { validate, type FieldError } from "../../infra/contracts/validate.ts";
 import type { Producer } from "../../infra/kafka/producer.ts";
-import type { AuthEnv } from "../auth.ts";
-import { problem } from "../errors.ts";
+import { requireScope, type AuthEnv } from "../auth.ts";
+import { invalid, MAX_LISTED_ERRORS, problem } from "../errors.ts";
+import type { Scope } from "../scopes.ts";
 
 export type IngestTopic<S extends v.GenericSchema> = {
   path: string;
   topic: string;
+  /** The scope a key needs to post here. */
+  scope: Scope;
   schema: S;
   /** The record key: the entity the topic is keyed by. */
   key(event: v.InferOutput<S>): string;
@@ -34,15 +38,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * POST one event (a JSON object) or a batch (an array). All or nothing:
- * every item is checked against the topic's contract before anything is
- * produced, and 202 is answered only after the broker acknowledged every
+ * every item is checked against the topic's contract and the admission rule
+ * (SPEC §3.7) before anything is produced, and 202 is answered only after
+ * the broker acknowledged every
  * record (acks=all). A broker that fails or is too slow gets a 503 with
  * Retry-After; events of such a request may or may not have been written,
  * and a retry is safe because consumers count each event_id once.
  */
 export function ingestRoutes<S extends v.GenericSchema>(spec: IngestTopic<S>, producer: Producer, config: Config): Hono<AuthEnv> {
   const tooLarge = (c: Context) => problem(c, 413, "payload_too_large", `request body exceeds INGEST_MAX_BODY_BYTES=${config.INGEST_MAX_BODY_BYTES} bytes`);
-  return new Hono<AuthEnv>().post(spec.path, bodyLimit({ maxSize: config.INGEST_MAX_BODY_BYTES, onError: tooLarge }), async (c) => {
+  return new Hono<AuthEnv>().post(spec.path, requireScope(spec.scope), bodyLimit({ maxSize: config.INGEST_MAX_BODY_BYTES, onError: tooLarge }), async (c) => {
     let body: unknown;
     try {
       body = await c.req.json();
@@ -56,22 +61,26 @@ export function ingestRoutes<S extends v.GenericSchema>(spec: IngestTopic<S>, pr
     }
 
     const events: v.InferOutput<S>[] = [];
-    const invalid: ItemError[] = [];
-    items.forEach((item, index) => {
-      const result = validate(spec.schema, item);
-      if (result.ok) events.push(result.value);
-      else invalid.push(...result.errors.map((error) => ({ index, ...error })));
-    });
-    if (invalid.length > 0) {
-      const bad = new Set(invalid.map((e) => e.index)).size;
-      return problem(c, 400, "invalid_events", `${bad} of ${items.length} events break the ${spec.topic} contract; nothing was accepted`, { errors: invalid });
+    const errors: ItemError[] = [];
+    admittingUntil(Date.now() + config.MAX_CLOCK_SKEW_MS, () =>
+      items.forEach((item, index) => {
+        const result = validate(spec.schema, item);
+        if (result.ok) events.push(result.value);
+        else errors.push(...result.errors.map((error) => ({ index, ...error })));
+      }),
+    );
+    if (errors.length > 0) {
+      const bad = new Set(errors.map((e) => e.index)).size;
+      return invalid(c, "invalid_events", `${bad} of ${items.length} events break the ${spec.topic} contract; nothing was accepted`, errors);
     }
 
     const partnerId = c.var.partnerId;
     const foreign = spec.partnerOf
       ? events.flatMap((event, index) => (spec.partnerOf!(event) === partnerId ? [] : [{ index, field: "partner_id", reason: `this API key belongs to partner ${partnerId}` }]))
       : [];
-    if (foreign.length > 0) return problem(c, 403, "forbidden", "events for another partner; nothing was accepted", { errors: foreign });
+    if (foreign.length > 0) {
+      return problem(c, 403, "forbidden", "events for another partner; nothing was accepted", { errors: foreign.slice(0, MAX_LISTED_ERRORS), error_count: foreign.length });
+    }
 
     try {
       await withTimeout(producer.send(events.map((event) => ({ topic: spec.topic, key: spec.key(event), value: event }))), config.INGEST_ACK_TIMEOUT_MS);

@@ -2,41 +2,37 @@ import type { Client } from "@opensearch-project/opensearch";
 import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
-import { Amount, Id, Timestamp } from "../../infra/contracts/fields.ts";
-import { validate } from "../../infra/contracts/validate.ts";
+import { Amount, Id, QueryTime } from "../../infra/contracts/fields.ts";
 import { profileKey, type ProfileState } from "../../workers/profiles/profile.ts";
-import type { AuthEnv } from "../auth.ts";
+import { requireScope, type AuthEnv } from "../auth.ts";
 import { problem } from "../errors.ts";
-import { PAGING, searchPage } from "../search.ts";
+import { parseId, parseQuery } from "../params.ts";
+import { searchPage, searchQuery } from "../search.ts";
 
 const SORTABLE = ["last_visit", "first_seen", "total_purchases", "events_total", "sessions"] as const;
 
-const numberParam = v.pipe(v.string(), v.regex(/^\d+(\.\d+)?$/, "expected a non-negative number"), v.transform(Number), Amount);
+const numberParam = v.pipe(v.string(), v.regex(/^\d{1,12}(\.\d{1,6})?$/, "expected a non-negative number"), v.transform(Number), Amount);
 
 /** The only query parameters search understands; anything else is a 400, never passed through. */
-export const ProfileSearch = v.strictObject(
-  {
+export const ProfileSearch = searchQuery({
     partner_id: v.optional(Id),
     country: v.optional(Id),
     language: v.optional(Id),
     category: v.optional(Id),
-    last_visit_from: v.optional(Timestamp),
-    last_visit_to: v.optional(Timestamp),
+    last_visit_from: v.optional(QueryTime),
+    last_visit_to: v.optional(QueryTime),
     total_purchases_min: v.optional(numberParam),
     total_purchases_max: v.optional(numberParam),
     sort: v.optional(v.picklist(SORTABLE, `expected one of ${SORTABLE.join(", ")}`), "last_visit"),
     order: v.optional(v.picklist(["asc", "desc"], "expected asc or desc"), "desc"),
-    ...PAGING,
-  },
-  "unknown query parameter",
-);
+});
 
 type Search = v.InferOutput<typeof ProfileSearch>;
 
 /** Filters and sort in OpenSearch's query DSL, always scoped to the caller's partner. */
 function profileQuery(search: Search, partnerId: string) {
-  const filter: object[] = [{ term: { partners: partnerId } }];
-  const exact = { partner_id: search.partner_id, country: search.country, language: search.language, recent_categories: search.category };
+  const filter: object[] = [{ term: { partner_id: partnerId } }];
+  const exact = { country: search.country, language: search.language, recent_categories: search.category };
   for (const [field, value] of Object.entries(exact)) if (value !== undefined) filter.push({ term: { [field]: value } });
   if (search.last_visit_from || search.last_visit_to) {
     filter.push({ range: { last_visit: { ...(search.last_visit_from && { gte: search.last_visit_from }), ...(search.last_visit_to && { lte: search.last_visit_to }) } } });
@@ -54,18 +50,19 @@ function profileQuery(search: Search, partnerId: string) {
   return { query: { bool: { filter } }, sort: [{ [search.sort]: search.order }, { user_id: "asc" }] };
 }
 
+/** A partner's profiles (SPEC §3.8): a key reads, by id or by search, only the profiles its own partner's events built. */
 export function profileRoutes(deps: { redis: Redis; search: Client; index: string }): Hono<AuthEnv> {
   return new Hono<AuthEnv>()
-    .get("/v1/profiles/:userId", async (c) => {
-      const raw = await deps.redis.get(profileKey(c.req.param("userId")));
-      const profile = raw ? (JSON.parse(raw) as ProfileState).profile : undefined;
-      // Another partner's user is answered exactly like an unknown one.
-      if (!profile || !profile.partners.includes(c.var.partnerId)) return problem(c, 404, "not_found", "no profile for this user");
-      return c.json(profile);
+    .get("/v1/profiles/:userId", requireScope("profiles:read"), async (c) => {
+      const id = parseId(c, "userId");
+      if (!id.ok) return id.response;
+      const raw = await deps.redis.get(profileKey(c.var.partnerId, id.value));
+      if (!raw) return problem(c, 404, "not_found", "no profile for this user");
+      return c.json((JSON.parse(raw) as ProfileState).profile);
     })
-    .get("/v1/search/profiles", async (c) => {
-      const parsed = validate(ProfileSearch, c.req.query());
-      if (!parsed.ok) return problem(c, 400, "invalid_query", "bad search parameters", { errors: parsed.errors });
+    .get("/v1/search/profiles", requireScope("profiles:read"), async (c) => {
+      const parsed = parseQuery(c, ProfileSearch);
+      if (!parsed.ok) return parsed.response;
       const search = parsed.value;
       if (search.partner_id !== undefined && search.partner_id !== c.var.partnerId) {
         return problem(c, 403, "forbidden", `this API key reads partner ${c.var.partnerId}'s profiles only`);

@@ -2,35 +2,30 @@ import type { Client } from "@opensearch-project/opensearch";
 import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
-import { Id } from "../../infra/contracts/fields.ts";
-import { validate } from "../../infra/contracts/validate.ts";
+import { Text } from "../../infra/contracts/fields.ts";
 import { userInfoDocument, userInfoKey, type UserInfoState } from "../../workers/userinfo/userinfo.ts";
-import type { AuthEnv } from "../auth.ts";
+import { requireScope, type AuthEnv } from "../auth.ts";
 import { problem } from "../errors.ts";
-import { PAGING, searchPage } from "../search.ts";
+import { parseId, parseQuery } from "../params.ts";
+import { searchPage, searchQuery } from "../search.ts";
 
 /** Full-text search over the user's words; only these parameters exist. */
-export const UserSearch = v.strictObject(
-  {
-    q: v.pipe(v.string("expected a search text"), v.trim(), v.nonEmpty("must not be empty"), v.maxLength(256, "must be at most 256 characters")),
-    ...PAGING,
-  },
-  "unknown query parameter",
-);
+export const UserSearch = searchQuery({ q: v.pipe(Text(256), v.trim(), v.nonEmpty("must not be empty")) });
 
+/** The user information service (SPEC §2.2): the operator's own users, `users:read` only. */
 export function userRoutes(deps: { redis: Redis; search: Client; index: string }): Hono<AuthEnv> {
   return new Hono<AuthEnv>()
-    .get("/v1/users/:userId", async (c) => {
-      const userId = c.req.param("userId");
-      if (!v.is(Id, userId)) return problem(c, 400, "invalid_id", "a user id is 1 to 128 characters");
-      const raw = await deps.redis.get(userInfoKey(userId));
+    .get("/v1/users/:userId", requireScope("users:read"), async (c) => {
+      const id = parseId(c, "userId");
+      if (!id.ok) return id.response;
+      const raw = await deps.redis.get(userInfoKey(id.value));
       const document = raw ? userInfoDocument(JSON.parse(raw) as UserInfoState) : null;
       if (!document) return problem(c, 404, "not_found", "no such user");
       return c.json(document);
     })
-    .get("/v1/search/users", async (c) => {
-      const parsed = validate(UserSearch, c.req.query());
-      if (!parsed.ok) return problem(c, 400, "invalid_query", "bad search parameters", { errors: parsed.errors });
+    .get("/v1/search/users", requireScope("users:read"), async (c) => {
+      const parsed = parseQuery(c, UserSearch);
+      if (!parsed.ok) return parsed.response;
       const { q, page, size } = parsed.value;
       const query = { query: { multi_match: { query: q, fields: ["username^3", "name^2", "bio", "location"] } }, sort: [{ _score: "desc" }, { user_id: "asc" }] };
       return c.json(await searchPage(deps.search, deps.index, query, page, size));

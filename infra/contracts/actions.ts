@@ -1,5 +1,6 @@
 import * as v from "valibot";
-import { contract, Id, optionalText, Timestamp } from "./fields.ts";
+import { keyOf } from "../redis-keys.ts";
+import { boundedArray, contract, Id, optionalText, Text, Timestamp } from "./fields.ts";
 
 export const PUSH_ACTIONS_TOPIC = "actions.push";
 
@@ -14,8 +15,15 @@ export const PushAction = contract({
   user_id: Id,
   partner_id: Id,
   occurred_at: Timestamp,
-  category: v.nullish(v.array(v.string())),
+  category: v.nullish(boundedArray(Text(256), 50, "categories")),
   current_url: optionalText(),
 });
 
 export type PushAction = v.InferOutput<typeof PushAction>;
+
+/**
+ * An action's identity: its partner and its id (the event id), so a partner
+ * reusing another's event ids can neither suppress nor repeat the other's
+ * pushes. Also the delivery's Idempotency-Key.
+ */
+export const actionKey = (action: Pick<PushAction, "partner_id" | "action_id">) => keyOf(action.partner_id, action.action_id);

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { Amount, contract, Id, optionalText, Timestamp } from "./fields.ts";
+import { Amount, boundedArray, contract, Id, optionalText, Text, Timestamp } from "./fields.ts";
 
 export const CLICKSTREAM_TOPIC = "clickstream.events";
 
@@ -23,7 +23,7 @@ export const ClickstreamEvent = v.pipe(
     referrer: optionalText(),
     current_url: optionalText(),
     page_type: optionalText(128),
-    category: v.nullish(v.pipe(v.array(v.pipe(v.string("expected a string"), v.maxLength(256)), "expected an array of strings"), v.maxLength(50, "at most 50 categories"))),
+    category: v.nullish(boundedArray(Text(256), 50, "categories")),
     search_query: optionalText(),
     cart_amount: v.nullish(Amount),
   }),

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { contract, Id, optionalText, Timestamp } from "./fields.ts";
+import { boundedArray, contract, Count, Id, Offset, optionalText, Text, Timestamp } from "./fields.ts";
 
 /**
  * Real-time personalization (SPEC §2.5): users captured from Postgres, the
@@ -21,7 +21,7 @@ export const POPULAR_CONTENT_TOPIC = "content.popular";
 /** `users.cdc` (compacted), key user_id: a `users` row as captured after each insert or update; null when deleted. */
 export const CapturedUser = contract({
   user_id: Id,
-  username: v.pipe(v.string("expected a string"), v.maxLength(256, "must be at most 256 characters")),
+  username: Text(256),
   name: optionalText(256),
   email: optionalText(254),
   region: optionalText(64),
@@ -56,7 +56,7 @@ export type UserAttributes = v.InferOutput<typeof UserAttributes>;
  * through every derived record so a stage that sees a record twice (its
  * producer retried, or replayed after a crash) counts it once.
  */
-const source = { source_partition: v.pipe(v.number(), v.integer(), v.minValue(0)), source_offset: v.pipe(v.string(), v.regex(/^\d+$/, "expected an offset")) };
+const source = { source_partition: Count(100_000), source_offset: Offset };
 export type Source = { source_partition: number; source_offset: string };
 
 /** `active_users.enriched`, key user_id. */
@@ -74,10 +74,10 @@ export type ContentOpened = v.InferOutput<typeof ContentOpened>;
 const windowBounds = { window_start: Timestamp, window_end: Timestamp };
 
 /** `content.user-activity`, key user_id: content a user opened in one window (sent when it closes, again when a late open within the grace changes it). */
-export const UserActivity = contract({ user_id: Id, ...windowBounds, opens: v.pipe(v.number(), v.integer(), v.minValue(0)), content_ids: v.array(Id) });
+export const UserActivity = contract({ user_id: Id, ...windowBounds, opens: Count(), content_ids: boundedArray(Id, 1000, "content ids") });
 export type UserActivity = v.InferOutput<typeof UserActivity>;
 
-const Ranked = v.object({ content_id: Id, opens: v.pipe(v.number(), v.integer(), v.minValue(1)) });
+const Ranked = v.object({ content_id: Id, opens: v.pipe(Count(), v.minValue(1, "must be at least 1")) });
 
 /**
  * `content.popular` (one partition), key the window start: the most opened
@@ -85,5 +85,5 @@ const Ranked = v.object({ content_id: Id, opens: v.pipe(v.number(), v.integer(),
  * one partition each, so the top N across all content is the top N of the
  * partitions' lists together.
  */
-export const PopularInPartition = contract({ ...windowBounds, partition: v.pipe(v.number(), v.integer(), v.minValue(0)), top: v.array(Ranked) });
+export const PopularInPartition = contract({ ...windowBounds, partition: Count(100_000), top: boundedArray(Ranked, 1000, "ranked items") });
 export type PopularInPartition = v.InferOutput<typeof PopularInPartition>;

@@ -1,26 +1,112 @@
 import * as v from "valibot";
 
-/** Field shapes shared by every topic contract (SPEC §8). */
+/**
+ * Field shapes shared by every topic contract (SPEC §8), and the admission
+ * rule (SPEC §3.7): what any way in accepts, every later stage (Redis,
+ * Postgres, the search engine, the warehouse) can store. Strings hold no NUL
+ * and no lone surrogate, times lie between 1970 and now + the allowed clock
+ * skew with a real zone offset, amounts are finite and bounded.
+ */
 
-export const Id = v.pipe(v.string("expected a string id"), v.nonEmpty("must not be empty"), v.maxLength(128, "must be at most 128 characters"));
+export const ADMISSION = {
+  /** The earliest event time admitted (Postgres, the search engine and every date library agree from here on). */
+  earliestMs: Date.UTC(1970, 0, 1),
+  /** How far ahead of now an event time may be when no caller says (MAX_CLOCK_SKEW_MS). */
+  defaultClockSkewMs: 5 * 60_000,
+  /** The largest amount (cart_amount, price, total_amount): sums of billions of them stay exact to the cent and finite. */
+  maxAmount: 1_000_000_000,
+  /** Zone offsets that exist: UTC-12:00 to UTC+14:00. */
+  maxOffsetMinutes: { behind: 12 * 60, ahead: 14 * 60 },
+} as const;
 
-// ISO-8601 with a zone: 2026-11-25T13:04:05.123Z or ...+01:00.
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+/**
+ * "Now" for the admission of a time. Valibot checks take no arguments, so a
+ * caller that knows better than the wall clock (a consumer judging a record
+ * by when it was written, so a replay decides the same way) sets the latest
+ * admissible time around its synchronous parse.
+ */
+let latestAdmissible: number | undefined;
 
-/** Rejects 2026-02-31 and 25:00, which Date.parse may roll over silently. */
-function isRealDate(value: string): boolean {
-  const [y, m, d, hh, mm] = value.split(/[-T:]/).map(Number) as [number, number, number, number, number];
-  const day = new Date(Date.UTC(y, m - 1, d));
-  return day.getUTCMonth() === m - 1 && day.getUTCDate() === d && hh < 24 && mm < 60 && !Number.isNaN(Date.parse(value));
+export function admittingUntil<T>(latestMs: number, parse: () => T): T {
+  const before = latestAdmissible;
+  latestAdmissible = latestMs;
+  try {
+    return parse();
+  } finally {
+    latestAdmissible = before;
+  }
 }
 
-export const Timestamp = v.pipe(
-  v.string("expected an ISO-8601 time string"),
-  v.regex(TIMESTAMP, "expected an ISO-8601 time with a zone, like 2026-11-25T13:04:05.123Z"),
-  v.check(isRealDate, "is not a real date and time"),
+const latestAdmissibleMs = () => latestAdmissible ?? Date.now() + ADMISSION.defaultClockSkewMs;
+
+/** A string Postgres text, jsonb and the search engine all store: no NUL, no lone surrogate. */
+export const storableText = v.pipe(
+  v.string("expected a string"),
+  v.check((text) => !text.includes("\0"), "must not contain a NUL character"),
+  v.check((text) => text.isWellFormed(), "must not contain a lone surrogate (invalid UTF-16)"),
 );
 
-export const Amount = v.pipe(v.number("expected a number"), v.finite("must be finite"), v.minValue(0, "must not be negative"));
+export const Id = v.pipe(v.string("expected a string id"), v.nonEmpty("must not be empty"), v.maxLength(128, "must be at most 128 characters"), storableText);
+
+/** Text of at most `max` characters (`nonEmpty`: at least one). */
+export const Text = (max: number, { nonEmpty = false } = {}) =>
+  nonEmpty
+    ? v.pipe(v.string("expected a string"), v.nonEmpty("must not be empty"), v.maxLength(max, `must be at most ${max} characters`), storableText)
+    : v.pipe(v.string("expected a string"), v.maxLength(max, `must be at most ${max} characters`), storableText);
+
+// ISO-8601 with a zone: 2026-11-25T13:04:05.123Z or ...+01:00.
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/;
+
+/** Rejects 2026-02-31, 25:00 and offsets no zone has, which Date.parse may roll over silently or Postgres refuses. */
+function timeProblem(value: string, latestMs: number): string | undefined {
+  const match = value.match(TIMESTAMP);
+  // The regex check before this one reports a malformed string.
+  if (!match) return undefined;
+  const [, y, m, d, hh, mm, sign, offH, offM] = match;
+  const day = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
+  if (day.getUTCMonth() !== Number(m) - 1 || day.getUTCDate() !== Number(d) || Number(hh) > 23 || Number(mm) > 59) return "is not a real date and time";
+  if (sign !== undefined) {
+    const minutes = Number(offH) * 60 + Number(offM);
+    const limit = sign === "+" ? ADMISSION.maxOffsetMinutes.ahead : ADMISSION.maxOffsetMinutes.behind;
+    if (Number(offM) > 59 || minutes > limit) return "has a zone offset no zone has (from -12:00 to +14:00)";
+  }
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return "is not a real date and time";
+  if (ms < ADMISSION.earliestMs) return "is before 1970-01-01T00:00:00Z";
+  if (ms > latestMs) return "is in the future (beyond now + MAX_CLOCK_SKEW_MS)";
+  return undefined;
+}
+
+const time = (latestMs: () => number) =>
+  v.pipe(
+    v.string("expected an ISO-8601 time string"),
+    v.regex(TIMESTAMP, "expected an ISO-8601 time with a zone, like 2026-11-25T13:04:05.123Z"),
+    v.rawCheck(({ dataset, addIssue }) => {
+      const problem = dataset.typed ? timeProblem(dataset.value, latestMs()) : undefined;
+      if (problem) addIssue({ message: problem });
+    }),
+  );
+
+/** An event's time: from 1970 to now + the allowed clock skew. */
+export const Timestamp = time(latestAdmissibleMs);
+
+/** A time a query filters on (a range end may lie in the future). */
+export const QueryTime = time(() => Infinity);
+
+export const Amount = v.pipe(
+  v.number("expected a number"),
+  v.finite("must be finite"),
+  v.minValue(0, "must not be negative"),
+  v.maxValue(ADMISSION.maxAmount, `must be at most ${ADMISSION.maxAmount}`),
+  // -0 is 0: JSON and every store say so anyway.
+  v.transform((amount) => amount + 0),
+);
+
+/** A count or a partition number: a non-negative integer with a bound. */
+export const Count = (max = 2 ** 31 - 1) => v.pipe(v.number("expected a number"), v.integer("expected an integer"), v.minValue(0, "must not be negative"), v.maxValue(max, `must be at most ${max}`));
+
+/** A Kafka offset as a string (int64). */
+export const Offset = v.pipe(v.string("expected an offset string"), v.regex(/^\d{1,19}$/, "expected an offset"));
 
 /**
  * The object of a contract: unknown fields are dropped, a missing required
@@ -30,4 +116,11 @@ export const contract = <E extends v.ObjectEntries>(entries: E) =>
   v.object(entries, (issue) => (issue.input === undefined && issue.path?.length ? "is required" : "expected a JSON object"));
 
 /** Optional fields may be absent or null. */
-export const optionalText = (max = 2048) => v.nullish(v.pipe(v.string("expected a string"), v.maxLength(max, `must be at most ${max} characters`)));
+export const optionalText = (max = 2048) => v.nullish(Text(max));
+
+/**
+ * At most `max` items of `item`. The length is checked before any item, so
+ * a huge array costs one error, not one per item.
+ */
+export const boundedArray = <S extends v.GenericSchema>(item: S, max: number, what: string) =>
+  v.pipe(v.array(v.unknown(), `expected an array of ${what}`), v.maxLength(max, `at most ${max} ${what}`), v.array(item, `expected an array of ${what}`));

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { contract, Id, optionalText, Timestamp } from "./fields.ts";
+import { contract, Id, optionalText, storableText, Timestamp } from "./fields.ts";
 
 /** The member welcome pipeline (SPEC §2.4): signups captured from Postgres `members`, augmented, emailed. */
 
@@ -12,6 +12,7 @@ const Email = v.pipe(
   v.nonEmpty("is empty: the member has no email address"),
   v.maxLength(254, "must be at most 254 characters"),
   v.regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "is not an email address"),
+  storableText,
 );
 
 /** `members.new`, key the member id: a row inserted into `members`, as captured. */

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { contract, Id, optionalText, Timestamp } from "./fields.ts";
+import { contract, Id, optionalText, Text, Timestamp } from "./fields.ts";
 
 /** The user information service's upstream topics (SPEC §2.2, §8). */
 
@@ -11,8 +11,8 @@ export const LIKES_TOPIC = "social.likes";
 /** `users.changelog` (compacted), key user_id: the full user; a null value (tombstone) deletes it. */
 export const User = contract({
   user_id: Id,
-  username: v.pipe(v.string("expected a string"), v.nonEmpty("must not be empty"), v.maxLength(64, "must be at most 64 characters")),
-  name: v.pipe(v.string("expected a string"), v.maxLength(256, "must be at most 256 characters")),
+  username: Text(64, { nonEmpty: true }),
+  name: Text(256),
   joined_at: Timestamp,
   bio: optionalText(1024),
   location: optionalText(256),

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { contract, Id } from "./fields.ts";
+import { contract, Id, Offset } from "./fields.ts";
 
 export const USERINFO_DELTAS_TOPIC = "userinfo.deltas";
 export const USERINFO_CHANGELOG_TOPIC = "userinfo.changelog";
@@ -25,6 +25,6 @@ export const CountDelta = contract({
   }),
   /** `<topic>:<partition>` of the source record. */
   source: v.pipe(v.string(), v.regex(/^[\w.-]+:\d+$/, "expected <topic>:<partition>")),
-  source_offset: v.pipe(v.string(), v.regex(/^\d+$/, "expected an offset")),
+  source_offset: Offset,
 });
 export type CountDelta = v.InferOutput<typeof CountDelta>;

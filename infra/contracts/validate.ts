@@ -4,15 +4,53 @@ export type FieldError = { field: string; reason: string };
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
-/** Check a value against a contract; every problem names its field (dotted path; "" is the value itself). */
+/** Nesting a record may have; Postgres jsonb (the warehouse's raw column) and the search engine refuse far deeper ones. */
+export const MAX_JSON_DEPTH = 32;
+
+const at = (path: string, key: string | number) => (path === "" ? String(key) : `${path}.${key}`);
+
+/**
+ * The first place where a JSON value breaks the admission rule outside what
+ * its contract checks: the unknown fields a foreign producer added are kept
+ * in the warehouse's raw record, so they too must be storable.
+ */
+function unstorable(value: unknown, path: string, depth: number): FieldError | undefined {
+  if (typeof value === "string") {
+    if (value.includes("\0")) return { field: path, reason: "must not contain a NUL character" };
+    if (!value.isWellFormed()) return { field: path, reason: "must not contain a lone surrogate (invalid UTF-16)" };
+    return undefined;
+  }
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : { field: path, reason: "must be finite" };
+  if (value === null || typeof value !== "object") return undefined;
+  if (depth >= MAX_JSON_DEPTH) return { field: path, reason: `nests deeper than ${MAX_JSON_DEPTH} levels` };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = unstorable(value[i], at(path, i), depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  for (const key in value) {
+    const field = at(path, key);
+    if (key.includes("\0") || !key.isWellFormed()) return { field, reason: "a field name must not contain a NUL character or a lone surrogate" };
+    const problem = unstorable((value as Record<string, unknown>)[key], field, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * Check a value against a contract and the admission rule (SPEC §3.7);
+ * every problem names its field (dotted path; "" is the value itself).
+ */
 export function validate<S extends v.GenericSchema>(schema: S, value: unknown): Validated<v.InferOutput<S>> {
   // One message per field: stop a field's checks at its first failure.
   const result = v.safeParse(schema, value, { abortPipeEarly: true });
-  if (result.success) return { ok: true, value: result.output };
-  return {
-    ok: false,
-    errors: result.issues.map((issue) => ({ field: v.getDotPath(issue) ?? "", reason: issue.message })),
-  };
+  if (!result.success) {
+    return { ok: false, errors: result.issues.map((issue) => ({ field: v.getDotPath(issue) ?? "", reason: issue.message })) };
+  }
+  const problem = unstorable(value, "", 0);
+  return problem ? { ok: false, errors: [problem] } : { ok: true, value: result.output };
 }
 
 /** One line for logs and dead-letter headers. */

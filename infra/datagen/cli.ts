@@ -1,6 +1,6 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import { parseArgs } from "node:util";
-import { INGEST_PATHS } from "../../api/ingest-endpoints.ts";
+import { INGEST_PATHS, INGEST_SCOPES } from "../../api/ingest-endpoints.ts";
 import { createApiKey } from "../../api/keys.ts";
 import { createSql } from "../clients.ts";
 import { configOrExit } from "../config.ts";
@@ -141,7 +141,7 @@ async function openSink(): Promise<{ send(items: Item[]): Promise<void>; close()
   // One key per partner, made directly in the database the API reads.
   const keys = new Map<string, string>();
   const keyOf = async (partner: string) => {
-    if (!keys.has(partner)) keys.set(partner, (await createApiKey(drizzle(sql), partner)).key);
+    if (!keys.has(partner)) keys.set(partner, (await createApiKey(drizzle(sql), partner, INGEST_SCOPES)).key);
     return keys.get(partner)!;
   };
   return {

@@ -1,6 +1,7 @@
 import type { Config } from "../../infra/config.ts";
 import { createRedis, createSql } from "../../infra/clients.ts";
 import { ATTRIBUTED_TOPIC, Attribution, CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../../infra/contracts/commerce.ts";
+import { keyOf } from "../../infra/redis-keys.ts";
 import { decodeWith } from "../decode.ts";
 import { postgresStateStore } from "../stores/postgres-state.ts";
 import { redisStateStore } from "../stores/redis-state.ts";
@@ -37,12 +38,12 @@ export function attributionWorker(config: Config, { name = "attribution", topics
     name,
     inputs: [topics.clicks, topics.checkouts],
     decode,
-    key: (event) => (event.kind === "click" ? event.click.user_id : event.checkout.user_id),
+    key: (event) => keyOf(event.kind === "click" ? event.click.user_id : event.checkout.user_id),
     eventTime: (event) => Date.parse(event.kind === "click" ? event.click.occurred_at : event.checkout.occurred_at),
     store: redisStateStore<AttributionState>({
       redis: createRedis(config),
-      documentKey: (userId) => `${name}:${userId}`,
-      offsetsKey: `${name}:offsets`,
+      namespace: name,
+      worker: name,
       ttlSeconds: forgetAfterSeconds,
     }),
     fold: attributionFold({ clicksTopic: topics.clicks, checkoutsTopic: topics.checkouts, attributedTopic: topics.attributed, allowanceMs: config.CLICK_LATENESS_MS }),

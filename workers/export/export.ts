@@ -1,13 +1,16 @@
 import type { KafkaMessage } from "kafkajs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import type { Config } from "../../infra/config.ts";
 import { createSql } from "../../infra/clients.ts";
+import { admittingUntil } from "../../infra/contracts/fields.ts";
 import { describeErrors, validate } from "../../infra/contracts/validate.ts";
 import { createKafka } from "../../infra/kafka/client.ts";
 import { logger } from "../../infra/log.ts";
+import { writtenAt } from "../admission.ts";
 import { groupIdOf } from "../runner.ts";
+import { refusedForContent } from "../stores/postgres-state.ts";
 import { COPY_FORMAT, csvField, csvLine } from "./csv.ts";
 import { createTableSql, dayPartition, META_COLUMNS, qualified, WAREHOUSE_TABLES, type WarehouseTable } from "./tables.ts";
 
@@ -34,8 +37,8 @@ export class ExportBusy extends Error {}
 
 type Range = { table: WarehouseTable; partition: number; start: bigint; end: bigint };
 
-/** A record as a CSV line of its table, or the reason it is not one. */
-function toRow(table: WarehouseTable, partition: number, message: KafkaMessage): { line: string; day: string } | { reason: string } {
+/** A record as a CSV line of its table, or the reason it is not one (judged as of when it was written, like every consumer). */
+function toRow(table: WarehouseTable, partition: number, message: KafkaMessage, clockSkewMs: number): { line: string; day: string } | { reason: string } {
   if (message.value === null) return { reason: "null value (tombstone)" };
   const json = message.value.toString("utf8");
   let parsed: unknown;
@@ -44,7 +47,7 @@ function toRow(table: WarehouseTable, partition: number, message: KafkaMessage):
   } catch (error) {
     return { reason: `invalid JSON: ${(error as Error).message}` };
   }
-  const result = validate(table.schema, parsed);
+  const result = admittingUntil(writtenAt(message) + clockSkewMs, () => validate(table.schema, parsed));
   if (!result.ok) return { reason: describeErrors(result.errors) };
   const event = result.value as Record<string, unknown>;
   const fields = table.columns.map((c) => csvField(event[c.name], c.type));
@@ -84,7 +87,7 @@ export async function runExport(
     report();
     if (total > 0) {
       await consume(config, ranges, async (range, messages) => {
-        const counts = await loadChunk(sql, range, messages, partitions);
+        const counts = await loadChunk(sql, range, messages, partitions, config.MAX_CLOCK_SKEW_MS);
         summary.tables[range.table.table]!.loaded += counts.loaded;
         summary.tables[range.table.table]!.rejected += counts.rejected;
         loaded += messages.length;
@@ -143,6 +146,8 @@ async function consume(config: Config, ranges: readonly Range[], load: (range: R
   const topics = [...new Set(ranges.map((r) => r.table.topic))];
   const remaining = new Set(ranges.filter((r) => r.end > r.start).map((r) => key(r.table.topic, r.partition)));
   const finished = Promise.withResolvers<void>();
+  // A chunk that failed (Postgres down, say) ends the run with its error; nothing after it is loaded.
+  let failed = false;
   // A short fetch wait: leaving the group waits for the fetch in flight.
   const consumer = kafka.consumer({ groupId, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 8 * 1024 * 1024, maxWaitTimeInMs: 200 });
   try {
@@ -153,13 +158,17 @@ async function consume(config: Config, ranges: readonly Range[], load: (range: R
       partitionsConsumedConcurrently: PARALLEL_CHUNKS,
       eachBatch: async ({ batch, isRunning }) => {
         const range = byKey.get(key(batch.topic, batch.partition));
-        if (!range) return;
+        if (!range || failed) return;
         const wanted = batch.messages.filter((m) => BigInt(m.offset) < range.end);
-        for (let i = 0; i < wanted.length && isRunning(); i += config.EXPORT_BATCH) {
-          await load(range, wanted.slice(i, i + config.EXPORT_BATCH)).catch((error) => {
+        for (let i = 0; i < wanted.length && isRunning() && !failed; i += config.EXPORT_BATCH) {
+          try {
+            await load(range, wanted.slice(i, i + config.EXPORT_BATCH));
+          } catch (error) {
+            // Not rethrown: the consumer would retry the batch forever; the run ends instead.
+            failed = true;
             finished.reject(error);
-            throw error;
-          });
+            return;
+          }
         }
         const last = batch.messages[batch.messages.length - 1];
         if (last && BigInt(last.offset) + 1n >= range.end) {
@@ -182,23 +191,35 @@ async function consume(config: Config, ranges: readonly Range[], load: (range: R
 }
 
 type Reject = { _topic: string; _partition: number; _offset: string; _key: string | null; raw: string | null; reason: string };
+type Row = { offset: bigint; line?: string; day?: string; reject?: Reject };
+
+const rejectOf = (table: WarehouseTable, partition: number, message: KafkaMessage, reason: string): Reject => ({
+  _topic: table.topic,
+  _partition: partition,
+  _offset: message.offset,
+  _key: message.key === null ? null : storableText(message.key.toString()),
+  // The reject table is Postgres text too: what it cannot hold (NUL, a lone surrogate) is kept JSON-escaped.
+  raw: message.value === null ? null : storableText(message.value.toString("utf8")),
+  reason: storableText(reason),
+});
+
+const storableText = (text: string) => (text.includes("\0") || !text.isWellFormed() ? JSON.stringify(text.toWellFormed()).slice(1, -1) : text);
 
 /**
  * One chunk: each record made a CSV line or a reject (here, off the
  * transaction), its day partitions made, then one transaction: the records
  * not loaded yet (by the committed next offset) COPYed in, the rejects, and
- * the new next offset.
+ * the new next offset. A row Postgres refuses for its content becomes a
+ * reject with Postgres' reason, and the rest of the chunk loads.
  */
-async function loadChunk(sql: Sql, range: Range, messages: KafkaMessage[], partitions: DayPartitions): Promise<{ loaded: number; rejected: number }> {
+async function loadChunk(sql: Sql, range: Range, messages: KafkaMessage[], partitions: DayPartitions, clockSkewMs: number): Promise<{ loaded: number; rejected: number }> {
   const { table, partition } = range;
-  const rows = messages.map((message) => {
-    const row = toRow(table, partition, message);
-    const reject: Reject | undefined =
-      "reason" in row
-        ? { _topic: table.topic, _partition: partition, _offset: message.offset, _key: message.key?.toString() ?? null, raw: message.value?.toString("utf8") ?? null, reason: row.reason }
-        : undefined;
-    return { offset: BigInt(message.offset), line: "line" in row ? row.line : undefined, day: "day" in row ? row.day : undefined, reject };
+  const rows = messages.map((message): Row => {
+    const row = toRow(table, partition, message, clockSkewMs);
+    if ("reason" in row) return { offset: BigInt(message.offset), reject: rejectOf(table, partition, message, row.reason) };
+    return { offset: BigInt(message.offset), line: row.line, day: row.day, reject: undefined };
   });
+  const byOffset = new Map(messages.map((m) => [m.offset, m]));
   // Made (and committed) before the rows: an empty partition left by a crash is harmless.
   for (const day of new Set(rows.flatMap((r) => (r.day ? [r.day] : [])))) await partitions.ensure(table.table, day);
   return sql.begin(async (tx) => {
@@ -207,21 +228,41 @@ async function loadChunk(sql: Sql, range: Range, messages: KafkaMessage[], parti
     const from = stored ? BigInt(stored.next_offset) : -1n;
     const fresh = rows.filter((r) => r.offset >= from);
     if (fresh.length === 0) return { loaded: 0, rejected: 0 };
-    const lines = fresh.flatMap((r) => (r.line ? [r.line] : []));
-    const rejects = fresh.flatMap((r) => (r.reject ? [r.reject] : []));
-    if (lines.length > 0) {
-      const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
-      const copy = await tx.unsafe(`copy ${qualified(table.table)} (${columns}) from stdin (${COPY_FORMAT})`).writable();
-      // One write per chunk: a CopyData message per line costs more than the COPY itself.
-      await pipeline(Readable.from([lines.join("")]), copy);
-    }
+    const lines = fresh.filter((r) => r.line !== undefined);
+    const refused = lines.length > 0 ? await copyRows(tx, table, lines) : [];
+    const rejects = [
+      ...fresh.flatMap((r) => (r.reject ? [r.reject] : [])),
+      ...refused.map(({ row, reason }) => rejectOf(table, partition, byOffset.get(String(row.offset))!, `Postgres refused the row: ${reason}`)),
+    ];
     if (rejects.length > 0) await tx`insert into ${tx(`warehouse`)}.${tx(`${table.table}_rejects`)} ${tx(rejects)} on conflict do nothing`;
     const next = String(fresh[fresh.length - 1]!.offset + 1n);
     await tx`
       insert into warehouse.export_offsets (topic, partition, next_offset, updated_at) values (${table.topic}, ${partition}, ${next}, now())
       on conflict (topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`;
-    return { loaded: lines.length, rejected: rejects.length };
+    return { loaded: lines.length - refused.length, rejected: rejects.length };
   });
+}
+
+/**
+ * COPY the rows in a savepoint. When Postgres refuses one for its content
+ * (a data error), find it by halves, each try in its own savepoint, and
+ * return it with the reason; the others load.
+ */
+async function copyRows(tx: TransactionSql, table: WarehouseTable, rows: Row[]): Promise<{ row: Row; reason: string }[]> {
+  try {
+    await tx.savepoint(async (sp) => {
+      const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
+      const copy = await sp.unsafe(`copy ${qualified(table.table)} (${columns}) from stdin (${COPY_FORMAT})`).writable();
+      // One write per chunk: a CopyData message per line costs more than the COPY itself.
+      await pipeline(Readable.from([rows.map((r) => r.line!).join("")]), copy);
+    });
+    return [];
+  } catch (error) {
+    if (!refusedForContent(error)) throw error;
+    if (rows.length === 1) return [{ row: rows[0]!, reason: (error as Error).message }];
+    const middle = Math.ceil(rows.length / 2);
+    return [...(await copyRows(tx, table, rows.slice(0, middle))), ...(await copyRows(tx, table, rows.slice(middle)))];
+  }
 }
 
 /** Day partitions made one at a time (chunks load in parallel), each in its own transaction. */

@@ -1,8 +1,9 @@
-import type { PushAction } from "../../infra/contracts/actions.ts";
+import { actionKey, type PushAction } from "../../infra/contracts/actions.ts";
 import type { Attempt } from "../retry.ts";
 
 /**
- * One delivery attempt: POST the action as JSON with its idempotency key.
+ * One delivery attempt: POST the action as JSON with its idempotency key
+ * (partner and action id).
  * 2xx is delivered; 408, 429, 5xx, timeouts and network errors are worth
  * retrying; any other 4xx will never succeed.
  */
@@ -10,7 +11,7 @@ export async function postAction(url: string, action: PushAction, timeoutMs: num
   try {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json", "idempotency-key": action.action_id },
+      headers: { "content-type": "application/json", "idempotency-key": actionKey(action) },
       body: JSON.stringify(action),
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -1,9 +1,10 @@
 import type Redis from "ioredis";
 import type { Config } from "../../infra/config.ts";
 import { createRedis } from "../../infra/clients.ts";
-import { PUSH_ACTIONS_TOPIC, PushAction } from "../../infra/contracts/actions.ts";
+import { actionKey, PUSH_ACTIONS_TOPIC, PushAction } from "../../infra/contracts/actions.ts";
 import type { Producer } from "../../infra/kafka/producer.ts";
 import { logger } from "../../infra/log.ts";
+import { documentKey } from "../../infra/redis-keys.ts";
 import { deadLetterEvent } from "../dead-letter.ts";
 import { lazyProducer } from "../lazy-producer.ts";
 import { decodeWith } from "../decode.ts";
@@ -15,7 +16,7 @@ import { postAction } from "./deliver.ts";
 /** An action once handled (delivered or dead-lettered); kept a little longer than the topic keeps records. */
 type Handled = true;
 const HANDLED_TTL_SECONDS = 8 * 24 * 3600;
-export const handledKey = (actionId: string) => `push:handled:${actionId}`;
+const HANDLED_NAMESPACE = "push:handled";
 
 export type NotifierStats = { delivered: number; retried: number; deadLettered: number };
 
@@ -39,7 +40,7 @@ function webhookSink(config: Config & { PUSH_WEBHOOK_URL: string }, redis: Redis
         });
         if (result.ok) {
           stats.delivered++;
-          await redis.set(handledKey(action.action_id), "true", "EX", HANDLED_TTL_SECONDS);
+          await redis.set(documentKey(HANDLED_NAMESPACE, actionKey(action)), "true", "EX", HANDLED_TTL_SECONDS);
           return;
         }
         stats.deadLettered++;
@@ -61,12 +62,12 @@ export function notifierWorker(config: Config, stats: NotifierStats = { delivere
     name: "notifier",
     inputs: [PUSH_ACTIONS_TOPIC],
     decode: decodeWith(PushAction),
-    key: (action) => action.action_id,
-    store: redisStateStore<Handled>({ redis, documentKey: handledKey, offsetsKey: "push:offsets", ttlSeconds: HANDLED_TTL_SECONDS }),
+    key: actionKey,
+    store: redisStateStore<Handled>({ redis, namespace: HANDLED_NAMESPACE, worker: "notifier", ttlSeconds: HANDLED_TTL_SECONDS }),
     sinks: [webhookSink({ ...config, PUSH_WEBHOOK_URL: url }, redis, producer, stats)],
     // A known action id is a duplicate: leave it alone.
     fold: (handled) => ({ state: handled ?? true }),
-    // An action id appears in one partition only (keyed by its user).
+    // An action appears in one partition only (keyed by its user).
     partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }

@@ -34,8 +34,8 @@ export function userActivityFold(spec: WindowSpec, topics: ActivityTopics) {
         return { topic: topics.userActivity, key: userId, value };
       }),
   });
-  return (state: WindowState<UserWindow> | undefined, event: EnrichedInteraction, lane: number): Folded<WindowState<UserWindow>> => {
-    const folded = fold(state, event, lane);
+  return (state: WindowState<UserWindow> | undefined, event: EnrichedInteraction, lane: number, writtenAt?: number): Folded<WindowState<UserWindow>> => {
+    const folded = fold(state, event, lane, writtenAt);
     if (folded.replay || event.action !== "opened") return folded;
     const opened: ContentOpened = { content_id: event.content_id, user_id: event.user_id, occurred_at: event.occurred_at, source_partition: event.source_partition, source_offset: event.source_offset };
     return { state: folded.state, emit: [...(folded.emit ?? []), { topic: topics.opens, key: event.content_id, value: opened }] };

@@ -1,4 +1,5 @@
 import type { PopularInPartition, UserActivity } from "../../infra/contracts/content.ts";
+import { keyOf } from "../../infra/redis-keys.ts";
 import type { Folded } from "../worker.ts";
 import { byOpens, type Ranked } from "./popular.ts";
 
@@ -12,7 +13,9 @@ export type PopularWindow = { window_start: string; window_end: string; partitio
 export type PopularView = { windows: PopularWindow[] };
 export type ContentView = ActivityView | PopularView;
 
-export const viewKey = (event: ViewEvent) => (event.kind === "activity" ? `activity:${event.activity.user_id}` : "popular");
+/** A user's activity is `activity:<user>`; the one popular-content document is `popular`. */
+export const activityViewKey = (userId: string) => `activity:${keyOf(userId)}`;
+export const viewKey = (event: ViewEvent) => (event.kind === "activity" ? activityViewKey(event.activity.user_id) : "popular");
 
 /** Newest first, at most VIEW_WINDOWS, one entry per window start: the last result sent for a window replaces the one before. */
 function upsertWindow<W extends { window_start: string }>(windows: readonly W[], window: W): W[] {

@@ -6,7 +6,9 @@ import type { Folded } from "../worker.ts";
  * Tumbling windows on event time with a grace period (SPEC §2.5), as a fold
  * over one input partition. An event at t belongs to the window starting at
  * floor(t / size) * size, so one exactly at a boundary opens the later
- * window. The partition's stream time is the newest event time it has seen:
+ * window. The partition's stream time is the newest event time it has seen,
+ * never later than when that event's record was written (an event stamped
+ * ahead, within the allowed clock skew, does not close windows early):
  * - a window's results are sent when the stream time reaches its end;
  * - an event for a window already sent, but whose end + grace the stream
  *   time has not reached, still counts and sends its group's result again;
@@ -58,7 +60,7 @@ export const emptyWindows = <A>(): WindowState<A> => ({ streamTime: null, window
  */
 export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
   const { sizeMs, graceMs } = aggregation;
-  return (state: WindowState<A> | undefined, event: E, lane: number): Folded<WindowState<A>> & { replay: boolean } => {
+  return (state: WindowState<A> | undefined, event: E, lane: number, writtenAt = Infinity): Folded<WindowState<A>> & { replay: boolean } => {
     const current = state ?? emptyWindows<A>();
     const { source_partition, source_offset } = aggregation.source(event);
     const last = current.sources[source_partition];
@@ -79,7 +81,7 @@ export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
         if (window.closed) emit.push(...aggregation.results({ start, end: start + sizeMs }, window.groups, group, lane));
       }
     }
-    const streamTime = Math.max(before, time);
+    const streamTime = Math.max(before, Math.min(time, writtenAt));
     next.streamTime = streamTime;
     for (const [key, window] of Object.entries(next.windows)) {
       const windowStartMs = Number(key);

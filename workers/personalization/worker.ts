@@ -18,6 +18,8 @@ import {
   UserActivity,
   USERS_CDC_TOPIC,
 } from "../../infra/contracts/content.ts";
+import { documentKey, keyOf } from "../../infra/redis-keys.ts";
+import { writtenAt } from "../admission.ts";
 import { decodeWith } from "../decode.ts";
 import { redisStateStore } from "../stores/redis-state.ts";
 import type { Decoded, Folded, InputRecord, Worker } from "../worker.ts";
@@ -46,8 +48,8 @@ type Options = { name?: string; topics?: PersonalizationTopics };
 
 const CONTENT_VIEWS = "content-views";
 
-/** Redis keys of the views the API reads (the `content-views` worker writes them). */
-export const contentViewKey = (key: string, name = CONTENT_VIEWS) => `${name}:${key}`;
+/** Redis keys of the views the API reads (the `content-views` worker writes them; `key` as `viewKey` makes it). */
+export const contentViewKey = (key: string, name = CONTENT_VIEWS) => documentKey(name, key);
 
 const decodeUser = decodeWith(CapturedUser);
 const decodeBeacon = decodeWith(Beacon);
@@ -81,8 +83,8 @@ export function enrichWorker(config: Config, { name = "enrich", topics = PERSONA
     name,
     inputs: [topics.users, topics.beacons, topics.interactions],
     decode,
-    key: userIdOf,
-    store: redisStateStore<CapturedUser>({ redis: createRedis(config), documentKey: (userId) => `${name}:user:${userId}`, offsetsKey: `${name}:offsets` }),
+    key: (event) => keyOf(userIdOf(event)),
+    store: redisStateStore<CapturedUser>({ redis: createRedis(config), namespace: `${name}:user`, worker: name }),
     fold: enrichFold(topics),
     partitionConcurrency: config.TOPIC_PARTITIONS,
   };
@@ -96,7 +98,12 @@ type InLane<E> = { lane: number; event: E };
 
 function windowedWorker<E, A>(
   config: Config,
-  { name, input, decode, fold }: { name: string; input: string; decode(record: InputRecord): Decoded<E>; fold(state: WindowState<A> | undefined, event: E, lane: number): Folded<WindowState<A>> },
+  {
+    name,
+    input,
+    decode,
+    fold,
+  }: { name: string; input: string; decode(record: InputRecord): Decoded<E>; fold(state: WindowState<A> | undefined, event: E, lane: number, writtenAt: number): Folded<WindowState<A>> },
 ): Worker<InLane<E>, WindowState<A>> {
   return {
     name,
@@ -106,8 +113,8 @@ function windowedWorker<E, A>(
       return decoded.ok ? { ok: true, event: { lane: record.partition, event: decoded.event } } : decoded;
     },
     key: ({ lane }) => String(lane),
-    store: redisStateStore<WindowState<A>>({ redis: createRedis(config), documentKey: (lane) => `${name}:partition:${lane}`, offsetsKey: `${name}:offsets` }),
-    fold: (state, { lane, event }) => fold(state, event, lane),
+    store: redisStateStore<WindowState<A>>({ redis: createRedis(config), namespace: `${name}:partition`, worker: name }),
+    fold: (state, { lane, event }, record) => fold(state, event, lane, writtenAt(record)),
     partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }
@@ -151,7 +158,7 @@ export function contentViewsWorker(config: Config, { name = CONTENT_VIEWS, topic
       return activity.ok ? { ok: true, event: { kind: "activity", activity: activity.event } } : activity;
     },
     key: viewKey,
-    store: redisStateStore<ContentView>({ redis: createRedis(config), documentKey: (key) => contentViewKey(key, name), offsetsKey: `${name}:offsets` }),
+    store: redisStateStore<ContentView>({ redis: createRedis(config), namespace: name, worker: name }),
     fold: contentViewFold,
     // content.popular has one partition, so the one `popular` document is only written from lane 0.
     partitionConcurrency: config.TOPIC_PARTITIONS,

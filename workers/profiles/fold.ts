@@ -1,6 +1,5 @@
 import type { ClickstreamEvent } from "../../infra/contracts/clickstream.ts";
-import type { PushAction } from "../../infra/contracts/actions.ts";
-import { PUSH_ACTIONS_TOPIC } from "../../infra/contracts/actions.ts";
+import { PUSH_ACTIONS_TOPIC, type PushAction } from "../../infra/contracts/actions.ts";
 import type { Folded } from "../worker.ts";
 import { emptyCounts, eventHash, LIMITS, type Profile, type ProfileState } from "./profile.ts";
 
@@ -37,11 +36,12 @@ function pushActionFor(event: ClickstreamEvent): PushAction {
 }
 
 /**
- * Fold one clickstream event into a user's profile (SPEC §2.1). Pure: the
- * same state and event always give the same result. A repeated event_id
- * leaves the state untouched; an add_to_cart emits one push action.
+ * Fold one clickstream event into its partner's profile of the user (SPEC
+ * §2.1; the state is keyed by partner and user). Pure: the same state and
+ * event always give the same result. A repeated event_id leaves the state
+ * untouched; an add_to_cart emits one push action to `actionsTopic`.
  */
-export function foldProfile(state: ProfileState | undefined, event: ClickstreamEvent): Folded<ProfileState> {
+export const profileFold = (actionsTopic: string) => (state: ProfileState | undefined, event: ClickstreamEvent): Folded<ProfileState> => {
   const hash = eventHash(event.event_id);
   if (state?.recent_events.includes(hash)) return { state };
 
@@ -62,9 +62,8 @@ export function foldProfile(state: ProfileState | undefined, event: ClickstreamE
     recent_categories: remember(before?.recent_categories ?? [], event.category ?? [], LIMITS.recentCategories),
     sessions: (before?.sessions ?? 0) + (newSession ? 1 : 0),
     is_new: before === undefined,
-    partner_id: newest ? event.partner_id : before.partner_id,
+    partner_id: event.partner_id,
     ...latestFields(event, before, newest),
-    partners: before?.partners.includes(event.partner_id) ? before.partners : [...(before?.partners ?? []), event.partner_id].slice(-LIMITS.partners),
   };
 
   return {
@@ -73,6 +72,8 @@ export function foldProfile(state: ProfileState | undefined, event: ClickstreamE
       recent_events: [...(state?.recent_events ?? []), hash].slice(-LIMITS.recentEvents),
       recent_sessions: newSession ? [...(state?.recent_sessions ?? []), event.session_id!].slice(-LIMITS.recentSessions) : (state?.recent_sessions ?? []),
     },
-    emit: event.type === "add_to_cart" ? [{ topic: PUSH_ACTIONS_TOPIC, key: event.user_id, value: pushActionFor(event) }] : [],
+    emit: event.type === "add_to_cart" ? [{ topic: actionsTopic, key: event.user_id, value: pushActionFor(event) }] : [],
   };
-}
+};
+
+export const foldProfile = profileFold(PUSH_ACTIONS_TOPIC);

@@ -1,8 +1,11 @@
 import { EVENT_TYPES, type EventType } from "../../infra/contracts/clickstream.ts";
+import { documentKey, keyOf } from "../../infra/redis-keys.ts";
 
 /**
  * The profile view (SPEC §2.1): what `GET /v1/profiles/:id` returns and what
- * is indexed for search. Shared by the profile worker and the API.
+ * is indexed for search. Shared by the profile worker and the API. A profile
+ * is one partner's view of one user (SPEC §3.8): partner B's events never
+ * change partner A's profile of the same user_id, and only A's keys read it.
  */
 export type Profile = {
   user_id: string;
@@ -18,15 +21,14 @@ export type Profile = {
   sessions: number;
   /** True only while the user's first event is the only one seen. */
   is_new: boolean;
-  /** Latest known values, taken from the newest event (by occurred_at) that carries them. */
+  /** The partner whose events built it: the only one that may read it. */
   partner_id: string;
+  /** Latest known values, taken from the newest event (by occurred_at) that carries them. */
   partner_name: string | null;
   country: string | null;
   language: string | null;
   user_agent: string | null;
   referrer: string | null;
-  /** Every partner that sent events for this user: who may read the profile. */
-  partners: string[];
 };
 
 /** What the worker stores: the profile plus the bounded memory its fold needs. */
@@ -42,13 +44,16 @@ export type ProfileState = {
   recent_sessions: string[];
 };
 
-export const LIMITS = { recentCategories: 20, recentEvents: 64, recentSessions: 20, partners: 100 } as const;
+export const LIMITS = { recentCategories: 20, recentEvents: 64, recentSessions: 20 } as const;
 
 /** wyhash of the id, cut to 52 bits so it is an exact JSON number. */
 export const eventHash = (eventId: string) => Number(BigInt.asUintN(52, BigInt(Bun.hash(eventId))));
 
-export const profileKey = (userId: string) => `profile:${userId}`;
-export const PROFILE_OFFSETS_KEY = "profile:offsets";
+export const PROFILE_NAMESPACE = "profile";
+/** The state key of a partner's profile of a user (also its search document id). */
+export const profileId = (partnerId: string, userId: string) => keyOf(partnerId, userId);
+/** Where the profile lives in Redis. */
+export const profileKey = (partnerId: string, userId: string) => documentKey(PROFILE_NAMESPACE, profileId(partnerId, userId));
 export const profilesIndex = (prefix: string) => `${prefix}profiles`;
 
 export const emptyCounts = (): Record<EventType, number> =>
@@ -73,6 +78,5 @@ export const PROFILE_MAPPING = {
     language: { type: "keyword" },
     user_agent: { type: "keyword", index: false },
     referrer: { type: "keyword", index: false },
-    partners: { type: "keyword" },
   },
 } as const;

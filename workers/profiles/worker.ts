@@ -1,25 +1,30 @@
 import type { Config } from "../../infra/config.ts";
 import { createOpenSearch, createRedis } from "../../infra/clients.ts";
+import { PUSH_ACTIONS_TOPIC } from "../../infra/contracts/actions.ts";
 import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../../infra/contracts/clickstream.ts";
 import { decodeWith } from "../decode.ts";
 import { openSearchSink } from "../sinks/opensearch.ts";
 import { redisStateStore } from "../stores/redis-state.ts";
 import type { Worker } from "../worker.ts";
-import { foldProfile } from "./fold.ts";
-import { PROFILE_MAPPING, PROFILE_OFFSETS_KEY, profileKey, profilesIndex, type ProfileState } from "./profile.ts";
+import { profileFold } from "./fold.ts";
+import { PROFILE_MAPPING, PROFILE_NAMESPACE, profileId, profilesIndex, type ProfileState } from "./profile.ts";
+
+/** Where the profile worker reads and writes; tests point it at their own topics. */
+export type ProfileTopics = { events: string; actions: string };
+export const PROFILE_TOPICS: ProfileTopics = { events: CLICKSTREAM_TOPIC, actions: PUSH_ACTIONS_TOPIC };
 
 /**
- * clickstream.events -> one profile per user (SPEC §2.1): state and lookups
- * in Redis, the same document searchable in OpenSearch, and a push action on
- * actions.push for every add_to_cart.
+ * clickstream.events -> one profile per partner and user (SPEC §2.1, §3.8):
+ * state and lookups in Redis, the same document searchable in OpenSearch,
+ * and a push action on actions.push for every add_to_cart.
  */
-export function profileWorker(config: Config): Worker<ClickstreamEvent, ProfileState> {
+export function profileWorker(config: Config, { name = "profiles", topics = PROFILE_TOPICS } = {}): Worker<ClickstreamEvent, ProfileState> {
   return {
-    name: "profiles",
-    inputs: [CLICKSTREAM_TOPIC],
+    name,
+    inputs: [topics.events],
     decode: decodeWith(ClickstreamEvent),
-    key: (event) => event.user_id,
-    store: redisStateStore<ProfileState>({ redis: createRedis(config), documentKey: profileKey, offsetsKey: PROFILE_OFFSETS_KEY }),
+    key: (event) => profileId(event.partner_id, event.user_id),
+    store: redisStateStore<ProfileState>({ redis: createRedis(config), namespace: PROFILE_NAMESPACE, worker: name }),
     sinks: [
       openSearchSink<ProfileState>({
         client: createOpenSearch(config),
@@ -28,8 +33,8 @@ export function profileWorker(config: Config): Worker<ClickstreamEvent, ProfileS
         document: (state) => state.profile,
       }),
     ],
-    fold: foldProfile,
-    // clickstream.events is keyed by user_id, the state's key.
+    fold: profileFold(topics.actions),
+    // clickstream.events is keyed by user_id, and every profile of a user lives in that user's partition.
     partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }

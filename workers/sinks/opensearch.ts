@@ -1,5 +1,5 @@
 import type { Client } from "@opensearch-project/opensearch";
-import type { Change, Sink } from "../worker.ts";
+import { Refused, type Change, type Sink } from "../worker.ts";
 
 type BulkItem = Record<string, { status: number; error?: { type: string; reason?: string } }>;
 
@@ -14,10 +14,16 @@ export async function ensureIndex(client: Client, index: string, mappings: objec
     });
 }
 
+/** A document id OpenSearch takes (at most 512 bytes): the key itself, or `#` and its SHA-256 when longer (keys never start with `#`: ids are percent-encoded). */
+export const documentId = (key: string) => (Buffer.byteLength(key) <= 512 ? key : `#${new Bun.CryptoHasher("sha256").update(key).digest("hex")}`);
+
 /**
  * Whole documents, bulk-indexed with the record offset as an external
  * version (SPEC §3.2): a replayed or older write is refused by OpenSearch as
- * a version conflict, which here means "already applied".
+ * a version conflict, which here means "already applied". A document refused
+ * for its content (a 4xx such as a mapping or parse error) is a `Refused`
+ * (the runner dead-letters the record behind it); anything else (429, 5xx,
+ * no answer) is an error to retry.
  */
 export function openSearchSink<S>(options: {
   client: Client;
@@ -37,7 +43,7 @@ export function openSearchSink<S>(options: {
       });
       await ready;
       const body = changes.flatMap((change) => {
-        const meta = { _index: index, _id: change.key, version: Number(change.offset) + 1, version_type: "external" as const };
+        const meta = { _index: index, _id: documentId(change.key), version: Number(change.offset) + 1, version_type: "external" as const };
         const document = change.state === null ? null : options.document(change.state);
         return document === null ? [{ delete: meta }] : [{ index: meta }, document];
       });
@@ -46,9 +52,11 @@ export function openSearchSink<S>(options: {
       const failures = (response.items as BulkItem[])
         .map((item) => Object.values(item)[0]!)
         .filter((result) => result.error && result.error.type !== "version_conflict_engine_exception" && result.status !== 404);
-      if (failures.length > 0) {
-        throw new Error(`OpenSearch bulk into ${index}: ${failures.length} failed, first: ${failures[0]!.error!.type}: ${failures[0]!.error!.reason ?? ""}`);
-      }
+      if (failures.length === 0) return;
+      const first = `${failures[0]!.error!.type}: ${failures[0]!.error!.reason ?? ""}`;
+      const refused = failures.every((f) => f.status >= 400 && f.status < 500 && f.status !== 408 && f.status !== 429);
+      if (refused) throw new Refused(`OpenSearch refused the document for ${index}: ${first}`);
+      throw new Error(`OpenSearch bulk into ${index}: ${failures.length} failed, first: ${first}`);
     },
     close: () => client.close(),
   };

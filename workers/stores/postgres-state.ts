@@ -1,5 +1,12 @@
 import type { Sql, TransactionSql } from "postgres";
-import type { Change, StateStore } from "../worker.ts";
+import { Refused, type Change, type StateStore } from "../worker.ts";
+
+/**
+ * Errors about what was written, not about the server: data exceptions (22:
+ * out of range, bad encoding...), integrity violations (23: a check or not
+ * null constraint) and program limits (54: a row too large for an index).
+ */
+export const refusedForContent = (error: unknown) => /^(22|23|54)/.test(String((error as { code?: unknown })?.code ?? ""));
 
 export type PostgresStateOptions<S, E> = {
   sql: Sql;
@@ -31,15 +38,19 @@ export function postgresStateStore<S, E>({ sql, worker, loadStates, writeChanges
     },
 
     async commit(tp, changes, offset) {
-      await sql.begin(async (tx) => {
-        const advanced = await tx`
-          insert into worker_offsets (worker, topic, partition, applied_offset)
-          values (${worker}, ${tp.topic}, ${tp.partition}, ${offset})
-          on conflict (worker, topic, partition) do update set applied_offset = excluded.applied_offset
-          where worker_offsets.applied_offset < excluded.applied_offset
-          returning 1`;
-        if (advanced.length > 0 && changes.length > 0) await writeChanges(tx, changes);
-      });
+      await sql
+        .begin(async (tx) => {
+          const advanced = await tx`
+            insert into worker_offsets (worker, topic, partition, applied_offset)
+            values (${worker}, ${tp.topic}, ${tp.partition}, ${offset})
+            on conflict (worker, topic, partition) do update set applied_offset = excluded.applied_offset
+            where worker_offsets.applied_offset < excluded.applied_offset
+            returning 1`;
+          if (advanced.length > 0 && changes.length > 0) await writeChanges(tx, changes);
+        })
+        .catch((error) => {
+          throw refusedForContent(error) ? new Refused(`Postgres refused the row: ${(error as Error).message}`) : error;
+        });
     },
 
     async close() {

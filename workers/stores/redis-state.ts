@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { documentKey, offsetsKey } from "../../infra/redis-keys.ts";
 import type { Change, StateStore, TopicPartition } from "../worker.ts";
 
 /**
@@ -26,23 +27,25 @@ type WithCommit = Redis & { cdpCommitState(numKeys: number, ...args: string[]): 
 
 export type RedisStateOptions = {
   redis: Redis;
-  /** The Redis key a state key's document is stored under (what readers GET). */
-  documentKey(key: string): string;
-  /** The hash holding this worker's applied offset (and stream time) per topic-partition. */
-  offsetsKey: string;
+  /** Documents are stored under `<namespace>:<state key>` (infra/redis-keys.ts), what readers GET. */
+  namespace: string;
+  /** The worker whose applied offsets (and stream times) are kept, under `offsets:<worker>`. */
+  worker: string;
   /** Let documents expire (e.g. dedupe markers kept as long as the topic keeps records); 0 keeps them. */
   ttlSeconds?: number;
 };
 
-export function redisStateStore<S>({ redis, documentKey, offsetsKey, ttlSeconds = 0 }: RedisStateOptions): StateStore<S> {
+export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }: RedisStateOptions): StateStore<S> {
   const client = redis as WithCommit;
   if (typeof client.cdpCommitState !== "function") client.defineCommand("cdpCommitState", { lua: COMMIT });
+  const offsetsHash = offsetsKey(worker);
+  const docKey = (key: string) => documentKey(namespace, key);
   const field = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
 
   return {
     async load(tp, keys, clocks) {
-      const pipeline = redis.pipeline().hmget(offsetsKey, field(tp), ...clocks.map((clock) => `${field(clock)}:time`));
-      if (keys.length > 0) pipeline.mget(keys.map(documentKey));
+      const pipeline = redis.pipeline().hmget(offsetsHash, field(tp), ...clocks.map((clock) => `${field(clock)}:time`));
+      if (keys.length > 0) pipeline.mget(keys.map(docKey));
       const [[offsetsError, offsets] = [], [docsError, docs] = []] = (await pipeline.exec()) ?? [];
       if (offsetsError || docsError) throw offsetsError ?? docsError;
       const [offset, ...times] = offsets as (string | null)[];
@@ -59,7 +62,7 @@ export function redisStateStore<S>({ redis, documentKey, offsetsKey, ttlSeconds 
     },
 
     async commit(tp, changes: readonly Change<S>[], offset, streamTime) {
-      const keys = [offsetsKey, ...changes.map((c) => documentKey(c.key))];
+      const keys = [offsetsHash, ...changes.map((c) => docKey(c.key))];
       const values = changes.map((c) => (c.state === null ? "" : JSON.stringify(c.state)));
       await client.cdpCommitState(keys.length, ...keys, field(tp), offset, String(ttlSeconds), streamTime === undefined ? "" : String(streamTime), ...values);
     },

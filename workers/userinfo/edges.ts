@@ -1,6 +1,7 @@
 import type { FollowEvent, LikeEvent, TweetEvent } from "../../infra/contracts/social.ts";
 import { USERINFO_DELTAS_TOPIC, type CountDelta, type CountName } from "../../infra/contracts/userinfo.ts";
 import type { OutRecord } from "../../infra/kafka/producer.ts";
+import { keyOf } from "../../infra/redis-keys.ts";
 import type { Folded, InputRecord } from "../worker.ts";
 
 /**
@@ -19,11 +20,11 @@ export type Edge = { author?: string };
 export function edgeKey(edge: EdgeEvent): string {
   switch (edge.kind) {
     case "tweet":
-      return `tweet:${edge.event.tweet_id}`;
+      return keyOf("tweet", edge.event.tweet_id);
     case "follow":
-      return `follow:${edge.event.follower_id}>${edge.event.followee_id}`;
+      return keyOf("follow", edge.event.follower_id, edge.event.followee_id);
     case "like":
-      return `like:${edge.event.user_id}>${edge.event.tweet_id}`;
+      return keyOf("like", edge.event.user_id, edge.event.tweet_id);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { User } from "../../infra/contracts/social.ts";
 import { COUNTS, type CountName } from "../../infra/contracts/userinfo.ts";
+import { documentKey, keyOf } from "../../infra/redis-keys.ts";
 
 /** The user-info document (SPEC §2.2): the user's fields plus their counts. */
 export type UserInfo = User & Record<CountName, number>;
@@ -13,8 +14,8 @@ export type UserInfoState = {
   applied: Record<string, string>;
 };
 
-export const userInfoKey = (userId: string) => `userinfo:${userId}`;
-export const USERINFO_OFFSETS_KEY = "userinfo:offsets";
+export const USERINFO_NAMESPACE = "userinfo";
+export const userInfoKey = (userId: string) => documentKey(USERINFO_NAMESPACE, keyOf(userId));
 export const userInfoIndex = (prefix: string) => `${prefix}userinfo`;
 
 export const zeroCounts = (): Record<CountName, number> => Object.fromEntries(COUNTS.map((c) => [c, 0])) as Record<CountName, number>;

@@ -10,7 +10,8 @@ import { redisStateStore } from "../stores/redis-state.ts";
 import type { Decoded, InputRecord, Worker } from "../worker.ts";
 import { edgeKey, foldEdge, type Edge, type EdgeEvent } from "./edges.ts";
 import { foldUserInfo, type UserInfoEvent } from "./fold.ts";
-import { USERINFO_MAPPING, USERINFO_OFFSETS_KEY, userInfoDocument, userInfoIndex, userInfoKey, type UserInfoState } from "./userinfo.ts";
+import { keyOf } from "../../infra/redis-keys.ts";
+import { USERINFO_MAPPING, USERINFO_NAMESPACE, userInfoDocument, userInfoIndex, type UserInfoState } from "./userinfo.ts";
 
 const decodeTweet = decodeWith(TweetEvent);
 const decodeFollow = decodeWith(FollowEvent);
@@ -34,7 +35,7 @@ export function socialEdgesWorker(config: Config): Worker<EdgeEvent, Edge> {
     inputs: [TWEETS_TOPIC, FOLLOWS_TOPIC, LIKES_TOPIC],
     decode: decodeEdge,
     key: edgeKey,
-    store: redisStateStore<Edge>({ redis: createRedis(config), documentKey: (key) => `edge:${key}`, offsetsKey: "edge:offsets" }),
+    store: redisStateStore<Edge>({ redis: createRedis(config), namespace: "edge", worker: "social-edges" }),
     fold: foldEdge,
     // Each topic is keyed by what its edge key starts with, and the key
     // spaces of the three topics never meet.
@@ -70,8 +71,8 @@ export function userInfoWorker(config: Config): Worker<UserInfoEvent, UserInfoSt
     name: "userinfo",
     inputs: [USERS_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC],
     decode: decodeUserInfoInput,
-    key: (input) => (input.kind === "user" ? input.user_id : input.delta.user_id),
-    store: redisStateStore<UserInfoState>({ redis: createRedis(config), documentKey: userInfoKey, offsetsKey: USERINFO_OFFSETS_KEY }),
+    key: (input) => keyOf(input.kind === "user" ? input.user_id : input.delta.user_id),
+    store: redisStateStore<UserInfoState>({ redis: createRedis(config), namespace: USERINFO_NAMESPACE, worker: "userinfo" }),
     sinks: [
       openSearchSink<UserInfoState>({
         client: createOpenSearch(config),

@@ -2,6 +2,7 @@ import type { Config } from "../../infra/config.ts";
 import { createRedis } from "../../infra/clients.ts";
 import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC, MemberSignup, type AugmentedMember } from "../../infra/contracts/members.ts";
 import { logger } from "../../infra/log.ts";
+import { keyOf } from "../../infra/redis-keys.ts";
 import { circuitBreaker } from "../circuit-breaker.ts";
 import { deadLetterEvent } from "../dead-letter.ts";
 import { decodeWith } from "../decode.ts";
@@ -68,8 +69,8 @@ export function augmenterWorker(config: Config, { name = "augmenter", input = ME
     name,
     inputs: [input],
     decode: decodeWith(MemberSignup),
-    key: (member) => member.id,
-    store: redisStateStore<Handled>({ redis: createRedis(config), documentKey: (id) => `${name}:handled:${id}`, offsetsKey: `${name}:offsets`, ttlSeconds: HANDLED_TTL_SECONDS }),
+    key: (member) => keyOf(member.id),
+    store: redisStateStore<Handled>({ redis: createRedis(config), namespace: `${name}:handled`, worker: name, ttlSeconds: HANDLED_TTL_SECONDS }),
     sinks: [
       {
         name: "subscriber-keys",

@@ -1,0 +1,17 @@
+/**
+ * The Redis key layout. A document is `<namespace>:<key>`, where the key is
+ * made of ids by `keyOf`: each id percent-encoded, so no id can reach another
+ * id's document (`a:b` + `c` vs `a` + `b:c`) or another namespace. A
+ * worker's bookkeeping (applied offsets, stream times) lives under
+ * `offsets:<worker>` and rate limits under `ratelimit:`, namespaces no
+ * document uses, so no id the API is given can name them.
+ */
+
+/** The key of a document about these ids (ids are admitted strings: no lone surrogate, which encoding would refuse). */
+export const keyOf = (...ids: readonly string[]) => ids.map(encodeURIComponent).join(":");
+
+export const documentKey = (namespace: string, key: string) => `${namespace}:${key}`;
+
+export const offsetsKey = (worker: string) => `offsets:${worker}`;
+
+export const rateLimitKey = (apiKeyId: string) => `ratelimit:${apiKeyId}`;
