@@ -12,7 +12,7 @@ import type { Worker } from "./worker.ts";
 export type View = { worker(config: Config): Worker<unknown, unknown>; keys: string[]; index?(prefix: string): string };
 
 const VIEWS: Record<string, View> = {
-  userinfo: { worker: userInfoWorker as View["worker"], keys: [`${USERINFO_NAMESPACE}:*`, offsetsKey("userinfo")], index: userInfoIndex },
+  userinfo: { worker: ((config: Config) => userInfoWorker(config)) as View["worker"], keys: [`${USERINFO_NAMESPACE}:*`, offsetsKey("userinfo")], index: userInfoIndex },
   // The personalization results the API serves, from content.user-activity and content.popular.
   "content-views": { worker: ((config: Config) => contentViewsWorker(config)) as View["worker"], keys: ["content-views:*", offsetsKey("content-views")] },
 };

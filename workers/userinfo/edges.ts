@@ -28,41 +28,45 @@ export function edgeKey(edge: EdgeEvent): string {
   }
 }
 
-function deltas(record: InputRecord, changes: [user: string, count: CountName, step: 1 | -1][]): OutRecord[] {
+function countChanges(topic: string, record: InputRecord, changes: [user: string, count: CountName, step: 1 | -1][]): OutRecord[] {
   // One record per user, so a self-follow is one change of two counts.
   const byUser = new Map<string, CountDelta["changes"]>();
   for (const [user, count, step] of changes) byUser.set(user, { ...byUser.get(user), [count]: step });
   return [...byUser].map(([user_id, counts]) => ({
-    topic: USERINFO_DELTAS_TOPIC,
+    topic,
     key: user_id,
     value: { user_id, changes: counts, source: `${record.topic}:${record.partition}`, source_offset: record.offset } satisfies CountDelta,
   }));
 }
 
-export function foldEdge(edge: Edge | undefined, input: EdgeEvent, record: InputRecord): Folded<Edge> {
+/** The fold of stage 1, emitting count changes to `deltasTopic`. */
+export const edgeFold = (deltasTopic: string) => (edge: Edge | undefined, input: EdgeEvent, record: InputRecord): Folded<Edge> => {
   const exists = edge !== undefined;
+  const deltas = (changes: [user: string, count: CountName, step: 1 | -1][]) => countChanges(deltasTopic, record, changes);
   switch (input.kind) {
     case "tweet": {
       const { type, user_id } = input.event;
-      if (type === "created" && !exists) return { state: { author: user_id }, emit: deltas(record, [[user_id, "tweets", 1]]) };
-      if (type === "deleted" && exists) return { state: null, emit: deltas(record, [[edge.author ?? user_id, "tweets", -1]]) };
+      if (type === "created" && !exists) return { state: { author: user_id }, emit: deltas([[user_id, "tweets", 1]]) };
+      if (type === "deleted" && exists) return { state: null, emit: deltas([[edge.author ?? user_id, "tweets", -1]]) };
       return { state: edge ?? null };
     }
     case "follow": {
       const { type, follower_id, followee_id } = input.event;
       if (type === "follow" && !exists) {
-        return { state: {}, emit: deltas(record, [[follower_id, "following", 1], [followee_id, "followers", 1]]) };
+        return { state: {}, emit: deltas([[follower_id, "following", 1], [followee_id, "followers", 1]]) };
       }
       if (type === "unfollow" && exists) {
-        return { state: null, emit: deltas(record, [[follower_id, "following", -1], [followee_id, "followers", -1]]) };
+        return { state: null, emit: deltas([[follower_id, "following", -1], [followee_id, "followers", -1]]) };
       }
       return { state: edge ?? null };
     }
     case "like": {
       const { type, user_id } = input.event;
-      if (type === "like" && !exists) return { state: {}, emit: deltas(record, [[user_id, "likes", 1]]) };
-      if (type === "unlike" && exists) return { state: null, emit: deltas(record, [[user_id, "likes", -1]]) };
+      if (type === "like" && !exists) return { state: {}, emit: deltas([[user_id, "likes", 1]]) };
+      if (type === "unlike" && exists) return { state: null, emit: deltas([[user_id, "likes", -1]]) };
       return { state: edge ?? null };
     }
   }
-}
+};
+
+export const foldEdge = edgeFold(USERINFO_DELTAS_TOPIC);

@@ -12,9 +12,10 @@ export type UserInfoEvent = { kind: "user"; user_id: string; user: User | null }
  * tombstone hides the user (404, gone from search) but keeps the counts, as
  * the edges behind them still exist. Counts that arrive before the user are
  * kept and shown once the user exists; none goes below zero. Every change of
- * the document is also emitted to userinfo.changelog (a tombstone on delete).
+ * the document is also emitted to `changelogTopic` (userinfo.changelog; a
+ * tombstone on delete).
  */
-export function foldUserInfo(state: UserInfoState | undefined, input: UserInfoEvent): Folded<UserInfoState> {
+export const userInfoFold = (changelogTopic: string) => (state: UserInfoState | undefined, input: UserInfoEvent): Folded<UserInfoState> => {
   const current: UserInfoState = state ?? { user: null, counts: zeroCounts(), applied: {} };
   let next: UserInfoState;
   let userId: string;
@@ -36,6 +37,8 @@ export function foldUserInfo(state: UserInfoState | undefined, input: UserInfoEv
   const documentChanged = JSON.stringify(before) !== JSON.stringify(after);
   return {
     state: next,
-    emit: documentChanged ? [{ topic: USERINFO_CHANGELOG_TOPIC, key: userId, value: after }] : [],
+    emit: documentChanged ? [{ topic: changelogTopic, key: userId, value: after }] : [],
   };
-}
+};
+
+export const foldUserInfo = userInfoFold(USERINFO_CHANGELOG_TOPIC);

@@ -3,40 +3,53 @@ import type { Config } from "../../infra/config.ts";
 import { createOpenSearch, createRedis } from "../../infra/clients.ts";
 import { Id } from "../../infra/contracts/fields.ts";
 import { FOLLOWS_TOPIC, FollowEvent, LIKES_TOPIC, LikeEvent, TWEETS_TOPIC, TweetEvent, User, USERS_CHANGELOG_TOPIC } from "../../infra/contracts/social.ts";
-import { CountDelta, USERINFO_DELTAS_TOPIC } from "../../infra/contracts/userinfo.ts";
+import { CountDelta, USERINFO_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC } from "../../infra/contracts/userinfo.ts";
 import { decodeWith } from "../decode.ts";
 import { openSearchSink } from "../sinks/opensearch.ts";
 import { redisStateStore } from "../stores/redis-state.ts";
 import type { Decoded, InputRecord, Worker } from "../worker.ts";
-import { edgeKey, foldEdge, type Edge, type EdgeEvent } from "./edges.ts";
-import { foldUserInfo, type UserInfoEvent } from "./fold.ts";
+import { edgeFold, edgeKey, type Edge, type EdgeEvent } from "./edges.ts";
+import { userInfoFold, type UserInfoEvent } from "./fold.ts";
 import { keyOf } from "../../infra/redis-keys.ts";
 import { USERINFO_MAPPING, USERINFO_NAMESPACE, userInfoDocument, userInfoIndex, type UserInfoState } from "./userinfo.ts";
+
+/** Where the user information service reads and writes; tests point it at their own topics. */
+export type UserInfoTopics = { tweets: string; follows: string; likes: string; users: string; deltas: string; changelog: string };
+export const USERINFO_TOPICS: UserInfoTopics = {
+  tweets: TWEETS_TOPIC,
+  follows: FOLLOWS_TOPIC,
+  likes: LIKES_TOPIC,
+  users: USERS_CHANGELOG_TOPIC,
+  deltas: USERINFO_DELTAS_TOPIC,
+  changelog: USERINFO_CHANGELOG_TOPIC,
+};
+
+type Options = { name?: string; topics?: UserInfoTopics };
 
 const decodeTweet = decodeWith(TweetEvent);
 const decodeFollow = decodeWith(FollowEvent);
 const decodeLike = decodeWith(LikeEvent);
 
-function decodeEdge(record: InputRecord): Decoded<EdgeEvent> {
+const decodeEdge = (topics: UserInfoTopics) => (record: InputRecord): Decoded<EdgeEvent> => {
   const as = <K extends EdgeEvent["kind"]>(kind: K, decoded: Decoded<Extract<EdgeEvent, { kind: K }>["event"]>): Decoded<EdgeEvent> =>
     decoded.ok ? { ok: true, event: { kind, event: decoded.event } as EdgeEvent } : decoded;
-  if (record.topic === TWEETS_TOPIC) return as("tweet", decodeTweet(record));
-  if (record.topic === FOLLOWS_TOPIC) return as("follow", decodeFollow(record));
+  if (record.topic === topics.tweets) return as("tweet", decodeTweet(record));
+  if (record.topic === topics.follows) return as("follow", decodeFollow(record));
   return as("like", decodeLike(record));
-}
+};
 
 /**
  * social.tweets, social.follows, social.likes -> edge state -> count changes
  * on userinfo.deltas, keyed by the user each count belongs to (SPEC §3.3).
  */
-export function socialEdgesWorker(config: Config): Worker<EdgeEvent, Edge> {
+export function socialEdgesWorker(config: Config, { name = "social-edges", topics = USERINFO_TOPICS }: Options = {}): Worker<EdgeEvent, Edge> {
   return {
-    name: "social-edges",
-    inputs: [TWEETS_TOPIC, FOLLOWS_TOPIC, LIKES_TOPIC],
-    decode: decodeEdge,
+    name,
+    inputs: [topics.tweets, topics.follows, topics.likes],
+    decode: decodeEdge(topics),
     key: edgeKey,
-    store: redisStateStore<Edge>({ redis: createRedis(config), namespace: "edge", worker: "social-edges" }),
-    fold: foldEdge,
+    store: redisStateStore<Edge>({ redis: createRedis(config), namespace: `${name}:edge`, worker: name }),
+    fold: edgeFold(topics.deltas),
     // Each topic is keyed by what its edge key starts with, and the key
     // spaces of the three topics never meet.
     partitionConcurrency: config.TOPIC_PARTITIONS,
@@ -46,8 +59,8 @@ export function socialEdgesWorker(config: Config): Worker<EdgeEvent, Edge> {
 const decodeUser = decodeWith(User);
 const decodeDelta = decodeWith(CountDelta);
 
-function decodeUserInfoInput(record: InputRecord): Decoded<UserInfoEvent> {
-  if (record.topic === USERINFO_DELTAS_TOPIC) {
+const decodeUserInfoInput = (topics: UserInfoTopics) => (record: InputRecord): Decoded<UserInfoEvent> => {
+  if (record.topic === topics.deltas) {
     const delta = decodeDelta(record);
     return delta.ok ? { ok: true, event: { kind: "delta", delta: delta.event } } : delta;
   }
@@ -57,22 +70,23 @@ function decodeUserInfoInput(record: InputRecord): Decoded<UserInfoEvent> {
   if (!user.ok) return user;
   if (user.event.user_id !== record.key) return { ok: false, reason: `user_id: ${user.event.user_id} differs from the record key ${record.key}` };
   return { ok: true, event: { kind: "user", user_id: record.key, user: user.event } };
-}
+};
 
 /**
  * users.changelog + userinfo.deltas -> one user-info document per user, in
  * Redis (lookups), OpenSearch (search) and userinfo.changelog (SPEC §2.2).
  * Both inputs are keyed by user_id with the same partition count, so a
  * user's records meet in one partition number; the runner folds partition N
- * of both topics in turn, different partition numbers at once.
+ * of both topics in turn, different partition numbers at once. The
+ * documents are the view the API reads, whatever the worker's name.
  */
-export function userInfoWorker(config: Config): Worker<UserInfoEvent, UserInfoState> {
+export function userInfoWorker(config: Config, { name = "userinfo", topics = USERINFO_TOPICS }: Options = {}): Worker<UserInfoEvent, UserInfoState> {
   return {
-    name: "userinfo",
-    inputs: [USERS_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC],
-    decode: decodeUserInfoInput,
+    name,
+    inputs: [topics.users, topics.deltas],
+    decode: decodeUserInfoInput(topics),
     key: (input) => keyOf(input.kind === "user" ? input.user_id : input.delta.user_id),
-    store: redisStateStore<UserInfoState>({ redis: createRedis(config), namespace: USERINFO_NAMESPACE, worker: "userinfo" }),
+    store: redisStateStore<UserInfoState>({ redis: createRedis(config), namespace: USERINFO_NAMESPACE, worker: name }),
     sinks: [
       openSearchSink<UserInfoState>({
         client: createOpenSearch(config),
@@ -81,7 +95,7 @@ export function userInfoWorker(config: Config): Worker<UserInfoEvent, UserInfoSt
         document: userInfoDocument,
       }),
     ],
-    fold: foldUserInfo,
+    fold: userInfoFold(topics.changelog),
     partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }
