@@ -31,10 +31,11 @@ async function newTopic(partitions = 3) {
   return { topic, table: `t_${topic.replace(/\W/g, "_")}` };
 }
 
-/** `count` clicks spread over the given days back from today (0 = today). */
+/** `count` clicks spread over the given days back from today (0 = today), each between its day's midnight and today's time of day (never in the future). */
 function clicks(topic: string, count: number, days: number[] = [0]): OutRecord[] {
+  const timeOfDay = Date.now() % DAY;
   return Array.from({ length: count }, (_, i) => {
-    const at = new Date(Date.parse(`${day(days[i % days.length]!)}T12:00:00Z`) + (i % 3600) * 1000).toISOString();
+    const at = new Date(Date.parse(`${day(days[i % days.length]!)}T00:00:00Z`) + Math.floor((timeOfDay * (i % 3600)) / 3600)).toISOString();
     const user = `u${i % 97}`;
     return { topic, key: user, value: { click_id: `c${i}`, user_id: user, product_id: `p${i % 13}`, occurred_at: at, price: (i % 500) / 10, url: `https://shop/p${i % 13}` } };
   });

@@ -39,3 +39,11 @@ export function csvField(value: unknown, type: ColumnType | "raw"): string {
 }
 
 export const csvLine = (fields: readonly string[]) => `${fields.join(",")}\n`;
+
+/** The same value as the text a typed parameter takes (`$1::numeric`...): how a row goes in by INSERT. */
+export function fieldText(value: unknown, type: ColumnType | "raw"): string | null {
+  if (value === null || value === undefined) return null;
+  if (type === "text[]") return arrayLiteral(value as unknown[]);
+  if (type === "jsonb") return JSON.stringify(value);
+  return String(value);
+}

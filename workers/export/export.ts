@@ -1,6 +1,4 @@
 import type { KafkaMessage } from "kafkajs";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { Sql, TransactionSql } from "postgres";
 import type { Config } from "../../infra/config.ts";
 import { createSql } from "../../infra/clients.ts";
@@ -11,8 +9,8 @@ import { logger } from "../../infra/log.ts";
 import { writtenAt } from "../admission.ts";
 import { groupIdOf } from "../runner.ts";
 import { refusedForContent } from "../stores/postgres-state.ts";
-import { COPY_FORMAT, csvField, csvLine } from "./csv.ts";
-import { createTableSql, dayPartition, META_COLUMNS, qualified, WAREHOUSE_TABLES, type WarehouseTable } from "./tables.ts";
+import { COPY_FORMAT, csvField, csvLine, fieldText } from "./csv.ts";
+import { createTableSql, dayPartition, META_COLUMNS, qualified, WAREHOUSE_TABLES, type ColumnType, type WarehouseTable } from "./tables.ts";
 
 const log = logger("export");
 
@@ -37,9 +35,17 @@ export class ExportBusy extends Error {}
 
 type Range = { table: WarehouseTable; partition: number; start: bigint; end: bigint };
 
-/** A record as a CSV line of its table, or the reason it is not one (judged as of when it was written, like every consumer). */
-function toRow(table: WarehouseTable, partition: number, message: KafkaMessage, clockSkewMs: number): { line: string; day: string } | { reason: string } {
+type Field = [value: unknown, type: ColumnType | "raw"];
+
+/**
+ * A record as the fields of its table's row, or the reason it is not one
+ * (judged as of when it was written, like every consumer). The admission
+ * rule makes every field one Postgres stores, the key included.
+ */
+function toFields(table: WarehouseTable, partition: number, message: KafkaMessage, clockSkewMs: number): { fields: Field[]; day: string } | { reason: string } {
   if (message.value === null) return { reason: "null value (tombstone)" };
+  const key = message.key?.toString() ?? null;
+  if (key !== null && (key.includes("\0") || !key.isWellFormed())) return { reason: "key: must not contain a NUL character or a lone surrogate" };
   const json = message.value.toString("utf8");
   let parsed: unknown;
   try {
@@ -50,9 +56,9 @@ function toRow(table: WarehouseTable, partition: number, message: KafkaMessage, 
   const result = admittingUntil(writtenAt(message) + clockSkewMs, () => validate(table.schema, parsed));
   if (!result.ok) return { reason: describeErrors(result.errors) };
   const event = result.value as Record<string, unknown>;
-  const fields = table.columns.map((c) => csvField(event[c.name], c.type));
-  fields.push(csvField(json, "raw"), csvField(message.key?.toString() ?? null, "text"), csvField(table.topic, "text"), csvField(partition, "int"), csvField(message.offset, "bigint"));
-  return { line: csvLine(fields), day: utcDay(event.occurred_at as string) };
+  const fields: Field[] = table.columns.map((c) => [event[c.name], c.type]);
+  fields.push([json, "raw"], [key, "text"], [table.topic, "text"], [partition, "int"], [message.offset, "bigint"]);
+  return { fields, day: utcDay(event.occurred_at as string) };
 }
 
 /** The UTC day of a contract timestamp; one in UTC already starts with it (most do; a Date costs more than the rest of the row). */
@@ -191,7 +197,7 @@ async function consume(config: Config, ranges: readonly Range[], load: (range: R
 }
 
 type Reject = { _topic: string; _partition: number; _offset: string; _key: string | null; raw: string | null; reason: string };
-type Row = { offset: bigint; line?: string; day?: string; reject?: Reject };
+type Row = { message: KafkaMessage; fields?: Field[]; day?: string; reject?: Reject };
 
 const rejectOf = (table: WarehouseTable, partition: number, message: KafkaMessage, reason: string): Reject => ({
   _topic: table.topic,
@@ -215,53 +221,81 @@ const storableText = (text: string) => (text.includes("\0") || !text.isWellForme
 async function loadChunk(sql: Sql, range: Range, messages: KafkaMessage[], partitions: DayPartitions, clockSkewMs: number): Promise<{ loaded: number; rejected: number }> {
   const { table, partition } = range;
   const rows = messages.map((message): Row => {
-    const row = toRow(table, partition, message, clockSkewMs);
-    if ("reason" in row) return { offset: BigInt(message.offset), reject: rejectOf(table, partition, message, row.reason) };
-    return { offset: BigInt(message.offset), line: row.line, day: row.day, reject: undefined };
+    const row = toFields(table, partition, message, clockSkewMs);
+    if ("reason" in row) return { message, reject: rejectOf(table, partition, message, row.reason) };
+    return { message, fields: row.fields, day: row.day };
   });
-  const byOffset = new Map(messages.map((m) => [m.offset, m]));
   // Made (and committed) before the rows: an empty partition left by a crash is harmless.
   for (const day of new Set(rows.flatMap((r) => (r.day ? [r.day] : [])))) await partitions.ensure(table.table, day);
   return sql.begin(async (tx) => {
     const [stored] = await tx<{ next_offset: string }[]>`
       select next_offset from warehouse.export_offsets where topic = ${table.topic} and partition = ${partition} for update`;
     const from = stored ? BigInt(stored.next_offset) : -1n;
-    const fresh = rows.filter((r) => r.offset >= from);
+    const fresh = rows.filter((r) => BigInt(r.message.offset) >= from);
     if (fresh.length === 0) return { loaded: 0, rejected: 0 };
-    const lines = fresh.filter((r) => r.line !== undefined);
-    const refused = lines.length > 0 ? await copyRows(tx, table, lines) : [];
+    const loadable = fresh.filter((r) => r.fields !== undefined);
+    const refused = loadable.length > 0 ? await loadRows(tx, table, loadable) : [];
     const rejects = [
       ...fresh.flatMap((r) => (r.reject ? [r.reject] : [])),
-      ...refused.map(({ row, reason }) => rejectOf(table, partition, byOffset.get(String(row.offset))!, `Postgres refused the row: ${reason}`)),
+      ...refused.map(({ row, reason }) => rejectOf(table, partition, row.message, `Postgres refused the row: ${reason}`)),
     ];
     if (rejects.length > 0) await tx`insert into ${tx(`warehouse`)}.${tx(`${table.table}_rejects`)} ${tx(rejects)} on conflict do nothing`;
-    const next = String(fresh[fresh.length - 1]!.offset + 1n);
+    const next = String(BigInt(fresh[fresh.length - 1]!.message.offset) + 1n);
     await tx`
       insert into warehouse.export_offsets (topic, partition, next_offset, updated_at) values (${table.topic}, ${partition}, ${next}, now())
       on conflict (topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`;
-    return { loaded: lines.length - refused.length, rejected: rejects.length };
+    return { loaded: loadable.length - refused.length, rejected: rejects.length };
   });
 }
 
 /**
- * COPY the rows in a savepoint. When Postgres refuses one for its content
- * (a data error), find it by halves, each try in its own savepoint, and
- * return it with the reason; the others load.
+ * COPY the rows in a savepoint. Should Postgres refuse one (what the
+ * admission rule lets in should always load, so this is the unforeseen),
+ * the chunk is loaded again row by row, each an INSERT in its own savepoint,
+ * and the rows refused are returned with Postgres' reason; the rest loads.
  */
-async function copyRows(tx: TransactionSql, table: WarehouseTable, rows: Row[]): Promise<{ row: Row; reason: string }[]> {
+async function loadRows(tx: TransactionSql, table: WarehouseTable, rows: Row[]): Promise<{ row: Row; reason: string }[]> {
+  const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
   try {
-    await tx.savepoint(async (sp) => {
-      const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
-      const copy = await sp.unsafe(`copy ${qualified(table.table)} (${columns}) from stdin (${COPY_FORMAT})`).writable();
-      // One write per chunk: a CopyData message per line costs more than the COPY itself.
-      await pipeline(Readable.from([rows.map((r) => r.line!).join("")]), copy);
-    });
+    // One write per chunk: a CopyData message per line costs more than the COPY itself.
+    await tx.savepoint((sp) => copyIn(sp, `copy ${qualified(table.table)} (${columns}) from stdin (${COPY_FORMAT})`, rows.map((r) => csvLine(r.fields!.map(([v, t]) => csvField(v, t)))).join("")));
     return [];
   } catch (error) {
-    if (!refusedForContent(error)) throw error;
-    if (rows.length === 1) return [{ row: rows[0]!, reason: (error as Error).message }];
-    const middle = Math.ceil(rows.length / 2);
-    return [...(await copyRows(tx, table, rows.slice(0, middle))), ...(await copyRows(tx, table, rows.slice(middle)))];
+    // 25P02: the probe behind a COPY Postgres refused. Why, the inserts below tell.
+    if (!refusedForContent(error) && (error as { code?: string }).code !== "25P02") throw error;
+  }
+  const types = [...table.columns.map((c) => c.type), "jsonb", "text", "text", "int", "bigint"];
+  const insert = `insert into ${qualified(table.table)} (${columns}) values (${types.map((t, i) => `$${i + 1}::${t}`).join(", ")})`;
+  const refused: { row: Row; reason: string }[] = [];
+  for (const row of rows) {
+    await tx.savepoint((sp) => sp.unsafe(insert, row.fields!.map(([v, t]) => fieldText(v, t)))).catch((error: Error) => {
+      if (!refusedForContent(error)) throw error;
+      refused.push({ row, reason: error.message });
+    });
+  }
+  return refused;
+}
+
+/**
+ * COPY `data` and know whether Postgres took it. postgres.js never settles a
+ * COPY that Postgres refuses once all the data is sent (the error reaches
+ * no one), so a query is queued right behind it: it answers once the COPY
+ * is done, and fails with 25P02 (transaction aborted) when the COPY failed.
+ */
+async function copyIn(sql: TransactionSql, statement: string, data: string): Promise<void> {
+  const copy = await sql.unsafe(statement).writable();
+  copy.on("error", () => {});
+  await new Promise<void>((resolve, reject) => copy.write(data, (error) => (error ? reject(error) : resolve())));
+  copy.end();
+  for (let tries = 0; ; tries++) {
+    // Let the stream send CopyDone before the probe is queued.
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      await sql`select 1`;
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "COPY_IN_PROGRESS" || tries > 100) throw error;
+    }
   }
 }
 

@@ -8,6 +8,11 @@ import { Refused, type Change, type StateStore } from "../worker.ts";
  */
 export const refusedForContent = (error: unknown) => /^(22|23|54)/.test(String((error as { code?: unknown })?.code ?? ""));
 
+/** Rethrow a content error as a `Refused` naming what was refused. */
+const refusal = (what: string) => (error: unknown): never => {
+  throw refusedForContent(error) ? new Refused(`Postgres refused ${what}: ${(error as Error).message}`) : error;
+};
+
 export type PostgresStateOptions<S, E> = {
   sql: Sql;
   /** The worker's name in worker_offsets. */
@@ -31,7 +36,7 @@ export function postgresStateStore<S, E>({ sql, worker, loadStates, writeChanges
       const [offsets, states] = await Promise.all([
         sql<{ applied_offset: string }[]>`
           select applied_offset from worker_offsets where worker = ${worker} and topic = ${tp.topic} and partition = ${tp.partition}`,
-        keys.length > 0 ? loadStates(sql, keys) : new Map<string, S>(),
+        keys.length > 0 ? loadStates(sql, keys).catch(refusal("a key")) : new Map<string, S>(),
       ]);
       const offset = offsets[0]?.applied_offset;
       return { appliedOffset: offset === undefined ? null : BigInt(offset), states, streamTimes: new Map() };
@@ -48,9 +53,7 @@ export function postgresStateStore<S, E>({ sql, worker, loadStates, writeChanges
             returning 1`;
           if (advanced.length > 0 && changes.length > 0) await writeChanges(tx, changes);
         })
-        .catch((error) => {
-          throw refusedForContent(error) ? new Refused(`Postgres refused the row: ${(error as Error).message}`) : error;
-        });
+        .catch(refusal("the row"));
     },
 
     async close() {
