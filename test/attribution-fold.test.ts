@@ -145,4 +145,18 @@ describe("checkout attribution rule", () => {
     state = fold(state ?? undefined, click("new", T0 + 2 * HOUR + 1, "p2"), undefined, times).state;
     expect(Object.keys(state!.products)).toEqual(["p2"]);
   });
+
+  test("a click stamped ahead of when it was written moves the click stream only to that write time: open checkouts stay open", () => {
+    const fold = attributionFold(rules);
+    const written = { writtenAt: T0 + 10 };
+    let state = fold(undefined, checkout("k1", T0), written, new Map()).state ?? undefined;
+    // Four minutes ahead (within the allowed clock skew), written at T0 + 10 ms.
+    state = fold(state, click("ahead", T0 + 4 * 60_000, "p2"), written, new Map([["checkouts", T0]])).state ?? undefined;
+    expect(state!.products.p1!.open.map((o) => o.checkout.checkout_id)).toEqual(["k1"]);
+    const genuine = fold(state, click("genuine", T0 - 5000), { writtenAt: T0 + 20 }, new Map([["clicks", T0 + 10], ["checkouts", T0]]));
+    expect(genuine.emit?.map((r) => (r.value as Attribution).click?.click_id)).toEqual(["genuine"]);
+    // Without the bound (the click taken at its word), the same click would have closed k1.
+    const unbounded = fold(undefined, checkout("k1", T0), undefined, new Map()).state ?? undefined;
+    expect(fold(unbounded, click("ahead", T0 + 4 * 60_000, "p2"), undefined, new Map([["checkouts", T0]])).state?.products.p1).toBeUndefined();
+  });
 });

@@ -157,3 +157,31 @@ export const withKey = (routes: Hono<AuthEnv>, scopes: Scope[], partnerId = "tes
       await next();
     })
     .route("/", routes);
+
+/** Every record a topic holds now (a fresh group reads it from the beginning to its current end). */
+export async function readTopic(config: Config, topic: string): Promise<TailedRecord[]> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const total = ends.reduce((n, p) => n + Number(p.high), 0);
+  const records: TailedRecord[] = [];
+  if (total === 0) return records;
+  const consumer = createKafka(config).consumer({ groupId: groupIdOf(config, unique("read")) });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const done = Promise.withResolvers<void>();
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      records.push({
+        key: message.key?.toString() ?? "",
+        value: message.value?.toString() ?? "",
+        headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      });
+      if (records.length >= total) done.resolve();
+    },
+  });
+  await Promise.race([done.promise, Bun.sleep(60_000)]);
+  await consumer.disconnect();
+  return records;
+}

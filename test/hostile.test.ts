@@ -15,7 +15,7 @@ import { profileWorker } from "../workers/profiles/worker.ts";
 import { groupIdOf, runWorker, type RunningWorker } from "../workers/runner.ts";
 import { socialEdgesWorker, userInfoWorker } from "../workers/userinfo/worker.ts";
 import { cases, kinds, type Case } from "./fixtures/hostile.ts";
-import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
+import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique } from "./helpers.ts";
 
 /**
  * The hostile-input suite (SPEC §3.7): generated records, valid, oddly
@@ -113,33 +113,6 @@ const expectedStatus = { valid: 202, invalid: 400, foreign: 403 } as const;
 const rawVerdict = (c: Case) => (c.verdict === "foreign" ? "valid" : c.verdict);
 /** An accepted record's fields as sent (JSON.parse reads duplicate keys and __proto__ as every consumer does). */
 const fieldsOf = (c: Case) => JSON.parse(c.json!) as Record<string, string>;
-
-async function readAll(topic: string): Promise<{ key: string | null; value: string | null; headers: Record<string, string> }[]> {
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const total = ends.reduce((n, p) => n + Number(p.high), 0);
-  const records: { key: string | null; value: string | null; headers: Record<string, string> }[] = [];
-  if (total === 0) return records;
-  const consumer = createKafka(config).consumer({ groupId: groupIdOf(config, unique("read")) });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const done = Promise.withResolvers<void>();
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      records.push({
-        key: message.key?.toString() ?? null,
-        value: message.value?.toString() ?? null,
-        headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
-      });
-      if (records.length >= total) done.resolve();
-    },
-  });
-  await Promise.race([done.promise, Bun.sleep(60_000)]);
-  await consumer.disconnect();
-  return records;
-}
 
 describe("hostile input at every way in", () => {
   test("through every ingest endpoint: 202 exactly for valid events, 400 or 403 naming the problem otherwise, never a 5xx", async () => {
@@ -267,7 +240,7 @@ describe("hostile input at every way in", () => {
 
     // Enrichment: every accepted beacon and interaction enriched once (by where it entered).
     for (const [kind, topic] of [["beacons", topics.active], ["interactions", topics.enriched]] as const) {
-      const enriched = await readAll(topic);
+      const enriched = await readTopic(config, topic);
       const distinct = new Set(enriched.map((r) => { const v = JSON.parse(r.value!) as { source_partition: number; source_offset: string }; return `${v.source_partition}:${v.source_offset}`; }));
       const want = accepted.filter((c) => c.kind === kind).length;
       lost += Math.max(0, want - distinct.size);
@@ -313,7 +286,7 @@ describe("hostile input at every way in", () => {
 
     // Dead letters: exactly the refused raw records, each with where it came from and why.
     for (const topic of Object.values(topicOf)) {
-      const dead = await readAll(`${topic}.dlq`);
+      const dead = await readTopic(config, `${topic}.dlq`);
       const want = refusedRaw.filter((c) => topicOf[c.kind] === topic);
       const got = new Set(dead.map((d) => `${d.headers["dlq.source.partition"]}:${d.headers["dlq.source.offset"]}`));
       expect([topic, [...got].sort()]).toEqual([topic, want.map((c) => `${c.partition}:${c.offset}`).sort()]);

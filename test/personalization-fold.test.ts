@@ -90,6 +90,19 @@ describe("tumbling windows with grace", () => {
     return { state: state!, results, opens: emitted.filter((r) => r.topic === "opens").map((r) => r.value as ContentOpened) };
   }
 
+  test("an event stamped ahead of when it was written counts in its window, but moves the stream time only to that write time", () => {
+    const fold = userActivityFold(spec, { userActivity: "activity", opens: "opens" });
+    const written = T0 + 2 * MIN;
+    // Four minutes ahead of its write time (within the allowed clock skew): its window opens, nothing closes.
+    const ahead = fold(undefined, opened(written + 4 * MIN, "u-ahead"), 0, written);
+    expect(ahead.state!.streamTime).toBe(written);
+    // A genuine open a minute before the write time is on time, not late.
+    const genuine = fold(ahead.state!, opened(written - MIN, "u1"), 0, written + 10);
+    expect(genuine.state!.late).toBe(0);
+    expect(genuine.state!.windows[T0]!.groups.u1!.opens).toBe(1);
+    expect(genuine.state!.windows[T0 + 5 * MIN]!.groups["u-ahead"]!.opens).toBe(1);
+  });
+
   test("an event exactly at a boundary belongs to the later window", () => {
     expect(windowStart(T0 - 1, spec.sizeMs)).toBe(T0 - 5 * MIN);
     expect(windowStart(T0, spec.sizeMs)).toBe(T0);

@@ -8,7 +8,7 @@ import type { InputRecord } from "../workers/worker.ts";
 
 const at = "2026-11-25T10:00:00.000Z";
 let offset = 0;
-const record = (topic = "social.follows"): InputRecord => ({ topic, partition: 0, offset: String(offset++), key: null, value: null, timestamp: "0", headers: {} });
+const record = (topic = "social.follows"): InputRecord => ({ topic, partition: 0, offset: String(offset++), key: null, value: null, timestamp: "0", writtenAt: 0, headers: {} });
 
 /** Fold edge events of one key in order; returns the final edge and every emitted delta. */
 function edges(events: EdgeEvent[]) {

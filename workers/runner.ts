@@ -42,10 +42,10 @@ function toInput(tp: TopicPartition, message: KafkaMessage): InputRecord {
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     if (value !== undefined) headers[name] = String(Array.isArray(value) ? value[0] : value);
   }
-  return { ...tp, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, timestamp: message.timestamp, headers };
+  return { ...tp, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, timestamp: message.timestamp, writtenAt: writtenAt(message), headers };
 }
 
-type Admitted<E> = { record: InputRecord; result: Decoded<E>; key: string; writtenAt: number };
+type Admitted<E> = { record: InputRecord; result: Decoded<E>; key: string };
 
 /**
  * Fold one chunk of a partition: decode under the admission rule (bad
@@ -57,7 +57,7 @@ type Admitted<E> = { record: InputRecord; result: Decoded<E>; key: string; writt
 async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, records: InputRecord[], stats: RunnerStats, clockSkewMs: number) {
   const admitted = records.map((record): Admitted<E> => {
     const result = decodeAdmitted(worker, record, clockSkewMs);
-    return { record, result, key: result.ok ? worker.key(result.event) : "", writtenAt: writtenAt(record) };
+    return { record, result, key: result.ok ? worker.key(result.event) : "" };
   });
   await applyRange(worker, producer, tp, admitted, stats);
 }
@@ -92,7 +92,7 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, producer: Producer, tp: 
   const counted = { records: 0, deadLettered: 0, skipped: 0 };
   const changed = new Map<string, Change<S, E>>();
   const emit: OutRecord[] = [];
-  for (const { record, result, key, writtenAt } of range) {
+  for (const { record, result, key } of range) {
     if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
       counted.skipped++;
       continue;
@@ -111,7 +111,7 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, producer: Producer, tp: 
       // the time before it (so it can tell a late record). Never past when
       // the record was written: an event stamped ahead (within the allowed
       // skew) does not make the genuine ones after it late.
-      const time = Math.min(worker.eventTime(result.event), writtenAt);
+      const time = Math.min(worker.eventTime(result.event), record.writtenAt);
       if (!(time <= (streamTimes.get(tp.topic) ?? -Infinity))) streamTimes.set(tp.topic, time);
     }
     // Deleting what does not exist is no change either.

@@ -15,6 +15,12 @@ export type InputRecord = TopicPartition & {
   value: Buffer | null;
   /** Broker timestamp, ms since epoch. */
   timestamp: string;
+  /**
+   * When the record was written to the log (its timestamp), never later than
+   * when it was read: its "now" for the admission rule, and the latest time
+   * its event may move a stream time to.
+   */
+  writtenAt: number;
   headers: Record<string, string>;
 };
 

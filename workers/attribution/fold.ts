@@ -1,6 +1,6 @@
 import type { Attribution, AttributedClick, Checkout, Click } from "../../infra/contracts/commerce.ts";
 import type { OutRecord } from "../../infra/kafka/producer.ts";
-import type { Folded, StreamTimes } from "../worker.ts";
+import type { Folded, InputRecord, StreamTimes } from "../worker.ts";
 
 /** First-click attribution looks this far back from a checkout (SPEC §2.3). */
 export const ATTRIBUTION_WINDOW_MS = 60 * 60 * 1000;
@@ -77,7 +77,7 @@ export function attributionFold(rules: AttributionRules) {
     return Object.keys(products).length === 0 ? null : { products };
   }
 
-  function onClick(state: AttributionState | undefined, click: Click, times: StreamTimes): Folded<AttributionState> {
+  function onClick(state: AttributionState | undefined, click: Click, times: StreamTimes, writtenAt: number): Folded<AttributionState> {
     const streamTime = times.get(rules.clicksTopic);
     const at = Date.parse(click.occurred_at);
     if (streamTime !== undefined && at < streamTime - allowanceMs) return { state: state ?? null };
@@ -93,10 +93,10 @@ export function attributionFold(rules: AttributionRules) {
       return improved;
     });
     const clicks = [...current.clicks, kept].sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { state: settle(state, click.product_id, { clicks, open }, Math.max(at, streamTime ?? at), times.get(rules.checkoutsTopic)), emit };
+    return { state: settle(state, click.product_id, { clicks, open }, progress(at, streamTime, writtenAt), times.get(rules.checkoutsTopic)), emit };
   }
 
-  function onCheckout(state: AttributionState | undefined, checkout: Checkout, times: StreamTimes): Folded<AttributionState> {
+  function onCheckout(state: AttributionState | undefined, checkout: Checkout, times: StreamTimes, writtenAt: number): Folded<AttributionState> {
     const current = state?.products[checkout.product_id] ?? { clicks: [], open: [] };
     if (current.open.some((o) => o.checkout.checkout_id === checkout.checkout_id)) return { state: state ?? null };
 
@@ -105,9 +105,13 @@ export function attributionFold(rules: AttributionRules) {
     const opened: OpenCheckout = { checkout, at, click };
     const streamTime = times.get(rules.checkoutsTopic);
     const product = { clicks: current.clicks, open: [...current.open, opened] };
-    return { state: settle(state, checkout.product_id, product, times.get(rules.clicksTopic), Math.max(at, streamTime ?? at)), emit: [attribution(opened)] };
+    return { state: settle(state, checkout.product_id, product, times.get(rules.clicksTopic), progress(at, streamTime, writtenAt)), emit: [attribution(opened)] };
   }
 
-  return (state: AttributionState | undefined, event: CommerceEvent, _record: unknown, times: StreamTimes): Folded<AttributionState> =>
-    event.kind === "click" ? onClick(state, event.click, times) : onCheckout(state, event.checkout, times);
+  /** A stream's time after an event: never back, and never past when the event's record was written (as the runner keeps it). */
+  const progress = (at: number, streamTime: number | undefined, writtenAt: number) => Math.max(Math.min(at, writtenAt), streamTime ?? -Infinity);
+
+  /** `record` absent (pure tests): no write time bounds the streams. */
+  return (state: AttributionState | undefined, event: CommerceEvent, record: Pick<InputRecord, "writtenAt"> | undefined, times: StreamTimes): Folded<AttributionState> =>
+    event.kind === "click" ? onClick(state, event.click, times, record?.writtenAt ?? Infinity) : onCheckout(state, event.checkout, times, record?.writtenAt ?? Infinity);
 }

@@ -19,7 +19,6 @@ import {
   USERS_CDC_TOPIC,
 } from "../../infra/contracts/content.ts";
 import { documentKey, keyOf } from "../../infra/redis-keys.ts";
-import { writtenAt } from "../admission.ts";
 import { decodeWith } from "../decode.ts";
 import { redisStateStore } from "../stores/redis-state.ts";
 import type { Decoded, Folded, InputRecord, Worker } from "../worker.ts";
@@ -114,7 +113,7 @@ function windowedWorker<E, A>(
     },
     key: ({ lane }) => String(lane),
     store: redisStateStore<WindowState<A>>({ redis: createRedis(config), namespace: `${name}:partition`, worker: name }),
-    fold: (state, { lane, event }, record) => fold(state, event, lane, writtenAt(record)),
+    fold: (state, { lane, event }, record) => fold(state, event, lane, record.writtenAt),
     partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }
