@@ -3,6 +3,8 @@ import { createOpenSearch, createRedis } from "../infra/clients.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { groupIdOf, runWorker } from "./runner.ts";
 import { contentViewsWorker } from "./personalization/worker.ts";
+import { PROFILE_NAMESPACE, profilesIndex } from "./profiles/profile.ts";
+import { profileWorker } from "./profiles/worker.ts";
 import { offsetsKey } from "../infra/redis-keys.ts";
 import { USERINFO_NAMESPACE, userInfoIndex } from "./userinfo/userinfo.ts";
 import { userInfoWorker } from "./userinfo/worker.ts";
@@ -12,6 +14,8 @@ import type { Worker } from "./worker.ts";
 export type View = { worker(config: Config): Worker<unknown, unknown>; keys: string[]; index?(prefix: string): string };
 
 const VIEWS: Record<string, View> = {
+  // Replaying clickstream.events re-emits push actions; the notifier delivers each once (its handled marks outlive the topic).
+  profiles: { worker: ((config: Config) => profileWorker(config)) as View["worker"], keys: [`${PROFILE_NAMESPACE}:*`, offsetsKey("profiles")], index: profilesIndex },
   userinfo: { worker: ((config: Config) => userInfoWorker(config)) as View["worker"], keys: [`${USERINFO_NAMESPACE}:*`, offsetsKey("userinfo")], index: userInfoIndex },
   // The personalization results the API serves, from content.user-activity and content.popular.
   "content-views": { worker: ((config: Config) => contentViewsWorker(config)) as View["worker"], keys: ["content-views:*", offsetsKey("content-views")] },
