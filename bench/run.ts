@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { createApiKey } from "../api/keys.ts";
+import { profileKey } from "../workers/profiles/profile.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { createSql } from "../infra/clients.ts";
 import { configOrExit, type Config } from "../infra/config.ts";
@@ -152,7 +153,7 @@ async function lookupScenario(key: string) {
   console.log(`lookup: GET /v1/profiles/:id at ${rate}/s for ${seconds}s over ${users} profiles, then raw Redis GET of the same keys`);
   const common = ["--users", `lk-:${users}`, "--rate", String(rate), "--seconds", String(seconds)];
   const http = await runJson<Load>(["bench/load.ts", "--target", "http", "--url", `${api}/v1/profiles/`, "--auth", key, ...common], env);
-  const redis = await runJson<Load>(["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", "profile:", ...common], env);
+  const redis = await runJson<Load>(["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", profileKey(partner, ""), ...common], env);
   rows.push({ figure: `lookup ms @${rate}/s`, value: line(http), baseline: `Redis GET ${line(redis)}`, ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x` });
   report.lookup = { rate, seconds, users, http, redisBaseline: redis };
 }
