@@ -2,6 +2,7 @@ import type { Client as OpenSearch } from "@opensearch-project/opensearch";
 import type { Admin } from "kafkajs";
 import type Redis from "ioredis";
 import type { Sql } from "postgres";
+import { WORKER_STATUS_PATTERN } from "../infra/redis-keys.ts";
 
 export type Dependencies = { admin: Admin; redis: Redis; sql: Sql; search: OpenSearch };
 
@@ -18,6 +19,20 @@ async function timed(probe: () => Promise<unknown>, timeoutMs: number): Promise<
   } catch (error) {
     return { ok: false, ms: Math.round(performance.now() - started), error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** The views' workers as they last said (each writes its status every few seconds, wherever it runs): state, lag, counters. */
+export async function viewStates(redis: Redis): Promise<Record<string, { state?: string; lag?: number; lastError?: string | null }>> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, found] = await redis.scan(cursor, "MATCH", WORKER_STATUS_PATTERN, "COUNT", 1000);
+    cursor = next;
+    keys.push(...found);
+  } while (cursor !== "0");
+  if (keys.length === 0) return {};
+  const values = await redis.mget(keys);
+  return Object.fromEntries(keys.flatMap((key, i) => (values[i] ? [[key.slice("status:".length), JSON.parse(values[i]!)]] : [])));
 }
 
 /** Ready means every store answers now; each check is bounded so /readyz never hangs. */

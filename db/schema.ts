@@ -94,9 +94,22 @@ export const workerOffsets = pgTable(
     topic: text("topic").notNull(),
     partition: integer("partition").notNull(),
     appliedOffset: bigint("applied_offset", { mode: "bigint" }).notNull(),
+    /** The topic incarnation (`<cluster id>/<topic id>`) the offset belongs to; null: recorded before incarnations were. */
+    incarnation: text("incarnation"),
   },
   (t) => [primaryKey({ columns: [t.worker, t.topic, t.partition] })],
 );
+
+/**
+ * The identity of a Postgres-backed worker's state (made on first use): the
+ * runner commits consumer offsets with it, so offsets committed for state
+ * that is gone are recognised.
+ */
+export const workerStores = pgTable("worker_stores", {
+  worker: text("worker").primaryKey(),
+  storeId: text("store_id").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
 
 /**
  * One row per member the `emailer` worker handled (SPEC §2.4): `sent` when

@@ -81,6 +81,10 @@ export const ConfigSchema = v.object({
   // How long the broker waits for a silent worker before giving its
   // partitions to another; lower recovers faster from a crash.
   WORKER_SESSION_TIMEOUT_MS: integer("WORKER_SESSION_TIMEOUT_MS", 6000, 300_000, 30_000),
+  // What a worker does when its view was folded from another incarnation of
+  // its topics (a reset broker, a topic made again): stop and say how to heal
+  // it, or drop the view and fold the topics from the beginning.
+  ON_LOG_MISMATCH: oneOf("ON_LOG_MISMATCH", ["stop", "rebuild"], "stop"),
   // Push actions (SPEC §2.1): where the notifier delivers them, and how hard
   // it tries before an action goes to actions.push.dlq.
   PUSH_WEBHOOK_URL: v.optional(v.pipe(v.string(), v.trim(), v.url("PUSH_WEBHOOK_URL: expected an http(s) URL"))),

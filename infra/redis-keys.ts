@@ -3,7 +3,8 @@
  * made of ids by `keyOf`: each id percent-encoded, so no id can reach another
  * id's document (`a:b` + `c` vs `a` + `b:c`) or another namespace. A
  * worker's bookkeeping (applied offsets, stream times) lives under
- * `offsets:<worker>` and rate limits under `ratelimit:`, namespaces no
+ * `offsets:<worker>`, its published status under `status:<worker>` and rate
+ * limits under `ratelimit:`, namespaces no
  * document uses, so no id the API is given can name them.
  */
 
@@ -15,3 +16,6 @@ export const documentKey = (namespace: string, key: string) => `${namespace}:${k
 export const offsetsKey = (worker: string) => `offsets:${worker}`;
 
 export const rateLimitKey = (apiKeyId: string) => `ratelimit:${apiKeyId}`;
+
+export const workerStatusKey = (worker: string) => `status:${worker}`;
+export const WORKER_STATUS_PATTERN = "status:*";

@@ -1,7 +1,7 @@
 import { startApi } from "../api/server.ts";
 import { stopOnSignals } from "../workers/runner.ts";
 import { startWorkers } from "../workers/main.ts";
-import { startStatus } from "../workers/status.ts";
+import { publishStatus, startStatus } from "../workers/status.ts";
 import { configOrExit } from "./config.ts";
 import type { Server } from "./stack/server.ts";
 import { stackUp } from "./stack/stack.ts";
@@ -23,6 +23,7 @@ try {
 }
 const workers = await startWorkers(config, []);
 await startStatus(workers, config);
+const unpublish = publishStatus(workers, config);
 const api = await startApi(config);
 console.log(`system up: API on http://127.0.0.1:${api.port}, ${workers.length} worker(s); Ctrl-C to stop`);
 const demoTraffic = [
@@ -39,6 +40,7 @@ const demo = process.argv.includes("--demo")
     )
   : [];
 stopOnSignals(workers, async () => {
+  unpublish();
   for (const child of demo) child.kill("SIGTERM");
   await Promise.all(demo.map((child) => child.exited));
   await api.stop();

@@ -1,9 +1,13 @@
 import { configOrExit, type Config } from "../infra/config.ts";
 import { WORKERS } from "./registry.ts";
-import { startStatus } from "./status.ts";
-import { runWorker, stopOnSignals, type Running } from "./runner.ts";
+import { publishStatus, startStatus } from "./status.ts";
+import { runWorker, stopOnSignals, type Running, type RunningWorker } from "./runner.ts";
 
-/** Start the named workers (all when none are named) in this process. */
+/**
+ * Start the named workers (all when none are named) in this process. When
+ * every fold in it has stopped itself (its log is not its view's), the
+ * process exits 1, so a supervisor sees it; the status said why.
+ */
 export async function startWorkers(config: Config, names: string[]): Promise<Running[]> {
   const unknown = names.filter((n) => !(n in WORKERS));
   if (unknown.length > 0) {
@@ -18,10 +22,17 @@ export async function startWorkers(config: Config, names: string[]): Promise<Run
     console.log(`worker ${name} not started: ${missing(name).join(", ")} is not set`);
     return false;
   });
+  const folds: RunningWorker[] = [];
+  const onHalt = () => {
+    if (folds.every((w) => w.stats.state === "stopped")) setTimeout(() => process.exit(1), 2000);
+  };
   return Promise.all(
-    selected.map((name) => {
+    selected.map(async (name) => {
       const entry = WORKERS[name]!;
-      return "start" in entry ? entry.start(config) : runWorker(entry.create(config), config);
+      if ("start" in entry) return entry.start(config);
+      const running = await runWorker(entry.create(config), config, { hooks: { onHalt } });
+      folds.push(running);
+      return running;
     }),
   );
 }
@@ -37,5 +48,6 @@ if (import.meta.main) {
     process.exit(0);
   }
   await startStatus(running, config);
-  stopOnSignals(running);
+  const unpublish = publishStatus(running, config);
+  stopOnSignals(running, async () => unpublish());
 }

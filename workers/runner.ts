@@ -6,16 +6,20 @@ import { logger } from "../infra/log.ts";
 import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetter } from "./dead-letter.ts";
 import { decodeAdmitted, writtenAt } from "./admission.ts";
+import { viewGuard, type GuardStats } from "./view-guard.ts";
 import { Refused, type Change, type Decoded, type InputRecord, type TopicPartition, type Worker } from "./worker.ts";
 
 export type RunnerHooks = {
   /** After a chunk's state is committed to the store, before the consumer offset commit. */
   afterFlush?(tp: TopicPartition, lastOffset: string): void | Promise<void>;
+  /** The worker stopped itself (its log is not the one its view was folded from); the message says why and how to heal it. */
+  onHalt?(message: string): void;
 };
 
-export type RunnerStats = {
+export type RunnerStats = GuardStats & {
   records: number;
   deadLettered: number;
+  /** Records at or below the store's applied offset: applied by an earlier run from the same log, so not again. */
   skipped: number;
   flushes: number;
   /** Records behind the partitions' ends, as of each partition's last chunk. */
@@ -54,23 +58,26 @@ type Admitted<E> = { record: InputRecord; result: Decoded<E>; key: string };
  * one record that caused it is found: it goes to the DLQ with the refusal,
  * and everything around it is applied, so no record stalls a partition.
  */
-async function foldChunk<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, records: InputRecord[], stats: RunnerStats, clockSkewMs: number) {
+/** Where a chunk is folded: its partition, the incarnation of its topic, and the worker's counters. */
+type Flush = { producer: Producer; tp: TopicPartition; incarnation: string; stats: RunnerStats };
+
+async function foldChunk<E, S>(worker: Worker<E, S>, flush: Flush, records: InputRecord[], clockSkewMs: number) {
   const admitted = records.map((record): Admitted<E> => {
     const result = decodeAdmitted(worker, record, clockSkewMs);
     return { record, result, key: result.ok ? worker.key(result.event) : "" };
   });
-  await applyRange(worker, producer, tp, admitted, stats);
+  await applyRange(worker, flush, admitted);
 }
 
-async function applyRange<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, range: Admitted<E>[], stats: RunnerStats): Promise<void> {
+async function applyRange<E, S>(worker: Worker<E, S>, flush: Flush, range: Admitted<E>[]): Promise<void> {
   try {
-    await foldAndFlush(worker, producer, tp, range, stats);
+    await foldAndFlush(worker, flush, range);
   } catch (error) {
     if (!(error instanceof Refused)) throw error;
-    if (range.length === 1) return deadLetterRefused(worker, producer, tp, range[0]!.record, error, stats);
+    if (range.length === 1) return deadLetterRefused(worker, flush, range[0]!.record, error);
     const middle = Math.ceil(range.length / 2);
-    await applyRange(worker, producer, tp, range.slice(0, middle), stats);
-    await applyRange(worker, producer, tp, range.slice(middle), stats);
+    await applyRange(worker, flush, range.slice(0, middle));
+    await applyRange(worker, flush, range.slice(middle));
   }
 }
 
@@ -85,7 +92,7 @@ const clocksOf = (worker: Pick<Worker<never, never>, "eventTime" | "inputs">, tp
  * offset were applied by an earlier run that died before committing its
  * consumer offset; they are skipped entirely.
  */
-async function foldAndFlush<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, range: Admitted<E>[], stats: RunnerStats) {
+async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnation, stats }: Flush, range: Admitted<E>[]) {
   const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
   const { appliedOffset, states, streamTimes } = await worker.store.load(tp, [...keys], clocksOf(worker, tp));
 
@@ -124,7 +131,7 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, producer: Producer, tp: 
   const changes = [...changed.values()];
   for (const sink of worker.sinks ?? []) if (changes.length > 0) await sink.write(changes);
   await producer.send(emit);
-  await worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic));
+  await worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic), incarnation);
   stats.records += counted.records;
   stats.deadLettered += counted.deadLettered;
   stats.skipped += counted.skipped;
@@ -132,14 +139,14 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, producer: Producer, tp: 
 }
 
 /** The one record a sink or the store refused: to the DLQ with the refusal, and the partition moves past it. */
-async function deadLetterRefused<E, S>(worker: Worker<E, S>, producer: Producer, tp: TopicPartition, record: InputRecord, refusal: Refused, stats: RunnerStats) {
+async function deadLetterRefused<E, S>(worker: Worker<E, S>, { producer, tp, incarnation, stats }: Flush, record: InputRecord, refusal: Refused) {
   const { appliedOffset, streamTimes } = await worker.store.load(tp, [], clocksOf(worker, tp));
   if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
     stats.skipped++;
     return;
   }
   await producer.send([deadLetter(record, refusal.message, worker.name)]);
-  await worker.store.commit(tp, [], record.offset, streamTimes.get(tp.topic));
+  await worker.store.commit(tp, [], record.offset, streamTimes.get(tp.topic), incarnation);
   stats.records++;
   stats.deadLettered++;
   stats.flushes++;
@@ -156,9 +163,13 @@ export async function runWorker<E, S>(
   options: { hooks?: RunnerHooks; fromBeginning?: boolean } = {},
 ): Promise<RunningWorker> {
   const log = logger(`worker ${worker.name}`);
-  const stats: RunnerStats = { records: 0, deadLettered: 0, skipped: 0, flushes: 0, lag: 0, lastError: null };
+  const stats: RunnerStats = { state: "running", records: 0, deadLettered: 0, skipped: 0, flushes: 0, lag: 0, restores: 0, unrestorable: 0, rebuilds: 0, lastError: null };
   const kafka = createKafka(config);
   const producer = await createProducer(kafka);
+  const admin = kafka.admin();
+  await admin.connect();
+  const guard = viewGuard(worker as Worker<unknown, unknown>, config, admin, stats, log);
+  await guard.start();
   const consumer: Consumer = kafka.consumer({
     groupId: groupIdOf(config, worker.name),
     sessionTimeout: config.WORKER_SESSION_TIMEOUT_MS,
@@ -188,7 +199,32 @@ export async function runWorker<E, S>(
     return turn;
   };
 
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await admin.disconnect();
+      for (const sink of worker.sinks ?? []) await sink.close?.();
+      await worker.store.close();
+      log.info("stopped", { ...stats });
+    })();
+    return stopping;
+  };
+  let halted = false;
+  const halt = (message: string) => {
+    if (halted) return;
+    halted = true;
+    stats.state = "stopped";
+    stats.lastError = `${new Date().toISOString()} ${message}`;
+    log.error(message);
+    options.hooks?.onHalt?.(message);
+    // Not awaited here: disconnecting waits for the batch in hand, which is this one.
+    setTimeout(() => void stop(), 0);
+  };
+
   await consumer.connect();
+  consumer.on(consumer.events.GROUP_JOIN, () => guard.assigned());
   await consumer.subscribe({ topics: [...worker.inputs], fromBeginning: options.fromBeginning ?? true });
   await consumer.run({
     autoCommit: false,
@@ -197,14 +233,26 @@ export async function runWorker<E, S>(
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       const tp = { topic: batch.topic, partition: batch.partition };
       for (let start = 0; start < batch.messages.length; start += config.WORKER_MAX_BATCH) {
-        if (!isRunning() || isStale()) return;
+        if (!isRunning() || isStale() || halted) return;
         const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));
         const lastOffset = chunk[chunk.length - 1]!.offset;
-        await inLane(tp.partition, async () => {
-          await foldChunk(worker, producer, tp, chunk, stats, config.MAX_CLOCK_SKEW_MS);
+        const folded = await inLane(tp.partition, async () => {
+          const verdict = await guard.verify(tp, BigInt(chunk[0]!.offset));
+          if (verdict.action === "halt") {
+            halt(verdict.message);
+            return false;
+          }
+          if (verdict.action === "seek") {
+            consumer.seek({ ...tp, offset: verdict.offset });
+            return false;
+          }
+          await foldChunk(worker, { producer, tp, incarnation: guard.incarnation(tp.topic), stats }, chunk, config.MAX_CLOCK_SKEW_MS);
           await options.hooks?.afterFlush?.(tp, lastOffset);
-          await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n) }]);
+          await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n), metadata: guard.commitMetadata() }]);
+          guard.applied(tp, BigInt(lastOffset));
+          return true;
         });
+        if (!folded) return;
         resolveOffset(lastOffset);
         lags.set(`${tp.topic}:${tp.partition}`, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n)));
         stats.lag = [...lags.values()].reduce((a, b) => a + b, 0);
@@ -213,23 +261,7 @@ export async function runWorker<E, S>(
     },
   });
   log.info("running", { inputs: worker.inputs });
-
-  let stopping: Promise<void> | undefined;
-  return {
-    name: worker.name,
-    stats,
-    details: worker.details,
-    stop() {
-      stopping ??= (async () => {
-        await consumer.disconnect();
-        await producer.disconnect();
-        for (const sink of worker.sinks ?? []) await sink.close?.();
-        await worker.store.close();
-        log.info("stopped", { ...stats });
-      })();
-      return stopping;
-    },
-  };
+  return { name: worker.name, stats, details: worker.details, stop };
 }
 
 /** Stop the given workers on SIGTERM or SIGINT, then exit. */

@@ -1,4 +1,7 @@
+import type Redis from "ioredis";
 import type { Config } from "../infra/config.ts";
+import { createRedis } from "../infra/clients.ts";
+import { workerStatusKey } from "../infra/redis-keys.ts";
 import type { Running } from "./runner.ts";
 
 /**
@@ -14,12 +17,35 @@ export function serveStatus(running: readonly Running[], port: number, hostname 
     fetch(request) {
       const { pathname } = new URL(request.url);
       if (pathname === "/healthz") return Response.json({ ok: true });
-      if (pathname === "/status") {
-        return Response.json({ workers: Object.fromEntries(running.map((r) => [r.name, { ...r.stats, ...r.details?.() }])) });
-      }
+      if (pathname === "/status") return Response.json({ workers: Object.fromEntries(running.map((r) => [r.name, statusOf(r)])) });
       return Response.json({ error: "not_found", message: "try /status or /healthz" }, { status: 404 });
     },
   });
+}
+
+const statusOf = (r: Running) => ({ ...r.stats, ...r.details?.() });
+
+/** How often each worker's status is written to Redis, and how long it stays there without a new one. */
+const PUBLISH_EVERY_MS = 5000;
+const PUBLISHED_FOR_SECONDS = 15;
+
+/**
+ * Write each worker's status to Redis (`status:<worker>`, expiring), so the
+ * API's /readyz can say which views are running, restoring or stopped,
+ * whatever process runs them. Returns a stop function.
+ */
+export function publishStatus(running: readonly Running[], config: Config, redis: Redis = createRedis(config)): () => void {
+  const publish = () => {
+    const pipeline = redis.pipeline();
+    for (const r of running) pipeline.set(workerStatusKey(r.name), JSON.stringify({ ...statusOf(r), at: new Date().toISOString() }), "EX", PUBLISHED_FOR_SECONDS);
+    pipeline.exec().catch(() => {});
+  };
+  publish();
+  const timer = setInterval(publish, PUBLISH_EVERY_MS);
+  return () => {
+    clearInterval(timer);
+    redis.disconnect();
+  };
 }
 
 /**

@@ -54,6 +54,8 @@ export type StreamTimes = ReadonlyMap<string, number>;
 /** What a store loads for a chunk of one topic-partition. */
 export type Loaded<S> = {
   appliedOffset: bigint | null;
+  /** The topic incarnation (`<cluster id>/<topic id>`) the applied offset belongs to; null when none is recorded. */
+  incarnation: string | null;
   states: Map<string, S>;
   /** Stream times of the topic-partitions asked for (those recorded so far). */
   streamTimes: Map<string, number>;
@@ -61,12 +63,22 @@ export type Loaded<S> = {
 
 /**
  * Where a worker's state lives. `commit` must store the changes, the
- * partition's applied offset and its stream time in one atomic step: that is
- * what lets the runner skip records a crashed run already applied (SPEC §3.2).
+ * partition's applied offset, the incarnation of the topic it came from and
+ * its stream time in one atomic step: that is what lets the runner skip
+ * records a crashed run already applied (SPEC §3.2), and tell a log that is
+ * not the one the state was folded from.
  */
 export type StateStore<S, E = unknown> = {
+  /**
+   * This store's identity, made when it is first used and lost with its
+   * data. The runner commits consumer offsets with it, so a restart can tell
+   * offsets committed for state this store no longer holds.
+   */
+  id(): Promise<string>;
   load(tp: TopicPartition, keys: readonly string[], clocks: readonly TopicPartition[]): Promise<Loaded<S>>;
-  commit(tp: TopicPartition, changes: readonly Change<S, E>[], offset: string, streamTime: number | undefined): Promise<void>;
+  commit(tp: TopicPartition, changes: readonly Change<S, E>[], offset: string, streamTime: number | undefined, incarnation: string): Promise<void>;
+  /** Drop the view: every document the worker wrote, its applied offsets and its identity (a view folded again from its log). */
+  reset(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -85,6 +97,8 @@ export class Refused extends Error {
 export type Sink<S, E = unknown> = {
   name: string;
   write(changes: readonly Change<S, E>[]): Promise<void>;
+  /** Drop what it holds, when its view is folded again from the beginning. */
+  reset?(): Promise<void>;
   close?(): Promise<void>;
 };
 

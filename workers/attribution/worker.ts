@@ -68,6 +68,7 @@ export function attributedCheckoutsWorker(config: Config, { name = "attributed-c
       worker: name,
       loadStates: loadRowClicks,
       writeChanges: writeAttributedCheckouts,
+      dropRows: async (tx) => void (await tx`truncate attributed_checkouts`),
     }),
     fold: keepEarliestClick,
     partitionConcurrency: 4,

@@ -58,6 +58,10 @@ export function openSearchSink<S>(options: {
       if (refused) throw new Refused(`OpenSearch refused the document for ${index}: ${first}`);
       throw new Error(`OpenSearch bulk into ${index}: ${failures.length} failed, first: ${first}`);
     },
+    async reset() {
+      await client.indices.delete({ index, ignore_unavailable: true });
+      ready = undefined;
+    },
     close: () => client.close(),
   };
 }

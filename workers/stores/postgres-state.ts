@@ -15,45 +15,65 @@ const refusal = (what: string) => (error: unknown): never => {
 
 export type PostgresStateOptions<S, E> = {
   sql: Sql;
-  /** The worker's name in worker_offsets. */
+  /** The worker's name in worker_offsets and worker_stores. */
   worker: string;
   /** The current state of these keys, read from the worker's table. */
   loadStates(sql: Sql, keys: readonly string[]): Promise<Map<string, S>>;
   /** Write the changes into the worker's table, inside the commit's transaction. */
   writeChanges(tx: TransactionSql, changes: readonly Change<S, E>[]): Promise<void>;
+  /**
+   * Empty the worker's table when its view is folded again from the
+   * beginning. Absent for a table that records effects in the world (emails
+   * sent): those rows stay, so nothing is done twice.
+   */
+  dropRows?(tx: TransactionSql): Promise<void>;
 };
 
 /**
- * State that is a Postgres table: the rows and the partition's applied offset
- * are committed in one transaction (SPEC §3.2). A commit whose offset is not
- * past the stored one (a replay, or a consumer that lost its partition) writes
- * nothing.
+ * State that is a Postgres table: the rows, the partition's applied offset
+ * and the topic incarnation it belongs to are committed in one transaction
+ * (SPEC §3.2). A commit whose offset is not past the stored one (a replay,
+ * or a consumer that lost its partition) writes nothing.
  */
-export function postgresStateStore<S, E>({ sql, worker, loadStates, writeChanges }: PostgresStateOptions<S, E>): StateStore<S, E> {
+export function postgresStateStore<S, E>({ sql, worker, loadStates, writeChanges, dropRows }: PostgresStateOptions<S, E>): StateStore<S, E> {
   return {
+    async id() {
+      await sql`insert into worker_stores (worker, store_id) values (${worker}, ${crypto.randomUUID()}) on conflict (worker) do nothing`;
+      const [row] = await sql<{ store_id: string }[]>`select store_id from worker_stores where worker = ${worker}`;
+      return row!.store_id;
+    },
+
     async load(tp, keys, clocks) {
       if (clocks.length > 0) throw new Error(`worker ${worker}: the Postgres state store keeps no stream times; a worker with eventTime needs the Redis store`);
       const [offsets, states] = await Promise.all([
-        sql<{ applied_offset: string }[]>`
-          select applied_offset from worker_offsets where worker = ${worker} and topic = ${tp.topic} and partition = ${tp.partition}`,
+        sql<{ applied_offset: string; incarnation: string | null }[]>`
+          select applied_offset, incarnation from worker_offsets where worker = ${worker} and topic = ${tp.topic} and partition = ${tp.partition}`,
         keys.length > 0 ? loadStates(sql, keys).catch(refusal("a key")) : new Map<string, S>(),
       ]);
-      const offset = offsets[0]?.applied_offset;
-      return { appliedOffset: offset === undefined ? null : BigInt(offset), states, streamTimes: new Map() };
+      const stored = offsets[0];
+      return { appliedOffset: stored === undefined ? null : BigInt(stored.applied_offset), incarnation: stored?.incarnation ?? null, states, streamTimes: new Map() };
     },
 
-    async commit(tp, changes, offset) {
+    async commit(tp, changes, offset, _streamTime, incarnation) {
       await sql
         .begin(async (tx) => {
           const advanced = await tx`
-            insert into worker_offsets (worker, topic, partition, applied_offset)
-            values (${worker}, ${tp.topic}, ${tp.partition}, ${offset})
-            on conflict (worker, topic, partition) do update set applied_offset = excluded.applied_offset
+            insert into worker_offsets (worker, topic, partition, applied_offset, incarnation)
+            values (${worker}, ${tp.topic}, ${tp.partition}, ${offset}, ${incarnation})
+            on conflict (worker, topic, partition) do update set applied_offset = excluded.applied_offset, incarnation = excluded.incarnation
             where worker_offsets.applied_offset < excluded.applied_offset
             returning 1`;
           if (advanced.length > 0 && changes.length > 0) await writeChanges(tx, changes);
         })
         .catch(refusal("the row"));
+    },
+
+    async reset() {
+      await sql.begin(async (tx) => {
+        await dropRows?.(tx);
+        await tx`delete from worker_offsets where worker = ${worker}`;
+        await tx`delete from worker_stores where worker = ${worker}`;
+      });
     },
 
     async close() {
