@@ -9,9 +9,8 @@ import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import { runExport } from "../workers/export/export.ts";
 import { tableLike, WAREHOUSE_TABLES } from "../workers/export/tables.ts";
 import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker, type PersonalizationTopics } from "../workers/personalization/worker.ts";
-import { rebuild, type View } from "../workers/rebuild.ts";
+import { rebuild } from "../workers/rebuild.ts";
 import { groupIdOf, runWorker, type Running } from "../workers/runner.ts";
-import { offsetsKey } from "../infra/redis-keys.ts";
 import { compareViews, prepareContentRun } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, recordsIn, tailTopic, testConfig, unique, withKey } from "./helpers.ts";
 
@@ -134,7 +133,7 @@ describe("real-time personalization, end to end", () => {
 
   test("the views, dropped and folded again from the result topics, answer the same", async () => {
     await views!.stop();
-    const rebuilt = await rebuild(config, "content views", { worker: (() => contentViewsWorker(config, { name: names.views, topics })) as View["worker"], keys: [`${names.views}:*`, offsetsKey(names.views)] }, () => {});
+    const rebuilt = await rebuild(config, contentViewsWorker(config, { name: names.views, topics }), () => {});
     const comparison = await compareViews(app, contentRun, windowName(WINDOW_MS), userIds);
     console.log(`personalization rebuild: ${rebuilt.records} window results folded again in ${rebuilt.seconds.toFixed(1)} s, ${comparison.windows} user windows, ${comparison.differences.length} differing`);
     expect(rebuilt.records).toBeGreaterThan(comparison.windows);

@@ -1,119 +1,113 @@
+import { parseArgs } from "node:util";
 import { configOrExit, type Config } from "../infra/config.ts";
-import { createOpenSearch, createRedis } from "../infra/clients.ts";
 import { createKafka } from "../infra/kafka/client.ts";
+import { WORKERS } from "./registry.ts";
 import { groupIdOf, runWorker } from "./runner.ts";
-import { contentViewsWorker } from "./personalization/worker.ts";
-import { PROFILE_NAMESPACE, profilesIndex } from "./profiles/profile.ts";
-import { profileWorker } from "./profiles/worker.ts";
-import { offsetsKey } from "../infra/redis-keys.ts";
-import { USERINFO_NAMESPACE, userInfoIndex } from "./userinfo/userinfo.ts";
-import { userInfoWorker } from "./userinfo/worker.ts";
 import type { Worker } from "./worker.ts";
 
-/** What a view is made of: its worker, its Redis key patterns (its applied offsets included) and its index, if any. */
-export type View = { worker(config: Config): Worker<unknown, unknown>; keys: string[]; index?(prefix: string): string };
+/**
+ * The views the API reads, in the order `--all` rebuilds them. Each is one
+ * worker's state (and search index), folded from its topics; how far back a
+ * rebuild reaches is the topics' retention (README: Rebuilding views).
+ */
+export const API_VIEWS = ["profiles", "userinfo", "attributed-checkouts", "content-views"] as const;
 
-const VIEWS: Record<string, View> = {
-  // Replaying clickstream.events re-emits push actions; the notifier delivers each once (its handled marks outlive the topic).
-  profiles: { worker: ((config: Config) => profileWorker(config)) as View["worker"], keys: [`${PROFILE_NAMESPACE}:*`, offsetsKey("profiles")], index: profilesIndex },
-  userinfo: { worker: ((config: Config) => userInfoWorker(config)) as View["worker"], keys: [`${USERINFO_NAMESPACE}:*`, offsetsKey("userinfo")], index: userInfoIndex },
-  // The personalization results the API serves, from content.user-activity and content.popular.
-  "content-views": { worker: ((config: Config) => contentViewsWorker(config)) as View["worker"], keys: ["content-views:*", offsetsKey("content-views")] },
-};
-
-async function dropRedisKeys(config: Config, patterns: string[]): Promise<number> {
-  const redis = createRedis(config);
-  let dropped = 0;
-  try {
-    for (const pattern of patterns) {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-        cursor = next;
-        if (keys.length > 0) dropped += await redis.unlink(...keys);
-      } while (cursor !== "0");
-    }
-  } finally {
-    redis.disconnect();
-  }
-  return dropped;
-}
+export type Rebuilt = { view: string; records: number; seconds: number };
 
 /**
- * Drop a view's Redis keys and search index, then fold its input topics again
- * from the beginning until it has caught up with where they ended when the
- * rebuild began. The view's worker must not be running meanwhile (its
- * consumer group is rewound, which the broker refuses while it has members).
+ * Drop a worker's view (its store: documents, rows, applied offsets; its
+ * sinks: the search index) and fold its input topics again from the
+ * earliest record they hold, until it has caught up with where they ended
+ * when the rebuild began. The worker must not be running meanwhile: its
+ * consumer group is rewound, which the broker refuses while it has members.
  */
-export async function rebuildView(config: Config, name: string, say: (line: string) => void = console.log) {
-  const view = VIEWS[name];
-  if (!view) throw new Error(`no view named ${name}; known: ${Object.keys(VIEWS).join(", ")}`);
-  return rebuild(config, name, view, say);
-}
-
-/** The same for a view given whole (tests rebuild views of workers pointed at their own topics). */
-export async function rebuild(config: Config, name: string, view: View, say: (line: string) => void = console.log) {
+export async function rebuild<E, S>(config: Config, worker: Worker<E, S>, say: (line: string) => void = console.log): Promise<Rebuilt> {
   const started = performance.now();
-  const worker = view.worker(config);
   const groupId = groupIdOf(config, worker.name);
   const admin = createKafka(config).admin();
   await admin.connect();
   try {
-    const dropped = await dropRedisKeys(config, view.keys);
-    if (view.index) {
-      const search = createOpenSearch(config);
-      await search.indices.delete({ index: view.index(config.INDEX_PREFIX), ignore_unavailable: true });
-      await search.close();
-      say(`dropped ${dropped} Redis keys and the index ${view.index(config.INDEX_PREFIX)}`);
-    } else {
-      say(`dropped ${dropped} Redis keys`);
-    }
+    const [group] = (await admin.describeGroups([groupId])).groups;
+    if (group && group.members.length > 0) throw new Error(`${worker.name} is running (${group.members.length} member(s) in group ${groupId}); stop it first`);
 
-    const targets = new Map<string, { partition: number; high: string }[]>();
+    await worker.store.reset();
+    for (const sink of worker.sinks ?? []) await sink.reset?.();
+    const targets = new Map<string, { partition: number; low: string; high: string }[]>();
     for (const topic of worker.inputs) {
       const offsets = await admin.fetchTopicOffsets(topic);
       targets.set(topic, offsets);
       await admin.setOffsets({ groupId, topic, partitions: offsets.map((p) => ({ partition: p.partition, offset: p.low })) });
     }
-    const records = [...targets.values()].flat().reduce((n, p) => n + Number(p.high), 0);
-    say(`replaying ${worker.inputs.join(", ")} from the beginning (up to ${records} records)`);
+    const total = [...targets.values()].flat().reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+    say(`${worker.name}: view dropped; folding ${worker.inputs.join(", ")} from their earliest records (${total} records)`);
 
+    const remaining = async () => {
+      let left = 0;
+      for (const [topic, offsets] of targets) {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        for (const t of offsets) {
+          const at = BigInt(committed!.partitions.find((p) => p.partition === t.partition)?.offset ?? "-1");
+          left += Math.max(0, Number(BigInt(t.high) - (at < BigInt(t.low) ? BigInt(t.low) : at)));
+        }
+      }
+      return left;
+    };
     const running = await runWorker(worker, config);
+    let lastSaid = performance.now();
     try {
       for (;;) {
-        const committed = await admin.fetchOffsets({ groupId, topics: worker.inputs as string[] });
-        const done = committed.every(({ topic, partitions }) =>
-          targets.get(topic)!.every((t) => BigInt(partitions.find((p) => p.partition === t.partition)?.offset ?? "-1") >= BigInt(t.high)),
-        );
-        if (done) break;
+        const left = await remaining();
+        if (left === 0) break;
+        if (performance.now() - lastSaid > 5000) {
+          say(`${worker.name}: ${total - left}/${total} records`);
+          lastSaid = performance.now();
+        }
         await Bun.sleep(250);
       }
     } finally {
       await running.stop();
     }
     const seconds = (performance.now() - started) / 1000;
-    say(`rebuilt ${name}: ${running.stats.records} records folded in ${seconds.toFixed(1)}s`);
-    return { seconds, records: running.stats.records };
+    say(`${worker.name}: rebuilt, ${running.stats.records} records folded in ${seconds.toFixed(1)} s`);
+    return { view: worker.name, records: running.stats.records, seconds };
   } finally {
     await admin.disconnect();
   }
 }
 
+/** Rebuild a worker's view by its name in the registry. */
+export function rebuildView(config: Config, name: string, say: (line: string) => void = console.log): Promise<Rebuilt> {
+  const entry = WORKERS[name];
+  if (!entry || !("create" in entry)) throw new Error(`no view named ${name}; views: ${foldNames().join(", ")}`);
+  return rebuild(config, entry.create(config), say);
+}
+
+const foldNames = () => Object.entries(WORKERS).flatMap(([name, entry]) => ("create" in entry ? [name] : []));
+
 if (import.meta.main) {
   const config = configOrExit();
-  const name = process.argv[2];
-  if (!name || !(name in VIEWS)) {
-    console.error(`usage: bun run rebuild <view>   views: ${Object.keys(VIEWS).join(", ")}\n(stop the view's worker first)`);
+  const { values, positionals } = parseArgs({ args: process.argv.slice(2), options: { all: { type: "boolean" }, json: { type: "boolean" } }, allowPositionals: true });
+  const names = values.all ? [...API_VIEWS] : positionals;
+  const unknown = names.filter((name) => !foldNames().includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    console.error(
+      `usage: bun run rebuild <view>... | --all   (stop the views' workers first)\n` +
+        `${unknown.length > 0 ? `unknown: ${unknown.join(", ")}\n` : ""}views: ${foldNames().join(", ")}\n--all: ${API_VIEWS.join(", ")} (what the API reads)`,
+    );
     process.exit(2);
   }
-  try {
-    // --json: one JSON line for the bench instead of the narration.
-    const json = process.argv.includes("--json");
-    const result = await rebuildView(config, name, json ? () => {} : console.log);
-    if (json) console.log(JSON.stringify(result));
-    process.exit(0);
-  } catch (error) {
-    console.error(`rebuild ${name} failed: ${(error as Error).message}`);
-    process.exit(1);
+  // --json: one JSON line for the bench instead of the narration.
+  const say = values.json ? () => {} : console.log;
+  const results: Rebuilt[] = [];
+  for (const name of names) {
+    try {
+      results.push(await rebuildView(config, name, say));
+    } catch (error) {
+      console.error(`rebuild ${name} failed: ${(error as Error).message}`);
+      process.exit(1);
+    }
   }
+  if (values.json) console.log(JSON.stringify(results.length === 1 ? results[0] : results));
+  else if (results.length > 1) for (const r of results) console.log(`  ${r.view.padEnd(22)} ${String(r.records).padStart(9)} records  ${r.seconds.toFixed(1).padStart(7)} s`);
+  process.exit(0);
 }

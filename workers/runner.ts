@@ -168,8 +168,6 @@ export async function runWorker<E, S>(
   const producer = await createProducer(kafka);
   const admin = kafka.admin();
   await admin.connect();
-  const guard = viewGuard(worker as Worker<unknown, unknown>, config, admin, stats, log);
-  await guard.start();
   const consumer: Consumer = kafka.consumer({
     groupId: groupIdOf(config, worker.name),
     sessionTimeout: config.WORKER_SESSION_TIMEOUT_MS,
@@ -222,9 +220,11 @@ export async function runWorker<E, S>(
     // Not awaited here: disconnecting waits for the batch in hand, which is this one.
     setTimeout(() => void stop(), 0);
   };
+  const guard = viewGuard(worker as Worker<unknown, unknown>, config, admin, stats, log, { seek: (tp, offset) => consumer.seek({ ...tp, offset }), halt });
+  await guard.start();
 
   await consumer.connect();
-  consumer.on(consumer.events.GROUP_JOIN, () => guard.assigned());
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => void guard.assigned(payload.memberAssignment).catch((error) => log.error("checking the assignment failed", { error: String(error) })));
   await consumer.subscribe({ topics: [...worker.inputs], fromBeginning: options.fromBeginning ?? true });
   await consumer.run({
     autoCommit: false,
@@ -237,15 +237,8 @@ export async function runWorker<E, S>(
         const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));
         const lastOffset = chunk[chunk.length - 1]!.offset;
         const folded = await inLane(tp.partition, async () => {
-          const verdict = await guard.verify(tp, BigInt(chunk[0]!.offset));
-          if (verdict.action === "halt") {
-            halt(verdict.message);
-            return false;
-          }
-          if (verdict.action === "seek") {
-            consumer.seek({ ...tp, offset: verdict.offset });
-            return false;
-          }
+          // The guard may have moved this partition (the batch in hand is then stale) or stopped the worker.
+          if (!(await guard.verify(tp)) || isStale() || halted) return false;
           await foldChunk(worker, { producer, tp, incarnation: guard.incarnation(tp.topic), stats }, chunk, config.MAX_CLOCK_SKEW_MS);
           await options.hooks?.afterFlush?.(tp, lastOffset);
           await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n), metadata: guard.commitMetadata() }]);
