@@ -98,7 +98,8 @@ async function formatStorage(java: string, jars: string, home: string): Promise<
   if (existsSync(join(home, "data", "meta.properties"))) return;
   const clusterId = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
   await runToEnd(
-    [java, ...javaArgs(jars, home, "256m"), "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", join(home, "server.properties")],
+    // `--cluster-id=`: a base64url id may start with "-", which would read as an option.
+    [java, ...javaArgs(jars, home, "256m"), "kafka.tools.StorageTool", "format", `--cluster-id=${clusterId}`, "-c", join(home, "server.properties")],
     "kafka storage format",
   );
 }
