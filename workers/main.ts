@@ -4,11 +4,12 @@ import { publishStatus, startStatus } from "./status.ts";
 import { runWorker, stopOnSignals, type Running, type RunningWorker } from "./runner.ts";
 
 /**
- * Start the named workers (all when none are named) in this process. When
- * every fold in it has stopped itself (its log is not its view's), the
- * process exits 1, so a supervisor sees it; the status said why.
+ * Start the named workers (all when none are named) in this process. With
+ * `exitWhenHalted`, once every fold in it has stopped itself (its log is not
+ * its view's), the process exits 1, so a supervisor sees it; the log said
+ * why. (`bun run start` keeps serving the API and the status instead.)
  */
-export async function startWorkers(config: Config, names: string[]): Promise<Running[]> {
+export async function startWorkers(config: Config, names: string[], { exitWhenHalted = false } = {}): Promise<Running[]> {
   const unknown = names.filter((n) => !(n in WORKERS));
   if (unknown.length > 0) {
     throw new Error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ") || "none yet"}`);
@@ -24,7 +25,7 @@ export async function startWorkers(config: Config, names: string[]): Promise<Run
   });
   const folds: RunningWorker[] = [];
   const onHalt = () => {
-    if (folds.every((w) => w.stats.state === "stopped")) setTimeout(() => process.exit(1), 2000);
+    if (exitWhenHalted && folds.every((w) => w.stats.state === "stopped")) setTimeout(() => process.exit(1), 2000);
   };
   return Promise.all(
     selected.map(async (name) => {
@@ -39,7 +40,7 @@ export async function startWorkers(config: Config, names: string[]): Promise<Run
 
 if (import.meta.main) {
   const config = configOrExit();
-  const running = await startWorkers(config, process.argv.slice(2)).catch((error: Error) => {
+  const running = await startWorkers(config, process.argv.slice(2), { exitWhenHalted: true }).catch((error: Error) => {
     console.error(error.message);
     process.exit(2);
   });

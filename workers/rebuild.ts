@@ -40,6 +40,7 @@ export async function rebuild<E, S>(config: Config, worker: Worker<E, S>, say: (
     }
     const total = [...targets.values()].flat().reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
     say(`${worker.name}: view dropped; folding ${worker.inputs.join(", ")} from their earliest records (${total} records)`);
+    if (total === 0) return { view: worker.name, records: 0, seconds: (performance.now() - started) / 1000 };
 
     const remaining = async () => {
       let left = 0;

@@ -198,7 +198,9 @@ export async function runWorker<E, S>(
   };
 
   let stopping: Promise<void> | undefined;
+  let unwatch = () => {};
   const stop = () => {
+    unwatch();
     stopping ??= (async () => {
       await consumer.disconnect();
       await producer.disconnect();
@@ -220,7 +222,7 @@ export async function runWorker<E, S>(
     // Not awaited here: disconnecting waits for the batch in hand, which is this one.
     setTimeout(() => void stop(), 0);
   };
-  const guard = viewGuard(worker as Worker<unknown, unknown>, config, admin, stats, log, { seek: (tp, offset) => consumer.seek({ ...tp, offset }), halt });
+  const guard = viewGuard(worker as Worker<unknown, unknown>, config, admin, stats, log, { seek: (tp, offset) => consumer.seek({ ...tp, offset }), halt, inTurn: inLane });
   await guard.start();
 
   await consumer.connect();
@@ -253,6 +255,7 @@ export async function runWorker<E, S>(
       }
     },
   });
+  unwatch = guard.watch();
   log.info("running", { inputs: worker.inputs });
   return { name: worker.name, stats, details: worker.details, stop };
 }

@@ -23,7 +23,12 @@ export function serveStatus(running: readonly Running[], port: number, hostname 
   });
 }
 
-const statusOf = (r: Running) => ({ ...r.stats, ...r.details?.() });
+/** The runner's counters and the worker's own; an error either side saw is kept (a worker's own lastError may be null while the runner's is not). */
+function statusOf(r: Running) {
+  const details = (r.details?.() ?? {}) as { lastError?: string | null };
+  const stats = r.stats as { lastError?: string | null };
+  return { ...r.stats, ...details, lastError: stats.lastError ?? details.lastError ?? null };
+}
 
 /** How often each worker's status is written to Redis, and how long it stays there without a new one. */
 const PUBLISH_EVERY_MS = 5000;

@@ -15,8 +15,15 @@ export type GuardStats = {
   rebuilds: number;
 };
 
-/** How the guard moves the consumer: read a partition from an offset, or stop the worker for good. */
-export type GuardActions = { seek(tp: TopicPartition, offset: string): void; halt(message: string): void };
+/**
+ * How the guard moves the consumer: read a partition from an offset, stop the
+ * worker for good, and run work in a partition number's turn (never beside
+ * one of its chunks).
+ */
+export type GuardActions = { seek(tp: TopicPartition, offset: string): void; halt(message: string): void; inTurn(partition: number, work: () => Promise<void>): Promise<void> };
+
+/** How often a worker compares its store with what it applied, so a store emptied under an idle worker is restored too. */
+const WATCH_EVERY_MS = 5000;
 
 /** Consumer offsets are committed with `store:<id>`: the state they were applied to. */
 const metadataOf = (storeId: string) => `store:${storeId}`;
@@ -40,7 +47,7 @@ export function viewGuard(worker: Worker<unknown, unknown>, config: Config, admi
   let incarnations = new Map<string, string>();
   /** Per partition, the check made once per assignment (its seek or halt included). */
   let checks = new Map<string, Promise<void>>();
-  /** The last offset this process committed to the store, per partition: the state must not fall below it. */
+  /** The last offset the store held (when assigned) or this process committed to it, per partition: the state must not fall below it. */
   const applied = new Map<string, bigint>();
   /** Partitions being read again, and the offset that ends their restore. */
   const restoring = new Map<string, bigint>();
@@ -98,6 +105,14 @@ export function viewGuard(worker: Worker<unknown, unknown>, config: Config, admi
   }
 
   /** Once per assignment: the incarnation, then whether the committed offsets cover state this store holds. */
+  /** False (and the partition moved) when the store holds less than this process applied to it. */
+  async function stillHeld(tp: TopicPartition, appliedOffset: bigint | null): Promise<boolean> {
+    const mine = applied.get(tpKey(tp));
+    if (mine === undefined || (appliedOffset !== null && appliedOffset >= mine)) return true;
+    await restore(tp, appliedOffset === null ? null : appliedOffset + 1n, mine + 1n, `view ${worker.name}: its store lost what it had applied (${appliedOffset ?? "nothing"} now, ${mine} before)`);
+    return false;
+  }
+
   async function check(tp: TopicPartition) {
     const { appliedOffset, incarnation } = await worker.store.load(tp, [], []);
     if (!(await sameLog(tp, incarnation))) return;
@@ -109,6 +124,9 @@ export function viewGuard(worker: Worker<unknown, unknown>, config: Config, admi
     if (mine?.metadata?.startsWith("store:") && at > 0n && (from === null || from < at)) {
       const whose = mine.metadata === metadataOf(storeId) ? "this store" : `another store (${mine.metadata})`;
       await restore(tp, from, at, `view ${worker.name}: offsets up to ${at} were committed for ${whose}, which holds ${appliedOffset ?? "nothing"}`);
+    } else if (appliedOffset !== null) {
+      // What the store holds now is what it must keep holding (the watch compares with it).
+      applied.set(tpKey(tp), appliedOffset);
     }
   }
 
@@ -146,13 +164,24 @@ export function viewGuard(worker: Worker<unknown, unknown>, config: Config, admi
       await checked(tp);
       await resetting;
       const { appliedOffset, incarnation } = await worker.store.load(tp, [], []);
-      if (!(await sameLog(tp, incarnation))) return false;
-      const mine = applied.get(tpKey(tp));
-      if (mine !== undefined && (appliedOffset === null || appliedOffset < mine)) {
-        await restore(tp, appliedOffset === null ? null : appliedOffset + 1n, mine + 1n, `view ${worker.name}: its store lost what it had applied (${appliedOffset ?? "nothing"} now, ${mine} before)`);
-        return false;
-      }
-      return true;
+      return (await sameLog(tp, incarnation)) && (await stillHeld(tp, appliedOffset));
+    },
+
+    /** Compare the store with what this process applied every few seconds, also when no records come. Returns a stop function. */
+    watch(): () => void {
+      const timer = setInterval(() => {
+        for (const key of [...applied.keys()]) {
+          const at = key.lastIndexOf(":");
+          const tp = { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
+          void act
+            .inTurn(tp.partition, async () => {
+              const { appliedOffset } = await worker.store.load(tp, [], []);
+              await stillHeld(tp, appliedOffset);
+            })
+            .catch(() => {});
+        }
+      }, WATCH_EVERY_MS);
+      return () => clearInterval(timer);
     },
 
     /** After a chunk's state is committed up to `lastOffset`. */
