@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createApp } from "../api/app.ts";
 import { closeApiDependencies, connectApiDependencies, startApi } from "../api/server.ts";
-import { testConfig } from "./helpers.ts";
+import { publishStatus } from "../workers/status.ts";
+import { eventually, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
 
@@ -19,6 +20,17 @@ describe("API health", () => {
       expect(body.status).toBe("ready");
       expect(Object.keys(body.checks).sort()).toEqual(["broker", "opensearch", "postgres", "redis"]);
       for (const check of Object.values(body.checks)) expect(check.ok).toBe(true);
+
+      // A worker process publishes its workers' states; /readyz reports them (and stays ready).
+      const name = `${unique("view")}`;
+      const unpublish = publishStatus([{ name, stats: { state: "stopped", lag: 7, lastError: "view x: another log" }, stop: async () => {} }], config);
+      const reported = await eventually("the published state", async () => {
+        const answer = (await (await fetch(`http://127.0.0.1:${api.port}/readyz`)).json()) as { status: string; views: Record<string, unknown> };
+        return answer.views[name] ? answer : undefined;
+      });
+      unpublish();
+      expect(reported.status).toBe("ready");
+      expect(reported.views[name]).toEqual({ state: "stopped", lag: 7, lastError: "view x: another log" });
 
       const missing = await fetch(`http://127.0.0.1:${api.port}/nope`);
       expect(missing.status).toBe(404);
