@@ -116,6 +116,9 @@ export const ConfigSchema = v.object({
   CONTENT_WINDOW_MS: integer("CONTENT_WINDOW_MS", 1000, 86_400_000, 300_000),
   CONTENT_GRACE_MS: integer("CONTENT_GRACE_MS", 0, 86_400_000, 60_000),
   POPULAR_TOP_N: integer("POPULAR_TOP_N", 1, 1000, 10),
+  // Behind a repartition (popular content): an upstream partition that wrote
+  // nothing for this long, while others wrote, stops holding the watermark back.
+  WATERMARK_IDLE_MS: integer("WATERMARK_IDLE_MS", 1000, 86_400_000, 60_000),
   // Local stack only (infra/stack): where its data lives, versions, JVM heaps.
   RUNTIME_DIR: text("RUNTIME_DIR", resolve(import.meta.dir, "..", ".runtime")),
   KAFKA_VERSION: text("KAFKA_VERSION", "4.4.0"),

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import type { CapturedUser, ContentOpened, EnrichedBeacon, EnrichedInteraction, Interaction, PopularInPartition, UserActivity } from "../infra/contracts/content.ts";
+import type { CapturedUser, ContentOpened, EnrichedBeacon, EnrichedInteraction, Interaction, OpensWatermark, PopularInPartition, UserActivity } from "../infra/contracts/content.ts";
 import type { OutRecord } from "../infra/kafka/producer.ts";
 import { MAX_CONTENT_IDS, userActivityFold, type UserWindow } from "../workers/personalization/activity.ts";
 import { enrichFold, type EnrichEvent } from "../workers/personalization/enrich.ts";
-import { popularContentFold } from "../workers/personalization/popular.ts";
+import { popularContentFold, topN, type OpensRecord } from "../workers/personalization/popular.ts";
 import { contentViewFold, mergeTop, VIEW_WINDOWS, type ContentView, type PopularView } from "../workers/personalization/views.ts";
 import { windowStart, type WindowState } from "../workers/personalization/windows.ts";
 
@@ -18,6 +18,7 @@ const T0 = Date.parse("2026-11-25T12:00:00.000Z"); // a window boundary for 5-mi
 const iso = (ms: number) => new Date(ms).toISOString();
 const spec = { sizeMs: 5 * MIN, graceMs: MIN };
 const topics = { users: "users", beacons: "beacons", interactions: "interactions", activeUsers: "active", interactionsEnriched: "enriched", impressions: "impressions" };
+const activityTopics = { userActivity: "activity", opens: "opens", opensPartitions: 2 };
 
 describe("enrichment: the stream-table join", () => {
   const user = (region: string): CapturedUser => ({ user_id: "u1", username: "ada", name: "Ada", email: null, region, gender: "f", updated_at: iso(T0) });
@@ -78,7 +79,7 @@ describe("tumbling windows with grace", () => {
   });
 
   /** Fold events into one partition's windows; the state and every record emitted. */
-  function run(events: EnrichedInteraction[], fold = userActivityFold(spec, { userActivity: "activity", opens: "opens" })) {
+  function run(events: EnrichedInteraction[], fold = userActivityFold(spec, activityTopics)) {
     let state: WindowState<UserWindow> | undefined;
     const emitted: OutRecord[] = [];
     for (const event of events) {
@@ -87,11 +88,12 @@ describe("tumbling windows with grace", () => {
       emitted.push(...(folded.emit ?? []));
     }
     const results = emitted.filter((r) => r.topic === "activity").map((r) => r.value as UserActivity);
-    return { state: state!, results, opens: emitted.filter((r) => r.topic === "opens").map((r) => r.value as ContentOpened) };
+    const toOpens = emitted.filter((r) => r.topic === "opens").map((r) => r.value as ContentOpened | OpensWatermark);
+    return { state: state!, results, opens: toOpens.filter((v): v is ContentOpened => "content_id" in v), marks: toOpens.filter((v) => !("content_id" in v)) };
   }
 
   test("an event stamped ahead of when it was written counts in its window, but moves the stream time only to that write time", () => {
-    const fold = userActivityFold(spec, { userActivity: "activity", opens: "opens" });
+    const fold = userActivityFold(spec, activityTopics);
     const written = T0 + 2 * MIN;
     // Four minutes ahead of its write time (within the allowed clock skew): its window opens, nothing closes.
     const ahead = fold(undefined, opened(written + 4 * MIN, "u-ahead"), 0, written);
@@ -144,7 +146,7 @@ describe("tumbling windows with grace", () => {
   });
 
   test("a replayed event (same source offset) changes nothing and is not repartitioned again", () => {
-    const fold = userActivityFold(spec, { userActivity: "activity", opens: "opens" });
+    const fold = userActivityFold(spec, activityTopics);
     const event = opened(T0);
     const first = fold(undefined, event, 0);
     const again = fold(first.state!, event, 0);
@@ -164,10 +166,13 @@ describe("tumbling windows with grace", () => {
 
 describe("popular content and the views", () => {
   let offset = 0;
-  const open = (content: string, at: number): ContentOpened => ({ content_id: content, user_id: "u", occurred_at: iso(at), source_partition: 1, source_offset: String(offset++) });
+  const open = (content: string, at: number): OpensRecord => ({
+    kind: "open",
+    open: { content_id: content, user_id: "u", occurred_at: iso(at), source_partition: 1, source_offset: String(offset++), upstream_partition: 0, watermark: iso(at) },
+  });
 
   test("each partition's top N by opens (ties by content id) is sent when the window closes", () => {
-    const fold = popularContentFold(spec, { topic: "popular", topN: 2 });
+    const fold = popularContentFold(spec, { topic: "popular", topN: 2, watermarks: { upstreamPartitions: 1, idleMs: MIN } });
     let state: WindowState<number> | undefined;
     const sent: PopularInPartition[] = [];
     for (const event of [open("b", T0), open("a", T0 + 1), open("c", T0 + 2), open("c", T0 + 3), open("x", T0 + 5 * MIN)]) {
@@ -212,5 +217,101 @@ describe("popular content and the views", () => {
     expect(windows.length).toBe(VIEW_WINDOWS);
     expect(windows[0]!.opens).toBe(VIEW_WINDOWS + 3);
     expect(windows.at(-1)!.opens).toBe(4);
+  });
+});
+
+describe("watermarks behind a repartition", () => {
+  const LANES = 3;
+  const downstream = { upstreamPartitions: LANES, idleMs: MIN };
+  const laneTopics = { userActivity: "activity", opens: "opens", opensPartitions: 1 };
+
+  /** An hour of interactions in each upstream partition, each partition's in time order (opens and other actions). */
+  function hourOfTraffic(): EnrichedInteraction[][] {
+    return Array.from({ length: LANES }, (_, lane) =>
+      Array.from({ length: 400 }, (_, i) => ({
+        user_id: `u${lane}-${i % 7}`,
+        content_id: `c${(i * 7 + lane * 3) % 13}`,
+        action: i % 4 === 3 ? "watched" : "opened",
+        occurred_at: iso(T0 + Math.floor((i * 60 * MIN) / 400) + lane * 1000),
+        liked: false,
+        shared: false,
+        user: null,
+        source_partition: lane,
+        source_offset: String(i),
+      })),
+    );
+  }
+  /** Past every window's end + grace, one per upstream partition. */
+  const closing = (lane: number): EnrichedInteraction => ({ user_id: `closer-${lane}`, content_id: "cz", action: "opened", occurred_at: iso(T0 + 70 * MIN), liked: false, shared: false, user: null, source_partition: lane, source_offset: "999999" });
+
+  /** Interactions through the upstream folds in the given processing order, their opens and watermarks through one downstream partition: each window's last top N. */
+  function pipeline(order: { lane: number; event: EnrichedInteraction }[]) {
+    const lanes = Array.from({ length: LANES }, () => userActivityFold(spec, laneTopics));
+    const popular = popularContentFold(spec, { topic: "popular", topN: 10, watermarks: downstream });
+    const laneStates: (WindowState<UserWindow> | undefined)[] = [];
+    let state: WindowState<number> | undefined;
+    let written = T0 + 2 * 60 * MIN;
+    const top = new Map<string, PopularInPartition["top"]>();
+    let late = 0;
+    for (const { lane, event } of order) {
+      const folded = lanes[lane]!(laneStates[lane], event, lane, written++);
+      laneStates[lane] = folded.state ?? undefined;
+      for (const record of (folded.emit ?? []).filter((r) => r.topic === "opens")) {
+        const value = record.value as ContentOpened | OpensWatermark;
+        const input: OpensRecord = "content_id" in value ? { kind: "open", open: value } : { kind: "watermark", mark: value };
+        const down = popular(state, input, 0, written++);
+        state = down.state ?? undefined;
+        if (down.late) late++;
+        for (const result of down.emit ?? []) top.set((result.value as PopularInPartition).window_start, (result.value as PopularInPartition).top);
+      }
+    }
+    return { top, late };
+  }
+
+  test("a backlog that brings one upstream partition's hour before the next one's gives the same windows as live traffic, and the expected ones", () => {
+    const traffic = hourOfTraffic();
+    const tagged = traffic.map((events, lane) => events.map((event) => ({ lane, event })));
+    const closers = Array.from({ length: LANES }, (_, lane) => ({ lane, event: closing(lane) }));
+    const live = pipeline([...tagged.flat().sort((a, b) => a.event.occurred_at.localeCompare(b.event.occurred_at)), ...closers]);
+    const backlog = pipeline([...tagged.flat(), ...closers]);
+
+    const counts = new Map<string, Record<string, number>>();
+    for (const event of traffic.flat().filter((e) => e.action === "opened")) {
+      const window = iso(windowStart(Date.parse(event.occurred_at), spec.sizeMs));
+      const byContent = counts.get(window) ?? {};
+      byContent[event.content_id] = (byContent[event.content_id] ?? 0) + 1;
+      counts.set(window, byContent);
+    }
+    const expected = new Map([...counts].map(([window, byContent]) => [window, topN(byContent, 10)]));
+    expect(expected.size).toBe(12);
+    expect(backlog).toEqual({ top: expected, late: 0 });
+    expect(live).toEqual({ top: expected, late: 0 });
+  });
+
+  test("an upstream partition never heard of holds the watermark back until it has been silent for idleMs of write time", () => {
+    const fold = popularContentFold(spec, { topic: "popular", topN: 10, watermarks: { upstreamPartitions: 2, idleMs: MIN } });
+    const mark = (lane: number, at: number): OpensRecord => ({ kind: "watermark", mark: { upstream_partition: lane, watermark: iso(at) } });
+    const opened: OpensRecord = { kind: "open", open: { content_id: "c1", user_id: "u", occurred_at: iso(T0), source_partition: 0, source_offset: "1", upstream_partition: 0, watermark: iso(T0) } };
+    const written = T0 + 60 * MIN;
+    let state = fold(undefined, opened, 0, written).state!;
+    const held = fold(state, mark(0, T0 + 10 * MIN), 0, written + 1000);
+    expect(held.emit).toEqual([]);
+    state = held.state!;
+    // Partition 1 has written nothing for over a minute of write time: it no longer holds the watermark back.
+    const released = fold(state, mark(0, T0 + 11 * MIN), 0, written + MIN + 1);
+    expect((released.emit ?? []).map((r) => (r.value as PopularInPartition).top)).toEqual([[{ content_id: "c1", opens: 1 }]]);
+  });
+
+  test("an open later than the grace behind the watermark is counted and handed back with the reason", () => {
+    const fold = popularContentFold(spec, { topic: "popular", topN: 10, watermarks: { upstreamPartitions: 1, idleMs: MIN } });
+    const open = (at: number, watermark: number, offset: string): OpensRecord => ({
+      kind: "open",
+      open: { content_id: "c1", user_id: "u", occurred_at: iso(at), source_partition: 0, source_offset: offset, upstream_partition: 0, watermark: iso(watermark) },
+    });
+    const ahead = fold(undefined, open(T0 + 7 * MIN, T0 + 7 * MIN, "1"), 0).state!;
+    const late = fold(ahead, open(T0, T0 + 7 * MIN, "2"), 0);
+    expect(late.late).toContain(`late: the window ${iso(T0)} closed for good at ${iso(T0 + 6 * MIN)}`);
+    expect(late.state!.late).toBe(1);
+    expect(late.emit).toEqual([]);
   });
 });

@@ -24,6 +24,8 @@ export type RunnerStats = GuardStats & {
   flushes: number;
   /** Records behind the partitions' ends, as of each partition's last chunk. */
   lag: number;
+  /** Records too late to count (a window closed for good), sent to the DLQ with the reason. */
+  late: number;
   lastError: string | null;
 };
 
@@ -96,7 +98,7 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnat
   const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
   const { appliedOffset, states, streamTimes } = await worker.store.load(tp, [...keys], clocksOf(worker, tp));
 
-  const counted = { records: 0, deadLettered: 0, skipped: 0 };
+  const counted = { records: 0, deadLettered: 0, late: 0, skipped: 0 };
   const changed = new Map<string, Change<S, E>>();
   const emit: OutRecord[] = [];
   for (const { record, result, key } of range) {
@@ -125,6 +127,10 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnat
     const unchanged = folded.state === before || (folded.state === null && before === undefined);
     if (!unchanged) changed.set(key, { key, state: folded.state, offset: record.offset, event: result.event });
     if (folded.emit) emit.push(...folded.emit);
+    if (folded.late) {
+      counted.late++;
+      emit.push(deadLetter(record, folded.late, worker.name));
+    }
   }
 
   const lastOffset = range[range.length - 1]!.record.offset;
@@ -134,6 +140,7 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnat
   await worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic), incarnation);
   stats.records += counted.records;
   stats.deadLettered += counted.deadLettered;
+  stats.late += counted.late;
   stats.skipped += counted.skipped;
   stats.flushes++;
 }
@@ -163,7 +170,7 @@ export async function runWorker<E, S>(
   options: { hooks?: RunnerHooks; fromBeginning?: boolean } = {},
 ): Promise<RunningWorker> {
   const log = logger(`worker ${worker.name}`);
-  const stats: RunnerStats = { state: "running", records: 0, deadLettered: 0, skipped: 0, flushes: 0, lag: 0, restores: 0, unrestorable: 0, rebuilds: 0, lastError: null };
+  const stats: RunnerStats = { state: "running", records: 0, deadLettered: 0, late: 0, skipped: 0, flushes: 0, lag: 0, restores: 0, unrestorable: 0, rebuilds: 0, lastError: null };
   const kafka = createKafka(config);
   const producer = await createProducer(kafka);
   const admin = kafka.admin();

@@ -32,6 +32,12 @@ export type Folded<S> = {
   state: S | null;
   /** Records to produce (at least once; downstream dedupes by id). */
   emit?: OutRecord[];
+  /**
+   * Why the event was dropped as too late to count (a window closed for
+   * good): the runner counts it and dead-letters the record with this
+   * reason, so a late record is never silent and can be replayed.
+   */
+  late?: string;
 };
 
 /** A state change handed to sinks: the newest state of a key after a flush. */

@@ -67,9 +67,26 @@ export type EnrichedBeacon = v.InferOutput<typeof EnrichedBeacon>;
 export const EnrichedInteraction = contract({ ...Interaction.entries, user: UserAttributes, ...source });
 export type EnrichedInteraction = v.InferOutput<typeof EnrichedInteraction>;
 
+/**
+ * What a repartitioned record says of the stage partition it was written
+ * from: that partition's number and its stream time once the record was
+ * folded (its watermark). A stage reading a repartition topic moves its own
+ * stream time by the least watermark of all upstream partitions, so a
+ * backlog folds as live traffic does (SPEC §2.5).
+ */
+const upstream = { upstream_partition: Count(100_000), watermark: Timestamp };
+
 /** `content.opens`, key content_id: an opened interaction, repartitioned by content. */
-export const ContentOpened = contract({ content_id: Id, user_id: Id, occurred_at: Timestamp, ...source });
+export const ContentOpened = contract({ content_id: Id, user_id: Id, occurred_at: Timestamp, ...source, ...upstream });
 export type ContentOpened = v.InferOutput<typeof ContentOpened>;
+
+/**
+ * `content.opens`, to every partition (no key): an upstream partition's
+ * watermark alone, sent when it passes a window's end, so each downstream
+ * partition hears of it even when no open of that window went its way.
+ */
+export const OpensWatermark = contract(upstream);
+export type OpensWatermark = v.InferOutput<typeof OpensWatermark>;
 
 const windowBounds = { window_start: Timestamp, window_end: Timestamp };
 

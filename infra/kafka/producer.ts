@@ -6,6 +6,8 @@ export type OutRecord = {
   key: string | null;
   value: unknown;
   headers?: Record<string, string>;
+  /** A partition of its own choosing (a watermark every partition must see); otherwise the key's. */
+  partition?: number;
 };
 
 export type Producer = {
@@ -34,7 +36,7 @@ type Waiting = { records: Encoded[]; resolve(): void; reject(error: unknown): vo
 function encodeRecord(record: OutRecord): Encoded {
   const value = encode(record.value);
   const bytes = (value?.length ?? 0) + (record.key?.length ?? 0) + 64;
-  return { topic: record.topic, message: { key: record.key, value, headers: record.headers }, bytes };
+  return { topic: record.topic, message: { key: record.key, value, headers: record.headers, partition: record.partition }, bytes };
 }
 
 /**

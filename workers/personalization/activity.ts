@@ -1,12 +1,14 @@
-import type { ContentOpened, EnrichedInteraction, UserActivity } from "../../infra/contracts/content.ts";
+import type { ContentOpened, EnrichedInteraction, OpensWatermark, UserActivity } from "../../infra/contracts/content.ts";
+import type { OutRecord } from "../../infra/kafka/producer.ts";
 import type { Folded } from "../worker.ts";
-import { windowedFold, type WindowSpec, type WindowState } from "./windows.ts";
+import { windowedFold, windowStart, type WindowSpec, type WindowState } from "./windows.ts";
 
 /** Distinct content ids kept per user and window; opens are counted past it. */
 export const MAX_CONTENT_IDS = 50;
 
 export type UserWindow = { opens: number; content_ids: string[] };
-export type ActivityTopics = { userActivity: string; opens: string };
+/** Where user-activity writes; `opensPartitions`: how many partitions content.opens has (each gets the watermarks). */
+export type ActivityTopics = { userActivity: string; opens: string; opensPartitions: number };
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -14,8 +16,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Content opened per user per tumbling window, over one partition of
  * `interactions.enriched` (its stream time moves with every interaction,
  * opened or not). Each opened interaction that is not a replay also goes to
- * `content.opens`, keyed by content_id: the repartition the popular-content
- * count needs.
+ * `content.opens`, keyed by content_id (the repartition the popular-content
+ * count needs), with this partition's number and stream time; and when the
+ * stream time passes a window's end, that watermark goes to every partition
+ * of `content.opens`, so the next stage knows how far this partition has got
+ * even where none of its opens went.
  */
 export function userActivityFold(spec: WindowSpec, topics: ActivityTopics) {
   const fold = windowedFold<EnrichedInteraction, UserWindow>({
@@ -36,8 +41,28 @@ export function userActivityFold(spec: WindowSpec, topics: ActivityTopics) {
   });
   return (state: WindowState<UserWindow> | undefined, event: EnrichedInteraction, lane: number, writtenAt?: number): Folded<WindowState<UserWindow>> => {
     const folded = fold(state, event, lane, writtenAt);
-    if (folded.replay || event.action !== "opened") return folded;
-    const opened: ContentOpened = { content_id: event.content_id, user_id: event.user_id, occurred_at: event.occurred_at, source_partition: event.source_partition, source_offset: event.source_offset };
-    return { state: folded.state, emit: [...(folded.emit ?? []), { topic: topics.opens, key: event.content_id, value: opened }] };
+    if (folded.replay) return folded;
+    const before = state?.streamTime ?? null;
+    const after = folded.state!.streamTime!;
+    const watermark = iso(after);
+    const emit: OutRecord[] = [...(folded.emit ?? [])];
+    // Every open goes on, late here or not: the next stage judges it by its own watermark.
+    if (event.action === "opened") {
+      const opened: ContentOpened = {
+        content_id: event.content_id,
+        user_id: event.user_id,
+        occurred_at: event.occurred_at,
+        source_partition: event.source_partition,
+        source_offset: event.source_offset,
+        upstream_partition: lane,
+        watermark,
+      };
+      emit.push({ topic: topics.opens, key: event.content_id, value: opened });
+    }
+    if (before === null || windowStart(after, spec.sizeMs) > windowStart(before, spec.sizeMs)) {
+      const mark: OpensWatermark = { upstream_partition: lane, watermark };
+      for (let partition = 0; partition < topics.opensPartitions; partition++) emit.push({ topic: topics.opens, key: null, partition, value: mark });
+    }
+    return { ...folded, emit };
   };
 }

@@ -6,14 +6,22 @@ import type { Folded } from "../worker.ts";
  * Tumbling windows on event time with a grace period (SPEC §2.5), as a fold
  * over one input partition. An event at t belongs to the window starting at
  * floor(t / size) * size, so one exactly at a boundary opens the later
- * window. The partition's stream time is the newest event time it has seen,
- * never later than when that event's record was written (an event stamped
- * ahead, within the allowed clock skew, does not close windows early):
+ * window. The partition has a stream time:
  * - a window's results are sent when the stream time reaches its end;
  * - an event for a window already sent, but whose end + grace the stream
  *   time has not reached, still counts and sends its group's result again;
- * - an event for a window whose end + grace the stream time reached is
- *   dropped (counted as late), and the window itself is forgotten.
+ * - an event for a window whose end + grace the stream time reached is late:
+ *   it is counted, not applied, and handed back (the runner dead-letters it
+ *   with the reason), and the window itself is forgotten.
+ * Over a direct input the stream time is the newest event time seen, never
+ * later than when that event's record was written (an event stamped ahead,
+ * within the allowed clock skew, does not close windows early). Over a
+ * repartition topic it is a watermark: each record carries the stream time
+ * of the upstream partition it came from, and the stream time is the least
+ * of those over every upstream partition (an upstream partition silent for
+ * `idleMs` of write time, while others wrote, no longer holds it back), so
+ * records of one upstream partition arriving long before another's (a
+ * backlog) are not late.
  * Every event carries where it entered (source partition and offset); one at
  * or below the last offset counted from its source partition is a replay
  * and changes nothing, so crashes and producer retries never double count.
@@ -36,11 +44,19 @@ export type WindowState<A> = {
   /** Source partition -> the last source offset counted. */
   sources: Record<string, string>;
   late: number;
+  /** Over a repartition topic: per upstream partition, its latest watermark and when it last wrote. */
+  upstream?: Record<string, { watermark: number; writtenAt: number }>;
+  /** When the first record this partition folded was written (an upstream partition never heard of is idle from then). */
+  firstWrite?: number;
 };
+
+/** A repartitioned input: how many upstream partitions there are, and when a silent one stops holding the watermark back. */
+export type Watermarks = { upstreamPartitions: number; idleMs: number };
 
 export type WindowedAggregation<E, A> = WindowSpec & {
   time(event: E): number;
-  source(event: E): Source;
+  /** Where the event entered; null for a record that only carries time (a watermark). */
+  source(event: E): Source | null;
   /** The group the event counts for (a user, a content id); null when it only moves time on. */
   group(event: E): string | null;
   add(aggregate: A | undefined, event: E): A;
@@ -49,25 +65,46 @@ export type WindowedAggregation<E, A> = WindowSpec & {
    * `changed` alone after a late event changed a closed window.
    */
   results(window: { start: number; end: number }, groups: Readonly<Record<string, A>>, changed: string | undefined, lane: number): OutRecord[];
+  /** Set for a repartitioned input: the upstream partition and watermark each record carries. */
+  watermarks?: Watermarks & { of(event: E): { partition: number; watermark: number } };
 };
 
 export const emptyWindows = <A>(): WindowState<A> => ({ streamTime: null, windows: {}, sources: {}, late: 0 });
+
+export type WindowFolded<A> = Folded<WindowState<A>> & { replay: boolean };
+
+/** The least watermark of the upstream partitions that are not idle; -Infinity while one not idle was never heard of. */
+function leastWatermark(state: WindowState<unknown>, { upstreamPartitions, idleMs }: Watermarks): number {
+  const heard = Object.values(state.upstream ?? {});
+  const latestWrite = Math.max(state.firstWrite ?? -Infinity, ...heard.map((u) => u.writtenAt));
+  let least = Infinity;
+  for (let p = 0; p < upstreamPartitions; p++) {
+    const u = state.upstream?.[p];
+    const idle = latestWrite - (u?.writtenAt ?? state.firstWrite ?? latestWrite) > idleMs;
+    if (idle) continue;
+    if (!u) return -Infinity;
+    least = Math.min(least, u.watermark);
+  }
+  return least === Infinity ? -Infinity : least;
+}
 
 /**
  * The fold of one event. A partition's windows are one state, so the window
  * an event touches is updated in place (copying every group per event would
  * be quadratic); a new top-level object tells the runner the state changed.
+ * `writtenAt`: when the event's record was written (Infinity: unknown).
  */
 export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
   const { sizeMs, graceMs } = aggregation;
-  return (state: WindowState<A> | undefined, event: E, lane: number, writtenAt = Infinity): Folded<WindowState<A>> & { replay: boolean } => {
+  return (state: WindowState<A> | undefined, event: E, lane: number, writtenAt = Infinity): WindowFolded<A> => {
     const current = state ?? emptyWindows<A>();
-    const { source_partition, source_offset } = aggregation.source(event);
-    const last = current.sources[source_partition];
-    if (last !== undefined && BigInt(source_offset) <= BigInt(last)) return { state: state ?? null, replay: true };
+    const source = aggregation.source(event);
+    const last = source ? current.sources[source.source_partition] : undefined;
+    if (source && last !== undefined && BigInt(source.source_offset) <= BigInt(last)) return { state: state ?? null, replay: true };
 
-    const next: WindowState<A> = { ...current, sources: { ...current.sources, [source_partition]: source_offset } };
+    const next: WindowState<A> = source ? { ...current, sources: { ...current.sources, [source.source_partition]: source.source_offset } } : { ...current };
     const emit: OutRecord[] = [];
+    let late: string | undefined;
     const time = aggregation.time(event);
     const before = current.streamTime ?? -Infinity;
     const start = windowStart(time, sizeMs);
@@ -75,14 +112,25 @@ export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
     if (group !== null) {
       if (start + sizeMs + graceMs <= before) {
         next.late++;
+        late = `late: the window ${new Date(start).toISOString()} closed for good at ${new Date(start + sizeMs + graceMs).toISOString()} (end + ${graceMs} ms of grace); the stream time is ${new Date(before).toISOString()}`;
       } else {
         const window = (next.windows[start] ??= { closed: false, groups: {} });
         window.groups[group] = aggregation.add(window.groups[group], event);
         if (window.closed) emit.push(...aggregation.results({ start, end: start + sizeMs }, window.groups, group, lane));
       }
     }
-    const streamTime = Math.max(before, Math.min(time, writtenAt));
-    next.streamTime = streamTime;
+    let streamTime: number;
+    if (aggregation.watermarks) {
+      const { partition, watermark } = aggregation.watermarks.of(event);
+      const known = current.upstream?.[partition];
+      const written = Number.isFinite(writtenAt) ? writtenAt : (known?.writtenAt ?? 0);
+      next.upstream = { ...current.upstream, [partition]: { watermark: Math.max(known?.watermark ?? -Infinity, Math.min(watermark, writtenAt)), writtenAt: Math.max(known?.writtenAt ?? 0, written) } };
+      next.firstWrite ??= written;
+      streamTime = Math.max(before, leastWatermark(next as WindowState<unknown>, aggregation.watermarks));
+    } else {
+      streamTime = Math.max(before, Math.min(time, writtenAt));
+    }
+    next.streamTime = streamTime === -Infinity ? current.streamTime : streamTime;
     for (const [key, window] of Object.entries(next.windows)) {
       const windowStartMs = Number(key);
       const end = windowStartMs + sizeMs;
@@ -92,6 +140,6 @@ export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
       }
       if (end + graceMs <= streamTime) delete next.windows[key];
     }
-    return { state: next, emit, replay: false };
+    return { state: next, emit, replay: false, ...(late && { late }) };
   };
 }

@@ -7,6 +7,7 @@ import {
   CapturedUser,
   ContentOpened,
   EnrichedInteraction,
+  OpensWatermark,
   IMPRESSIONS_TOPIC,
   Interaction,
   INTERACTIONS_ENRICHED_TOPIC,
@@ -24,7 +25,7 @@ import { redisStateStore } from "../stores/redis-state.ts";
 import type { Decoded, Folded, InputRecord, Worker } from "../worker.ts";
 import { userActivityFold, type UserWindow } from "./activity.ts";
 import { enrichFold, userIdOf, type EnrichEvent, type EnrichTopics } from "./enrich.ts";
-import { popularContentFold } from "./popular.ts";
+import { popularContentFold, type OpensRecord } from "./popular.ts";
 import { contentViewFold, viewKey, type ContentView, type ViewEvent } from "./views.ts";
 import type { WindowState } from "./windows.ts";
 
@@ -126,17 +127,37 @@ export function userActivityWorker(config: Config, { name = "user-activity", top
     name,
     input: topics.interactionsEnriched,
     decode: decodeWith(EnrichedInteraction),
-    fold: userActivityFold(windowSpec(config), { userActivity: topics.userActivity, opens: topics.opens }),
+    // content.opens has TOPIC_PARTITIONS partitions (declared topics default to it), each of which gets the watermarks.
+    fold: userActivityFold(windowSpec(config), { userActivity: topics.userActivity, opens: topics.opens, opensPartitions: config.TOPIC_PARTITIONS }),
   });
 }
 
-/** content.opens -> content.popular (each partition's top N per window). */
+const decodeOpened = decodeWith(ContentOpened);
+const decodeWatermark = decodeWith(OpensWatermark);
+
+/** An open, or (no content_id) an upstream partition's watermark alone. */
+function decodeOpens(record: InputRecord): Decoded<OpensRecord> {
+  const open = decodeOpened(record);
+  if (open.ok) return { ok: true, event: { kind: "open", open: open.event } };
+  const mark = record.key === null ? decodeWatermark(record) : undefined;
+  return mark?.ok ? { ok: true, event: { kind: "watermark", mark: mark.event } } : open;
+}
+
+/**
+ * content.opens -> content.popular (each partition's top N per window), on
+ * the least watermark of interactions.enriched's TOPIC_PARTITIONS partitions
+ * (those user-activity folds).
+ */
 export function popularContentWorker(config: Config, { name = "popular-content", topics = PERSONALIZATION_TOPICS }: Options = {}) {
-  return windowedWorker<ContentOpened, number>(config, {
+  return windowedWorker<OpensRecord, number>(config, {
     name,
     input: topics.opens,
-    decode: decodeWith(ContentOpened),
-    fold: popularContentFold(windowSpec(config), { topic: topics.popular, topN: config.POPULAR_TOP_N }),
+    decode: decodeOpens,
+    fold: popularContentFold(windowSpec(config), {
+      topic: topics.popular,
+      topN: config.POPULAR_TOP_N,
+      watermarks: { upstreamPartitions: config.TOPIC_PARTITIONS, idleMs: config.WATERMARK_IDLE_MS },
+    }),
   });
 }
 
