@@ -4,9 +4,9 @@ import { createRedis } from "../infra/clients.ts";
 import type { EnrichedInteraction, Interaction } from "../infra/contracts/content.ts";
 import { createKafka } from "../infra/kafka/client.ts";
 import { createProducer } from "../infra/kafka/producer.ts";
-import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker, type PersonalizationTopics } from "../workers/personalization/worker.ts";
+import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "../workers/personalization/worker.ts";
 import { runWorker, type RunningWorker } from "../workers/runner.ts";
-import { compareViews, prepareContentRun } from "./fixtures/content-run.ts";
+import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique, withKey } from "./helpers.ts";
 
 /**
@@ -31,17 +31,7 @@ afterAll(async () => {
 
 async function backlogRun(stagesRunningFirst: boolean) {
   const run = unique(stagesRunningFirst ? "backlog-live" : "backlog");
-  const topics: PersonalizationTopics = {
-    users: `test.${run}.users`,
-    beacons: `test.${run}.beacons`,
-    interactions: `test.${run}.interactions`,
-    activeUsers: `test.${run}.active-users`,
-    interactionsEnriched: `test.${run}.interactions-enriched`,
-    impressions: `test.${run}.impressions`,
-    opens: `test.${run}.opens`,
-    userActivity: `test.${run}.user-activity`,
-    popular: `test.${run}.popular`,
-  };
+  const topics = testContentTopics(run);
   for (const topic of Object.values(topics)) {
     await createTestTopic(config, topic, topic === topics.popular ? 1 : config.TOPIC_PARTITIONS);
     toDelete.push(topic);

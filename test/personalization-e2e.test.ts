@@ -8,10 +8,10 @@ import { createProducer } from "../infra/kafka/producer.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import { runExport } from "../workers/export/export.ts";
 import { tableLike, WAREHOUSE_TABLES } from "../workers/export/tables.ts";
-import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker, type PersonalizationTopics } from "../workers/personalization/worker.ts";
+import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "../workers/personalization/worker.ts";
 import { rebuild } from "../workers/rebuild.ts";
 import { groupIdOf, runWorker, type Running } from "../workers/runner.ts";
-import { compareViews, prepareContentRun } from "./fixtures/content-run.ts";
+import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, recordsIn, tailTopic, testConfig, unique, withKey } from "./helpers.ts";
 
 /**
@@ -28,17 +28,8 @@ const config = { ...base, CONTENT_WINDOW_MS: WINDOW_MS, CONTENT_GRACE_MS: GRACE_
 const sql = createSql(config, 2);
 const redis = createRedis(config);
 const run = unique("pers");
-const topics: PersonalizationTopics = {
-  users: USERS_CDC_TOPIC,
-  beacons: `test.${run}.beacons`,
-  interactions: `test.${run}.interactions`,
-  activeUsers: `test.${run}.active-users`,
-  interactionsEnriched: `test.${run}.interactions-enriched`,
-  impressions: `test.${run}.impressions`,
-  opens: `test.${run}.opens`,
-  userActivity: `test.${run}.user-activity`,
-  popular: `test.${run}.popular`,
-};
+// The users changelog is the real one: the test's users go through Postgres and the capture.
+const topics = testContentTopics(run, USERS_CDC_TOPIC);
 const names = { enrich: `${run}-enrich`, activity: `${run}-activity`, popular: `${run}-popular`, views: `${run}-views` };
 const app = withKey(contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }), ["content:read"]);
 const running: Running[] = [];
