@@ -23,7 +23,7 @@ import { findJdk } from "../infra/stack/java.ts";
 import { kafkaJars } from "../infra/stack/kafka.ts";
 import { ensureDatabase } from "../infra/stack/postgres.ts";
 import { stackUp } from "../infra/stack/stack.ts";
-import { dropViews } from "../infra/views.ts";
+import { dropViews, keepGroupPositions } from "../infra/views.ts";
 import { groupIdOf } from "../workers/runner.ts";
 import { averageBytes, benchEvents } from "./events.ts";
 import { benchConfig, benchEnv, ROOT, runJson, spawnBun, waitHttp, type Child } from "./harness.ts";
@@ -428,6 +428,8 @@ async function main(config: Config) {
   await ensureDatabase(config.DATABASE_URL);
   await migrateDatabase(config.DATABASE_URL);
   await dropViews(config);
+  // The bench's groups go on from where they were, with empty views (not restored from the topics' history).
+  await keepGroupPositions(config);
   const sql = createSql(config, 1);
   const { key } = await createApiKey(drizzle(sql), partner, ["admin"]);
   await sql.end();
