@@ -8,12 +8,15 @@ export function problem(c: Context, status: ContentfulStatusCode, error: string,
 }
 
 /** Item errors an answer lists at most; `error_count` says how many there were. */
-export const MAX_LISTED_ERRORS = 100;
+const MAX_LISTED_ERRORS = 100;
 
-/** 400 naming what is wrong: the first MAX_LISTED_ERRORS problems and their count, so a huge bad body gets a small answer. */
-export function invalid<E extends FieldError>(c: Context, error: string, message: string, errors: readonly E[]) {
-  return problem(c, 400, error, message, { errors: errors.slice(0, MAX_LISTED_ERRORS), error_count: errors.length });
+/** An error naming what is wrong: the first MAX_LISTED_ERRORS problems and their count, so a huge bad body gets a small answer. */
+export function listing<E extends FieldError>(c: Context, status: ContentfulStatusCode, error: string, message: string, errors: readonly E[]) {
+  return problem(c, status, error, message, { errors: errors.slice(0, MAX_LISTED_ERRORS), error_count: errors.length });
 }
+
+/** 400 listing the problems. */
+export const invalid = <E extends FieldError>(c: Context, error: string, message: string, errors: readonly E[]) => listing(c, 400, error, message, errors);
 
 /** A store or the broker that cannot be reached (rather than a bug): 503, worth retrying. */
 export function isUnavailable(error: unknown): boolean {

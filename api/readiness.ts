@@ -2,7 +2,7 @@ import type { Client as OpenSearch } from "@opensearch-project/opensearch";
 import type { Admin } from "kafkajs";
 import type Redis from "ioredis";
 import type { Sql } from "postgres";
-import { WORKER_STATUS_PATTERN } from "../infra/redis-keys.ts";
+import { keysMatching, WORKER_STATUS_PATTERN, workerStatusKey } from "../infra/redis-keys.ts";
 
 export type Dependencies = { admin: Admin; redis: Redis; sql: Sql; search: OpenSearch };
 
@@ -23,16 +23,10 @@ async function timed(probe: () => Promise<unknown>, timeoutMs: number): Promise<
 
 /** The views' workers as they last said (each writes its status every few seconds, wherever it runs): state, lag, counters. */
 export async function viewStates(redis: Redis): Promise<Record<string, { state?: string; lag?: number; lastError?: string | null }>> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scan(cursor, "MATCH", WORKER_STATUS_PATTERN, "COUNT", 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== "0");
+  const keys = await keysMatching(redis, WORKER_STATUS_PATTERN);
   if (keys.length === 0) return {};
   const values = await redis.mget(keys);
-  return Object.fromEntries(keys.flatMap((key, i) => (values[i] ? [[key.slice("status:".length), JSON.parse(values[i]!)]] : [])));
+  return Object.fromEntries(keys.flatMap((key, i) => (values[i] ? [[key.slice(workerStatusKey("").length), JSON.parse(values[i]!)]] : [])));
 }
 
 /** Ready means every store answers now; each check is bounded so /readyz never hangs. */

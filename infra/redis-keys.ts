@@ -1,3 +1,5 @@
+import type Redis from "ioredis";
+
 /**
  * The Redis key layout. A document is `<namespace>:<key>`, where the key is
  * made of ids by `keyOf`: each id percent-encoded, so no id can reach another
@@ -19,3 +21,15 @@ export const rateLimitKey = (apiKeyId: string) => `ratelimit:${apiKeyId}`;
 
 export const workerStatusKey = (worker: string) => `status:${worker}`;
 export const WORKER_STATUS_PATTERN = "status:*";
+
+/** Every key matching a pattern (SCAN, so Redis is never blocked). */
+export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, found] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    keys.push(...found);
+  } while (cursor !== "0");
+  return keys;
+}

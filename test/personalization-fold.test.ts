@@ -3,7 +3,7 @@ import type { CapturedUser, ContentOpened, EnrichedBeacon, EnrichedInteraction, 
 import type { OutRecord } from "../infra/kafka/producer.ts";
 import { MAX_CONTENT_IDS, userActivityFold, type UserWindow } from "../workers/personalization/activity.ts";
 import { enrichFold, type EnrichEvent } from "../workers/personalization/enrich.ts";
-import { popularContentFold, topN, type OpensRecord } from "../workers/personalization/popular.ts";
+import { popularContentFold, type OpensRecord } from "../workers/personalization/popular.ts";
 import { contentViewFold, mergeTop, VIEW_WINDOWS, type ContentView, type PopularView } from "../workers/personalization/views.ts";
 import { windowStart, type WindowState } from "../workers/personalization/windows.ts";
 
@@ -275,14 +275,21 @@ describe("watermarks behind a repartition", () => {
     const live = pipeline([...tagged.flat().sort((a, b) => a.event.occurred_at.localeCompare(b.event.occurred_at)), ...closers]);
     const backlog = pipeline([...tagged.flat(), ...closers]);
 
+    // Written here, not taken from the workers: opens per content id per 5-minute window, the 10 most (ties by id).
     const counts = new Map<string, Record<string, number>>();
     for (const event of traffic.flat().filter((e) => e.action === "opened")) {
-      const window = iso(windowStart(Date.parse(event.occurred_at), spec.sizeMs));
+      const at = Date.parse(event.occurred_at);
+      const window = iso(at - (at % spec.sizeMs));
       const byContent = counts.get(window) ?? {};
       byContent[event.content_id] = (byContent[event.content_id] ?? 0) + 1;
       counts.set(window, byContent);
     }
-    const expected = new Map([...counts].map(([window, byContent]) => [window, topN(byContent, 10)]));
+    const ranked = (byContent: Record<string, number>) =>
+      Object.entries(byContent)
+        .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))
+        .slice(0, 10)
+        .map(([content_id, opens]) => ({ content_id, opens }));
+    const expected = new Map([...counts].map(([window, byContent]) => [window, ranked(byContent)]));
     expect(expected.size).toBe(12);
     expect(backlog).toEqual({ top: expected, late: 0 });
     expect(live).toEqual({ top: expected, late: 0 });

@@ -98,18 +98,28 @@ async function converge(run: string, expected: Map<string, { events: number; pur
   expect(await profiles(run, users)).toEqual(wanted);
 }
 
+/**
+ * A profile worker on topics of its own that has folded `count` events of
+ * `users` users: the worker (still running), the events, and how to make it again.
+ */
+async function foldedProfiles(prefix: string, cfg: Config, count: number, users: number) {
+  const run = unique(prefix);
+  const t = { events: `test.${run}.events`, actions: `test.${run}.actions` };
+  await newTopic(t.events);
+  await newTopic(t.actions);
+  const worker = () => profileWorker(cfg, { name: `${run}-profiles`, topics: t });
+  const sent = events(t.events, run, 0, count, users);
+  const w = await runWorker(worker(), cfg);
+  await produce(sent);
+  await converge(run, expectedProfiles(sent), "the first profiles");
+  return { run, t, worker, sent, w };
+}
+
 describe("a log that is not the one the view was folded from", () => {
   test("a topic made again while the view kept its state: the worker stops, names the view and the command that heals it, and skips nothing", async () => {
-    const run = unique("reset-stop");
-    const t = { events: `test.${run}.events`, actions: `test.${run}.actions` };
-    await newTopic(t.events);
-    await newTopic(t.actions);
-    const worker = () => profileWorker(config, { name: `${run}-profiles`, topics: t });
-    const old = events(t.events, run, 0, 600, 20);
-    let first = await runWorker(worker(), config);
-    await produce(old);
-    await converge(run, expectedProfiles(old), "the first log's profiles");
-    await first.stop();
+    const folded = await foldedProfiles("reset-stop", config, 600, 20);
+    const { run, t, worker } = folded;
+    await folded.w.stop();
 
     // The broker loses the topic; the store keeps its state.
     await recreate(t.events);
@@ -117,7 +127,7 @@ describe("a log that is not the one the view was folded from", () => {
     await produce(fresh);
 
     let halted = "";
-    first = await runWorker(worker(), config, { hooks: { onHalt: (message) => void (halted = message) } });
+    const first = await runWorker(worker(), config, { hooks: { onHalt: (message) => void (halted = message) } });
     await eventually("the worker to stop on the mismatch", async () => first.stats.state === "stopped", 60_000);
     expect(halted).toContain(`view ${run}-profiles`);
     expect(halted).toContain("topic incarnation");
@@ -133,23 +143,15 @@ describe("a log that is not the one the view was folded from", () => {
   }, 240_000);
 
   test("with ON_LOG_MISMATCH=rebuild the worker drops the view and folds the new log by itself", async () => {
-    const run = unique("reset-heal");
-    const t = { events: `test.${run}.events`, actions: `test.${run}.actions` };
-    await newTopic(t.events);
-    await newTopic(t.actions);
     const healing: Config = { ...config, ON_LOG_MISMATCH: "rebuild" };
-    const worker = () => profileWorker(healing, { name: `${run}-profiles`, topics: t });
-    const old = events(t.events, run, 0, 600, 30);
-    let w = await runWorker(worker(), healing);
-    await produce(old);
-    await converge(run, expectedProfiles(old), "the first log's profiles");
-    await w.stop();
+    const { run, t, worker, sent: old, w: first } = await foldedProfiles("reset-heal", healing, 600, 30);
+    await first.stop();
 
     await recreate(t.events);
     // Fewer users: those only in the old log must be gone from the view.
     const fresh = events(t.events, run, 10_000, 400, 10);
     await produce(fresh);
-    w = await runWorker(worker(), healing);
+    const w = await runWorker(worker(), healing);
     running.push(w);
     await converge(run, expectedProfiles(fresh), "the new log's profiles", [...expectedProfiles(old).keys()]);
     expect(w.stats).toMatchObject({ rebuilds: 1, skipped: 0, state: "running" });
@@ -158,15 +160,9 @@ describe("a log that is not the one the view was folded from", () => {
 
 describe("a store that lost its state is restored from the log", () => {
   test("Redis flushed under an idle worker, under a busy one, and while it is stopped: the profiles come back by themselves", async () => {
-    const run = unique("flush");
-    const t = { events: `test.${run}.events`, actions: `test.${run}.actions` };
-    await newTopic(t.events);
-    await newTopic(t.actions);
-    const worker = () => profileWorker(config, { name: `${run}-profiles`, topics: t });
-    const sent: OutRecord[] = events(t.events, run, 0, 900, 30);
-    let w = await runWorker(worker(), config);
-    await produce(sent);
-    await converge(run, expectedProfiles(sent), "the profiles");
+    const folded = await foldedProfiles("flush", config, 900, 30);
+    const { run, t, worker, sent } = folded;
+    let w = folded.w;
 
     // Redis restarts empty under the idle worker: its watch notices.
     await redis.flushdb();

@@ -7,7 +7,7 @@ import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetter } from "./dead-letter.ts";
 import { decodeAdmitted, writtenAt } from "./admission.ts";
 import { viewGuard, type GuardStats } from "./view-guard.ts";
-import { Refused, type Change, type Decoded, type InputRecord, type TopicPartition, type Worker } from "./worker.ts";
+import { Refused, type Change, type Decoded, type InputRecord, type Loaded, type TopicPartition, type Worker } from "./worker.ts";
 
 export type RunnerHooks = {
   /** After a chunk's state is committed to the store, before the consumer offset commit. */
@@ -54,32 +54,45 @@ function toInput(tp: TopicPartition, message: KafkaMessage): InputRecord {
 type Admitted<E> = { record: InputRecord; result: Decoded<E>; key: string };
 
 /**
+ * Where a chunk is folded: its partition, the incarnation of its topic, the
+ * worker's counters, and whether the state loaded for it may be folded onto
+ * (the view guard's word: from this log, and not lost under the worker).
+ */
+type Flush = {
+  producer: Producer;
+  tp: TopicPartition;
+  incarnation: string;
+  stats: RunnerStats;
+  admits(loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">): Promise<boolean>;
+};
+
+/**
  * Fold one chunk of a partition: decode under the admission rule (bad
  * records to the DLQ), then fold and flush it. When a sink or the store
  * refuses something for its content, the chunk is split in halves until the
  * one record that caused it is found: it goes to the DLQ with the refusal,
  * and everything around it is applied, so no record stalls a partition.
+ * False: the guard did not admit the state, and nothing was folded.
  */
-/** Where a chunk is folded: its partition, the incarnation of its topic, and the worker's counters. */
-type Flush = { producer: Producer; tp: TopicPartition; incarnation: string; stats: RunnerStats };
-
-async function foldChunk<E, S>(worker: Worker<E, S>, flush: Flush, records: InputRecord[], clockSkewMs: number) {
+async function foldChunk<E, S>(worker: Worker<E, S>, flush: Flush, records: InputRecord[], clockSkewMs: number): Promise<boolean> {
   const admitted = records.map((record): Admitted<E> => {
     const result = decodeAdmitted(worker, record, clockSkewMs);
     return { record, result, key: result.ok ? worker.key(result.event) : "" };
   });
-  await applyRange(worker, flush, admitted);
+  return applyRange(worker, flush, admitted);
 }
 
-async function applyRange<E, S>(worker: Worker<E, S>, flush: Flush, range: Admitted<E>[]): Promise<void> {
+async function applyRange<E, S>(worker: Worker<E, S>, flush: Flush, range: Admitted<E>[]): Promise<boolean> {
   try {
-    await foldAndFlush(worker, flush, range);
+    return await foldAndFlush(worker, flush, range);
   } catch (error) {
     if (!(error instanceof Refused)) throw error;
-    if (range.length === 1) return deadLetterRefused(worker, flush, range[0]!.record, error);
+    if (range.length === 1) {
+      await deadLetterRefused(worker, flush, range[0]!.record, error);
+      return true;
+    }
     const middle = Math.ceil(range.length / 2);
-    await applyRange(worker, flush, range.slice(0, middle));
-    await applyRange(worker, flush, range.slice(middle));
+    return (await applyRange(worker, flush, range.slice(0, middle))) && (await applyRange(worker, flush, range.slice(middle)));
   }
 }
 
@@ -94,9 +107,11 @@ const clocksOf = (worker: Pick<Worker<never, never>, "eventTime" | "inputs">, tp
  * offset were applied by an earlier run that died before committing its
  * consumer offset; they are skipped entirely.
  */
-async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnation, stats }: Flush, range: Admitted<E>[]) {
+async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnation, stats, admits }: Flush, range: Admitted<E>[]): Promise<boolean> {
   const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
-  const { appliedOffset, states, streamTimes } = await worker.store.load(tp, [...keys], clocksOf(worker, tp));
+  const loaded = await worker.store.load(tp, [...keys], clocksOf(worker, tp));
+  if (!(await admits(loaded))) return false;
+  const { appliedOffset, states, streamTimes } = loaded;
 
   const counted = { records: 0, deadLettered: 0, late: 0, skipped: 0 };
   const changed = new Map<string, Change<S, E>>();
@@ -143,6 +158,7 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnat
   stats.late += counted.late;
   stats.skipped += counted.skipped;
   stats.flushes++;
+  return true;
 }
 
 /** The one record a sink or the store refused: to the DLQ with the refusal, and the partition moves past it. */
@@ -229,7 +245,7 @@ export async function runWorker<E, S>(
     // Not awaited here: disconnecting waits for the batch in hand, which is this one.
     setTimeout(() => void stop(), 0);
   };
-  const guard = viewGuard(worker as Worker<unknown, unknown>, config, admin, stats, log, { seek: (tp, offset) => consumer.seek({ ...tp, offset }), halt, inTurn: inLane });
+  const guard = viewGuard(worker as Worker<unknown, unknown>, groupIdOf(config, worker.name), config, admin, stats, log, { seek: (tp, offset) => consumer.seek({ ...tp, offset }), halt, inTurn: inLane });
   await guard.start();
 
   await consumer.connect();
@@ -247,8 +263,10 @@ export async function runWorker<E, S>(
         const lastOffset = chunk[chunk.length - 1]!.offset;
         const folded = await inLane(tp.partition, async () => {
           // The guard may have moved this partition (the batch in hand is then stale) or stopped the worker.
-          if (!(await guard.verify(tp)) || isStale() || halted) return false;
-          await foldChunk(worker, { producer, tp, incarnation: guard.incarnation(tp.topic), stats }, chunk, config.MAX_CLOCK_SKEW_MS);
+          await guard.ready(tp);
+          if (isStale() || halted) return false;
+          const flush = { producer, tp, incarnation: guard.incarnation(tp.topic), stats, admits: (loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) => guard.admits(tp, loaded) };
+          if (!(await foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS))) return false;
           await options.hooks?.afterFlush?.(tp, lastOffset);
           await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n), metadata: guard.commitMetadata() }]);
           guard.applied(tp, BigInt(lastOffset));

@@ -2,7 +2,7 @@ import type { Admin } from "kafkajs";
 import type { Config } from "../infra/config.ts";
 import { topicIncarnations } from "../infra/kafka/incarnation.ts";
 import type { Logger } from "../infra/log.ts";
-import type { TopicPartition, Worker } from "./worker.ts";
+import type { Loaded, TopicPartition, Worker } from "./worker.ts";
 
 /** What a view's state says about its log, for the status endpoint. */
 export type GuardStats = {
@@ -42,7 +42,7 @@ const tpKey = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
  *   Streams restores a store from its changelog; and while running, a store
  *   that falls behind what this process applied is caught the same way.
  */
-export function viewGuard(worker: Worker<unknown, unknown>, config: Config, admin: Admin, stats: GuardStats, log: Logger, act: GuardActions) {
+export function viewGuard(worker: Worker<unknown, unknown>, groupId: string, config: Config, admin: Admin, stats: GuardStats, log: Logger, act: GuardActions) {
   let storeId = "";
   let incarnations = new Map<string, string>();
   /** Per partition, the check made once per assignment (its seek or halt included). */
@@ -52,7 +52,6 @@ export function viewGuard(worker: Worker<unknown, unknown>, config: Config, admi
   /** Partitions being read again, and the offset that ends their restore. */
   const restoring = new Map<string, bigint>();
   let resetting: Promise<void> | undefined;
-  const groupId = `${config.CONSUMER_GROUP_PREFIX}${worker.name}`;
 
   const lowOf = async (tp: TopicPartition) => BigInt((await admin.fetchTopicOffsets(tp.topic)).find((p) => p.partition === tp.partition)!.low);
 
@@ -104,7 +103,6 @@ export function viewGuard(worker: Worker<unknown, unknown>, config: Config, admi
     return false;
   }
 
-  /** Once per assignment: the incarnation, then whether the committed offsets cover state this store holds. */
   /** False (and the partition moved) when the store holds less than this process applied to it. */
   async function stillHeld(tp: TopicPartition, appliedOffset: bigint | null): Promise<boolean> {
     const mine = applied.get(tpKey(tp));
@@ -113,6 +111,7 @@ export function viewGuard(worker: Worker<unknown, unknown>, config: Config, admi
     return false;
   }
 
+  /** Once per assignment: the incarnation, then whether the committed offsets cover state this store holds. */
   async function check(tp: TopicPartition) {
     const { appliedOffset, incarnation } = await worker.store.load(tp, [], []);
     if (!(await sameLog(tp, incarnation))) return;
@@ -155,17 +154,19 @@ export function viewGuard(worker: Worker<unknown, unknown>, config: Config, admi
     incarnation: (topic: string) => incarnations.get(topic)!,
     commitMetadata: () => metadataOf(storeId),
 
-    /**
-     * Before a chunk of `tp` is folded: the assignment's check has run, the
-     * state is from this log, and the store holds what this process applied.
-     * False: do not fold it (the partition was moved, or the worker halted).
-     */
-    async verify(tp: TopicPartition): Promise<boolean> {
+    /** Before a chunk of `tp` is folded: the assignment's check (and any view reset) has run. */
+    async ready(tp: TopicPartition): Promise<void> {
       await checked(tp);
       await resetting;
-      const { appliedOffset, incarnation } = await worker.store.load(tp, [], []);
-      return (await sameLog(tp, incarnation)) && (await stillHeld(tp, appliedOffset));
     },
+
+    /**
+     * With the state loaded for a chunk: it is from this log, and the store
+     * holds what this process applied. False: do not fold the chunk (the
+     * partition was moved, or the worker halted).
+     */
+    admits: async (tp: TopicPartition, { appliedOffset, incarnation }: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) =>
+      (await sameLog(tp, incarnation)) && (await stillHeld(tp, appliedOffset)),
 
     /** Compare the store with what this process applied every few seconds, also when no records come. Returns a stop function. */
     watch(): () => void {
@@ -197,5 +198,3 @@ export function viewGuard(worker: Worker<unknown, unknown>, config: Config, admi
     },
   };
 }
-
-export type ViewGuard = ReturnType<typeof viewGuard>;

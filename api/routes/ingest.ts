@@ -7,7 +7,7 @@ import { admittingUntil } from "../../infra/contracts/fields.ts";
 import { validate, type FieldError } from "../../infra/contracts/validate.ts";
 import type { Producer } from "../../infra/kafka/producer.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
-import { invalid, MAX_LISTED_ERRORS, problem } from "../errors.ts";
+import { invalid, listing, problem } from "../errors.ts";
 import type { Scope } from "../scopes.ts";
 
 export type IngestTopic<S extends v.GenericSchema> = {
@@ -79,7 +79,7 @@ export function ingestRoutes<S extends v.GenericSchema>(spec: IngestTopic<S>, pr
       ? events.flatMap((event, index) => (spec.partnerOf!(event) === partnerId ? [] : [{ index, field: "partner_id", reason: `this API key belongs to partner ${partnerId}` }]))
       : [];
     if (foreign.length > 0) {
-      return problem(c, 403, "forbidden", "events for another partner; nothing was accepted", { errors: foreign.slice(0, MAX_LISTED_ERRORS), error_count: foreign.length });
+      return listing(c, 403, "forbidden", "events for another partner; nothing was accepted", foreign);
     }
 
     try {

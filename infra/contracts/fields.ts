@@ -39,7 +39,10 @@ export function admittingUntil<T>(latestMs: number, parse: () => T): T {
 
 const latestAdmissibleMs = () => latestAdmissible ?? Date.now() + ADMISSION.defaultClockSkewMs;
 
-/** A string Postgres text, jsonb and the search engine all store: no NUL, no lone surrogate. */
+/** Whether Postgres text, jsonb and the search engine all store a string: no NUL, no lone surrogate. */
+export const isStorableText = (text: string) => !text.includes("\0") && text.isWellFormed();
+
+/** The same as a schema, with a message for each way to fail. */
 export const storableText = v.pipe(
   v.string("expected a string"),
   v.check((text) => !text.includes("\0"), "must not contain a NUL character"),

@@ -2,7 +2,7 @@ import type { KafkaMessage } from "kafkajs";
 import type { Sql, TransactionSql } from "postgres";
 import type { Config } from "../../infra/config.ts";
 import { createSql } from "../../infra/clients.ts";
-import { admittingUntil } from "../../infra/contracts/fields.ts";
+import { admittingUntil, isStorableText } from "../../infra/contracts/fields.ts";
 import { describeErrors, validate } from "../../infra/contracts/validate.ts";
 import { createKafka } from "../../infra/kafka/client.ts";
 import { logger } from "../../infra/log.ts";
@@ -45,7 +45,7 @@ type Field = [value: unknown, type: ColumnType | "raw"];
 function toFields(table: WarehouseTable, partition: number, message: KafkaMessage, clockSkewMs: number): { fields: Field[]; day: string } | { reason: string } {
   if (message.value === null) return { reason: "null value (tombstone)" };
   const key = message.key?.toString() ?? null;
-  if (key !== null && (key.includes("\0") || !key.isWellFormed())) return { reason: "key: must not contain a NUL character or a lone surrogate" };
+  if (key !== null && !isStorableText(key)) return { reason: "key: must not contain a NUL character or a lone surrogate" };
   const json = message.value.toString("utf8");
   let parsed: unknown;
   try {
@@ -203,13 +203,13 @@ const rejectOf = (table: WarehouseTable, partition: number, message: KafkaMessag
   _topic: table.topic,
   _partition: partition,
   _offset: message.offset,
-  _key: message.key === null ? null : storableText(message.key.toString()),
+  _key: message.key === null ? null : escapedForText(message.key.toString()),
   // The reject table is Postgres text too: what it cannot hold (NUL, a lone surrogate) is kept JSON-escaped.
-  raw: message.value === null ? null : storableText(message.value.toString("utf8")),
-  reason: storableText(reason),
+  raw: message.value === null ? null : escapedForText(message.value.toString("utf8")),
+  reason: escapedForText(reason),
 });
 
-const storableText = (text: string) => (text.includes("\0") || !text.isWellFormed() ? JSON.stringify(text.toWellFormed()).slice(1, -1) : text);
+const escapedForText = (text: string) => (isStorableText(text) ? text : JSON.stringify(text.toWellFormed()).slice(1, -1));
 
 /**
  * One chunk: each record made a CSV line or a reject (here, off the

@@ -71,7 +71,7 @@ export type WindowedAggregation<E, A> = WindowSpec & {
 
 export const emptyWindows = <A>(): WindowState<A> => ({ streamTime: null, windows: {}, sources: {}, late: 0 });
 
-export type WindowFolded<A> = Folded<WindowState<A>> & { replay: boolean };
+type WindowFolded<A> = Folded<WindowState<A>> & { replay: boolean };
 
 /** The least watermark of the upstream partitions that are not idle; -Infinity while one not idle was never heard of. */
 function leastWatermark(state: WindowState<unknown>, { upstreamPartitions, idleMs }: Watermarks): number {

@@ -1,5 +1,5 @@
 import type Redis from "ioredis";
-import { documentKey, offsetsKey } from "../../infra/redis-keys.ts";
+import { documentKey, keysMatching, offsetsKey } from "../../infra/redis-keys.ts";
 import type { Change, StateStore, TopicPartition } from "../worker.ts";
 
 /**
@@ -74,7 +74,8 @@ export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }:
     },
 
     async reset() {
-      await dropKeys(redis, `${namespace}:*`);
+      const keys = await keysMatching(redis, `${namespace}:*`);
+      for (let i = 0; i < keys.length; i += 1000) await redis.unlink(...keys.slice(i, i + 1000));
       await redis.del(offsetsHash);
     },
 
@@ -82,16 +83,4 @@ export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }:
       await redis.quit().catch(() => redis.disconnect());
     },
   };
-}
-
-/** Unlink every key matching a pattern; returns how many. */
-export async function dropKeys(redis: Redis, pattern: string): Promise<number> {
-  let dropped = 0;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) dropped += await redis.unlink(...keys);
-  } while (cursor !== "0");
-  return dropped;
 }
