@@ -1,9 +1,9 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import { parseArgs } from "node:util";
-import { createSql } from "../infra/clients.ts";
-import { configOrExit } from "../infra/config.ts";
-import { createApiKey, listApiKeys, revokeApiKey } from "./keys.ts";
-import { ALL_SCOPES, DEFAULT_SCOPES, isScope, SCOPES } from "./scopes.ts";
+import { createSql } from "../infra/platform/clients.ts";
+import { configOrExit } from "../infra/platform/config.ts";
+import { createApiKey, listApiKeys, revokeApiKey } from "./http/keys.ts";
+import { ALL_SCOPES, DEFAULT_SCOPES, isScope, SCOPES } from "./http/scopes.ts";
 
 const usage = `usage: bun run apikey create --partner ID [--scopes a,b]   print a new API key (shown once)
        bun run apikey list                                  every key's prefix, partner, scopes and state

@@ -1,11 +1,11 @@
 import { drizzle } from "drizzle-orm/postgres-js";
-import { configOrExit, type Config } from "../infra/config.ts";
-import { createOpenSearch, createRedis, createSql } from "../infra/clients.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer } from "../infra/kafka/producer.ts";
-import { logger } from "../infra/log.ts";
+import { configOrExit, type Config } from "../infra/platform/config.ts";
+import { createOpenSearch, createRedis, createSql } from "../infra/platform/clients.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer } from "../infra/platform/kafka/producer.ts";
+import { logger } from "../infra/platform/log.ts";
 import { createApp, type AppDependencies } from "./app.ts";
-import { apiKeyResolver } from "./keys.ts";
+import { apiKeyResolver } from "./http/keys.ts";
 
 export type RunningApi = { port: number; stop(): Promise<void> };
 

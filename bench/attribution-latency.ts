@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
-import { createSql } from "../infra/clients.ts";
-import { loadConfig } from "../infra/config.ts";
-import { CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/contracts/commerce.ts";
-import { commerceGenerator, RECORDS_PER_SESSION } from "../infra/datagen/commerce.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer } from "../infra/kafka/producer.ts";
+import { createSql } from "../infra/platform/clients.ts";
+import { loadConfig } from "../infra/platform/config.ts";
+import { CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/platform/contracts/commerce.ts";
+import { commerceGenerator, RECORDS_PER_SESSION } from "../infra/tools/datagen/commerce.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { runProbes } from "./probes.ts";
 
 /**

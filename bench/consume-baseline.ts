@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
-import { loadConfig } from "../infra/config.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { groupIdOf } from "../workers/runner.ts";
+import { loadConfig } from "../infra/platform/config.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { groupIdOf } from "../workers/runtime/runner.ts";
 
 /**
  * The consumer's own ceiling, its own process: read `records` records of the

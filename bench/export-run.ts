@@ -1,9 +1,9 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
-import { createSql } from "../infra/clients.ts";
-import { loadConfig } from "../infra/config.ts";
-import { Click } from "../infra/contracts/commerce.ts";
+import { createSql } from "../infra/platform/clients.ts";
+import { loadConfig } from "../infra/platform/config.ts";
+import { Click } from "../infra/platform/contracts/commerce.ts";
 import { COPY_FORMAT } from "../workers/export/csv.ts";
 import { runExport } from "../workers/export/export.ts";
 import { createTableSql, META_COLUMNS, qualified, tableLike, WAREHOUSE_TABLES } from "../workers/export/tables.ts";

@@ -1,6 +1,6 @@
 import Redis from "ioredis";
 import { parseArgs } from "node:util";
-import { profileKey } from "../workers/profiles/profile.ts";
+import { profileKey } from "../workers/profiles/view.ts";
 import { benchEvents } from "./events.ts";
 import { summarize } from "./stats.ts";
 

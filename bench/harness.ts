@@ -1,5 +1,5 @@
 import type { Subprocess } from "bun";
-import { loadConfig, type Config } from "../infra/config.ts";
+import { loadConfig, type Config } from "../infra/platform/config.ts";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
-import { createRedis } from "../infra/clients.ts";
-import { loadConfig } from "../infra/config.ts";
-import { INTERACTIONS_TOPIC, type Interaction } from "../infra/contracts/content.ts";
-import { contentGenerator } from "../infra/datagen/content.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer } from "../infra/kafka/producer.ts";
-import { contentViewKey } from "../workers/personalization/worker.ts";
+import { createRedis } from "../infra/platform/clients.ts";
+import { loadConfig } from "../infra/platform/config.ts";
+import { INTERACTIONS_TOPIC, type Interaction } from "../infra/platform/contracts/content.ts";
+import { contentGenerator } from "../infra/tools/datagen/content.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer } from "../infra/platform/kafka/producer.ts";
+import { contentViewKey } from "../workers/personalization/view.ts";
 import { windowStart } from "../workers/personalization/windows.ts";
 import { runProbes } from "./probes.ts";
 import { summarize } from "./stats.ts";

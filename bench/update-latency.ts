@@ -1,10 +1,10 @@
 import Redis from "ioredis";
 import { parseArgs } from "node:util";
-import { FOLLOWS_TOPIC } from "../infra/contracts/social.ts";
-import { loadConfig } from "../infra/config.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer } from "../infra/kafka/producer.ts";
-import { userInfoKey } from "../workers/userinfo/userinfo.ts";
+import { FOLLOWS_TOPIC } from "../infra/platform/contracts/social.ts";
+import { loadConfig } from "../infra/platform/config.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer } from "../infra/platform/kafka/producer.ts";
+import { userInfoKey } from "../workers/userinfo/view.ts";
 import { runProbes } from "./probes.ts";
 
 /**

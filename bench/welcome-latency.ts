@@ -1,8 +1,8 @@
 import nodemailer from "nodemailer";
 import { parseArgs } from "node:util";
-import { createSql } from "../infra/clients.ts";
-import { loadConfig } from "../infra/config.ts";
-import { readMailbox } from "../infra/smtp/mailbox.ts";
+import { createSql } from "../infra/platform/clients.ts";
+import { loadConfig } from "../infra/platform/config.ts";
+import { readMailbox } from "../infra/tools/smtp/mailbox.ts";
 import { summarize } from "./stats.ts";
 
 /**

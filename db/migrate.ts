@@ -2,7 +2,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import { join } from "node:path";
 import postgres from "postgres";
-import { configOrExit } from "../infra/config.ts";
+import { configOrExit } from "../infra/platform/config.ts";
 
 export const MIGRATIONS = join(import.meta.dir, "migrations");
 

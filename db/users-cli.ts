@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { createSql } from "../infra/clients.ts";
-import { configOrExit } from "../infra/config.ts";
+import { createSql } from "../infra/platform/clients.ts";
+import { configOrExit } from "../infra/platform/config.ts";
 import { deleteUsers, upsertUsers, userHistory } from "./users.ts";
 
 const usage = `usage: bun run users set USER_ID --username U [--name N] [--email E] [--region R] [--gender G] [--at ISO-TIME]

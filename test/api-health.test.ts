@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createApp } from "../api/app.ts";
 import { closeApiDependencies, connectApiDependencies, startApi } from "../api/server.ts";
-import { publishStatus } from "../workers/status.ts";
+import { publishStatus } from "../workers/runtime/status.ts";
 import { eventually, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();

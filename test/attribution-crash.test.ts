@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { createSql } from "../infra/clients.ts";
+import { createSql } from "../infra/platform/clients.ts";
 import { ATTRIBUTION_TOPICS } from "../workers/attribution/worker.ts";
 import { compareUntilEqual, prepareCommerceRun } from "./fixtures/commerce-run.ts";
 import { produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";

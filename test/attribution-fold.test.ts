@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Attribution, Checkout, Click } from "../infra/contracts/commerce.ts";
+import type { Attribution, Checkout, Click } from "../infra/platform/contracts/commerce.ts";
 import { attributionFold, type AttributionState, type CommerceEvent } from "../workers/attribution/fold.ts";
 import { keepEarliestClick, type RowClick } from "../workers/attribution/table.ts";
 

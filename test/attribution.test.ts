@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
-import { createApiKey } from "../api/keys.ts";
+import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { upsertUsers } from "../db/users.ts";
-import type { Checkout, Click } from "../infra/contracts/commerce.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
+import type { Checkout, Click } from "../infra/platform/contracts/commerce.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { attributedCheckoutsWorker, attributionWorker, type AttributionTopics } from "../workers/attribution/worker.ts";
-import { runWorker, type RunningWorker } from "../workers/runner.ts";
+import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
 
 /**

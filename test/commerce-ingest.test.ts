@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
-import { createApiKey } from "../api/keys.ts";
+import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/contracts/commerce.ts";
+import { CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/platform/contracts/commerce.ts";
 import { recordsIn, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();

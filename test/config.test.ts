@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, loadConfig } from "../infra/config.ts";
+import { ConfigError, loadConfig } from "../infra/platform/config.ts";
 import { runCommand } from "./helpers.ts";
 
 describe("config", () => {
@@ -49,7 +49,7 @@ describe("config", () => {
   });
 
   test("a malformed setting stops start-up with a message naming the variable", async () => {
-    for (const entry of [["api/server.ts"], ["infra/stack/cli.ts", "status"], ["workers/main.ts"]]) {
+    for (const entry of [["api/server.ts"], ["infra/tools/stack/cli.ts", "status"], ["workers/main.ts"]]) {
       const run = await runCommand([process.execPath, ...entry], { PORT: "eighty", KAFKA_BROKERS: "nohost" }, 30_000);
       expect(run.code).toBe(2);
       expect(run.stderr).toContain("Invalid configuration");

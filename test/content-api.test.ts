@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
-import { createApiKey } from "../api/keys.ts";
+import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { deleteUsers, upsertUsers } from "../db/users.ts";
-import { BEACONS_TOPIC, INTERACTIONS_TOPIC, USERS_CDC_TOPIC, type CapturedUser } from "../infra/contracts/content.ts";
+import { BEACONS_TOPIC, INTERACTIONS_TOPIC, USERS_CDC_TOPIC, type CapturedUser } from "../infra/platform/contracts/content.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
-import type { Running } from "../workers/runner.ts";
+import type { Running } from "../workers/runtime/runner.ts";
 import { eventually, recordsIn, tailTopic, testConfig, unique } from "./helpers.ts";
 
 /**

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { ClickstreamEvent } from "../infra/contracts/clickstream.ts";
-import { Checkout } from "../infra/contracts/commerce.ts";
-import { ADMISSION, admittingUntil, Id } from "../infra/contracts/fields.ts";
-import { decodeJson, MAX_JSON_DEPTH, validate } from "../infra/contracts/validate.ts";
+import { ClickstreamEvent } from "../infra/platform/contracts/clickstream.ts";
+import { Checkout } from "../infra/platform/contracts/commerce.ts";
+import { ADMISSION, admittingUntil, Id } from "../infra/platform/contracts/fields.ts";
+import { decodeJson, MAX_JSON_DEPTH, validate } from "../infra/platform/contracts/validate.ts";
 
 const valid = { event_id: "e1", type: "page_view", user_id: "u1", partner_id: "p1", occurred_at: "2026-11-25T13:04:05.123Z" };
 

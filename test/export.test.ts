@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { createSql } from "../infra/clients.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
+import { createSql } from "../infra/platform/clients.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { COPY_FORMAT, csvField, csvLine } from "../workers/export/csv.ts";
 import { runExport } from "../workers/export/export.ts";
 import { testClicksTable } from "./fixtures/export-runner.ts";

@@ -1,13 +1,13 @@
 import { Hono } from "hono";
-import type { AuthEnv } from "../api/auth.ts";
-import type { Scope } from "../api/scopes.ts";
-import { loadConfig, type Config } from "../infra/config.ts";
-import { applyTopics } from "../infra/kafka/admin.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import type { TopicSpec } from "../infra/kafka/topics.ts";
+import type { AuthEnv } from "../api/http/auth.ts";
+import type { Scope } from "../api/http/scopes.ts";
+import { loadConfig, type Config } from "../infra/platform/config.ts";
+import { applyTopics } from "../infra/platform/kafka/admin.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import type { TopicSpec } from "../infra/platform/kafka/topics.ts";
 import type { Subprocess } from "bun";
-import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
-import { groupIdOf } from "../workers/runner.ts";
+import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
+import { groupIdOf } from "../workers/runtime/runner.ts";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 

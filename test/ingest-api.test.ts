@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
-import { createApiKey } from "../api/keys.ts";
+import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
+import { CLICKSTREAM_TOPIC } from "../infra/platform/contracts/clickstream.ts";
 import { recordsIn, testConfig, unique } from "./helpers.ts";
 
 const config = { ...testConfig(), INGEST_MAX_BATCH: 50, INGEST_MAX_BODY_BYTES: 64 * 1024 };

@@ -1,13 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { actionKey, PUSH_ACTIONS_TOPIC } from "../infra/contracts/actions.ts";
-import { offsetsKey } from "../infra/redis-keys.ts";
-import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
-import { createRedis } from "../infra/clients.ts";
+import { actionKey, PUSH_ACTIONS_TOPIC } from "../infra/platform/contracts/actions.ts";
+import { offsetsKey } from "../infra/platform/redis-keys.ts";
+import { CLICKSTREAM_TOPIC } from "../infra/platform/contracts/clickstream.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
+import { createRedis } from "../infra/platform/clients.ts";
 import { notifierWorker, type NotifierStats } from "../workers/notifier/worker.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
-import { groupIdOf, runWorker } from "../workers/runner.ts";
+import { groupIdOf, runWorker } from "../workers/runtime/runner.ts";
 import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /**

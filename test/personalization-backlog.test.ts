@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { contentRoutes, windowName } from "../api/routes/content.ts";
-import { createRedis } from "../infra/clients.ts";
-import type { EnrichedInteraction, Interaction } from "../infra/contracts/content.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer } from "../infra/kafka/producer.ts";
+import { createRedis } from "../infra/platform/clients.ts";
+import type { EnrichedInteraction, Interaction } from "../infra/platform/contracts/content.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "../workers/personalization/worker.ts";
-import { runWorker, type RunningWorker } from "../workers/runner.ts";
+import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique, withKey } from "./helpers.ts";
 

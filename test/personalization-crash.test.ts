@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { contentRoutes, windowName } from "../api/routes/content.ts";
-import { createRedis } from "../infra/clients.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer } from "../infra/kafka/producer.ts";
+import { createRedis } from "../infra/platform/clients.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { PERSONALIZATION_TOPICS as topics } from "../workers/personalization/worker.ts";
-import { groupIdOf } from "../workers/runner.ts";
+import { groupIdOf } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun } from "./fixtures/content-run.ts";
 import { eventually, produceWithKills, recordsIn, ROOT, skipToEnd, testConfig, unique, withKey } from "./helpers.ts";
 

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { contentRoutes, windowName } from "../api/routes/content.ts";
 import { upsertUsers } from "../db/users.ts";
-import { createRedis, createSql } from "../infra/clients.ts";
-import { USERS_CDC_TOPIC, type EnrichedInteraction } from "../infra/contracts/content.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer } from "../infra/kafka/producer.ts";
+import { createRedis, createSql } from "../infra/platform/clients.ts";
+import { USERS_CDC_TOPIC, type EnrichedInteraction } from "../infra/platform/contracts/content.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import { runExport } from "../workers/export/export.ts";
 import { tableLike, WAREHOUSE_TABLES } from "../workers/export/tables.ts";
 import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "../workers/personalization/worker.ts";
 import { rebuild } from "../workers/rebuild.ts";
-import { groupIdOf, runWorker, type Running } from "../workers/runner.ts";
+import { groupIdOf, runWorker, type Running } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, recordsIn, tailTopic, testConfig, unique, withKey } from "./helpers.ts";
 

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import type { CapturedUser, ContentOpened, EnrichedBeacon, EnrichedInteraction, Interaction, OpensWatermark, PopularInPartition, UserActivity } from "../infra/contracts/content.ts";
-import type { OutRecord } from "../infra/kafka/producer.ts";
+import type { CapturedUser, ContentOpened, EnrichedBeacon, EnrichedInteraction, Interaction, OpensWatermark, PopularInPartition, UserActivity } from "../infra/platform/contracts/content.ts";
+import type { OutRecord } from "../infra/platform/kafka/producer.ts";
 import { MAX_CONTENT_IDS, userActivityFold, type UserWindow } from "../workers/personalization/activity.ts";
 import { enrichFold, type EnrichEvent } from "../workers/personalization/enrich.ts";
 import { popularContentFold, type OpensRecord } from "../workers/personalization/popular.ts";
-import { contentViewFold, mergeTop, VIEW_WINDOWS, type ContentView, type PopularView } from "../workers/personalization/views.ts";
+import { contentViewFold } from "../workers/personalization/content-views.ts";
+import { mergeTop, VIEW_WINDOWS, type ContentView, type PopularView } from "../workers/personalization/view.ts";
 import { windowStart, type WindowState } from "../workers/personalization/windows.ts";
 
 /**

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import type { ClickstreamEvent } from "../infra/contracts/clickstream.ts";
+import type { ClickstreamEvent } from "../infra/platform/contracts/clickstream.ts";
 import { foldProfile } from "../workers/profiles/fold.ts";
-import { LIMITS, type ProfileState } from "../workers/profiles/profile.ts";
+import { LIMITS } from "../workers/profiles/fold.ts";
+import type { ProfileState } from "../workers/profiles/view.ts";
 
 let seq = 0;
 const event = (overrides: Partial<ClickstreamEvent> = {}): ClickstreamEvent => ({

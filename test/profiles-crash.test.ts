@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { createOpenSearch, createRedis } from "../infra/clients.ts";
-import { CLICKSTREAM_TOPIC } from "../infra/contracts/clickstream.ts";
-import type { OutRecord } from "../infra/kafka/producer.ts";
-import { profileId, profileKey, profilesIndex, type ProfileState } from "../workers/profiles/profile.ts";
+import { createOpenSearch, createRedis } from "../infra/platform/clients.ts";
+import { CLICKSTREAM_TOPIC } from "../infra/platform/contracts/clickstream.ts";
+import type { OutRecord } from "../infra/platform/kafka/producer.ts";
+import { profileId, profileKey, profilesIndex, type ProfileState } from "../workers/profiles/view.ts";
 import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();

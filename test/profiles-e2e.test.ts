@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
-import { createApiKey } from "../api/keys.ts";
+import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { CLICKSTREAM_TOPIC, EVENT_TYPES } from "../infra/contracts/clickstream.ts";
-import { runWorker, type RunningWorker } from "../workers/runner.ts";
+import { CLICKSTREAM_TOPIC, EVENT_TYPES } from "../infra/platform/contracts/clickstream.ts";
+import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
-import type { Profile } from "../workers/profiles/profile.ts";
+import type { Profile } from "../workers/profiles/view.ts";
 import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /**

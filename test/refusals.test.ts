@@ -1,15 +1,15 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { createOpenSearch, createRedis, createSql } from "../infra/clients.ts";
-import type { Checkout, Click } from "../infra/contracts/commerce.ts";
-import type { EnrichedInteraction } from "../infra/contracts/content.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
+import { createOpenSearch, createRedis, createSql } from "../infra/platform/clients.ts";
+import type { Checkout, Click } from "../infra/platform/contracts/commerce.ts";
+import type { EnrichedInteraction } from "../infra/platform/contracts/content.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
 import { runExport } from "../workers/export/export.ts";
 import { PERSONALIZATION_TOPICS, userActivityWorker } from "../workers/personalization/worker.ts";
-import { PROFILE_MAPPING, profileKey, profilesIndex } from "../workers/profiles/profile.ts";
+import { PROFILE_MAPPING, profileKey, profilesIndex } from "../workers/profiles/view.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
-import { runWorker, type RunningWorker } from "../workers/runner.ts";
+import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { testClicksTable } from "./fixtures/export-runner.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique } from "./helpers.ts";
 

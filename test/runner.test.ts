@@ -1,12 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import type Redis from "ioredis";
-import { createRedis } from "../infra/clients.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
-import { groupIdOf, runWorker } from "../workers/runner.ts";
-import type { Change } from "../workers/worker.ts";
-import { offsetsKey } from "../infra/redis-keys.ts";
+import { createRedis } from "../infra/platform/clients.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
+import { groupIdOf, runWorker } from "../workers/runtime/runner.ts";
+import type { Change } from "../workers/runtime/worker.ts";
+import { offsetsKey } from "../infra/platform/redis-keys.ts";
 import { countWorker, tallyKey, type Tally } from "./fixtures/count-worker.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, testConfig, unique } from "./helpers.ts";
 

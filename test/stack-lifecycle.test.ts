@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isListening } from "../infra/stack/net.ts";
-import { isAlive } from "../infra/stack/proc.ts";
+import { isListening } from "../infra/tools/stack/net.ts";
+import { isAlive } from "../infra/tools/stack/proc.ts";
 import { runCommand, testConfig } from "./helpers.ts";
 
 /**
@@ -31,7 +31,7 @@ const env = {
   KAFKA_HEAP: "256m",
   OPENSEARCH_HEAP: "512m",
 };
-const stack = (command: string) => runCommand([process.execPath, "infra/stack/cli.ts", command], env, 300_000);
+const stack = (command: string) => runCommand([process.execPath, "infra/tools/stack/cli.ts", command], env, 300_000);
 
 /** Processes whose command line names this stack's runtime folder. */
 function processesUsing(path: string): number[] {

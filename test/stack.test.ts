@@ -3,10 +3,10 @@ import { ConfigResourceTypes } from "kafkajs";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MIGRATIONS } from "../db/migrate.ts";
-import { createOpenSearch, createRedis, createSql } from "../infra/clients.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer } from "../infra/kafka/producer.ts";
-import { TOPICS } from "../infra/kafka/topics.ts";
+import { createOpenSearch, createRedis, createSql } from "../infra/platform/clients.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer } from "../infra/platform/kafka/producer.ts";
+import { TOPICS } from "../infra/platform/kafka/topics.ts";
 import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();

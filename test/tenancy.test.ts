@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { createApp } from "../api/app.ts";
-import { INGEST_TOPICS, type IngestTopics } from "../api/ingest-endpoints.ts";
-import { apiKeyResolver, createApiKey, revokeApiKey } from "../api/keys.ts";
-import { ALL_SCOPES, type Scope } from "../api/scopes.ts";
+import { INGEST_TOPICS, type IngestTopics } from "../api/http/ingest-endpoints.ts";
+import { apiKeyResolver, createApiKey, revokeApiKey } from "../api/http/keys.ts";
+import { ALL_SCOPES, type Scope } from "../api/http/scopes.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { runWorker, type RunningWorker } from "../workers/runner.ts";
+import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
 

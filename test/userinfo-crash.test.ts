@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { createRedis } from "../infra/clients.ts";
-import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/contracts/social.ts";
-import { USERINFO_DELTAS_TOPIC } from "../infra/contracts/userinfo.ts";
-import { socialGenerator } from "../infra/datagen/social.ts";
-import { userInfoDocument, userInfoKey, type UserInfoState } from "../workers/userinfo/userinfo.ts";
+import { createRedis } from "../infra/platform/clients.ts";
+import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/platform/contracts/social.ts";
+import { USERINFO_DELTAS_TOPIC } from "../infra/platform/contracts/userinfo.ts";
+import { socialGenerator } from "../infra/tools/datagen/social.ts";
+import { userInfoDocument, userInfoKey, type UserInfoState } from "../workers/userinfo/view.ts";
 import { expectedDocuments } from "./fixtures/social-expected.ts";
 import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 

@@ -1,14 +1,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import type { Config } from "../infra/config.ts";
-import { createRedis, createSql } from "../infra/clients.ts";
-import type { Checkout } from "../infra/contracts/commerce.ts";
-import { createKafka } from "../infra/kafka/client.ts";
-import { createProducer, type OutRecord } from "../infra/kafka/producer.ts";
+import type { Config } from "../infra/platform/config.ts";
+import { createRedis, createSql } from "../infra/platform/clients.ts";
+import type { Checkout } from "../infra/platform/contracts/commerce.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
-import { profileKey, type ProfileState } from "../workers/profiles/profile.ts";
+import { profileKey, type ProfileState } from "../workers/profiles/view.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { rebuild } from "../workers/rebuild.ts";
-import { runWorker, type RunningWorker } from "../workers/runner.ts";
+import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { createSql } from "../infra/clients.ts";
-import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC } from "../infra/contracts/members.ts";
-import { startKeyService, subscriberKeyOf } from "../infra/keyservice/service.ts";
+import { createSql } from "../infra/platform/clients.ts";
+import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC } from "../infra/platform/contracts/members.ts";
+import { startKeyService, subscriberKeyOf } from "../infra/tools/keyservice/service.ts";
 import { welcomeMessageId } from "../workers/welcome/emailer.ts";
 import { mailFor, signUp, type Signup } from "./fixtures/welcome.ts";
 import { eventually, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";

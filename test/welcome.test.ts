@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createSql } from "../infra/clients.ts";
-import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC } from "../infra/contracts/members.ts";
-import { startKeyService, subscriberKeyOf } from "../infra/keyservice/service.ts";
+import { createSql } from "../infra/platform/clients.ts";
+import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC } from "../infra/platform/contracts/members.ts";
+import { startKeyService, subscriberKeyOf } from "../infra/tools/keyservice/service.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
-import { runWorker, type Running } from "../workers/runner.ts";
-import { serveStatus } from "../workers/status.ts";
+import { runWorker, type Running } from "../workers/runtime/runner.ts";
+import { serveStatus } from "../workers/runtime/status.ts";
 import { augmenterWorker } from "../workers/welcome/augmenter.ts";
 import { emailerWorker, welcomeMessageId } from "../workers/welcome/emailer.ts";
 import { mailFor, signUp, type Signup } from "./fixtures/welcome.ts";

@@ -1,7 +1,7 @@
-import { configOrExit, type Config } from "../infra/config.ts";
+import { configOrExit, type Config } from "../infra/platform/config.ts";
 import { WORKERS } from "./registry.ts";
-import { publishStatus, startStatus } from "./status.ts";
-import { runWorker, stopOnSignals, type Running, type RunningWorker } from "./runner.ts";
+import { publishStatus, startStatus } from "./runtime/status.ts";
+import { runWorker, stopOnSignals, type Running, type RunningWorker } from "./runtime/runner.ts";
 
 /**
  * Start the named workers (all when none are named) in this process. With

@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
-import { configOrExit, type Config } from "../infra/config.ts";
-import { createKafka } from "../infra/kafka/client.ts";
+import { configOrExit, type Config } from "../infra/platform/config.ts";
+import { createKafka } from "../infra/platform/kafka/client.ts";
 import { WORKERS } from "./registry.ts";
-import { groupIdOf, runWorker } from "./runner.ts";
-import type { Worker } from "./worker.ts";
+import { groupIdOf, runWorker } from "./runtime/runner.ts";
+import type { Worker } from "./runtime/worker.ts";
 
 /**
  * The views the API reads, in the order `--all` rebuilds them. Each is one

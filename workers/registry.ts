@@ -1,4 +1,4 @@
-import type { Config } from "../infra/config.ts";
+import type { Config } from "../infra/platform/config.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "./attribution/worker.ts";
 import { startOutboxCapture } from "./capture/outbox.ts";
 import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "./personalization/worker.ts";
@@ -7,8 +7,8 @@ import { emailerWorker } from "./welcome/emailer.ts";
 import { notifierWorker } from "./notifier/worker.ts";
 import { profileWorker } from "./profiles/worker.ts";
 import { socialEdgesWorker, userInfoWorker } from "./userinfo/worker.ts";
-import type { Running } from "./runner.ts";
-import type { Worker } from "./worker.ts";
+import type { Running } from "./runtime/runner.ts";
+import type { Worker } from "./runtime/worker.ts";
 
 export type WorkerEntry = (
   | { create(config: Config): Worker<any, any> }

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import type { Sql } from "postgres";
 import * as v from "valibot";
-import { Id, QueryTime } from "../../infra/contracts/fields.ts";
-import { requireScope, type AuthEnv } from "../auth.ts";
-import { integerParam, parseQuery } from "../params.ts";
+import { Id, QueryTime } from "../../infra/platform/contracts/fields.ts";
+import { requireScope, type AuthEnv } from "../http/auth.ts";
+import { integerParam, parseQuery } from "../http/params.ts";
 
 /** A page position: the (occurred_at, checkout_id) of the last row of the previous page. */
 type Cursor = { at: string; id: string };

@@ -1,13 +1,11 @@
 import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
-import { QueryTime } from "../../infra/contracts/fields.ts";
-
-import { contentViewKey } from "../../workers/personalization/worker.ts";
-import { activityViewKey, mergeTop, type ActivityView, type PopularView } from "../../workers/personalization/views.ts";
-import { requireScope, type AuthEnv } from "../auth.ts";
-import { problem } from "../errors.ts";
-import { integerParam, parseId, parseQuery } from "../params.ts";
+import { QueryTime } from "../../infra/platform/contracts/fields.ts";
+import { activityViewKey, contentViewKey, mergeTop, POPULAR_VIEW_KEY, type ActivityView, type PopularView } from "../../workers/personalization/view.ts";
+import { requireScope, type AuthEnv } from "../http/auth.ts";
+import { problem } from "../http/errors.ts";
+import { integerParam, parseId, parseQuery } from "../http/params.ts";
 
 /** A window length as people write it: 300000 ms is "5m", 2000 ms is "2s". */
 export function windowName(ms: number): string {
@@ -45,7 +43,7 @@ export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteO
       const parsed = parseQuery(c, PopularQuery);
       if (!parsed.ok) return parsed.response;
       const { start, limit } = parsed.value;
-      const windows = (await read<PopularView>("popular"))?.windows ?? [];
+      const windows = (await read<PopularView>(POPULAR_VIEW_KEY))?.windows ?? [];
       const wanted = start === undefined ? windows[0] : windows.find((w) => Date.parse(w.window_start) === Date.parse(start));
       if (!wanted) return problem(c, 404, "not_found", start === undefined ? "no window has closed yet" : `no results for the window starting ${start} (the last ${windows.length} windows are kept)`);
       return c.json({ window: size, window_start: wanted.window_start, window_end: wanted.window_end, top: mergeTop(wanted, limit) });

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { checkDependencies, viewStates, type Dependencies } from "../readiness.ts";
+import { checkDependencies, viewStates, type Dependencies } from "../http/readiness.ts";
 
 export function healthRoutes(deps: Dependencies): Hono {
   return new Hono()

@@ -2,13 +2,13 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type * as v from "valibot";
-import type { Config } from "../../infra/config.ts";
-import { admittingUntil } from "../../infra/contracts/fields.ts";
-import { validate, type FieldError } from "../../infra/contracts/validate.ts";
-import type { Producer } from "../../infra/kafka/producer.ts";
-import { requireScope, type AuthEnv } from "../auth.ts";
-import { invalid, listing, problem } from "../errors.ts";
-import type { Scope } from "../scopes.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { admittingUntil } from "../../infra/platform/contracts/fields.ts";
+import { validate, type FieldError } from "../../infra/platform/contracts/validate.ts";
+import type { Producer } from "../../infra/platform/kafka/producer.ts";
+import { requireScope, type AuthEnv } from "../http/auth.ts";
+import { invalid, listing, problem } from "../http/errors.ts";
+import type { Scope } from "../http/scopes.ts";
 
 export type IngestTopic<S extends v.GenericSchema> = {
   path: string;

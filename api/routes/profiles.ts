@@ -2,12 +2,12 @@ import type { Client } from "@opensearch-project/opensearch";
 import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
-import { Amount, Id, QueryTime } from "../../infra/contracts/fields.ts";
-import { profileKey, type ProfileState } from "../../workers/profiles/profile.ts";
-import { requireScope, type AuthEnv } from "../auth.ts";
-import { problem } from "../errors.ts";
-import { parseId, parseQuery } from "../params.ts";
-import { searchPage, searchQuery } from "../search.ts";
+import { Amount, Id, QueryTime } from "../../infra/platform/contracts/fields.ts";
+import { profileKey, type ProfileState } from "../../workers/profiles/view.ts";
+import { requireScope, type AuthEnv } from "../http/auth.ts";
+import { problem } from "../http/errors.ts";
+import { parseId, parseQuery } from "../http/params.ts";
+import { searchPage, searchQuery } from "../http/search.ts";
 
 const SORTABLE = ["last_visit", "first_seen", "total_purchases", "events_total", "sessions"] as const;
 

@@ -2,12 +2,12 @@ import type { Client } from "@opensearch-project/opensearch";
 import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
-import { Text } from "../../infra/contracts/fields.ts";
-import { userInfoDocument, userInfoKey, type UserInfoState } from "../../workers/userinfo/userinfo.ts";
-import { requireScope, type AuthEnv } from "../auth.ts";
-import { problem } from "../errors.ts";
-import { parseId, parseQuery } from "../params.ts";
-import { searchPage, searchQuery } from "../search.ts";
+import { Text } from "../../infra/platform/contracts/fields.ts";
+import { userInfoDocument, userInfoKey, type UserInfoState } from "../../workers/userinfo/view.ts";
+import { requireScope, type AuthEnv } from "../http/auth.ts";
+import { problem } from "../http/errors.ts";
+import { parseId, parseQuery } from "../http/params.ts";
+import { searchPage, searchQuery } from "../http/search.ts";
 
 /** Full-text search over the user's words; only these parameters exist. */
 export const UserSearch = searchQuery({ q: v.pipe(Text(256), v.trim(), v.nonEmpty("must not be empty")) });

@@ -1,6 +1,6 @@
-import type { Attribution, AttributedClick, Checkout, Click } from "../../infra/contracts/commerce.ts";
-import type { OutRecord } from "../../infra/kafka/producer.ts";
-import type { Folded, InputRecord, StreamTimes } from "../worker.ts";
+import type { Attribution, AttributedClick, Checkout, Click } from "../../infra/platform/contracts/commerce.ts";
+import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
+import type { Folded, InputRecord, StreamTimes } from "../runtime/worker.ts";
 
 /** First-click attribution looks this far back from a checkout (SPEC §2.3). */
 export const ATTRIBUTION_WINDOW_MS = 60 * 60 * 1000;

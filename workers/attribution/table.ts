@@ -1,6 +1,6 @@
 import type { Sql, TransactionSql } from "postgres";
-import type { Attribution } from "../../infra/contracts/commerce.ts";
-import type { Change, Folded } from "../worker.ts";
+import type { Attribution } from "../../infra/platform/contracts/commerce.ts";
+import type { Change, Folded } from "../runtime/worker.ts";
 
 /** What a row of attributed_checkouts holds that decides whether an attribution improves it. */
 export type RowClick = { click: { id: string; at: number } | null };

@@ -1,11 +1,11 @@
-import type { Config } from "../../infra/config.ts";
-import { createRedis, createSql } from "../../infra/clients.ts";
-import { ATTRIBUTED_TOPIC, Attribution, CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../../infra/contracts/commerce.ts";
-import { keyOf } from "../../infra/redis-keys.ts";
-import { decodeWith } from "../decode.ts";
-import { postgresStateStore } from "../stores/postgres-state.ts";
-import { redisStateStore } from "../stores/redis-state.ts";
-import type { Decoded, InputRecord, Worker } from "../worker.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { createRedis, createSql } from "../../infra/platform/clients.ts";
+import { ATTRIBUTED_TOPIC, Attribution, CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../../infra/platform/contracts/commerce.ts";
+import { keyOf } from "../../infra/platform/redis-keys.ts";
+import { decodeWith } from "../runtime/decode.ts";
+import { postgresStateStore } from "../runtime/stores/postgres-state.ts";
+import { redisStateStore } from "../runtime/stores/redis-state.ts";
+import type { Decoded, InputRecord, Worker } from "../runtime/worker.ts";
 import { ATTRIBUTION_WINDOW_MS, attributionFold, type AttributionState, type CommerceEvent } from "./fold.ts";
 import { keepEarliestClick, loadRowClicks, writeAttributedCheckouts, type RowClick } from "./table.ts";
 

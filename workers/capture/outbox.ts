@@ -1,10 +1,10 @@
-import type { Config } from "../../infra/config.ts";
-import { createSql } from "../../infra/clients.ts";
-import { createKafka } from "../../infra/kafka/client.ts";
-import { createProducer } from "../../infra/kafka/producer.ts";
-import { logger } from "../../infra/log.ts";
-import { backoffMs } from "../retry.ts";
-import type { Running } from "../runner.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { createSql } from "../../infra/platform/clients.ts";
+import { createKafka } from "../../infra/platform/kafka/client.ts";
+import { createProducer } from "../../infra/platform/kafka/producer.ts";
+import { logger } from "../../infra/platform/log.ts";
+import { backoffMs } from "../runtime/retry.ts";
+import type { Running } from "../runtime/runner.ts";
 
 /** The channel the capture triggers NOTIFY (db/migrations/0005_capture_triggers.sql). */
 export const OUTBOX_CHANNEL = "cdc_outbox";

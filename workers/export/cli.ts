@@ -1,6 +1,6 @@
 import { Cron } from "croner";
 import { parseArgs } from "node:util";
-import { configOrExit } from "../../infra/config.ts";
+import { configOrExit } from "../../infra/platform/config.ts";
 import { ExportBusy, runExport } from "./export.ts";
 import { describeSummary, progressReporter } from "./progress.ts";
 import { WAREHOUSE_TABLES } from "./tables.ts";

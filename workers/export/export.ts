@@ -1,14 +1,14 @@
 import type { KafkaMessage } from "kafkajs";
 import type { Sql, TransactionSql } from "postgres";
-import type { Config } from "../../infra/config.ts";
-import { createSql } from "../../infra/clients.ts";
-import { admittingUntil, isStorableText } from "../../infra/contracts/fields.ts";
-import { describeErrors, validate } from "../../infra/contracts/validate.ts";
-import { createKafka } from "../../infra/kafka/client.ts";
-import { logger } from "../../infra/log.ts";
-import { writtenAt } from "../admission.ts";
-import { groupIdOf } from "../runner.ts";
-import { refusedForContent } from "../stores/postgres-state.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { createSql } from "../../infra/platform/clients.ts";
+import { admittingUntil, isStorableText } from "../../infra/platform/contracts/fields.ts";
+import { describeErrors, validate } from "../../infra/platform/contracts/validate.ts";
+import { createKafka } from "../../infra/platform/kafka/client.ts";
+import { logger } from "../../infra/platform/log.ts";
+import { writtenAt } from "../runtime/admission.ts";
+import { groupIdOf } from "../runtime/runner.ts";
+import { refusedForContent } from "../runtime/stores/postgres-state.ts";
 import { COPY_FORMAT, csvField, csvLine, fieldText } from "./csv.ts";
 import { createTableSql, dayPartition, META_COLUMNS, qualified, WAREHOUSE_TABLES, type ColumnType, type WarehouseTable } from "./tables.ts";
 

@@ -1,6 +1,6 @@
 import type * as v from "valibot";
-import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../../infra/contracts/clickstream.ts";
-import { CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../../infra/contracts/commerce.ts";
+import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../../infra/platform/contracts/clickstream.ts";
+import { CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../../infra/platform/contracts/commerce.ts";
 import {
   ACTIVE_USERS_ENRICHED_TOPIC,
   Beacon,
@@ -10,8 +10,8 @@ import {
   Interaction,
   INTERACTIONS_ENRICHED_TOPIC,
   INTERACTIONS_TOPIC,
-} from "../../infra/contracts/content.ts";
-import { FOLLOWS_TOPIC, FollowEvent, LIKES_TOPIC, LikeEvent, TWEETS_TOPIC, TweetEvent } from "../../infra/contracts/social.ts";
+} from "../../infra/platform/contracts/content.ts";
+import { FOLLOWS_TOPIC, FollowEvent, LIKES_TOPIC, LikeEvent, TWEETS_TOPIC, TweetEvent } from "../../infra/platform/contracts/social.ts";
 
 /** Postgres types the warehouse uses for contract fields. */
 export type ColumnType = "text" | "timestamptz" | "numeric" | "text[]" | "boolean" | "jsonb" | "int" | "bigint";

@@ -1,5 +1,5 @@
-import { actionKey, type PushAction } from "../../infra/contracts/actions.ts";
-import type { Attempt } from "../retry.ts";
+import { actionKey, type PushAction } from "../../infra/platform/contracts/actions.ts";
+import type { Attempt } from "../runtime/retry.ts";
 
 /**
  * One delivery attempt: POST the action as JSON with its idempotency key

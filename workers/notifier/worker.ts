@@ -1,16 +1,16 @@
 import type Redis from "ioredis";
-import type { Config } from "../../infra/config.ts";
-import { createRedis } from "../../infra/clients.ts";
-import { actionKey, PUSH_ACTIONS_TOPIC, PushAction } from "../../infra/contracts/actions.ts";
-import type { Producer } from "../../infra/kafka/producer.ts";
-import { logger } from "../../infra/log.ts";
-import { documentKey } from "../../infra/redis-keys.ts";
-import { deadLetterEvent } from "../dead-letter.ts";
-import { lazyProducer } from "../lazy-producer.ts";
-import { decodeWith } from "../decode.ts";
-import { forEachLimited, withRetries } from "../retry.ts";
-import { redisStateStore } from "../stores/redis-state.ts";
-import type { Change, Sink, Worker } from "../worker.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { createRedis } from "../../infra/platform/clients.ts";
+import { actionKey, PUSH_ACTIONS_TOPIC, PushAction } from "../../infra/platform/contracts/actions.ts";
+import type { Producer } from "../../infra/platform/kafka/producer.ts";
+import { logger } from "../../infra/platform/log.ts";
+import { documentKey } from "../../infra/platform/redis-keys.ts";
+import { deadLetterEvent } from "../runtime/dead-letter.ts";
+import { lazyProducer } from "../runtime/lazy-producer.ts";
+import { decodeWith } from "../runtime/decode.ts";
+import { forEachLimited, withRetries } from "../runtime/retry.ts";
+import { redisStateStore } from "../runtime/stores/redis-state.ts";
+import type { Change, Sink, Worker } from "../runtime/worker.ts";
 import { postAction } from "./deliver.ts";
 
 /** An action once handled (delivered or dead-lettered); kept a little longer than the topic keeps records. */

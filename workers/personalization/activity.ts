@@ -1,6 +1,6 @@
-import type { ContentOpened, EnrichedInteraction, OpensWatermark, UserActivity } from "../../infra/contracts/content.ts";
-import type { OutRecord } from "../../infra/kafka/producer.ts";
-import type { Folded } from "../worker.ts";
+import type { ContentOpened, EnrichedInteraction, OpensWatermark, UserActivity } from "../../infra/platform/contracts/content.ts";
+import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
+import type { Folded } from "../runtime/worker.ts";
 import { windowedFold, windowStart, type WindowSpec, type WindowState } from "./windows.ts";
 
 /** Distinct content ids kept per user and window; opens are counted past it. */

@@ -1,6 +1,6 @@
-import type { Beacon, CapturedUser, EnrichedBeacon, EnrichedInteraction, Interaction } from "../../infra/contracts/content.ts";
-import type { OutRecord } from "../../infra/kafka/producer.ts";
-import type { Folded, InputRecord } from "../worker.ts";
+import type { Beacon, CapturedUser, EnrichedBeacon, EnrichedInteraction, Interaction } from "../../infra/platform/contracts/content.ts";
+import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
+import type { Folded, InputRecord } from "../runtime/worker.ts";
 
 export type EnrichEvent =
   | { kind: "user"; userId: string; user: CapturedUser | null }

@@ -1,13 +1,9 @@
-import type { ContentOpened, OpensWatermark, PopularInPartition } from "../../infra/contracts/content.ts";
+import type { ContentOpened, OpensWatermark, PopularInPartition } from "../../infra/platform/contracts/content.ts";
+import { byOpens, type Ranked } from "./view.ts";
 import { windowedFold, type Watermarks, type WindowSpec } from "./windows.ts";
 
 /** What `content.opens` carries: opens, and upstream partitions' watermarks alone. */
 export type OpensRecord = { kind: "open"; open: ContentOpened } | { kind: "watermark"; mark: OpensWatermark };
-
-export type Ranked = { content_id: string; opens: number };
-
-/** Most opens first; the smaller id breaks a tie, so the ranking never depends on arrival order. */
-export const byOpens = (a: Ranked, b: Ranked) => b.opens - a.opens || (a.content_id < b.content_id ? -1 : a.content_id > b.content_id ? 1 : 0);
 
 /** The top `n` of counts by content id. */
 export const topN = (counts: Readonly<Record<string, number>>, n: number): Ranked[] =>

@@ -1,6 +1,6 @@
-import type { Source } from "../../infra/contracts/content.ts";
-import type { OutRecord } from "../../infra/kafka/producer.ts";
-import type { Folded } from "../worker.ts";
+import type { Source } from "../../infra/platform/contracts/content.ts";
+import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
+import type { Folded } from "../runtime/worker.ts";
 
 /**
  * Tumbling windows on event time with a grace period (SPEC §2.5), as a fold

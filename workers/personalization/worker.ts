@@ -1,5 +1,5 @@
-import type { Config } from "../../infra/config.ts";
-import { createRedis } from "../../infra/clients.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { createRedis } from "../../infra/platform/clients.ts";
 import {
   ACTIVE_USERS_ENRICHED_TOPIC,
   Beacon,
@@ -18,15 +18,16 @@ import {
   USER_ACTIVITY_TOPIC,
   UserActivity,
   USERS_CDC_TOPIC,
-} from "../../infra/contracts/content.ts";
-import { documentKey, keyOf } from "../../infra/redis-keys.ts";
-import { decodeWith } from "../decode.ts";
-import { redisStateStore } from "../stores/redis-state.ts";
-import type { Decoded, Folded, InputRecord, Worker } from "../worker.ts";
+} from "../../infra/platform/contracts/content.ts";
+import { keyOf } from "../../infra/platform/redis-keys.ts";
+import { decodeWith } from "../runtime/decode.ts";
+import { redisStateStore } from "../runtime/stores/redis-state.ts";
+import type { Decoded, Folded, InputRecord, Worker } from "../runtime/worker.ts";
 import { userActivityFold, type UserWindow } from "./activity.ts";
 import { enrichFold, userIdOf, type EnrichEvent, type EnrichTopics } from "./enrich.ts";
 import { popularContentFold, type OpensRecord } from "./popular.ts";
-import { contentViewFold, viewKey, type ContentView, type ViewEvent } from "./views.ts";
+import { contentViewFold, viewKey, type ViewEvent } from "./content-views.ts";
+import { CONTENT_VIEWS, type ContentView } from "./view.ts";
 import type { WindowState } from "./windows.ts";
 
 /** Where the personalization stages read and write; tests point them at their own topics. */
@@ -45,11 +46,6 @@ export const PERSONALIZATION_TOPICS: PersonalizationTopics = {
 };
 
 type Options = { name?: string; topics?: PersonalizationTopics };
-
-const CONTENT_VIEWS = "content-views";
-
-/** Redis keys of the views the API reads (the `content-views` worker writes them; `key` as `viewKey` makes it). */
-export const contentViewKey = (key: string, name = CONTENT_VIEWS) => documentKey(name, key);
 
 const decodeUser = decodeWith(CapturedUser);
 const decodeBeacon = decodeWith(Beacon);

@@ -1,7 +1,16 @@
-import type { ClickstreamEvent } from "../../infra/contracts/clickstream.ts";
-import { PUSH_ACTIONS_TOPIC, type PushAction } from "../../infra/contracts/actions.ts";
-import type { Folded } from "../worker.ts";
-import { emptyCounts, eventHash, LIMITS, type Profile, type ProfileState } from "./profile.ts";
+import { PUSH_ACTIONS_TOPIC, type PushAction } from "../../infra/platform/contracts/actions.ts";
+import type { Folded } from "../runtime/worker.ts";
+import { EVENT_TYPES, type ClickstreamEvent, type EventType } from "../../infra/platform/contracts/clickstream.ts";
+import type { Profile, ProfileState } from "./view.ts";
+
+export const LIMITS = { recentCategories: 20, recentEvents: 64, recentSessions: 20 } as const;
+
+/** wyhash of the id, cut to 52 bits so it is an exact JSON number. */
+export const eventHash = (eventId: string) => Number(BigInt.asUintN(52, BigInt(Bun.hash(eventId))));
+
+export const emptyCounts = (): Record<EventType, number> =>
+  Object.fromEntries(EVENT_TYPES.map((type) => [type, 0])) as Record<EventType, number>;
+
 
 /** Most recent first, without duplicates, at most `max` long. */
 function remember(list: readonly string[], items: readonly string[], max: number): string[] {

@@ -1,8 +1,8 @@
-import type { FollowEvent, LikeEvent, TweetEvent } from "../../infra/contracts/social.ts";
-import { USERINFO_DELTAS_TOPIC, type CountDelta, type CountName } from "../../infra/contracts/userinfo.ts";
-import type { OutRecord } from "../../infra/kafka/producer.ts";
-import { keyOf } from "../../infra/redis-keys.ts";
-import type { Folded, InputRecord } from "../worker.ts";
+import type { FollowEvent, LikeEvent, TweetEvent } from "../../infra/platform/contracts/social.ts";
+import { USERINFO_DELTAS_TOPIC, type CountDelta, type CountName } from "../../infra/platform/contracts/userinfo.ts";
+import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
+import { keyOf } from "../../infra/platform/redis-keys.ts";
+import type { Folded, InputRecord } from "../runtime/worker.ts";
 
 /**
  * Stage 1 of the user information service: the state of every edge (a tweet

@@ -1,7 +1,9 @@
-import type { User } from "../../infra/contracts/social.ts";
-import { COUNTS, USERINFO_CHANGELOG_TOPIC, type CountDelta } from "../../infra/contracts/userinfo.ts";
-import type { Folded } from "../worker.ts";
-import { userInfoDocument, zeroCounts, type UserInfoState } from "./userinfo.ts";
+import type { User } from "../../infra/platform/contracts/social.ts";
+import { COUNTS, USERINFO_CHANGELOG_TOPIC, type CountDelta, type CountName } from "../../infra/platform/contracts/userinfo.ts";
+import type { Folded } from "../runtime/worker.ts";
+import { userInfoDocument, type UserInfoState } from "./view.ts";
+
+export const zeroCounts = (): Record<CountName, number> => Object.fromEntries(COUNTS.map((c) => [c, 0])) as Record<CountName, number>;
 
 /** A changelog record (null user: a tombstone) or a count change from stage 1. */
 export type UserInfoEvent = { kind: "user"; user_id: string; user: User | null } | { kind: "delta"; delta: CountDelta };

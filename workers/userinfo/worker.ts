@@ -1,17 +1,17 @@
 import * as v from "valibot";
-import type { Config } from "../../infra/config.ts";
-import { createOpenSearch, createRedis } from "../../infra/clients.ts";
-import { Id } from "../../infra/contracts/fields.ts";
-import { FOLLOWS_TOPIC, FollowEvent, LIKES_TOPIC, LikeEvent, TWEETS_TOPIC, TweetEvent, User, USERS_CHANGELOG_TOPIC } from "../../infra/contracts/social.ts";
-import { CountDelta, USERINFO_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC } from "../../infra/contracts/userinfo.ts";
-import { decodeWith } from "../decode.ts";
-import { openSearchSink } from "../sinks/opensearch.ts";
-import { redisStateStore } from "../stores/redis-state.ts";
-import type { Decoded, InputRecord, Worker } from "../worker.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { createOpenSearch, createRedis } from "../../infra/platform/clients.ts";
+import { Id } from "../../infra/platform/contracts/fields.ts";
+import { FOLLOWS_TOPIC, FollowEvent, LIKES_TOPIC, LikeEvent, TWEETS_TOPIC, TweetEvent, User, USERS_CHANGELOG_TOPIC } from "../../infra/platform/contracts/social.ts";
+import { CountDelta, USERINFO_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC } from "../../infra/platform/contracts/userinfo.ts";
+import { decodeWith } from "../runtime/decode.ts";
+import { openSearchSink } from "../runtime/sinks/opensearch.ts";
+import { redisStateStore } from "../runtime/stores/redis-state.ts";
+import type { Decoded, InputRecord, Worker } from "../runtime/worker.ts";
 import { edgeFold, edgeKey, type Edge, type EdgeEvent } from "./edges.ts";
 import { userInfoFold, type UserInfoEvent } from "./fold.ts";
-import { keyOf } from "../../infra/redis-keys.ts";
-import { USERINFO_MAPPING, USERINFO_NAMESPACE, userInfoDocument, userInfoIndex, type UserInfoState } from "./userinfo.ts";
+import { keyOf } from "../../infra/platform/redis-keys.ts";
+import { USERINFO_MAPPING, USERINFO_NAMESPACE, userInfoDocument, userInfoIndex, type UserInfoState } from "./view.ts";
 
 /** Where the user information service reads and writes; tests point it at their own topics. */
 export type UserInfoTopics = { tweets: string; follows: string; likes: string; users: string; deltas: string; changelog: string };

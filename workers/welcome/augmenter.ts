@@ -1,15 +1,15 @@
-import type { Config } from "../../infra/config.ts";
-import { createRedis } from "../../infra/clients.ts";
-import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC, MemberSignup, type AugmentedMember } from "../../infra/contracts/members.ts";
-import { logger } from "../../infra/log.ts";
-import { keyOf } from "../../infra/redis-keys.ts";
-import { circuitBreaker } from "../circuit-breaker.ts";
-import { deadLetterEvent } from "../dead-letter.ts";
-import { decodeWith } from "../decode.ts";
-import { lazyProducer } from "../lazy-producer.ts";
-import { backoffMs, forEachLimited } from "../retry.ts";
-import { redisStateStore } from "../stores/redis-state.ts";
-import type { Change, Worker } from "../worker.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { createRedis } from "../../infra/platform/clients.ts";
+import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC, MemberSignup, type AugmentedMember } from "../../infra/platform/contracts/members.ts";
+import { logger } from "../../infra/platform/log.ts";
+import { keyOf } from "../../infra/platform/redis-keys.ts";
+import { circuitBreaker } from "../runtime/circuit-breaker.ts";
+import { deadLetterEvent } from "../runtime/dead-letter.ts";
+import { decodeWith } from "../runtime/decode.ts";
+import { lazyProducer } from "../runtime/lazy-producer.ts";
+import { backoffMs, forEachLimited } from "../runtime/retry.ts";
+import { redisStateStore } from "../runtime/stores/redis-state.ts";
+import type { Change, Worker } from "../runtime/worker.ts";
 import { requestSubscriberKey } from "./subscriber-key.ts";
 
 /** A member once handled (augmented or dead-lettered); kept longer than members.new keeps records. */

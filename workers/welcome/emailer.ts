@@ -1,14 +1,14 @@
 import nodemailer from "nodemailer";
-import type { Config } from "../../infra/config.ts";
-import { createSql } from "../../infra/clients.ts";
-import { AugmentedMember, MEMBERS_AUGMENTED_TOPIC } from "../../infra/contracts/members.ts";
-import { logger } from "../../infra/log.ts";
-import { deadLetterEvent } from "../dead-letter.ts";
-import { decodeWith } from "../decode.ts";
-import { lazyProducer } from "../lazy-producer.ts";
-import { forEachLimited, withRetries, type Attempt } from "../retry.ts";
-import { postgresStateStore } from "../stores/postgres-state.ts";
-import type { Change, Worker } from "../worker.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { createSql } from "../../infra/platform/clients.ts";
+import { AugmentedMember, MEMBERS_AUGMENTED_TOPIC } from "../../infra/platform/contracts/members.ts";
+import { logger } from "../../infra/platform/log.ts";
+import { deadLetterEvent } from "../runtime/dead-letter.ts";
+import { decodeWith } from "../runtime/decode.ts";
+import { lazyProducer } from "../runtime/lazy-producer.ts";
+import { forEachLimited, withRetries, type Attempt } from "../runtime/retry.ts";
+import { postgresStateStore } from "../runtime/stores/postgres-state.ts";
+import type { Change, Worker } from "../runtime/worker.ts";
 
 /** What the emailer keeps per member: that it was handled. */
 type Handled = { messageId: string };

@@ -1,4 +1,4 @@
-import type { Attempt } from "../retry.ts";
+import type { Attempt } from "../runtime/retry.ts";
 
 export type KeyAttempt = Exclude<Attempt, { ok: true }> | { ok: true; subscriberKey: string };
 

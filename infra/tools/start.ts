@@ -1,0 +1,51 @@
+import { startApi } from "../../api/server.ts";
+import { stopOnSignals } from "../../workers/runtime/runner.ts";
+import { startWorkers } from "../../workers/main.ts";
+import { publishStatus, startStatus } from "../../workers/runtime/status.ts";
+import { configOrExit } from "../platform/config.ts";
+import type { Server } from "./stack/server.ts";
+import { stackUp } from "./stack/stack.ts";
+
+/**
+ * `bun run start [--demo]`: the whole system in the foreground. Ctrl-C stops
+ * the workers, the API and the servers this run started (servers that were
+ * already up are left as they were). --demo also runs datagen at a gentle
+ * rate through the API (clickstream, the commerce funnel, content traffic),
+ * so profiles, attributed checkouts and content windows fill up to look at.
+ */
+const config = configOrExit();
+let started: Server[] = [];
+try {
+  started = await stackUp(config);
+} catch (error) {
+  console.error(`could not bring the stack up: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+const workers = await startWorkers(config, []);
+await startStatus(workers, config);
+const unpublish = publishStatus(workers, config);
+const api = await startApi(config);
+console.log(`system up: API on http://127.0.0.1:${api.port}, ${workers.length} worker(s); Ctrl-C to stop`);
+const demoTraffic = [
+  ["--mode", "clickstream", "--rate", "20"],
+  ["--mode", "commerce", "--rate", "10"],
+  ["--mode", "content", "--rate", "20"],
+];
+const demo = process.argv.includes("--demo")
+  ? demoTraffic.map((args) =>
+      Bun.spawn([process.execPath, "infra/tools/datagen/cli.ts", ...args, "--duration", "86400", "--users", "500", "--via", "api"], {
+        cwd: `${import.meta.dir}/../..`,
+        stdio: ["ignore", "inherit", "inherit"],
+      }),
+    )
+  : [];
+stopOnSignals(workers, async () => {
+  unpublish();
+  for (const child of demo) child.kill("SIGTERM");
+  await Promise.all(demo.map((child) => child.exited));
+  await api.stop();
+  for (const server of started.reverse()) {
+    await server.down(config);
+    console.log(`${server.name} stopped`);
+  }
+});

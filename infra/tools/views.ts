@@ -1,0 +1,49 @@
+import type { Config } from "../platform/config.ts";
+import { createOpenSearch, createRedis, createSql } from "../platform/clients.ts";
+import { createKafka } from "../platform/kafka/client.ts";
+
+/**
+ * Empty the Redis db, delete the <INDEX_PREFIX>* indices and empty the
+ * Postgres views (attributed_checkouts and the offsets of the workers that
+ * write them) of a configuration. For the test and bench environments, which
+ * own theirs: a run then starts from views built only by its own workers.
+ */
+export async function dropViews(config: Config): Promise<void> {
+  const redis = createRedis(config);
+  const search = createOpenSearch(config);
+  const sql = createSql(config, 1);
+  try {
+    await redis.flushdb();
+    await sql`truncate attributed_checkouts, worker_offsets, worker_stores`;
+    const { body } = await search.cat.indices({ index: `${config.INDEX_PREFIX}*`, format: "json" });
+    const indices = (body as { index: string }[]).map((i) => i.index);
+    if (indices.length > 0) await search.indices.delete({ index: indices.join(",") });
+  } finally {
+    redis.disconnect();
+    await search.close();
+    await sql.end();
+  }
+}
+
+/**
+ * After `dropViews`, for an environment that keeps its consumer groups' place
+ * (the bench): commit each of its groups' offsets again without the store
+ * they were committed for, so the workers take them as set by hand and go on
+ * from there, rather than restore views that were dropped on purpose.
+ */
+export async function keepGroupPositions(config: Config): Promise<void> {
+  if (config.CONSUMER_GROUP_PREFIX === "") throw new Error("keepGroupPositions is for an environment with its own CONSUMER_GROUP_PREFIX");
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.listGroups();
+    for (const { groupId } of groups.filter((g) => g.groupId.startsWith(config.CONSUMER_GROUP_PREFIX))) {
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId })) {
+        const committed = partitions.filter((p) => Number(p.offset) >= 0);
+        if (committed.length > 0) await admin.setOffsets({ groupId, topic, partitions: committed.map((p) => ({ partition: p.partition, offset: p.offset })) });
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,301 @@
+import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
+import type { Config } from "../../infra/platform/config.ts";
+import { createKafka } from "../../infra/platform/kafka/client.ts";
+import { createProducer, type OutRecord, type Producer } from "../../infra/platform/kafka/producer.ts";
+import { logger } from "../../infra/platform/log.ts";
+import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
+import { deadLetter } from "./dead-letter.ts";
+import { decodeAdmitted, writtenAt } from "./admission.ts";
+import { viewGuard, type GuardStats } from "./view-guard.ts";
+import { Refused, type Change, type Decoded, type InputRecord, type Loaded, type TopicPartition, type Worker } from "./worker.ts";
+
+export type RunnerHooks = {
+  /** After a chunk's state is committed to the store, before the consumer offset commit. */
+  afterFlush?(tp: TopicPartition, lastOffset: string): void | Promise<void>;
+  /** The worker stopped itself (its log is not the one its view was folded from); the message says why and how to heal it. */
+  onHalt?(message: string): void;
+};
+
+export type RunnerStats = GuardStats & {
+  records: number;
+  deadLettered: number;
+  /** Records at or below the store's applied offset: applied by an earlier run from the same log, so not again. */
+  skipped: number;
+  flushes: number;
+  /** Records behind the partitions' ends, as of each partition's last chunk. */
+  lag: number;
+  /** Records too late to count (a window closed for good), sent to the DLQ with the reason. */
+  late: number;
+  lastError: string | null;
+};
+
+/** Anything `bun run workers` runs: a worker under the runner, or a source such as the capture. */
+export type Running<S extends object = object> = {
+  name: string;
+  stats: S;
+  /** What the worker itself counts (e.g. retries, a circuit breaker), shown beside `stats`. */
+  details?(): object;
+  /** Finish the work in hand, commit, let go of every connection. */
+  stop(): Promise<void>;
+};
+
+export type RunningWorker = Running<RunnerStats>;
+
+export const groupIdOf = (config: Config, worker: string) => `${config.CONSUMER_GROUP_PREFIX}${worker}`;
+
+function toInput(tp: TopicPartition, message: KafkaMessage): InputRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value !== undefined) headers[name] = String(Array.isArray(value) ? value[0] : value);
+  }
+  return { ...tp, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, timestamp: message.timestamp, writtenAt: writtenAt(message), headers };
+}
+
+type Admitted<E> = { record: InputRecord; result: Decoded<E>; key: string };
+
+/**
+ * Where a chunk is folded: its partition, the incarnation of its topic, the
+ * worker's counters, and whether the state loaded for it may be folded onto
+ * (the view guard's word: from this log, and not lost under the worker).
+ */
+type Flush = {
+  producer: Producer;
+  tp: TopicPartition;
+  incarnation: string;
+  stats: RunnerStats;
+  admits(loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">): Promise<boolean>;
+};
+
+/**
+ * Fold one chunk of a partition: decode under the admission rule (bad
+ * records to the DLQ), then fold and flush it. When a sink or the store
+ * refuses something for its content, the chunk is split in halves until the
+ * one record that caused it is found: it goes to the DLQ with the refusal,
+ * and everything around it is applied, so no record stalls a partition.
+ * False: the guard did not admit the state, and nothing was folded.
+ */
+async function foldChunk<E, S>(worker: Worker<E, S>, flush: Flush, records: InputRecord[], clockSkewMs: number): Promise<boolean> {
+  const admitted = records.map((record): Admitted<E> => {
+    const result = decodeAdmitted(worker, record, clockSkewMs);
+    return { record, result, key: result.ok ? worker.key(result.event) : "" };
+  });
+  return applyRange(worker, flush, admitted);
+}
+
+async function applyRange<E, S>(worker: Worker<E, S>, flush: Flush, range: Admitted<E>[]): Promise<boolean> {
+  try {
+    return await foldAndFlush(worker, flush, range);
+  } catch (error) {
+    if (!(error instanceof Refused)) throw error;
+    if (range.length === 1) {
+      await deadLetterRefused(worker, flush, range[0]!.record, error);
+      return true;
+    }
+    const middle = Math.ceil(range.length / 2);
+    return (await applyRange(worker, flush, range.slice(0, middle))) && (await applyRange(worker, flush, range.slice(middle)));
+  }
+}
+
+/** The stream times a worker with event time needs: every input's, at this partition number. */
+const clocksOf = (worker: Pick<Worker<never, never>, "eventTime" | "inputs">, tp: TopicPartition) =>
+  worker.eventTime ? worker.inputs.map((topic) => ({ topic, partition: tp.partition })) : [];
+
+/**
+ * Load the touched keys' state, fold in order, then flush in the order that
+ * keeps effects exactly-once: sinks, emitted records, then state + applied
+ * offset in one atomic store commit. Records at or below the store's applied
+ * offset were applied by an earlier run that died before committing its
+ * consumer offset; they are skipped entirely.
+ */
+async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnation, stats, admits }: Flush, range: Admitted<E>[]): Promise<boolean> {
+  const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
+  const loaded = await worker.store.load(tp, [...keys], clocksOf(worker, tp));
+  if (!(await admits(loaded))) return false;
+  const { appliedOffset, states, streamTimes } = loaded;
+
+  const counted = { records: 0, deadLettered: 0, late: 0, skipped: 0 };
+  const changed = new Map<string, Change<S, E>>();
+  const emit: OutRecord[] = [];
+  for (const { record, result, key } of range) {
+    if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
+      counted.skipped++;
+      continue;
+    }
+    counted.records++;
+    if (!result.ok) {
+      counted.deadLettered++;
+      emit.push(deadLetter(record, result.reason, worker.name));
+      continue;
+    }
+    const pending = changed.get(key);
+    const before = pending ? (pending.state ?? undefined) : states.get(key);
+    const folded = worker.fold(before, result.event, record, streamTimes);
+    if (worker.eventTime) {
+      // The record's own stream advances after it is folded: the fold sees
+      // the time before it (so it can tell a late record). Never past when
+      // the record was written: an event stamped ahead (within the allowed
+      // skew) does not make the genuine ones after it late.
+      const time = Math.min(worker.eventTime(result.event), record.writtenAt);
+      if (!(time <= (streamTimes.get(tp.topic) ?? -Infinity))) streamTimes.set(tp.topic, time);
+    }
+    // Deleting what does not exist is no change either.
+    const unchanged = folded.state === before || (folded.state === null && before === undefined);
+    if (!unchanged) changed.set(key, { key, state: folded.state, offset: record.offset, event: result.event });
+    if (folded.emit) emit.push(...folded.emit);
+    if (folded.late) {
+      counted.late++;
+      emit.push(deadLetter(record, folded.late, worker.name));
+    }
+  }
+
+  const lastOffset = range[range.length - 1]!.record.offset;
+  const changes = [...changed.values()];
+  for (const sink of worker.sinks ?? []) if (changes.length > 0) await sink.write(changes);
+  await producer.send(emit);
+  await worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic), incarnation);
+  stats.records += counted.records;
+  stats.deadLettered += counted.deadLettered;
+  stats.late += counted.late;
+  stats.skipped += counted.skipped;
+  stats.flushes++;
+  return true;
+}
+
+/** The one record a sink or the store refused: to the DLQ with the refusal, and the partition moves past it. */
+async function deadLetterRefused<E, S>(worker: Worker<E, S>, { producer, tp, incarnation, stats }: Flush, record: InputRecord, refusal: Refused) {
+  const { appliedOffset, streamTimes } = await worker.store.load(tp, [], clocksOf(worker, tp));
+  if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
+    stats.skipped++;
+    return;
+  }
+  await producer.send([deadLetter(record, refusal.message, worker.name)]);
+  await worker.store.commit(tp, [], record.offset, streamTimes.get(tp.topic), incarnation);
+  stats.records++;
+  stats.deadLettered++;
+  stats.flushes++;
+}
+
+/**
+ * Run a worker until stopped. Offsets are committed only after the flush;
+ * a crash anywhere replays from the last committed offset, and the store's
+ * applied offset turns the replay into a no-op.
+ */
+export async function runWorker<E, S>(
+  worker: Worker<E, S>,
+  config: Config,
+  options: { hooks?: RunnerHooks; fromBeginning?: boolean } = {},
+): Promise<RunningWorker> {
+  const log = logger(`worker ${worker.name}`);
+  const stats: RunnerStats = { state: "running", records: 0, deadLettered: 0, late: 0, skipped: 0, flushes: 0, lag: 0, restores: 0, unrestorable: 0, rebuilds: 0, lastError: null };
+  const kafka = createKafka(config);
+  const producer = await createProducer(kafka);
+  const admin = kafka.admin();
+  await admin.connect();
+  const consumer: Consumer = kafka.consumer({
+    groupId: groupIdOf(config, worker.name),
+    sessionTimeout: config.WORKER_SESSION_TIMEOUT_MS,
+    rebalanceTimeout: config.WORKER_SESSION_TIMEOUT_MS * 2,
+    heartbeatInterval: Math.min(3000, config.WORKER_SESSION_TIMEOUT_MS / 3),
+    allowAutoTopicCreation: false,
+    partitionAssigners: [CoPartitionedAssigner],
+    // A failed flush (a store briefly down, say) restarts the consumer from
+    // the last committed offset instead of killing the worker.
+    retry: {
+      retries: 5,
+      restartOnFailure: async (error) => {
+        stats.lastError = `${new Date().toISOString()} ${String(error)}`;
+        log.error("consumer failed; restarting", { error: String(error) });
+        return true;
+      },
+    },
+  });
+  const lags = new Map<string, number>();
+
+  // Inputs share keys by partition number (co-partitioned): partition N of
+  // two topics may hold the same keys, so their chunks take turns in one lane.
+  const lanes = new Map<number, Promise<unknown>>();
+  const inLane = <T>(partition: number, work: () => Promise<T>): Promise<T> => {
+    const turn = (lanes.get(partition) ?? Promise.resolve()).then(work);
+    lanes.set(partition, turn.catch(() => {}));
+    return turn;
+  };
+
+  let stopping: Promise<void> | undefined;
+  let unwatch = () => {};
+  const stop = () => {
+    unwatch();
+    stopping ??= (async () => {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await admin.disconnect();
+      for (const sink of worker.sinks ?? []) await sink.close?.();
+      await worker.store.close();
+      log.info("stopped", { ...stats });
+    })();
+    return stopping;
+  };
+  let halted = false;
+  const halt = (message: string) => {
+    if (halted) return;
+    halted = true;
+    stats.state = "stopped";
+    stats.lastError = `${new Date().toISOString()} ${message}`;
+    log.error(message);
+    options.hooks?.onHalt?.(message);
+    // Not awaited here: disconnecting waits for the batch in hand, which is this one.
+    setTimeout(() => void stop(), 0);
+  };
+  const guard = viewGuard(worker as Worker<unknown, unknown>, groupIdOf(config, worker.name), config, admin, stats, log, { seek: (tp, offset) => consumer.seek({ ...tp, offset }), halt, inTurn: inLane });
+  await guard.start();
+
+  await consumer.connect();
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => void guard.assigned(payload.memberAssignment).catch((error) => log.error("checking the assignment failed", { error: String(error) })));
+  await consumer.subscribe({ topics: [...worker.inputs], fromBeginning: options.fromBeginning ?? true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: worker.partitionConcurrency ?? 1,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+      const tp = { topic: batch.topic, partition: batch.partition };
+      for (let start = 0; start < batch.messages.length; start += config.WORKER_MAX_BATCH) {
+        if (!isRunning() || isStale() || halted) return;
+        const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));
+        const lastOffset = chunk[chunk.length - 1]!.offset;
+        const folded = await inLane(tp.partition, async () => {
+          // The guard may have moved this partition (the batch in hand is then stale) or stopped the worker.
+          await guard.ready(tp);
+          if (isStale() || halted) return false;
+          const flush = { producer, tp, incarnation: guard.incarnation(tp.topic), stats, admits: (loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) => guard.admits(tp, loaded) };
+          if (!(await foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS))) return false;
+          await options.hooks?.afterFlush?.(tp, lastOffset);
+          await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n), metadata: guard.commitMetadata() }]);
+          guard.applied(tp, BigInt(lastOffset));
+          return true;
+        });
+        if (!folded) return;
+        resolveOffset(lastOffset);
+        lags.set(`${tp.topic}:${tp.partition}`, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n)));
+        stats.lag = [...lags.values()].reduce((a, b) => a + b, 0);
+        await heartbeat();
+      }
+    },
+  });
+  unwatch = guard.watch();
+  log.info("running", { inputs: worker.inputs });
+  return { name: worker.name, stats, details: worker.details, stop };
+}
+
+/** Stop the given workers on SIGTERM or SIGINT, then exit. */
+export function stopOnSignals(running: Running[], onStopped: () => Promise<void> = async () => {}): void {
+  let signalled = false;
+  const shutdown = async (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    process.stderr.write(`${signal}: stopping ${running.length} worker(s)...\n`);
+    await Promise.all(running.map((w) => w.stop()));
+    await onStopped();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}

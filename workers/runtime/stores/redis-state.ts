@@ -1,0 +1,86 @@
+import type Redis from "ioredis";
+import { documentKey, keysMatching, offsetsKey } from "../../../infra/platform/redis-keys.ts";
+import type { Change, StateStore, TopicPartition } from "../worker.ts";
+
+/**
+ * Documents and the partition's applied offset (with the topic incarnation
+ * it belongs to) written by one Lua script, so Redis never holds a document
+ * without the offset that produced it. A commit whose offset is not past the
+ * stored one is refused: a replay, or a zombie consumer that lost its
+ * partition, cannot move a view backwards.
+ */
+const COMMIT = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and tonumber(current) >= tonumber(ARGV[2]) then return 0 end
+local ttl = tonumber(ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], ARGV[1] .. ':time', ARGV[4]) end
+for i = 2, #KEYS do
+  local value = ARGV[i + 4]
+  if value == '' then redis.call('DEL', KEYS[i])
+  elseif ttl > 0 then redis.call('SET', KEYS[i], value, 'EX', ttl)
+  else redis.call('SET', KEYS[i], value) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[1] .. ':incarnation', ARGV[5])
+return 1
+`;
+
+type WithCommit = Redis & { cdpCommitState(numKeys: number, ...args: string[]): Promise<number> };
+
+export type RedisStateOptions = {
+  redis: Redis;
+  /** Documents are stored under `<namespace>:<state key>` (infra/platform/redis-keys.ts), what readers GET. */
+  namespace: string;
+  /** The worker whose applied offsets (stream times, incarnations, store id) are kept, under `offsets:<worker>`. */
+  worker: string;
+  /** Let documents expire (e.g. dedupe markers kept as long as the topic keeps records); 0 keeps them. */
+  ttlSeconds?: number;
+};
+
+export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }: RedisStateOptions): StateStore<S> {
+  const client = redis as WithCommit;
+  if (typeof client.cdpCommitState !== "function") client.defineCommand("cdpCommitState", { lua: COMMIT });
+  const offsetsHash = offsetsKey(worker);
+  const docKey = (key: string) => documentKey(namespace, key);
+  const field = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
+
+  return {
+    async id() {
+      await redis.hsetnx(offsetsHash, "store", crypto.randomUUID());
+      return (await redis.hget(offsetsHash, "store"))!;
+    },
+
+    async load(tp, keys, clocks) {
+      const pipeline = redis.pipeline().hmget(offsetsHash, field(tp), `${field(tp)}:incarnation`, ...clocks.map((clock) => `${field(clock)}:time`));
+      if (keys.length > 0) pipeline.mget(keys.map(docKey));
+      const [[offsetsError, offsets] = [], [docsError, docs] = []] = (await pipeline.exec()) ?? [];
+      if (offsetsError || docsError) throw offsetsError ?? docsError;
+      const [offset, incarnation, ...times] = offsets as (string | null)[];
+      const states = new Map<string, S>();
+      (docs as (string | null)[] | undefined)?.forEach((doc, i) => {
+        if (doc !== null) states.set(keys[i]!, JSON.parse(doc) as S);
+      });
+      const streamTimes = new Map<string, number>();
+      clocks.forEach((clock, i) => {
+        const time = times[i];
+        if (typeof time === "string") streamTimes.set(clock.topic, Number(time));
+      });
+      return { appliedOffset: typeof offset === "string" ? BigInt(offset) : null, incarnation: incarnation ?? null, states, streamTimes };
+    },
+
+    async commit(tp, changes: readonly Change<S>[], offset, streamTime, incarnation) {
+      const keys = [offsetsHash, ...changes.map((c) => docKey(c.key))];
+      const values = changes.map((c) => (c.state === null ? "" : JSON.stringify(c.state)));
+      await client.cdpCommitState(keys.length, ...keys, field(tp), offset, String(ttlSeconds), streamTime === undefined ? "" : String(streamTime), incarnation, ...values);
+    },
+
+    async reset() {
+      const keys = await keysMatching(redis, `${namespace}:*`);
+      for (let i = 0; i < keys.length; i += 1000) await redis.unlink(...keys.slice(i, i + 1000));
+      await redis.del(offsetsHash);
+    },
+
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

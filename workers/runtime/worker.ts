@@ -1,0 +1,135 @@
+import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
+
+/**
+ * A worker is a declaration plus a pure fold (SPEC §3.1): which topics it
+ * reads, how a record becomes an event, which key the state is about, where
+ * the state lives, and `(state, event) -> (state, effects)`. The runner owns
+ * everything else: consuming, batching, flushing, committing and shutdown.
+ */
+
+export type TopicPartition = { topic: string; partition: number };
+
+export type InputRecord = TopicPartition & {
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  /** Broker timestamp, ms since epoch. */
+  timestamp: string;
+  /**
+   * When the record was written to the log (its timestamp), never later than
+   * when it was read: its "now" for the admission rule, and the latest time
+   * its event may move a stream time to.
+   */
+  writtenAt: number;
+  headers: Record<string, string>;
+};
+
+/** A record either matches its topic's contract or says why not (it then goes to the DLQ). */
+export type Decoded<E> = { ok: true; event: E } | { ok: false; reason: string };
+
+export type Folded<S> = {
+  /** The key's new state; null deletes it. Returning the same object means unchanged. */
+  state: S | null;
+  /** Records to produce (at least once; downstream dedupes by id). */
+  emit?: OutRecord[];
+  /**
+   * Why the event was dropped as too late to count (a window closed for
+   * good): the runner counts it and dead-letters the record with this
+   * reason, so a late record is never silent and can be replayed.
+   */
+  late?: string;
+};
+
+/** A state change handed to sinks: the newest state of a key after a flush. */
+export type Change<S, E = unknown> = {
+  key: string;
+  state: S | null;
+  /** Offset of the last record that changed it: monotonic per key, usable as an external version. */
+  offset: string;
+  /** The last event that changed it. */
+  event: E;
+};
+
+/**
+ * Event-time progress of the inputs at the partition number being folded:
+ * topic -> the newest event time (ms) among the records applied so far from
+ * that topic's partition with this number. A topic with none yet is absent.
+ */
+export type StreamTimes = ReadonlyMap<string, number>;
+
+/** What a store loads for a chunk of one topic-partition. */
+export type Loaded<S> = {
+  appliedOffset: bigint | null;
+  /** The topic incarnation (`<cluster id>/<topic id>`) the applied offset belongs to; null when none is recorded. */
+  incarnation: string | null;
+  states: Map<string, S>;
+  /** Stream times of the topic-partitions asked for (those recorded so far). */
+  streamTimes: Map<string, number>;
+};
+
+/**
+ * Where a worker's state lives. `commit` must store the changes, the
+ * partition's applied offset, the incarnation of the topic it came from and
+ * its stream time in one atomic step: that is what lets the runner skip
+ * records a crashed run already applied (SPEC §3.2), and tell a log that is
+ * not the one the state was folded from.
+ */
+export type StateStore<S, E = unknown> = {
+  /**
+   * This store's identity, made when it is first used and lost with its
+   * data. The runner commits consumer offsets with it, so a restart can tell
+   * offsets committed for state this store no longer holds.
+   */
+  id(): Promise<string>;
+  load(tp: TopicPartition, keys: readonly string[], clocks: readonly TopicPartition[]): Promise<Loaded<S>>;
+  commit(tp: TopicPartition, changes: readonly Change<S, E>[], offset: string, streamTime: number | undefined, incarnation: string): Promise<void>;
+  /** Drop the view: every document the worker wrote, its applied offsets and its identity (a view folded again from its log). */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+};
+
+/**
+ * Thrown by a sink or a store that refuses what it was given for its
+ * content (a Postgres data error, a document the search engine will not
+ * index), as opposed to one that is down. The runner then finds the record
+ * that caused it, dead-letters it with this message and moves on; any other
+ * error is retried.
+ */
+export class Refused extends Error {
+  override name = "Refused";
+}
+
+/** A secondary view written before the state commit; it must be idempotent (e.g. versioned by offset). */
+export type Sink<S, E = unknown> = {
+  name: string;
+  write(changes: readonly Change<S, E>[]): Promise<void>;
+  /** Drop what it holds, when its view is folded again from the beginning. */
+  reset?(): Promise<void>;
+  close?(): Promise<void>;
+};
+
+export type Worker<E, S> = {
+  /** Also the consumer group id (after CONSUMER_GROUP_PREFIX). */
+  name: string;
+  inputs: readonly string[];
+  decode(record: InputRecord): Decoded<E>;
+  key(event: E): string;
+  store: StateStore<S, E>;
+  sinks?: readonly Sink<S, E>[];
+  /**
+   * The event's time (ms), for workers whose logic depends on event-time
+   * progress; the runner then tracks each input partition's stream time and
+   * hands the fold those of all inputs at the record's partition number.
+   */
+  eventTime?(event: E): number;
+  fold(state: S | undefined, event: E, record: InputRecord, streamTimes: StreamTimes): Folded<S>;
+  /**
+   * Partitions folded at once (default 1). More is safe when every state key
+   * lives in one partition number, as with inputs keyed by the state's key:
+   * the runner never folds two chunks of the same partition number at once,
+   * so partition N of co-partitioned inputs still take turns.
+   */
+  partitionConcurrency?: number;
+  /** Counters of its own (retries, a circuit breaker...) for the status endpoint. */
+  details?(): object;
+};
