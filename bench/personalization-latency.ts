@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { createRedis } from "../infra/platform/clients.ts";
 import { loadConfig } from "../infra/platform/config.ts";
-import { INTERACTIONS_TOPIC, type Interaction } from "../infra/platform/contracts/content.ts";
+import { type Interaction } from "../infra/platform/contracts/content.ts";
 import { contentGenerator } from "../infra/tools/datagen/content.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
@@ -9,6 +9,7 @@ import { contentViewKey } from "../workers/personalization/view.ts";
 import { windowStart } from "../workers/personalization/windows.ts";
 import { runProbes } from "./probes.ts";
 import { summarize } from "./stats.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * Event -> window result, its own process: content traffic runs in the
@@ -49,7 +50,7 @@ const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Nu
   const now = Date.now();
   const end = windowStart(now, config.CONTENT_WINDOW_MS) + config.CONTENT_WINDOW_MS;
   const value: Interaction = { user_id: user, content_id: "probe", action: "opened", occurred_at: new Date(now).toISOString(), liked: false, shared: false };
-  await producer.send([{ topic: INTERACTIONS_TOPIC, key: user, value }]);
+  await producer.send([{ topic: TOPIC.interactions, key: user, value }]);
   const acked = Date.now();
   return async () => {
     if ((await redis.exists(contentViewKey(`activity:${user}`))) === 0) return false;

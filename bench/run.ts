@@ -8,14 +8,8 @@ import { migrateDatabase } from "../db/migrate.ts";
 import { createSql } from "../infra/platform/clients.ts";
 import { configOrExit, type Config } from "../infra/platform/config.ts";
 import { upsertUsers, writeUserVersions } from "../db/users.ts";
-import { CLICKSTREAM_TOPIC } from "../infra/platform/contracts/clickstream.ts";
-import { ATTRIBUTED_TOPIC, CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/platform/contracts/commerce.ts";
-import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC } from "../infra/platform/contracts/members.ts";
 import { commerceRun } from "../infra/tools/datagen/commerce.ts";
 import { contentGenerator } from "../infra/tools/datagen/content.ts";
-import { BEACONS_TOPIC, INTERACTIONS_ENRICHED_TOPIC, INTERACTIONS_TOPIC, OPENS_BY_CONTENT_TOPIC, POPULAR_CONTENT_TOPIC, USER_ACTIVITY_TOPIC, USERS_CDC_TOPIC } from "../infra/platform/contracts/content.ts";
-import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/platform/contracts/social.ts";
-import { USERINFO_DELTAS_TOPIC } from "../infra/platform/contracts/userinfo.ts";
 import { applyTopics } from "../infra/platform/kafka/admin.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
@@ -28,6 +22,7 @@ import { groupIdOf } from "../workers/runtime/runner.ts";
 import { averageBytes, benchEvents } from "./events.ts";
 import { benchConfig, benchEnv, ROOT, runJson, spawnBun, waitHttp, type Child } from "./harness.ts";
 import { ms, type Summary } from "./stats.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [personalization] [--quick]`: SPEC §6 figures,
@@ -70,7 +65,7 @@ async function firstCommit(worker: string, topics: string[]): Promise<void> {
 }
 
 /** Wait until a worker has committed everything on its topics; returns records folded per second. */
-async function waitCaughtUp(label: string, worker = "profiles", topics = [CLICKSTREAM_TOPIC]): Promise<number> {
+async function waitCaughtUp(label: string, worker = "profiles", topics = [TOPIC.clickstream]): Promise<number> {
   const group = groupIdOf(config, worker);
   const measure = async () => {
     const sizes = await Promise.all(topics.map((t) => sizeOf(t, group)));
@@ -147,7 +142,7 @@ async function lookupScenario(key: string) {
   // 100K profiles of this partner: one event per user, straight to the topic.
   const seed = benchEvents(users, { runId: "lk", users, partner }).map((e, i) => ({ ...e, user_id: `lk-${i}`, event_id: `lk-${i}-seed` }));
   const producer = await createProducer(createKafka(config));
-  for (let i = 0; i < seed.length; i += 5000) await producer.send(seed.slice(i, i + 5000).map((e) => ({ topic: CLICKSTREAM_TOPIC, key: e.user_id, value: e })));
+  for (let i = 0; i < seed.length; i += 5000) await producer.send(seed.slice(i, i + 5000).map((e) => ({ topic: TOPIC.clickstream, key: e.user_id, value: e })));
   await producer.disconnect();
   await waitCaughtUp("seeding 100K profiles");
   console.log(`lookup: GET /v1/profiles/:id at ${rate}/s for ${seconds}s over ${users} profiles, then raw Redis GET of the same keys`);
@@ -175,7 +170,7 @@ async function userInfoScenarios(key: string, children: Child[]) {
     await producer.send(
       Array.from({ length: Math.min(5000, users - i) }, (_, j) => {
         const id = `bu-${i + j}`;
-        return { topic: USERS_CHANGELOG_TOPIC, key: id, value: { user_id: id, username: `bench_${i + j}`, name: `Bench User ${i + j}`, joined_at: joined, bio: "benchmarks and coffee", location: "Lisbon" } };
+        return { topic: TOPIC.usersChangelog, key: id, value: { user_id: id, username: `bench_${i + j}`, name: `Bench User ${i + j}`, joined_at: joined, bio: "benchmarks and coffee", location: "Lisbon" } };
       }),
     );
   }
@@ -183,8 +178,8 @@ async function userInfoScenarios(key: string, children: Child[]) {
   const stages = spawnBun(["workers/main.ts", "social-edges", "userinfo"], env);
   children.push(stages);
   // Stage 1 first (its output feeds stage 2), so no backlog competes with the measurements.
-  await waitCaughtUp("social edges catching up", "social-edges", [TWEETS_TOPIC, FOLLOWS_TOPIC, LIKES_TOPIC]);
-  await waitCaughtUp("user-info catching up", "userinfo", [USERS_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC]);
+  await waitCaughtUp("social edges catching up", "social-edges", [TOPIC.tweets, TOPIC.follows, TOPIC.likes]);
+  await waitCaughtUp("user-info catching up", "userinfo", [TOPIC.usersChangelog, TOPIC.userinfoDeltas]);
 
   if (wanted("users")) {
     console.log(`users: GET /v1/users/:id at ${rate}/s for ${seconds}s over ${users} users, then raw Redis GET of the same keys`);
@@ -240,10 +235,10 @@ async function endOffsets(topics: string[]): Promise<Map<string, { partition: nu
  * then checkout -> row latency with the funnel running at a fixed rate.
  */
 async function attributionScenarios(children: Child[]) {
-  const inputs = [CLICKS_TOPIC, CHECKOUTS_TOPIC];
+  const inputs = [TOPIC.clicks, TOPIC.checkouts];
   const checkouts = quick ? 20_000 : 100_000;
   const { records, versions } = commerceRun({ users: 20_000, products: 2000, seed: 5, runId: `ab${Date.now().toString(36)}`, start: Date.now() - 86_400_000, sessionsPerSecond: 40, checkouts });
-  const made = records.filter((r) => r.topic === CHECKOUTS_TOPIC).length;
+  const made = records.filter((r) => r.topic === TOPIC.checkouts).length;
   const sql = createSql(config, 2);
   await writeUserVersions(sql, versions);
   await sql.end();
@@ -257,13 +252,13 @@ async function attributionScenarios(children: Child[]) {
   const bare = await runJson<{ records: number; seconds: number }>(["bench/consume-baseline.ts", "--group", "consume-baseline", "--topics", inputs.join(","), "--records", String(records.length)], env);
 
   await setGroupOffsets(groupIdOf(config, "attribution"), start);
-  await setGroupOffsets(groupIdOf(config, "attributed-checkouts"), await endOffsets([ATTRIBUTED_TOPIC]));
+  await setGroupOffsets(groupIdOf(config, "attributed-checkouts"), await endOffsets([TOPIC.attributed]));
   const stages = spawnBun(["workers/main.ts", "attribution", "attributed-checkouts"], env);
   children.push(stages);
   await firstCommit("attribution", inputs);
   const started = performance.now();
   await waitCaughtUp("attribution catching up", "attribution", inputs);
-  await waitCaughtUp("rows catching up", "attributed-checkouts", [ATTRIBUTED_TOPIC]);
+  await waitCaughtUp("rows catching up", "attributed-checkouts", [TOPIC.attributed]);
   const seconds = (performance.now() - started) / 1000;
   const throughput = records.length / seconds;
   const bareRate = bare.records / bare.seconds;
@@ -301,8 +296,8 @@ async function welcomeScenarios(children: Child[]) {
   await waitHttp(`${keyUrl}/control`);
   // Start both groups at the topics' ends: history is not this run's. The
   // direct baseline runs first, so the stages have joined their groups by the time signups start.
-  await setGroupOffsets(groupIdOf(config, "augmenter"), await endOffsets([MEMBERS_NEW_TOPIC]));
-  await setGroupOffsets(groupIdOf(config, "emailer"), await endOffsets([MEMBERS_AUGMENTED_TOPIC]));
+  await setGroupOffsets(groupIdOf(config, "augmenter"), await endOffsets([TOPIC.membersNew]));
+  await setGroupOffsets(groupIdOf(config, "emailer"), await endOffsets([TOPIC.membersAugmented]));
   const stages = spawnBun(["workers/main.ts", "capture", "augmenter", "emailer"], { ...env, SUBSCRIBER_KEY_URL: keyUrl });
   children.push(stages);
   type Latency = { sent: number; received: number; missed: number; delay: Summary };
@@ -333,8 +328,8 @@ async function personalizationScenarios() {
     const generator = contentGenerator({ users: 20_000, contents: 2000, seed: 17, runId: `pb${Date.now().toString(36)}` });
     const start = Date.now() - 3_600_000;
     const records = Array.from({ length: events }, (_, i) => generator.next(start + i)).flatMap((item) => (item.kind === "record" ? [item.record] : []));
-    const inputs = [BEACONS_TOPIC, INTERACTIONS_TOPIC];
-    const from = await endOffsets([USERS_CDC_TOPIC, ...inputs]);
+    const inputs = [TOPIC.beacons, TOPIC.interactions];
+    const from = await endOffsets([TOPIC.usersCdc, ...inputs]);
     const users = generator.initialUsers();
     const sql = createSql(config, 2);
     await upsertUsers(sql, users);
@@ -349,7 +344,7 @@ async function personalizationScenarios() {
     await setGroupOffsets(groupIdOf(config, "enrich"), from);
     const enrich = spawnBun(["workers/main.ts", "capture", "enrich"], env);
     stages.push(enrich);
-    const topics = [USERS_CDC_TOPIC, ...inputs];
+    const topics = [TOPIC.usersCdc, ...inputs];
     await firstCommit("enrich", topics);
     const started = performance.now();
     await waitCaughtUp("enrich catching up", "enrich", topics);
@@ -366,9 +361,9 @@ async function personalizationScenarios() {
 
     // The windowed stages start at the ends: the backlog's event times are an hour old.
     const windowed = { ...env, CONTENT_WINDOW_MS: "1000", CONTENT_GRACE_MS: "2000" };
-    await setGroupOffsets(groupIdOf(config, "user-activity"), await endOffsets([INTERACTIONS_ENRICHED_TOPIC]));
-    await setGroupOffsets(groupIdOf(config, "popular-content"), await endOffsets([OPENS_BY_CONTENT_TOPIC]));
-    await setGroupOffsets(groupIdOf(config, "content-views"), await endOffsets([USER_ACTIVITY_TOPIC, POPULAR_CONTENT_TOPIC]));
+    await setGroupOffsets(groupIdOf(config, "user-activity"), await endOffsets([TOPIC.interactionsEnriched]));
+    await setGroupOffsets(groupIdOf(config, "popular-content"), await endOffsets([TOPIC.opens]));
+    await setGroupOffsets(groupIdOf(config, "content-views"), await endOffsets([TOPIC.userActivity, TOPIC.popular]));
     stages.push(spawnBun(["workers/main.ts", "user-activity", "popular-content", "content-views"], windowed));
     const trafficRate = 2000;
     const latencySeconds = quick ? 15 : 30;

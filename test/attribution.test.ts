@@ -10,6 +10,7 @@ import { createProducer, type OutRecord } from "../infra/platform/kafka/producer
 import { attributedCheckoutsWorker, attributionWorker, type AttributionTopics } from "../workers/attribution/worker.ts";
 import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * The attribution rule through the real pipeline (broker, Redis state,
@@ -64,7 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
   await producer.disconnect();
-  await deleteTopics(config, Object.values(topics).flatMap((t) => [t, `${t}.dlq`]));
+  await deleteTopics(config, Object.values(topics).flatMap((t) => [t, deadLetterTopic(t)]));
   await closeApiDependencies(deps);
 });
 

@@ -3,8 +3,8 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { CHECKOUTS_TOPIC, CLICKS_TOPIC } from "../infra/platform/contracts/commerce.ts";
 import { recordsIn, testConfig, unique } from "./helpers.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 
 const config = testConfig();
 const deps = await connectApiDependencies(config);
@@ -24,16 +24,16 @@ const checkout = (o: Record<string, unknown> = {}) => ({ checkout_id: unique("k"
 
 describe("POST /v1/clicks and /v1/checkouts", () => {
   test("valid batches are produced and answered 202 after the ack", async () => {
-    const clicks = await recordsIn(config, CLICKS_TOPIC);
-    const checkouts = await recordsIn(config, CHECKOUTS_TOPIC);
+    const clicks = await recordsIn(config, TOPIC.clicks);
+    const checkouts = await recordsIn(config, TOPIC.checkouts);
     expect((await post("/v1/clicks", [click(), click({ price: null })])).status).toBe(202);
     expect((await post("/v1/checkouts", checkout())).status).toBe(202);
-    expect(await recordsIn(config, CLICKS_TOPIC)).toBe(clicks + 2);
-    expect(await recordsIn(config, CHECKOUTS_TOPIC)).toBe(checkouts + 1);
+    expect(await recordsIn(config, TOPIC.clicks)).toBe(clicks + 2);
+    expect(await recordsIn(config, TOPIC.checkouts)).toBe(checkouts + 1);
   });
 
   test("an invalid item rejects the whole batch with its index and field; no key is a 401", async () => {
-    const clicks = await recordsIn(config, CLICKS_TOPIC);
+    const clicks = await recordsIn(config, TOPIC.clicks);
     const bad = await post("/v1/clicks", [click(), click({ product_id: "" })]);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: unknown[] }).errors).toEqual([{ index: 1, field: "product_id", reason: "must not be empty" }]);
@@ -41,6 +41,6 @@ describe("POST /v1/clicks and /v1/checkouts", () => {
     expect(negative.status).toBe(400);
     expect(((await negative.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe("total_amount");
     expect((await post("/v1/clicks", [click()], false)).status).toBe(401);
-    expect(await recordsIn(config, CLICKS_TOPIC)).toBe(clicks);
+    expect(await recordsIn(config, TOPIC.clicks)).toBe(clicks);
   });
 });

@@ -4,10 +4,11 @@ import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { deleteUsers, upsertUsers } from "../db/users.ts";
-import { BEACONS_TOPIC, INTERACTIONS_TOPIC, USERS_CDC_TOPIC, type CapturedUser } from "../infra/platform/contracts/content.ts";
+import { type CapturedUser } from "../infra/platform/contracts/content.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import type { Running } from "../workers/runtime/runner.ts";
 import { eventually, recordsIn, tailTopic, testConfig, unique } from "./helpers.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * The personalization pipeline's edges on the real servers: its ingest
@@ -39,15 +40,15 @@ const interaction = (o: Record<string, unknown> = {}) => ({ user_id: "u1", conte
 
 describe("POST /v1/beacons and /v1/interactions", () => {
   test("valid batches are produced and answered 202 after the ack", async () => {
-    const [beacons, interactions] = [await recordsIn(config, BEACONS_TOPIC), await recordsIn(config, INTERACTIONS_TOPIC)];
+    const [beacons, interactions] = [await recordsIn(config, TOPIC.beacons), await recordsIn(config, TOPIC.interactions)];
     expect((await post("/v1/beacons", [beacon(), beacon({ device: null })])).status).toBe(202);
     expect((await post("/v1/interactions", [interaction(), interaction({ action: "watched", liked: undefined, shared: true })])).status).toBe(202);
-    expect(await recordsIn(config, BEACONS_TOPIC)).toBe(beacons + 2);
-    expect(await recordsIn(config, INTERACTIONS_TOPIC)).toBe(interactions + 2);
+    expect(await recordsIn(config, TOPIC.beacons)).toBe(beacons + 2);
+    expect(await recordsIn(config, TOPIC.interactions)).toBe(interactions + 2);
   });
 
   test("an invalid item rejects the batch with its index and field; no key is a 401; nothing is produced", async () => {
-    const interactions = await recordsIn(config, INTERACTIONS_TOPIC);
+    const interactions = await recordsIn(config, TOPIC.interactions);
     const bad = await post("/v1/interactions", [interaction(), interaction({ action: "bookmarked" }), interaction({ liked: "yes" })]);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: unknown[] }).errors).toEqual([
@@ -58,7 +59,7 @@ describe("POST /v1/beacons and /v1/interactions", () => {
     expect(noTime.status).toBe(400);
     expect(((await noTime.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe("occurred_at");
     expect((await post("/v1/interactions", [interaction()], {})).status).toBe(401);
-    expect(await recordsIn(config, INTERACTIONS_TOPIC)).toBe(interactions);
+    expect(await recordsIn(config, TOPIC.interactions)).toBe(interactions);
   });
 });
 
@@ -77,7 +78,7 @@ describe("GET /v1/content/popular and /v1/users/:userId/activity", () => {
 
 describe("users captured to users.cdc", () => {
   test("an insert, an update and a delete in Postgres reach the compacted topic in order, the delete as a tombstone", async () => {
-    const tail = await tailTopic(config, USERS_CDC_TOPIC);
+    const tail = await tailTopic(config, TOPIC.usersCdc);
     capture = await startOutboxCapture(config, { name: "test-users-capture" });
     const userId = unique("cdc-user");
     const ofUser = () => tail.records.filter((r) => r.key === userId);

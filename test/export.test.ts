@@ -6,6 +6,7 @@ import { COPY_FORMAT, csvField, csvLine } from "../workers/export/csv.ts";
 import { runExport } from "../workers/export/export.ts";
 import { testClicksTable } from "./fixtures/export-runner.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, runCommand, testConfig, unique } from "./helpers.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * The warehouse export against the real broker and Postgres, on topics of
@@ -17,7 +18,7 @@ const config = testConfig();
 const sql = createSql(config, 2);
 const topics: string[] = [];
 afterAll(async () => {
-  await deleteTopics(config, topics.flatMap((t) => [t, `${t}.dlq`]));
+  await deleteTopics(config, topics.flatMap((t) => [t, deadLetterTopic(t)]));
   await sql.end();
 });
 

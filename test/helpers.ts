@@ -4,10 +4,11 @@ import type { Scope } from "../api/http/scopes.ts";
 import { loadConfig, type Config } from "../infra/platform/config.ts";
 import { applyTopics } from "../infra/platform/kafka/admin.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
-import type { TopicSpec } from "../infra/platform/kafka/topics.ts";
+import type { TopicSpec } from "../infra/platform/topology.ts";
 import type { Subprocess } from "bun";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { groupIdOf } from "../workers/runtime/runner.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -20,7 +21,7 @@ export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-
 export async function createTestTopic(config: Config, name: string, partitions = 3): Promise<void> {
   const specs: TopicSpec[] = [
     { name, cleanup: "delete", retentionMs: 3_600_000, partitions, description: "test" },
-    { name: `${name}.dlq`, cleanup: "delete", retentionMs: 3_600_000, partitions: 1, description: "test dead letters" },
+    { name: deadLetterTopic(name), cleanup: "delete", retentionMs: 3_600_000, partitions: 1, description: "test dead letters" },
   ];
   const admin = createKafka(config).admin();
   await admin.connect();

@@ -16,6 +16,7 @@ import { groupIdOf, runWorker, type RunningWorker } from "../workers/runtime/run
 import { socialEdgesWorker, userInfoWorker } from "../workers/userinfo/worker.ts";
 import { cases, kinds, type Case } from "./fixtures/hostile.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique } from "./helpers.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * The hostile-input suite (SPEC §3.7): generated records, valid, oddly
@@ -100,7 +101,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await raw.disconnect();
   await Promise.all(workers.map((w) => w.stop()));
-  await deleteTopics(config, Object.values(topics).flatMap((t) => [t, `${t}.dlq`]));
+  await deleteTopics(config, Object.values(topics).flatMap((t) => [t, deadLetterTopic(t)]));
   await closeApiDependencies(deps);
 });
 
@@ -286,7 +287,7 @@ describe("hostile input at every way in", () => {
 
     // Dead letters: exactly the refused raw records, each with where it came from and why.
     for (const topic of Object.values(topicOf)) {
-      const dead = await readTopic(config, `${topic}.dlq`);
+      const dead = await readTopic(config, deadLetterTopic(topic));
       const want = refusedRaw.filter((c) => topicOf[c.kind] === topic);
       const got = new Set(dead.map((d) => `${d.headers["dlq.source.partition"]}:${d.headers["dlq.source.offset"]}`));
       expect([topic, [...got].sort()]).toEqual([topic, want.map((c) => `${c.partition}:${c.offset}`).sort()]);

@@ -3,8 +3,8 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { CLICKSTREAM_TOPIC } from "../infra/platform/contracts/clickstream.ts";
 import { recordsIn, testConfig, unique } from "./helpers.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 
 const config = { ...testConfig(), INGEST_MAX_BATCH: 50, INGEST_MAX_BODY_BYTES: 64 * 1024 };
 const deps = await connectApiDependencies(config);
@@ -37,12 +37,12 @@ type ErrorBody = { error: string; message: string; errors?: { index: number; fie
 
 describe("POST /v1/events", () => {
   test("a valid batch is produced keyed by user_id and answered 202 with counts after the ack", async () => {
-    const before = await recordsIn(config, CLICKSTREAM_TOPIC);
+    const before = await recordsIn(config, TOPIC.clickstream);
     const batch = [event(), event({ type: "purchase", cart_amount: 12.5 }), event({ category: ["shoes"] })];
     const response = await post(batch);
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ accepted: 3, topic: CLICKSTREAM_TOPIC });
-    expect(await recordsIn(config, CLICKSTREAM_TOPIC)).toBe(before + 3);
+    expect(await response.json()).toEqual({ accepted: 3, topic: TOPIC.clickstream });
+    expect(await recordsIn(config, TOPIC.clickstream)).toBe(before + 3);
 
     const single = await post(event());
     expect(single.status).toBe(202);
@@ -50,7 +50,7 @@ describe("POST /v1/events", () => {
   });
 
   test("bad input gets its status and a JSON error naming the problem; nothing is produced", async () => {
-    const before = await recordsIn(config, CLICKSTREAM_TOPIC);
+    const before = await recordsIn(config, TOPIC.clickstream);
 
     const noKey = await post([event()], {});
     expect(noKey.status).toBe(401);
@@ -94,6 +94,6 @@ describe("POST /v1/events", () => {
     expect(otherPartner.status).toBe(403);
     expect(((await otherPartner.json()) as ErrorBody).errors).toEqual([{ index: 1, field: "partner_id", reason: expect.stringContaining(partner) }]);
 
-    expect(await recordsIn(config, CLICKSTREAM_TOPIC)).toBe(before);
+    expect(await recordsIn(config, TOPIC.clickstream)).toBe(before);
   });
 });

@@ -1,7 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { actionKey, PUSH_ACTIONS_TOPIC } from "../infra/platform/contracts/actions.ts";
 import { offsetsKey } from "../infra/platform/redis-keys.ts";
-import { CLICKSTREAM_TOPIC } from "../infra/platform/contracts/clickstream.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { createRedis } from "../infra/platform/clients.ts";
@@ -9,6 +7,7 @@ import { notifierWorker, type NotifierStats } from "../workers/notifier/worker.t
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { groupIdOf, runWorker } from "../workers/runtime/runner.ts";
 import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { TOPIC, deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * add_to_cart -> actions.push -> webhook, against a real HTTP receiver run by
@@ -20,7 +19,8 @@ import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
 const run = unique("push");
 const partner = `${run}-p`;
 /** The Idempotency-Key an action of this test's partner is delivered with. */
-const idempotencyKey = (actionId: string) => actionKey({ partner_id: partner, action_id: actionId });
+// The partner and the action id, each percent-encoded (the documented Idempotency-Key).
+const idempotencyKey = (actionId: string) => `${encodeURIComponent(partner)}:${encodeURIComponent(actionId)}`;
 type Hit = { key: string; status: number; at: number };
 const hits: Hit[] = [];
 const flakyOnce = new Set<string>();
@@ -45,7 +45,7 @@ afterAll(() => receiver.stop(true));
 const config = { ...testConfig(), PUSH_WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/push`, PUSH_BACKOFF_MS: 20, PUSH_MAX_ATTEMPTS: 4 };
 
 const event = (user: string, id: string, type = "add_to_cart"): OutRecord => ({
-  topic: CLICKSTREAM_TOPIC,
+  topic: TOPIC.clickstream,
   key: user,
   value: { event_id: id, type, user_id: user, partner_id: partner, occurred_at: new Date().toISOString() },
 });
@@ -59,10 +59,10 @@ describe("push actions", () => {
 
     const admin = createKafka(config).admin();
     await admin.connect();
-    const startOffsets = await admin.fetchTopicOffsets(PUSH_ACTIONS_TOPIC);
+    const startOffsets = await admin.fetchTopicOffsets(TOPIC.pushActions);
 
-    await skipToEnd(config, "profiles", [CLICKSTREAM_TOPIC]);
-    await skipToEnd(config, "notifier", [PUSH_ACTIONS_TOPIC]);
+    await skipToEnd(config, "profiles", [TOPIC.clickstream]);
+    await skipToEnd(config, "notifier", [TOPIC.pushActions]);
     const stats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 };
     const profiles = await runWorker(profileWorker(config), config);
     let notifier = await runWorker(notifierWorker(config, stats), config);
@@ -82,7 +82,7 @@ describe("push actions", () => {
 
       const consumer = createKafka(config).consumer({ groupId: unique("test-push-dlq") });
       await consumer.connect();
-      await consumer.subscribe({ topic: `${PUSH_ACTIONS_TOPIC}.dlq`, fromBeginning: true });
+      await consumer.subscribe({ topic: deadLetterTopic(TOPIC.pushActions), fromBeginning: true });
       const dead = new Map<string, string>();
       await consumer.run({
         eachMessage: async ({ message }) => {
@@ -100,13 +100,13 @@ describe("push actions", () => {
       const redis = createRedis(config);
       await redis.del(offsetsKey("notifier"));
       redis.disconnect();
-      await admin.setOffsets({ groupId: groupIdOf(config, "notifier"), topic: PUSH_ACTIONS_TOPIC, partitions: startOffsets.map((p) => ({ partition: p.partition, offset: p.offset })) });
+      await admin.setOffsets({ groupId: groupIdOf(config, "notifier"), topic: TOPIC.pushActions, partitions: startOffsets.map((p) => ({ partition: p.partition, offset: p.offset })) });
       const before = hits.length;
       const replayStats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 };
       notifier = await runWorker(notifierWorker(config, replayStats), config);
       await eventually("the replay to be consumed", async () => {
-        const committed = await admin.fetchOffsets({ groupId: groupIdOf(config, "notifier"), topics: [PUSH_ACTIONS_TOPIC] });
-        const ends = await admin.fetchTopicOffsets(PUSH_ACTIONS_TOPIC);
+        const committed = await admin.fetchOffsets({ groupId: groupIdOf(config, "notifier"), topics: [TOPIC.pushActions] });
+        const ends = await admin.fetchTopicOffsets(TOPIC.pushActions);
         return ends.every((end) => committed[0]!.partitions.find((p) => p.partition === end.partition)?.offset === end.high);
       });
       expect(hits.length).toBe(before);

@@ -8,6 +8,7 @@ import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWor
 import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique, withKey } from "./helpers.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * Windows give the same answer live and on a backlog (SPEC §2.5): an hour
@@ -25,7 +26,7 @@ const toDelete: string[] = [];
 const running: RunningWorker[] = [];
 afterAll(async () => {
   await Promise.all(running.map((w) => w.stop()));
-  await deleteTopics(config, toDelete.flatMap((t) => [t, `${t}.dlq`]));
+  await deleteTopics(config, toDelete.flatMap((t) => [t, deadLetterTopic(t)]));
   redis.disconnect();
 });
 
@@ -101,12 +102,12 @@ describe("windows on a backlog", () => {
     await producer.disconnect();
     await eventually("both stages to count it as late", async () => activity!.stats.late === 1 && popular!.stats.late === 1, 60_000);
     for (const topic of [topics.interactionsEnriched, topics.opens]) {
-      const dead = (await readTopic(config, `${topic}.dlq`)).filter((d) => d.value.includes("straggler"));
+      const dead = (await readTopic(config, deadLetterTopic(topic))).filter((d) => d.value.includes("straggler"));
       expect([topic, dead.length, dead[0]?.headers["dlq.reason"]?.startsWith("late: the window")]).toEqual([topic, 1, true]);
     }
     // The views did not change.
     expect((await compareViews(withKey(contentRoutes({ redis, windowMs: config.CONTENT_WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: `${run}-views` }), ["content:read"]), contentRun, windowName(config.CONTENT_WINDOW_MS), [`${run}-u7`])).differences).toEqual([]);
-    expect(JSON.parse((await readTopic(config, `${topics.interactionsEnriched}.dlq`)).find((d) => d.value.includes("straggler"))!.value) as EnrichedInteraction).toMatchObject({ content_id: straggler.content_id });
+    expect(JSON.parse((await readTopic(config, deadLetterTopic(topics.interactionsEnriched))).find((d) => d.value.includes("straggler"))!.value) as EnrichedInteraction).toMatchObject({ content_id: straggler.content_id });
   }, 300_000);
 });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { contentRoutes, windowName } from "../api/routes/content.ts";
 import { upsertUsers } from "../db/users.ts";
 import { createRedis, createSql } from "../infra/platform/clients.ts";
-import { USERS_CDC_TOPIC, type EnrichedInteraction } from "../infra/platform/contracts/content.ts";
+import { type EnrichedInteraction } from "../infra/platform/contracts/content.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
@@ -13,6 +13,7 @@ import { rebuild } from "../workers/rebuild.ts";
 import { groupIdOf, runWorker, type Running } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, recordsIn, tailTopic, testConfig, unique, withKey } from "./helpers.ts";
+import { TOPIC, deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * The personalization pipeline end to end on the real servers: users
@@ -29,7 +30,7 @@ const sql = createSql(config, 2);
 const redis = createRedis(config);
 const run = unique("pers");
 // The users changelog is the real one: the test's users go through Postgres and the capture.
-const topics = testContentTopics(run, USERS_CDC_TOPIC);
+const topics = testContentTopics(run, TOPIC.usersCdc);
 const names = { enrich: `${run}-enrich`, activity: `${run}-activity`, popular: `${run}-popular`, views: `${run}-views` };
 const app = withKey(contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }), ["content:read"]);
 const running: Running[] = [];
@@ -38,7 +39,7 @@ const contentRun = prepareContentRun({ runId: run, events: 30_000, users: 400, c
 const userIds = Array.from({ length: 400 }, (_, i) => `${run}-u${i}`);
 
 beforeAll(async () => {
-  for (const topic of Object.values(topics)) if (topic !== USERS_CDC_TOPIC) await createTestTopic(config, topic, topic === topics.popular ? 1 : config.TOPIC_PARTITIONS);
+  for (const topic of Object.values(topics)) if (topic !== TOPIC.usersCdc) await createTestTopic(config, topic, topic === topics.popular ? 1 : config.TOPIC_PARTITIONS);
   running.push(await startOutboxCapture(config, { name: `${run}-capture` }));
   running.push(await runWorker(enrichWorker(config, { name: names.enrich, topics }), config));
   running.push(await runWorker(userActivityWorker(config, { name: names.activity, topics }), config));
@@ -49,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(running.map((r) => r.stop()));
-  await deleteTopics(config, Object.values(topics).filter((t) => t !== USERS_CDC_TOPIC).flatMap((t) => [t, `${t}.dlq`]));
+  await deleteTopics(config, Object.values(topics).filter((t) => t !== TOPIC.usersCdc).flatMap((t) => [t, deadLetterTopic(t)]));
   redis.disconnect();
   await sql.end();
 });

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { createOpenSearch, createRedis } from "../infra/platform/clients.ts";
-import { CLICKSTREAM_TOPIC } from "../infra/platform/contracts/clickstream.ts";
 import type { OutRecord } from "../infra/platform/kafka/producer.ts";
 import { profileId, profileKey, profilesIndex, type ProfileState } from "../workers/profiles/view.ts";
 import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 
 const config = testConfig();
 
@@ -25,7 +25,7 @@ describe("profile worker crashes", () => {
       const purchase = i % 7 === 0;
       const amount = purchase ? (i % 100) + 0.25 : 0;
       records.push({
-        topic: CLICKSTREAM_TOPIC,
+        topic: TOPIC.clickstream,
         key: user,
         value: {
           event_id: `${run}-e${i}`,
@@ -48,7 +48,7 @@ describe("profile worker crashes", () => {
         stderr: "ignore",
       });
 
-    await skipToEnd(config, "profiles", [CLICKSTREAM_TOPIC]);
+    await skipToEnd(config, "profiles", [TOPIC.clickstream]);
     const { worker, kills } = await produceWithKills(config, records, spawnWorker, { slice: 5000, killEvery: 10_000 });
     expect(kills).toBeGreaterThanOrEqual(4);
 

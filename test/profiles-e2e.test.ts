@@ -3,11 +3,12 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { CLICKSTREAM_TOPIC, EVENT_TYPES } from "../infra/platform/contracts/clickstream.ts";
+import { EVENT_TYPES } from "../infra/platform/contracts/clickstream.ts";
 import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import type { Profile } from "../workers/profiles/view.ts";
 import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * Events posted through the API reach the profile in Redis and in search with
@@ -92,7 +93,7 @@ const request = (path: string, partner: string, init: RequestInit = {}) =>
 
 beforeAll(async () => {
   for (const p of partners) keys[p] = (await createApiKey(drizzle(deps.sql), p)).key;
-  await skipToEnd(config, "profiles", [CLICKSTREAM_TOPIC]);
+  await skipToEnd(config, "profiles", [TOPIC.clickstream]);
   worker = await runWorker(profileWorker(config), config);
 });
 afterAll(async () => {

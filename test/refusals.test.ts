@@ -12,6 +12,7 @@ import { profileWorker } from "../workers/profiles/worker.ts";
 import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { testClicksTable } from "./fixtures/export-runner.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique } from "./helpers.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * No record stalls a partition (SPEC §3.7): a record a sink refuses for its
@@ -27,7 +28,7 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   await Promise.all(running.map((w) => w.stop()));
   for (const cleanup of cleanups) await cleanup();
-  await deleteTopics(config, topics.flatMap((t) => [t, `${t}.dlq`]));
+  await deleteTopics(config, topics.flatMap((t) => [t, deadLetterTopic(t)]));
   await sql.end();
 });
 
@@ -76,7 +77,7 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     const rows = await sql<{ checkout_id: string }[]>`select checkout_id from attributed_checkouts where user_id = ${user} order by checkout_id`;
     expect(rows.map((r) => r.checkout_id)).toEqual([`${run}-after`, `${run}-before`]);
     const dead = await eventually("the refused attribution on the DLQ", async () => {
-      const records = await readTopic(config, `${t.attributed}.dlq`);
+      const records = await readTopic(config, deadLetterTopic(t.attributed!));
       return records.length > 0 ? records : undefined;
     });
     expect(dead.length).toBe(1);
@@ -136,7 +137,7 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     await produce([event("word", "FR"), event("none", null), event("number", "49")]);
 
     const dead = await eventually("the refused event on the DLQ", async () => {
-      const records = await readTopic(config, `${t.events}.dlq`);
+      const records = await readTopic(config, deadLetterTopic(t.events!));
       return records.length > 0 ? records : undefined;
     });
     expect(dead.map((d) => JSON.parse(d.value).user_id)).toEqual(["word"]);
@@ -184,7 +185,7 @@ describe("an event time from the future never moves a stream time", () => {
     const clickOf = async (id: string) => (await sql<{ click_id: string | null }[]>`select click_id from attributed_checkouts where checkout_id = ${`${run}-${id}`}`)[0]?.click_id;
     await eventually("the marker to be folded", async () => (await clickOf("k-marker")) === `${run}-marker`);
     expect(await clickOf("k")).toBe(`${run}-genuine`);
-    const dead = await readTopic(config, `${t.clicks}.dlq`);
+    const dead = await readTopic(config, deadLetterTopic(t.clicks!));
     expect(dead.map((d) => [JSON.parse(d.value).click_id, d.headers["dlq.reason"]])).toEqual([[`${run}-end-of-time`, "occurred_at: is in the future (beyond now + MAX_CLOCK_SKEW_MS)"]]);
   }, 60_000);
 
@@ -217,7 +218,7 @@ describe("an event time from the future never moves a stream time", () => {
     for (const r of results) opens.set(r.window_start, r.opens);
     expect(expected.map((start) => opens.get(start))).toEqual(expected[0] === expected[1] ? [2, 2] : [1, 1]);
     expect(results.some((r) => r.window_start === windowOf(now + 4 * 60_000))).toBe(false);
-    const dead = await readTopic(config, `${t.enriched}.dlq`);
+    const dead = await readTopic(config, deadLetterTopic(t.enriched!));
     expect(dead.map((d) => d.headers["dlq.reason"])).toEqual(["occurred_at: is in the future (beyond now + MAX_CLOCK_SKEW_MS)"]);
   }, 60_000);
 });

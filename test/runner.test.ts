@@ -9,6 +9,7 @@ import type { Change } from "../workers/runtime/worker.ts";
 import { offsetsKey } from "../infra/platform/redis-keys.ts";
 import { countWorker, tallyKey, type Tally } from "./fixtures/count-worker.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, testConfig, unique } from "./helpers.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 const config = testConfig();
 const topicsToDelete: string[] = [];
@@ -17,7 +18,7 @@ afterAll(() => deleteTopics(config, topicsToDelete));
 async function newTopic(prefix: string, partitions = 3): Promise<string> {
   const topic = unique(prefix);
   await createTestTopic(config, topic, partitions);
-  topicsToDelete.push(topic, `${topic}.dlq`);
+  topicsToDelete.push(topic, deadLetterTopic(topic));
   return topic;
 }
 
@@ -99,7 +100,7 @@ describe("worker runner", () => {
 
     const consumer = createKafka(config).consumer({ groupId: unique("test-dlq-reader") });
     await consumer.connect();
-    await consumer.subscribe({ topic: `${topic}.dlq`, fromBeginning: true });
+    await consumer.subscribe({ topic: deadLetterTopic(topic), fromBeginning: true });
     const dead: { value: string; reason: string; offset: string; key: string }[] = [];
     await consumer.run({
       eachMessage: async ({ message }) =>

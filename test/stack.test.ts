@@ -6,7 +6,7 @@ import { MIGRATIONS } from "../db/migrate.ts";
 import { createOpenSearch, createRedis, createSql } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
-import { TOPICS } from "../infra/platform/kafka/topics.ts";
+import { topicSpecs, deadLetterTopic } from "../infra/platform/topology.ts";
 import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
@@ -14,7 +14,7 @@ const config = testConfig();
 describe("the local stack's servers answer", () => {
   const topic = unique("test.roundtrip");
   beforeAll(() => createTestTopic(config, topic, 3));
-  afterAll(() => deleteTopics(config, [topic, `${topic}.dlq`]));
+  afterAll(() => deleteTopics(config, [topic, deadLetterTopic(topic)]));
 
   test("a record produced with the broker module is consumed back", async () => {
     const kafka = createKafka(config);
@@ -51,7 +51,7 @@ describe("the local stack's servers answer", () => {
       await admin.disconnect();
       expect(partition?.high).toBe("4096");
     } finally {
-      await deleteTopics(config, [one, `${one}.dlq`]);
+      await deleteTopics(config, [one, deadLetterTopic(one)]);
     }
   });
 
@@ -98,13 +98,13 @@ describe("declared topics", () => {
     const admin = createKafka(config).admin();
     await admin.connect();
     try {
-      const names = TOPICS.map((t) => t.name);
+      const names = topicSpecs().map((t) => t.name);
       const metadata = await admin.fetchTopicMetadata({ topics: names });
       const described = await admin.describeConfigs({
         includeSynonyms: false,
         resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ["cleanup.policy", "retention.ms"] })),
       });
-      for (const spec of TOPICS) {
+      for (const spec of topicSpecs()) {
         const topic = metadata.topics.find((t) => t.name === spec.name);
         expect(topic?.partitions.length, spec.name).toBe(spec.partitions ?? config.TOPIC_PARTITIONS);
         const entries = described.resources.find((r) => r.resourceName === spec.name)?.configEntries ?? [];

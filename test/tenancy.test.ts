@@ -9,6 +9,7 @@ import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * The trust boundary between partners and between scopes (SPEC §3.8), through
@@ -41,7 +42,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await worker.stop();
-  await deleteTopics(config, Object.values(topics).flatMap((t) => [t, `${t}.dlq`]));
+  await deleteTopics(config, Object.values(topics).flatMap((t) => [t, deadLetterTopic(t)]));
   await closeApiDependencies(deps);
 });
 

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { ConfigResourceTypes } from "kafkajs";
 import { applyTopics } from "../infra/platform/kafka/admin.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
-import type { TopicSpec } from "../infra/platform/kafka/topics.ts";
+import type { TopicSpec } from "../infra/platform/topology.ts";
 import { deleteTopics, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();

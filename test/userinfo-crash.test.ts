@@ -1,11 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { createRedis } from "../infra/platform/clients.ts";
-import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/platform/contracts/social.ts";
-import { USERINFO_DELTAS_TOPIC } from "../infra/platform/contracts/userinfo.ts";
 import { socialGenerator } from "../infra/tools/datagen/social.ts";
 import { userInfoDocument, userInfoKey, type UserInfoState } from "../workers/userinfo/view.ts";
 import { expectedDocuments } from "./fixtures/social-expected.ts";
 import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 
 const config = testConfig();
 
@@ -23,8 +22,8 @@ describe("user-info workers crash", () => {
     const records = Array.from({ length: 30_000 }, () => generator.next());
     const expected = expectedDocuments(records, run, users);
 
-    await skipToEnd(config, "social-edges", [TWEETS_TOPIC, FOLLOWS_TOPIC, LIKES_TOPIC]);
-    await skipToEnd(config, "userinfo", [USERS_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC]);
+    await skipToEnd(config, "social-edges", [TOPIC.tweets, TOPIC.follows, TOPIC.likes]);
+    await skipToEnd(config, "userinfo", [TOPIC.usersChangelog, TOPIC.userinfoDeltas]);
     const spawnWorkers = () =>
       Bun.spawn([process.execPath, "workers/main.ts", "social-edges", "userinfo"], {
         cwd: ROOT,

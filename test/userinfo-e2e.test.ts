@@ -3,8 +3,6 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC } from "../infra/platform/contracts/social.ts";
-import { USERINFO_DELTAS_TOPIC } from "../infra/platform/contracts/userinfo.ts";
 import { socialGenerator } from "../infra/tools/datagen/social.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
@@ -13,6 +11,7 @@ import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { socialEdgesWorker, userInfoWorker } from "../workers/userinfo/worker.ts";
 import { expectedDocuments } from "./fixtures/social-expected.ts";
 import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * The social simulator's records through both stages; every user's document
@@ -43,8 +42,8 @@ async function documents(ids: string[]) {
 
 beforeAll(async () => {
   key = (await createApiKey(drizzle(deps.sql), `${run}-p`, ["users:read"])).key;
-  await skipToEnd(config, "social-edges", [TWEETS_TOPIC, FOLLOWS_TOPIC, LIKES_TOPIC]);
-  await skipToEnd(config, "userinfo", [USERS_CHANGELOG_TOPIC, USERINFO_DELTAS_TOPIC]);
+  await skipToEnd(config, "social-edges", [TOPIC.tweets, TOPIC.follows, TOPIC.likes]);
+  await skipToEnd(config, "userinfo", [TOPIC.usersChangelog, TOPIC.userinfoDeltas]);
   workers.push(await runWorker(socialEdgesWorker(config), config), await runWorker(userInfoWorker(config), config));
   const producer = await createProducer(createKafka(config));
   for (let i = 0; i < records.length; i += 1000) await producer.send(records.slice(i, i + 1000));

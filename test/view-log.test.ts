@@ -10,6 +10,7 @@ import { profileWorker } from "../workers/profiles/worker.ts";
 import { rebuild } from "../workers/rebuild.ts";
 import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
 import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * Views and their log stay in step (SPEC §3.2, §3.4): a log that is not the
@@ -26,7 +27,7 @@ const topics: string[] = [];
 const running: RunningWorker[] = [];
 afterAll(async () => {
   await Promise.all(running.map((w) => w.stop()));
-  await deleteTopics(config, topics.flatMap((t) => [t, `${t}.dlq`]));
+  await deleteTopics(config, topics.flatMap((t) => [t, deadLetterTopic(t)]));
   redis.disconnect();
   await sql.end();
 });

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createSql } from "../infra/platform/clients.ts";
-import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC } from "../infra/platform/contracts/members.ts";
 import { startKeyService, subscriberKeyOf } from "../infra/tools/keyservice/service.ts";
 import { welcomeMessageId } from "../workers/welcome/emailer.ts";
 import { mailFor, signUp, type Signup } from "./fixtures/welcome.ts";
 import { eventually, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * SIGKILL the process running capture, augmenter and emailer at random
@@ -23,8 +23,8 @@ afterAll(async () => {
 describe("welcome pipeline crashes", () => {
   test("capture, augmenter and emailer killed repeatedly: one Message-ID per member, none missing", async () => {
     const run = unique("wcrash");
-    await skipToEnd(config, "augmenter", [MEMBERS_NEW_TOPIC]);
-    await skipToEnd(config, "emailer", [MEMBERS_AUGMENTED_TOPIC]);
+    await skipToEnd(config, "augmenter", [TOPIC.membersNew]);
+    await skipToEnd(config, "emailer", [TOPIC.membersAugmented]);
     const spawn = () =>
       Bun.spawn([process.execPath, "workers/main.ts", "capture", "augmenter", "emailer"], {
         cwd: ROOT,

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSql } from "../infra/platform/clients.ts";
-import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC } from "../infra/platform/contracts/members.ts";
 import { startKeyService, subscriberKeyOf } from "../infra/tools/keyservice/service.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import { runWorker, type Running } from "../workers/runtime/runner.ts";
@@ -9,6 +8,7 @@ import { augmenterWorker } from "../workers/welcome/augmenter.ts";
 import { emailerWorker, welcomeMessageId } from "../workers/welcome/emailer.ts";
 import { mailFor, signUp, type Signup } from "./fixtures/welcome.ts";
 import { eventually, skipToEnd, tailTopic, testConfig, unique } from "./helpers.ts";
+import { TOPIC, deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * The welcome pipeline on the real servers: rows inserted into Postgres
@@ -23,7 +23,7 @@ const run = unique("welcome");
 const names = { augmenter: `${run}-augmenter`, emailer: `${run}-emailer` };
 const running: Running[] = [];
 const status = serveStatus(running, 0);
-const dlq = await tailTopic(config, `${MEMBERS_NEW_TOPIC}.dlq`);
+const dlq = await tailTopic(config, deadLetterTopic(TOPIC.membersNew));
 
 type Details = { augmented: number; deadLettered: number; retried: number; breaker: { state: string; opened: number; closed: number } };
 const augmenterStatus = async () => ((await (await fetch(`http://127.0.0.1:${status.port}/status`)).json()) as { workers: Record<string, Details> }).workers[names.augmenter]!;
@@ -32,8 +32,8 @@ const emailsHandled = async (members: Signup[]) =>
   (await sql<{ n: number }[]>`select count(*)::int as n from welcome_emails where member_id = any(${members.map((m) => m.id)})`)[0]!.n;
 
 beforeAll(async () => {
-  await skipToEnd(config, names.augmenter, [MEMBERS_NEW_TOPIC]);
-  await skipToEnd(config, names.emailer, [MEMBERS_AUGMENTED_TOPIC]);
+  await skipToEnd(config, names.augmenter, [TOPIC.membersNew]);
+  await skipToEnd(config, names.emailer, [TOPIC.membersAugmented]);
   running.push(await startOutboxCapture(config));
   running.push(await runWorker(augmenterWorker(config, { name: names.augmenter }), config));
   running.push(await runWorker(emailerWorker(config, { name: names.emailer }), config));

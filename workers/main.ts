@@ -1,5 +1,7 @@
 import { configOrExit, type Config } from "../infra/platform/config.ts";
-import { WORKERS } from "./registry.ts";
+import { WORKERS, type WorkerName } from "../infra/platform/topology.ts";
+import { describeMermaid, describeText } from "./describe.ts";
+import { WORKER_ENTRIES } from "./registry.ts";
 import { publishStatus, startStatus } from "./runtime/status.ts";
 import { runWorker, stopOnSignals, type Running, type RunningWorker } from "./runtime/runner.ts";
 
@@ -11,14 +13,12 @@ import { runWorker, stopOnSignals, type Running, type RunningWorker } from "./ru
  */
 export async function startWorkers(config: Config, names: string[], { exitWhenHalted = false } = {}): Promise<Running[]> {
   const unknown = names.filter((n) => !(n in WORKERS));
-  if (unknown.length > 0) {
-    throw new Error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ") || "none yet"}`);
-  }
-  const missing = (name: string) => (WORKERS[name]!.requires ?? []).filter((setting) => !config[setting]);
-  for (const name of names) {
+  if (unknown.length > 0) throw new Error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ")}`);
+  const missing = (name: WorkerName) => (WORKER_ENTRIES[name]!.requires ?? []).filter((setting) => !config[setting]);
+  for (const name of names as WorkerName[]) {
     if (missing(name).length > 0) throw new Error(`worker ${name} needs ${missing(name).join(", ")}; set it in the environment or .env`);
   }
-  const selected = names.length > 0 ? names : Object.keys(WORKERS).filter((name) => {
+  const selected = names.length > 0 ? (names as WorkerName[]) : (Object.keys(WORKER_ENTRIES) as WorkerName[]).filter((name) => {
     if (missing(name).length === 0) return true;
     console.log(`worker ${name} not started: ${missing(name).join(", ")} is not set`);
     return false;
@@ -29,7 +29,7 @@ export async function startWorkers(config: Config, names: string[], { exitWhenHa
   };
   return Promise.all(
     selected.map(async (name) => {
-      const entry = WORKERS[name]!;
+      const entry = WORKER_ENTRIES[name]!;
       if ("start" in entry) return entry.start(config);
       const running = await runWorker(entry.create(config), config, { hooks: { onHalt } });
       folds.push(running);
@@ -38,14 +38,16 @@ export async function startWorkers(config: Config, names: string[], { exitWhenHa
   );
 }
 
-if (import.meta.main) {
+if (import.meta.main && process.argv.includes("--describe")) {
+  console.log(`${describeText()}\n\n\`\`\`mermaid\n${describeMermaid()}\n\`\`\``);
+} else if (import.meta.main) {
   const config = configOrExit();
   const running = await startWorkers(config, process.argv.slice(2), { exitWhenHalted: true }).catch((error: Error) => {
     console.error(error.message);
     process.exit(2);
   });
   if (running.length === 0) {
-    console.log("no workers are registered yet (workers/registry.ts)");
+    console.log("no worker could start: each one needs a setting that is not set (see above)");
     process.exit(0);
   }
   await startStatus(running, config);

@@ -1,16 +1,18 @@
 import { parseArgs } from "node:util";
 import { configOrExit, type Config } from "../infra/platform/config.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
-import { WORKERS } from "./registry.ts";
+import { VIEWS, type WorkerName } from "../infra/platform/topology.ts";
+import { WORKER_ENTRIES } from "./registry.ts";
 import { groupIdOf, runWorker } from "./runtime/runner.ts";
 import type { Worker } from "./runtime/worker.ts";
 
 /**
- * The views the API reads, in the order `--all` rebuilds them. Each is one
- * worker's state (and search index), folded from its topics; how far back a
- * rebuild reaches is the topics' retention (README: Rebuilding views).
+ * The workers of the views the API reads (the topology's), in the order
+ * `--all` rebuilds them. Each view is one worker's state (and search index),
+ * folded from its topics; how far back a rebuild reaches is the topics'
+ * retention (docs/operations.md: Rebuilding views).
  */
-export const API_VIEWS = ["profiles", "userinfo", "attributed-checkouts", "content-views"] as const;
+export const API_VIEWS: readonly WorkerName[] = Object.values(VIEWS).map((view) => view.worker);
 
 export type Rebuilt = { view: string; records: number; seconds: number };
 
@@ -78,12 +80,12 @@ export async function rebuild<E, S>(config: Config, worker: Worker<E, S>, say: (
 
 /** Rebuild a worker's view by its name in the registry. */
 export function rebuildView(config: Config, name: string, say: (line: string) => void = console.log): Promise<Rebuilt> {
-  const entry = WORKERS[name];
+  const entry = WORKER_ENTRIES[name as WorkerName];
   if (!entry || !("create" in entry)) throw new Error(`no view named ${name}; views: ${foldNames().join(", ")}`);
   return rebuild(config, entry.create(config), say);
 }
 
-const foldNames = () => Object.entries(WORKERS).flatMap(([name, entry]) => ("create" in entry ? [name] : []));
+const foldNames = () => Object.entries(WORKER_ENTRIES).flatMap(([name, entry]) => ("create" in entry ? [name] : []));
 
 if (import.meta.main) {
   const config = configOrExit();

@@ -1,4 +1,5 @@
 import type { Config } from "../infra/platform/config.ts";
+import type { WorkerName } from "../infra/platform/topology.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "./attribution/worker.ts";
 import { startOutboxCapture } from "./capture/outbox.ts";
 import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "./personalization/worker.ts";
@@ -20,10 +21,11 @@ export type WorkerEntry = (
 };
 
 /**
- * The pipelines' workers by name. `bun run workers [names...]` runs them all
- * in one process, or the named ones.
+ * The implementation of each worker the topology declares (the type makes
+ * them match one for one). `bun run workers [names...]` runs them all in one
+ * process, or the named ones.
  */
-export const WORKERS: Record<string, WorkerEntry> = {
+export const WORKER_ENTRIES: Record<WorkerName, WorkerEntry> = {
   capture: { start: (config) => startOutboxCapture(config) },
   augmenter: { create: (config) => augmenterWorker(config), requires: ["SUBSCRIBER_KEY_URL"] },
   emailer: { create: (config) => emailerWorker(config) },

@@ -1,15 +1,16 @@
 import type * as v from "valibot";
-import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../../infra/platform/contracts/clickstream.ts";
-import { CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../../infra/platform/contracts/commerce.ts";
-import { Beacon, BEACONS_TOPIC, Interaction, INTERACTIONS_TOPIC } from "../../infra/platform/contracts/content.ts";
+import { ClickstreamEvent } from "../../infra/platform/contracts/clickstream.ts";
+import { Checkout, Click } from "../../infra/platform/contracts/commerce.ts";
+import { Beacon, Interaction } from "../../infra/platform/contracts/content.ts";
 import type { IngestTopic } from "../routes/ingest.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 // Sound because the route hands `key` and `partnerOf` only events its own schema validated.
 const endpoint = <S extends v.GenericSchema>(e: IngestTopic<S>) => e as unknown as IngestTopic<v.GenericSchema>;
 
 /** The topics the ingest endpoints write; tests point them at their own. */
 export type IngestTopics = { events: string; clicks: string; checkouts: string; beacons: string; interactions: string };
-export const INGEST_TOPICS: IngestTopics = { events: CLICKSTREAM_TOPIC, clicks: CLICKS_TOPIC, checkouts: CHECKOUTS_TOPIC, beacons: BEACONS_TOPIC, interactions: INTERACTIONS_TOPIC };
+export const INGEST_TOPICS: IngestTopics = { events: TOPIC.clickstream, clicks: TOPIC.clicks, checkouts: TOPIC.checkouts, beacons: TOPIC.beacons, interactions: TOPIC.interactions };
 
 /** Every ingest endpoint, the topic it writes and the scope it needs (SPEC §4); the API mounts these, datagen posts to them. */
 export const ingestEndpoints = (topics: IngestTopics = INGEST_TOPICS): readonly IngestTopic<v.GenericSchema>[] => [

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import * as v from "valibot";
+import { TOPIC_PREFIX_PATTERN } from "./topology.ts";
 
 /**
  * Every setting the project reads, validated once at start-up. Bun loads
@@ -58,6 +59,9 @@ export const ConfigSchema = v.object({
   REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379/0"),
   OPENSEARCH_URL: url("OPENSEARCH_URL", ["http:", "https:"], "http://127.0.0.1:9200"),
   SMTP_URL: url("SMTP_URL", ["smtp:", "smtps:"], "smtp://127.0.0.1:2525"),
+  // Prepended to every topic name (the tests use "test.", the bench "bench."),
+  // so they never read or write a developer's topics.
+  TOPIC_PREFIX: v.pipe(v.optional(v.string(), ""), v.trim(), v.regex(TOPIC_PREFIX_PATTERN, "TOPIC_PREFIX: expected letters, digits, '.', '_' or '-'")),
   // Search indices are named <INDEX_PREFIX><view>, e.g. cdp-profiles.
   INDEX_PREFIX: v.pipe(v.optional(v.string(), "cdp-"), v.trim(), v.regex(/^[a-z0-9][a-z0-9_-]*$/, "INDEX_PREFIX: expected lowercase letters, digits, - or _")),
   PORT: integer("PORT", 1, 65535, 8080),

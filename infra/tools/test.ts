@@ -2,7 +2,7 @@ import { migrateDatabase } from "../../db/migrate.ts";
 import { configOrExit, loadConfig } from "../platform/config.ts";
 import { dropViews } from "./views.ts";
 import { ensureDatabase } from "./stack/postgres.ts";
-import { stackUp } from "./stack/stack.ts";
+import { applyDeclaredTopics, stackUp } from "./stack/stack.ts";
 
 /**
  * `bun run test [bun test args...]`: bring the stack up when it is not (a
@@ -30,11 +30,15 @@ const env = {
   // Tests start many worker processes; those that need a status port pick one.
   WORKER_STATUS_PORT: "0",
   CONSUMER_GROUP_PREFIX: "test-",
+  // Topics of their own: a developer's running system (`bun run start`) and
+  // the tests never see each other's records.
+  TOPIC_PREFIX: "test.",
 };
 await ensureDatabase(env.DATABASE_URL);
 await migrateDatabase(env.DATABASE_URL);
 // Views left by an earlier run (maybe of older code) never leak into this one.
 await dropViews(loadConfig(env));
+await applyDeclaredTopics(loadConfig(env));
 
 // Real servers: a consumer group join or a JVM start takes seconds, not ms.
 const run = Bun.spawn([process.execPath, "test", "--timeout", "120000", ...process.argv.slice(2)], { env, stdio: ["inherit", "inherit", "inherit"] });

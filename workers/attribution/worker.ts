@@ -1,6 +1,6 @@
 import type { Config } from "../../infra/platform/config.ts";
 import { createRedis, createSql } from "../../infra/platform/clients.ts";
-import { ATTRIBUTED_TOPIC, Attribution, CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../../infra/platform/contracts/commerce.ts";
+import { Attribution, Checkout, Click } from "../../infra/platform/contracts/commerce.ts";
 import { keyOf } from "../../infra/platform/redis-keys.ts";
 import { decodeWith } from "../runtime/decode.ts";
 import { postgresStateStore } from "../runtime/stores/postgres-state.ts";
@@ -8,10 +8,11 @@ import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Decoded, InputRecord, Worker } from "../runtime/worker.ts";
 import { ATTRIBUTION_WINDOW_MS, attributionFold, type AttributionState, type CommerceEvent } from "./fold.ts";
 import { keepEarliestClick, loadRowClicks, writeAttributedCheckouts, type RowClick } from "./table.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** Where the stages read and write; tests point them at their own topics. */
 export type AttributionTopics = { clicks: string; checkouts: string; attributed: string };
-export const ATTRIBUTION_TOPICS: AttributionTopics = { clicks: CLICKS_TOPIC, checkouts: CHECKOUTS_TOPIC, attributed: ATTRIBUTED_TOPIC };
+export const ATTRIBUTION_TOPICS: AttributionTopics = { clicks: TOPIC.clicks, checkouts: TOPIC.checkouts, attributed: TOPIC.attributed };
 
 const decodeClick = decodeWith(Click);
 const decodeCheckout = decodeWith(Checkout);
@@ -37,6 +38,7 @@ export function attributionWorker(config: Config, { name = "attribution", topics
   return {
     name,
     inputs: [topics.clicks, topics.checkouts],
+    outputs: [topics.attributed],
     decode,
     key: (event) => keyOf(event.kind === "click" ? event.click.user_id : event.checkout.user_id),
     eventTime: (event) => Date.parse(event.kind === "click" ? event.click.occurred_at : event.checkout.occurred_at),
@@ -57,10 +59,11 @@ export function attributionWorker(config: Config, { name = "attribution", topics
  * transaction. A user's attributions stay in one partition, so partitions
  * are written concurrently.
  */
-export function attributedCheckoutsWorker(config: Config, { name = "attributed-checkouts", topic = ATTRIBUTED_TOPIC } = {}): Worker<Attribution, RowClick> {
+export function attributedCheckoutsWorker(config: Config, { name = "attributed-checkouts", topic = TOPIC.attributed } = {}): Worker<Attribution, RowClick> {
   return {
     name,
     inputs: [topic],
+    outputs: [],
     decode: decodeWith(Attribution),
     key: (attribution) => attribution.checkout.checkout_id,
     store: postgresStateStore<RowClick, Attribution>({

@@ -3,6 +3,7 @@ import { createSql } from "../../infra/platform/clients.ts";
 import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";
+import { TOPIC_PREFIX } from "../../infra/platform/topology.ts";
 import { backoffMs } from "../runtime/retry.ts";
 import type { Running } from "../runtime/runner.ts";
 
@@ -18,7 +19,8 @@ type OutboxRow = { id: string; topic: string; key: string; payload: unknown };
 
 /**
  * The capture worker: publishes `cdc_outbox` rows to their topics in id order
- * and deletes them in the same transaction, after the broker acknowledged
+ * (named with TOPIC_PREFIX, as every topic is) and deletes them in the same
+ * transaction, after the broker acknowledged
  * them (acks=all). It drains at start, on every NOTIFY and when its LISTEN
  * connection comes back; it never polls. A crash before the commit leaves
  * the rows, so they are published again (at least once; consumers dedupe by
@@ -38,7 +40,7 @@ export async function startOutboxCapture(config: Config, { name = "capture" } = 
       if (!lock!.held) return undefined;
       const rows = await tx<OutboxRow[]>`select id::text, topic, key, payload from cdc_outbox order by id limit ${BATCH}`;
       if (rows.length === 0) return 0;
-      await producer.send(rows.map((row) => ({ topic: row.topic, key: row.key, value: row.payload })));
+      await producer.send(rows.map((row) => ({ topic: `${TOPIC_PREFIX}${row.topic}`, key: row.key, value: row.payload })));
       await tx`delete from cdc_outbox where id = any(${rows.map((row) => row.id)}::bigint[])`;
       return rows.length;
     });

@@ -1,17 +1,9 @@
 import type * as v from "valibot";
-import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../../infra/platform/contracts/clickstream.ts";
-import { CHECKOUTS_TOPIC, Checkout, Click, CLICKS_TOPIC } from "../../infra/platform/contracts/commerce.ts";
-import {
-  ACTIVE_USERS_ENRICHED_TOPIC,
-  Beacon,
-  BEACONS_TOPIC,
-  EnrichedBeacon,
-  EnrichedInteraction,
-  Interaction,
-  INTERACTIONS_ENRICHED_TOPIC,
-  INTERACTIONS_TOPIC,
-} from "../../infra/platform/contracts/content.ts";
-import { FOLLOWS_TOPIC, FollowEvent, LIKES_TOPIC, LikeEvent, TWEETS_TOPIC, TweetEvent } from "../../infra/platform/contracts/social.ts";
+import { ClickstreamEvent } from "../../infra/platform/contracts/clickstream.ts";
+import { Checkout, Click } from "../../infra/platform/contracts/commerce.ts";
+import { Beacon, EnrichedBeacon, EnrichedInteraction, Interaction } from "../../infra/platform/contracts/content.ts";
+import { FollowEvent, LikeEvent, TweetEvent } from "../../infra/platform/contracts/social.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** Postgres types the warehouse uses for contract fields. */
 export type ColumnType = "text" | "timestamptz" | "numeric" | "text[]" | "boolean" | "jsonb" | "int" | "bigint";
@@ -40,7 +32,7 @@ const enrichment: Column[] = [{ name: "user", type: "jsonb" }, { name: "source_p
 
 export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
   {
-    topic: CLICKSTREAM_TOPIC,
+    topic: TOPIC.clickstream,
     table: "clickstream_events",
     schema: ClickstreamEvent,
     columns: [
@@ -53,13 +45,13 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
     ],
   },
   {
-    topic: CLICKS_TOPIC,
+    topic: TOPIC.clicks,
     table: "commerce_clicks",
     schema: Click,
     columns: [...text("click_id", "user_id", "product_id"), occurredAt, ...text("product"), { name: "price", type: "numeric" }, ...text("url", "user_agent", "ip_address")],
   },
   {
-    topic: CHECKOUTS_TOPIC,
+    topic: TOPIC.checkouts,
     table: "commerce_checkouts",
     schema: Checkout,
     columns: [
@@ -69,13 +61,13 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
       ...text("payment_method", "shipping_address", "billing_address", "user_agent", "ip_address"),
     ],
   },
-  { topic: TWEETS_TOPIC, table: "social_tweets", schema: TweetEvent, columns: [...text("type", "tweet_id", "user_id"), occurredAt, ...text("text")] },
-  { topic: FOLLOWS_TOPIC, table: "social_follows", schema: FollowEvent, columns: [...text("type", "follower_id", "followee_id"), occurredAt] },
-  { topic: LIKES_TOPIC, table: "social_likes", schema: LikeEvent, columns: [...text("type", "user_id", "tweet_id"), occurredAt] },
-  { topic: BEACONS_TOPIC, table: "content_beacons", schema: Beacon, columns: beacon },
-  { topic: INTERACTIONS_TOPIC, table: "content_interactions", schema: Interaction, columns: interaction },
-  { topic: ACTIVE_USERS_ENRICHED_TOPIC, table: "active_users_enriched", schema: EnrichedBeacon, columns: [...beacon, ...enrichment] },
-  { topic: INTERACTIONS_ENRICHED_TOPIC, table: "interactions_enriched", schema: EnrichedInteraction, columns: [...interaction, ...enrichment] },
+  { topic: TOPIC.tweets, table: "social_tweets", schema: TweetEvent, columns: [...text("type", "tweet_id", "user_id"), occurredAt, ...text("text")] },
+  { topic: TOPIC.follows, table: "social_follows", schema: FollowEvent, columns: [...text("type", "follower_id", "followee_id"), occurredAt] },
+  { topic: TOPIC.likes, table: "social_likes", schema: LikeEvent, columns: [...text("type", "user_id", "tweet_id"), occurredAt] },
+  { topic: TOPIC.beacons, table: "content_beacons", schema: Beacon, columns: beacon },
+  { topic: TOPIC.interactions, table: "content_interactions", schema: Interaction, columns: interaction },
+  { topic: TOPIC.activeUsersEnriched, table: "active_users_enriched", schema: EnrichedBeacon, columns: [...beacon, ...enrichment] },
+  { topic: TOPIC.interactionsEnriched, table: "interactions_enriched", schema: EnrichedInteraction, columns: [...interaction, ...enrichment] },
 ];
 
 /** A table shaped like `like`, for another topic and under another name (tests, bench). */

@@ -1,5 +1,13 @@
-import { actionKey, type PushAction } from "../../infra/platform/contracts/actions.ts";
+import type { PushAction } from "../../infra/platform/contracts/actions.ts";
+import { keyOf } from "../../infra/platform/redis-keys.ts";
 import type { Attempt } from "../runtime/retry.ts";
+
+/**
+ * An action's identity: its partner and its id (the event id), so a partner
+ * reusing another's event ids can neither suppress nor repeat the other's
+ * pushes. Also the delivery's Idempotency-Key.
+ */
+export const actionKey = (action: Pick<PushAction, "partner_id" | "action_id">) => keyOf(action.partner_id, action.action_id);
 
 /**
  * One delivery attempt: POST the action as JSON with its idempotency key

@@ -1,7 +1,7 @@
 import type Redis from "ioredis";
 import type { Config } from "../../infra/platform/config.ts";
 import { createRedis } from "../../infra/platform/clients.ts";
-import { actionKey, PUSH_ACTIONS_TOPIC, PushAction } from "../../infra/platform/contracts/actions.ts";
+import { PushAction } from "../../infra/platform/contracts/actions.ts";
 import type { Producer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";
 import { documentKey } from "../../infra/platform/redis-keys.ts";
@@ -11,7 +11,8 @@ import { decodeWith } from "../runtime/decode.ts";
 import { forEachLimited, withRetries } from "../runtime/retry.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Change, Sink, Worker } from "../runtime/worker.ts";
-import { postAction } from "./deliver.ts";
+import { actionKey, postAction } from "./deliver.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** An action once handled (delivered or dead-lettered); kept a little longer than the topic keeps records. */
 type Handled = true;
@@ -45,7 +46,7 @@ function webhookSink(config: Config & { PUSH_WEBHOOK_URL: string }, redis: Redis
         }
         stats.deadLettered++;
         log.warn("push action dead-lettered", { action_id: action.action_id, attempts: result.attempts, reason: result.reason });
-        await producer.send([deadLetterEvent(PUSH_ACTIONS_TOPIC, action.user_id, action, `${result.reason} (after ${result.attempts} attempts)`, "notifier")]);
+        await producer.send([deadLetterEvent(TOPIC.pushActions, action.user_id, action, `${result.reason} (after ${result.attempts} attempts)`, "notifier")]);
       });
     },
     close: () => producer.disconnect(),
@@ -60,7 +61,8 @@ export function notifierWorker(config: Config, stats: NotifierStats = { delivere
   const producer = lazyProducer(config);
   return {
     name: "notifier",
-    inputs: [PUSH_ACTIONS_TOPIC],
+    inputs: [TOPIC.pushActions],
+    outputs: [],
     decode: decodeWith(PushAction),
     key: actionKey,
     store: redisStateStore<Handled>({ redis, namespace: HANDLED_NAMESPACE, worker: "notifier", ttlSeconds: HANDLED_TTL_SECONDS }),

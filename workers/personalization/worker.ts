@@ -1,26 +1,8 @@
 import type { Config } from "../../infra/platform/config.ts";
 import { createRedis } from "../../infra/platform/clients.ts";
-import {
-  ACTIVE_USERS_ENRICHED_TOPIC,
-  Beacon,
-  BEACONS_TOPIC,
-  CapturedUser,
-  ContentOpened,
-  EnrichedInteraction,
-  OpensWatermark,
-  IMPRESSIONS_TOPIC,
-  Interaction,
-  INTERACTIONS_ENRICHED_TOPIC,
-  INTERACTIONS_TOPIC,
-  OPENS_BY_CONTENT_TOPIC,
-  PopularInPartition,
-  POPULAR_CONTENT_TOPIC,
-  USER_ACTIVITY_TOPIC,
-  UserActivity,
-  USERS_CDC_TOPIC,
-} from "../../infra/platform/contracts/content.ts";
+import { Beacon, CapturedUser, ContentOpened, EnrichedInteraction, OpensWatermark, Interaction, PopularInPartition, UserActivity } from "../../infra/platform/contracts/content.ts";
 import { keyOf } from "../../infra/platform/redis-keys.ts";
-import { decodeWith } from "../runtime/decode.ts";
+import { decodeByTopic, decodeTableRecord, decodeWith } from "../runtime/decode.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Decoded, Folded, InputRecord, Worker } from "../runtime/worker.ts";
 import { userActivityFold, type UserWindow } from "./activity.ts";
@@ -29,27 +11,26 @@ import { popularContentFold, type OpensRecord } from "./popular.ts";
 import { contentViewFold, viewKey, type ViewEvent } from "./content-views.ts";
 import { CONTENT_VIEWS, type ContentView } from "./view.ts";
 import type { WindowState } from "./windows.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** Where the personalization stages read and write; tests point them at their own topics. */
 export type PersonalizationTopics = EnrichTopics & { opens: string; userActivity: string; popular: string };
 
 export const PERSONALIZATION_TOPICS: PersonalizationTopics = {
-  users: USERS_CDC_TOPIC,
-  beacons: BEACONS_TOPIC,
-  interactions: INTERACTIONS_TOPIC,
-  activeUsers: ACTIVE_USERS_ENRICHED_TOPIC,
-  interactionsEnriched: INTERACTIONS_ENRICHED_TOPIC,
-  impressions: IMPRESSIONS_TOPIC,
-  opens: OPENS_BY_CONTENT_TOPIC,
-  userActivity: USER_ACTIVITY_TOPIC,
-  popular: POPULAR_CONTENT_TOPIC,
+  users: TOPIC.usersCdc,
+  beacons: TOPIC.beacons,
+  interactions: TOPIC.interactions,
+  activeUsers: TOPIC.activeUsersEnriched,
+  interactionsEnriched: TOPIC.interactionsEnriched,
+  impressions: TOPIC.impressions,
+  opens: TOPIC.opens,
+  userActivity: TOPIC.userActivity,
+  popular: TOPIC.popular,
 };
 
 type Options = { name?: string; topics?: PersonalizationTopics };
 
-const decodeUser = decodeWith(CapturedUser);
-const decodeBeacon = decodeWith(Beacon);
-const decodeInteraction = decodeWith(Interaction);
+const decodeUsers = decodeTableRecord(CapturedUser, "user_id");
 
 /**
  * users.cdc + content.beacons + content.interactions -> active_users.enriched,
@@ -59,25 +40,18 @@ const decodeInteraction = decodeWith(Interaction);
  * this worker's state, one document per user.
  */
 export function enrichWorker(config: Config, { name = "enrich", topics = PERSONALIZATION_TOPICS }: Options = {}): Worker<EnrichEvent, CapturedUser> {
-  const decode = (record: InputRecord): Decoded<EnrichEvent> => {
-    if (record.topic === topics.users) {
-      if (record.key === null) return { ok: false, reason: "users.cdc record without a key (the user_id)" };
-      if (record.value === null) return { ok: true, event: { kind: "user", userId: record.key, user: null } };
-      const user = decodeUser(record);
-      if (!user.ok) return user;
-      if (user.event.user_id !== record.key) return { ok: false, reason: `user_id ${user.event.user_id} does not match the record key ${record.key}` };
-      return { ok: true, event: { kind: "user", userId: record.key, user: user.event } };
-    }
-    if (record.topic === topics.beacons) {
-      const beacon = decodeBeacon(record);
-      return beacon.ok ? { ok: true, event: { kind: "beacon", beacon: beacon.event } } : beacon;
-    }
-    const interaction = decodeInteraction(record);
-    return interaction.ok ? { ok: true, event: { kind: "interaction", interaction: interaction.event } } : interaction;
-  };
+  const decode = decodeByTopic<EnrichEvent>({
+    [topics.users]: (record) => {
+      const decoded = decodeUsers(record);
+      return decoded.ok ? { ok: true, event: { kind: "user", userId: decoded.event.id, user: decoded.event.row } } : decoded;
+    },
+    [topics.beacons]: decodeWith(Beacon, (beacon) => ({ kind: "beacon", beacon })),
+    [topics.interactions]: decodeWith(Interaction, (interaction) => ({ kind: "interaction", interaction })),
+  });
   return {
     name,
     inputs: [topics.users, topics.beacons, topics.interactions],
+    outputs: [topics.activeUsers, topics.interactionsEnriched, topics.impressions],
     decode,
     key: (event) => keyOf(userIdOf(event)),
     store: redisStateStore<CapturedUser>({ redis: createRedis(config), namespace: `${name}:user`, worker: name }),
@@ -97,13 +71,15 @@ function windowedWorker<E, A>(
   {
     name,
     input,
+    outputs,
     decode,
     fold,
-  }: { name: string; input: string; decode(record: InputRecord): Decoded<E>; fold(state: WindowState<A> | undefined, event: E, lane: number, writtenAt: number): Folded<WindowState<A>> },
+  }: { name: string; input: string; outputs: string[]; decode(record: InputRecord): Decoded<E>; fold(state: WindowState<A> | undefined, event: E, lane: number, writtenAt: number): Folded<WindowState<A>> },
 ): Worker<InLane<E>, WindowState<A>> {
   return {
     name,
     inputs: [input],
+    outputs,
     decode: (record) => {
       const decoded = decode(record);
       return decoded.ok ? { ok: true, event: { lane: record.partition, event: decoded.event } } : decoded;
@@ -122,6 +98,7 @@ export function userActivityWorker(config: Config, { name = "user-activity", top
   return windowedWorker<EnrichedInteraction, UserWindow>(config, {
     name,
     input: topics.interactionsEnriched,
+    outputs: [topics.userActivity, topics.opens],
     decode: decodeWith(EnrichedInteraction),
     // content.opens has TOPIC_PARTITIONS partitions (declared topics default to it), each of which gets the watermarks.
     fold: userActivityFold(windowSpec(config), { userActivity: topics.userActivity, opens: topics.opens, opensPartitions: config.TOPIC_PARTITIONS }),
@@ -148,6 +125,7 @@ export function popularContentWorker(config: Config, { name = "popular-content",
   return windowedWorker<OpensRecord, number>(config, {
     name,
     input: topics.opens,
+    outputs: [topics.popular],
     decode: decodeOpens,
     fold: popularContentFold(windowSpec(config), {
       topic: topics.popular,
@@ -157,22 +135,17 @@ export function popularContentWorker(config: Config, { name = "popular-content",
   });
 }
 
-const decodeActivity = decodeWith(UserActivity);
-const decodePopular = decodeWith(PopularInPartition);
 
 /** content.user-activity + content.popular -> the Redis documents `GET /v1/users/:id/activity` and `GET /v1/content/popular` read. */
 export function contentViewsWorker(config: Config, { name = CONTENT_VIEWS, topics = PERSONALIZATION_TOPICS }: Options = {}): Worker<ViewEvent, ContentView> {
   return {
     name,
     inputs: [topics.userActivity, topics.popular],
-    decode: (record) => {
-      if (record.topic === topics.popular) {
-        const popular = decodePopular(record);
-        return popular.ok ? { ok: true, event: { kind: "popular", popular: popular.event } } : popular;
-      }
-      const activity = decodeActivity(record);
-      return activity.ok ? { ok: true, event: { kind: "activity", activity: activity.event } } : activity;
-    },
+    outputs: [],
+    decode: decodeByTopic<ViewEvent>({
+      [topics.userActivity]: decodeWith(UserActivity, (activity) => ({ kind: "activity", activity })),
+      [topics.popular]: decodeWith(PopularInPartition, (popular) => ({ kind: "popular", popular })),
+    }),
     key: viewKey,
     store: redisStateStore<ContentView>({ redis: createRedis(config), namespace: name, worker: name }),
     fold: contentViewFold,

@@ -1,7 +1,8 @@
-import { PUSH_ACTIONS_TOPIC, type PushAction } from "../../infra/platform/contracts/actions.ts";
+import { type PushAction } from "../../infra/platform/contracts/actions.ts";
 import type { Folded } from "../runtime/worker.ts";
 import { EVENT_TYPES, type ClickstreamEvent, type EventType } from "../../infra/platform/contracts/clickstream.ts";
 import type { Profile, ProfileState } from "./view.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 export const LIMITS = { recentCategories: 20, recentEvents: 64, recentSessions: 20 } as const;
 
@@ -85,4 +86,4 @@ export const profileFold = (actionsTopic: string) => (state: ProfileState | unde
   };
 };
 
-export const foldProfile = profileFold(PUSH_ACTIONS_TOPIC);
+export const foldProfile = profileFold(TOPIC.pushActions);

@@ -1,17 +1,17 @@
 import type { Config } from "../../infra/platform/config.ts";
 import { createOpenSearch, createRedis } from "../../infra/platform/clients.ts";
-import { PUSH_ACTIONS_TOPIC } from "../../infra/platform/contracts/actions.ts";
-import { CLICKSTREAM_TOPIC, ClickstreamEvent } from "../../infra/platform/contracts/clickstream.ts";
+import { ClickstreamEvent } from "../../infra/platform/contracts/clickstream.ts";
 import { decodeWith } from "../runtime/decode.ts";
 import { openSearchSink } from "../runtime/sinks/opensearch.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Worker } from "../runtime/worker.ts";
 import { profileFold } from "./fold.ts";
 import { PROFILE_MAPPING, PROFILE_NAMESPACE, profileId, profilesIndex, type ProfileState } from "./view.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** Where the profile worker reads and writes; tests point it at their own topics. */
 export type ProfileTopics = { events: string; actions: string };
-export const PROFILE_TOPICS: ProfileTopics = { events: CLICKSTREAM_TOPIC, actions: PUSH_ACTIONS_TOPIC };
+export const PROFILE_TOPICS: ProfileTopics = { events: TOPIC.clickstream, actions: TOPIC.pushActions };
 
 /**
  * clickstream.events -> one profile per partner and user (SPEC §2.1, §3.8):
@@ -22,6 +22,7 @@ export function profileWorker(config: Config, { name = "profiles", topics = PROF
   return {
     name,
     inputs: [topics.events],
+    outputs: [topics.actions],
     decode: decodeWith(ClickstreamEvent),
     key: (event) => profileId(event.partner_id, event.user_id),
     store: redisStateStore<ProfileState>({ redis: createRedis(config), namespace: PROFILE_NAMESPACE, worker: name }),

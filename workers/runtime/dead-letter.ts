@@ -1,7 +1,6 @@
 import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
+import { deadLetterTopic } from "../../infra/platform/topology.ts";
 import type { InputRecord } from "./worker.ts";
-
-const deadLetterTopic = (topic: string) => `${topic}.dlq`;
 
 /**
  * The original bytes and key, unchanged, with why and where from in headers,

@@ -4,6 +4,7 @@ import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord, type Producer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";
 import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
+import { deadLetterTopic } from "../../infra/platform/topology.ts";
 import { deadLetter } from "./dead-letter.ts";
 import { decodeAdmitted, writtenAt } from "./admission.ts";
 import { viewGuard, type GuardStats } from "./view-guard.ts";
@@ -107,6 +108,14 @@ const clocksOf = (worker: Pick<Worker<never, never>, "eventTime" | "inputs">, tp
  * offset were applied by an earlier run that died before committing its
  * consumer offset; they are skipped entirely.
  */
+const writableTopics = new WeakMap<object, ReadonlySet<string>>();
+/** A worker's outputs and its inputs' dead-letter topics: all its fold may write. */
+function writable(worker: Pick<Worker<never, never>, "inputs" | "outputs">): ReadonlySet<string> {
+  let topics = writableTopics.get(worker);
+  if (!topics) writableTopics.set(worker, (topics = new Set<string>([...worker.outputs, ...worker.inputs.map(deadLetterTopic)])));
+  return topics;
+}
+
 async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnation, stats, admits }: Flush, range: Admitted<E>[]): Promise<boolean> {
   const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
   const loaded = await worker.store.load(tp, [...keys], clocksOf(worker, tp));
@@ -148,6 +157,8 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnat
     }
   }
 
+  const undeclared = emit.find((out) => !writable(worker).has(out.topic));
+  if (undeclared) throw new Error(`${worker.name} emitted to ${undeclared.topic}, which is not among its declared outputs (${worker.outputs.join(", ") || "none"})`);
   const lastOffset = range[range.length - 1]!.record.offset;
   const changes = [...changed.values()];
   for (const sink of worker.sinks ?? []) if (changes.length > 0) await sink.write(changes);

@@ -112,6 +112,8 @@ export type Worker<E, S> = {
   /** Also the consumer group id (after CONSUMER_GROUP_PREFIX). */
   name: string;
   inputs: readonly string[];
+  /** The topics its fold emits to (dead-letter topics aside); the runner refuses any other. */
+  outputs: readonly string[];
   decode(record: InputRecord): Decoded<E>;
   key(event: E): string;
   store: StateStore<S, E>;

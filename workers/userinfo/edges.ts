@@ -1,8 +1,9 @@
 import type { FollowEvent, LikeEvent, TweetEvent } from "../../infra/platform/contracts/social.ts";
-import { USERINFO_DELTAS_TOPIC, type CountDelta, type CountName } from "../../infra/platform/contracts/userinfo.ts";
+import { type CountDelta, type CountName } from "../../infra/platform/contracts/userinfo.ts";
 import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
 import { keyOf } from "../../infra/platform/redis-keys.ts";
 import type { Folded, InputRecord } from "../runtime/worker.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 /**
  * Stage 1 of the user information service: the state of every edge (a tweet
@@ -69,4 +70,4 @@ export const edgeFold = (deltasTopic: string) => (edge: Edge | undefined, input:
   }
 };
 
-export const foldEdge = edgeFold(USERINFO_DELTAS_TOPIC);
+export const foldEdge = edgeFold(TOPIC.userinfoDeltas);

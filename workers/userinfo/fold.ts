@@ -1,7 +1,8 @@
 import type { User } from "../../infra/platform/contracts/social.ts";
-import { COUNTS, USERINFO_CHANGELOG_TOPIC, type CountDelta, type CountName } from "../../infra/platform/contracts/userinfo.ts";
+import { COUNTS, type CountDelta, type CountName } from "../../infra/platform/contracts/userinfo.ts";
 import type { Folded } from "../runtime/worker.ts";
 import { userInfoDocument, type UserInfoState } from "./view.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 export const zeroCounts = (): Record<CountName, number> => Object.fromEntries(COUNTS.map((c) => [c, 0])) as Record<CountName, number>;
 
@@ -43,4 +44,4 @@ export const userInfoFold = (changelogTopic: string) => (state: UserInfoState | 
   };
 };
 
-export const foldUserInfo = userInfoFold(USERINFO_CHANGELOG_TOPIC);
+export const foldUserInfo = userInfoFold(TOPIC.userinfoChangelog);

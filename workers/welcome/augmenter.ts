@@ -1,6 +1,6 @@
 import type { Config } from "../../infra/platform/config.ts";
 import { createRedis } from "../../infra/platform/clients.ts";
-import { MEMBERS_AUGMENTED_TOPIC, MEMBERS_NEW_TOPIC, MemberSignup, type AugmentedMember } from "../../infra/platform/contracts/members.ts";
+import { MemberSignup, type AugmentedMember } from "../../infra/platform/contracts/members.ts";
 import { logger } from "../../infra/platform/log.ts";
 import { keyOf } from "../../infra/platform/redis-keys.ts";
 import { circuitBreaker } from "../runtime/circuit-breaker.ts";
@@ -11,6 +11,7 @@ import { backoffMs, forEachLimited } from "../runtime/retry.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Change, Worker } from "../runtime/worker.ts";
 import { requestSubscriberKey } from "./subscriber-key.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** A member once handled (augmented or dead-lettered); kept longer than members.new keeps records. */
 type Handled = true;
@@ -29,7 +30,7 @@ export type AugmenterStats = { augmented: number; retried: number; deadLettered:
  * others keep flowing. Signups that break the contract (no or a malformed
  * email) go to the DLQ by the runner, never to the key service.
  */
-export function augmenterWorker(config: Config, { name = "augmenter", input = MEMBERS_NEW_TOPIC, output = MEMBERS_AUGMENTED_TOPIC } = {}): Worker<MemberSignup, Handled> {
+export function augmenterWorker(config: Config, { name = "augmenter", input = TOPIC.membersNew, output = TOPIC.membersAugmented } = {}): Worker<MemberSignup, Handled> {
   const url = config.SUBSCRIBER_KEY_URL;
   if (!url) throw new Error("the augmenter needs SUBSCRIBER_KEY_URL (the subscriber-key service)");
   const log = logger(name);
@@ -68,6 +69,8 @@ export function augmenterWorker(config: Config, { name = "augmenter", input = ME
   return {
     name,
     inputs: [input],
+    // Written by the worker itself once the key service answered, not emitted by a fold.
+    outputs: [output],
     decode: decodeWith(MemberSignup),
     key: (member) => keyOf(member.id),
     store: redisStateStore<Handled>({ redis: createRedis(config), namespace: `${name}:handled`, worker: name, ttlSeconds: HANDLED_TTL_SECONDS }),

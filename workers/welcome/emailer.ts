@@ -1,7 +1,7 @@
 import nodemailer from "nodemailer";
 import type { Config } from "../../infra/platform/config.ts";
 import { createSql } from "../../infra/platform/clients.ts";
-import { AugmentedMember, MEMBERS_AUGMENTED_TOPIC } from "../../infra/platform/contracts/members.ts";
+import { AugmentedMember } from "../../infra/platform/contracts/members.ts";
 import { logger } from "../../infra/platform/log.ts";
 import { deadLetterEvent } from "../runtime/dead-letter.ts";
 import { decodeWith } from "../runtime/decode.ts";
@@ -9,6 +9,7 @@ import { lazyProducer } from "../runtime/lazy-producer.ts";
 import { forEachLimited, withRetries, type Attempt } from "../runtime/retry.ts";
 import { postgresStateStore } from "../runtime/stores/postgres-state.ts";
 import type { Change, Worker } from "../runtime/worker.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** What the emailer keeps per member: that it was handled. */
 type Handled = { messageId: string };
@@ -39,7 +40,7 @@ function smtpAttempt(error: unknown): Attempt {
  * Rejected for good (SMTP 5xx, or retries exhausted): members.augmented.dlq
  * and a `dead_lettered` row.
  */
-export function emailerWorker(config: Config, { name = "emailer", input = MEMBERS_AUGMENTED_TOPIC } = {}): Worker<AugmentedMember, Handled> {
+export function emailerWorker(config: Config, { name = "emailer", input = TOPIC.membersAugmented } = {}): Worker<AugmentedMember, Handled> {
   const log = logger(name);
   const stats: EmailerStats = { sent: 0, retried: 0, deadLettered: 0, lastError: null };
   const transport = nodemailer.createTransport({ url: config.SMTP_URL, pool: true, maxConnections: config.EMAIL_CONCURRENCY, connectionTimeout: 10_000, socketTimeout: 30_000 } as never);
@@ -82,6 +83,7 @@ export function emailerWorker(config: Config, { name = "emailer", input = MEMBER
   return {
     name,
     inputs: [input],
+    outputs: [],
     decode: decodeWith(AugmentedMember),
     key: (member) => member.id,
     store: postgresStateStore<Handled, AugmentedMember>({

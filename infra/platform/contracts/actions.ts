@@ -1,8 +1,5 @@
 import * as v from "valibot";
-import { keyOf } from "../redis-keys.ts";
 import { boundedArray, contract, Id, optionalText, Text, Timestamp } from "./fields.ts";
-
-export const PUSH_ACTIONS_TOPIC = "actions.push";
 
 /**
  * `actions.push`, key user_id: a promotional push to deliver (SPEC §2.1).
@@ -20,10 +17,3 @@ export const PushAction = contract({
 });
 
 export type PushAction = v.InferOutput<typeof PushAction>;
-
-/**
- * An action's identity: its partner and its id (the event id), so a partner
- * reusing another's event ids can neither suppress nor repeat the other's
- * pushes. Also the delivery's Idempotency-Key.
- */
-export const actionKey = (action: Pick<PushAction, "partner_id" | "action_id">) => keyOf(action.partner_id, action.action_id);

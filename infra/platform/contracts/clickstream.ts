@@ -1,8 +1,6 @@
 import * as v from "valibot";
 import { Amount, boundedArray, contract, Id, optionalText, Text, Timestamp } from "./fields.ts";
 
-export const CLICKSTREAM_TOPIC = "clickstream.events";
-
 export const EVENT_TYPES = ["page_view", "search", "add_to_cart", "remove_from_cart", "wishlist", "purchase", "session_start"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

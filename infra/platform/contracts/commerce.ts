@@ -3,9 +3,6 @@ import { Amount, contract, Id, optionalText, Timestamp } from "./fields.ts";
 
 /** Checkout attribution's inputs (SPEC §2.3, §8), both keyed by user_id so a user's clicks and checkouts meet in one partition. */
 
-export const CLICKS_TOPIC = "commerce.clicks";
-export const CHECKOUTS_TOPIC = "commerce.checkouts";
-
 /** `commerce.clicks`, key user_id. */
 export const Click = contract({
   click_id: Id,
@@ -34,8 +31,6 @@ export const Checkout = contract({
   ip_address: optionalText(64),
 });
 export type Checkout = v.InferOutput<typeof Checkout>;
-
-export const ATTRIBUTED_TOPIC = "commerce.attributed";
 
 /** The click a checkout is attributed to, as carried on `commerce.attributed`. */
 export const AttributedClick = contract({ click_id: Id, occurred_at: Timestamp, url: optionalText() });

@@ -8,16 +8,6 @@ import { boundedArray, contract, Count, Id, Offset, optionalText, Text, Timestam
  * (`content.opens`) and the popular-content results.
  */
 
-export const USERS_CDC_TOPIC = "users.cdc";
-export const BEACONS_TOPIC = "content.beacons";
-export const INTERACTIONS_TOPIC = "content.interactions";
-export const ACTIVE_USERS_ENRICHED_TOPIC = "active_users.enriched";
-export const INTERACTIONS_ENRICHED_TOPIC = "interactions.enriched";
-export const IMPRESSIONS_TOPIC = "content.impressions";
-export const OPENS_BY_CONTENT_TOPIC = "content.opens";
-export const USER_ACTIVITY_TOPIC = "content.user-activity";
-export const POPULAR_CONTENT_TOPIC = "content.popular";
-
 /** `users.cdc` (compacted), key user_id: a `users` row as captured after each insert or update; null when deleted. */
 export const CapturedUser = contract({
   user_id: Id,

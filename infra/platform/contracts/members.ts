@@ -3,9 +3,6 @@ import { contract, Id, optionalText, storableText, Timestamp } from "./fields.ts
 
 /** The member welcome pipeline (SPEC §2.4): signups captured from Postgres `members`, augmented, emailed. */
 
-export const MEMBERS_NEW_TOPIC = "members.new";
-export const MEMBERS_AUGMENTED_TOPIC = "members.augmented";
-
 // Deliberately plain: one @, no spaces, a dot in the domain; SMTP servers judge the rest.
 const Email = v.pipe(
   v.string("expected an email address"),

@@ -3,11 +3,6 @@ import { contract, Id, optionalText, Text, Timestamp } from "./fields.ts";
 
 /** The user information service's upstream topics (SPEC §2.2, §8). */
 
-export const USERS_CHANGELOG_TOPIC = "users.changelog";
-export const TWEETS_TOPIC = "social.tweets";
-export const FOLLOWS_TOPIC = "social.follows";
-export const LIKES_TOPIC = "social.likes";
-
 /** `users.changelog` (compacted), key user_id: the full user; a null value (tombstone) deletes it. */
 export const User = contract({
   user_id: Id,

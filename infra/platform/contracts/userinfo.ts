@@ -1,9 +1,6 @@
 import * as v from "valibot";
 import { contract, Id, Offset } from "./fields.ts";
 
-export const USERINFO_DELTAS_TOPIC = "userinfo.deltas";
-export const USERINFO_CHANGELOG_TOPIC = "userinfo.changelog";
-
 export const COUNTS = ["tweets", "following", "followers", "likes"] as const;
 export type CountName = (typeof COUNTS)[number];
 

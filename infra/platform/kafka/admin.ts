@@ -1,5 +1,5 @@
 import { ConfigResourceTypes, type Admin } from "kafkajs";
-import type { TopicSpec } from "./topics.ts";
+import type { TopicSpec } from "../topology.ts";
 
 export type TopicDefaults = { partitions: number; replication: number };
 

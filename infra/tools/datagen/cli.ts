@@ -4,7 +4,6 @@ import { INGEST_PATHS, INGEST_SCOPES } from "../../../api/http/ingest-endpoints.
 import { createApiKey } from "../../../api/http/keys.ts";
 import { createSql } from "../../platform/clients.ts";
 import { configOrExit } from "../../platform/config.ts";
-import { CLICKSTREAM_TOPIC } from "../../platform/contracts/clickstream.ts";
 import { createKafka } from "../../platform/kafka/client.ts";
 import { writeUserVersions } from "../../../db/users.ts";
 import { createProducer } from "../../platform/kafka/producer.ts";
@@ -13,6 +12,7 @@ import { clickstreamGenerator } from "./clickstream.ts";
 import { commerceGenerator, RECORDS_PER_SESSION } from "./commerce.ts";
 import { contentGenerator } from "./content.ts";
 import { socialGenerator } from "./social.ts";
+import { TOPIC } from "../../platform/topology.ts";
 
 const usage = `usage: bun run datagen [options]
   --mode M        clickstream (default); social (users, tweets, follows, likes; always --via topic);
@@ -124,7 +124,7 @@ async function due(count: number): Promise<Item[]> {
       return { record, label: `${record.topic} ${type}` };
     }
     const event = clicks.next();
-    return { record: { topic: CLICKSTREAM_TOPIC, key: event.user_id, value: event }, label: event.type, partner: event.partner_id };
+    return { record: { topic: TOPIC.clickstream, key: event.user_id, value: event }, label: event.type, partner: event.partner_id };
   });
 }
 const api = values.api ?? `http://127.0.0.1:${config.PORT}`;

@@ -1,7 +1,8 @@
 import type { UserRow } from "../../../db/users.ts";
-import { CHECKOUTS_TOPIC, CLICKS_TOPIC, type Checkout, type Click } from "../../platform/contracts/commerce.ts";
+import { type Checkout, type Click } from "../../platform/contracts/commerce.ts";
 import type { OutRecord } from "../../platform/kafka/producer.ts";
 import { random } from "./random.ts";
+import { TOPIC } from "../../platform/topology.ts";
 
 /** A record to produce, or a user version to write to Postgres `users`. */
 export type CommerceItem = { kind: "record"; record: OutRecord } | { kind: "user"; user: UserRow };
@@ -123,7 +124,7 @@ export function commerceGenerator(options: CommerceOptions) {
         };
         const r = rand();
         const lateBy = r < 0.03 ? between(1_000, 10_000) : r < 0.035 ? between(20_000, 90_000) : 0;
-        at(record(CLICKS_TOPIC, user, click), t + lateBy);
+        at(record(TOPIC.clicks, user, click), t + lateBy);
       }
       if (rand() >= 0.55) return;
     }
@@ -141,7 +142,7 @@ export function commerceGenerator(options: CommerceOptions) {
         shipping_address: `${between(1, 200)} Market Street`,
         billing_address: `${between(1, 200)} Market Street`,
       };
-      at(record(CHECKOUTS_TOPIC, user, checkout), paid);
+      at(record(TOPIC.checkouts, user, checkout), paid);
     }
   }
 
@@ -187,7 +188,7 @@ export function commerceRun(options: CommerceOptions & { checkouts: number }): {
       if (item.kind === "user") versions.push(item.user);
       else {
         records.push(item.record);
-        if (item.record.topic === CHECKOUTS_TOPIC) checkouts++;
+        if (item.record.topic === TOPIC.checkouts) checkouts++;
       }
     }
   }

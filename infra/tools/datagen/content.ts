@@ -1,7 +1,8 @@
 import type { UserRow } from "../../../db/users.ts";
-import { ACTIONS, BEACONS_TOPIC, INTERACTIONS_TOPIC, type Beacon, type Interaction } from "../../platform/contracts/content.ts";
+import { ACTIONS, type Beacon, type Interaction } from "../../platform/contracts/content.ts";
 import type { OutRecord } from "../../platform/kafka/producer.ts";
 import { random } from "./random.ts";
+import { TOPIC } from "../../platform/topology.ts";
 
 /** A record to produce, or a user version to write to Postgres `users`. */
 export type ContentItem = { kind: "record"; record: OutRecord } | { kind: "user"; user: UserRow };
@@ -28,7 +29,7 @@ const ACTION_WEIGHTS: Record<(typeof ACTIONS)[number], number> = { opened: 0.5, 
  * attributes); now and then a user moves region, a change written to
  * Postgres and captured like any other.
  */
-export function contentGenerator({ users, contents, seed, runId, topics = { beacons: BEACONS_TOPIC, interactions: INTERACTIONS_TOPIC } }: ContentOptions) {
+export function contentGenerator({ users, contents, seed, runId, topics = { beacons: TOPIC.beacons, interactions: TOPIC.interactions } }: ContentOptions) {
   const rand = random(seed);
   const pick = <T>(items: readonly T[]) => items[Math.floor(rand() * items.length)]!;
   const userId = (i: number) => `${runId}-u${i}`;

@@ -1,6 +1,7 @@
 import type { OutRecord } from "../../platform/kafka/producer.ts";
-import { FOLLOWS_TOPIC, LIKES_TOPIC, TWEETS_TOPIC, USERS_CHANGELOG_TOPIC, type User } from "../../platform/contracts/social.ts";
+import { type User } from "../../platform/contracts/social.ts";
 import { random } from "./random.ts";
+import { TOPIC } from "../../platform/topology.ts";
 
 /**
  * Upstream services of a small social app (SPEC §2.2): users that sign up,
@@ -40,28 +41,28 @@ export function socialGenerator(options: { users: number; seed: number; runId: s
         // Sign-up, profile change, or (rarely) delete.
         if (created.has(someone) && rand() < 0.1) {
           created.delete(someone);
-          return { topic: USERS_CHANGELOG_TOPIC, key: userId(someone), value: null };
+          return { topic: TOPIC.usersChangelog, key: userId(someone), value: null };
         }
         created.add(someone);
-        return { topic: USERS_CHANGELOG_TOPIC, key: userId(someone), value: user(someone) };
+        return { topic: TOPIC.usersChangelog, key: userId(someone), value: user(someone) };
       }
       if (r < 0.35) {
         if (tweets.length > 0 && rand() < 0.2) {
           const t = pick(tweets);
-          return { topic: TWEETS_TOPIC, key: t.id, value: { type: "deleted", tweet_id: t.id, user_id: t.author, occurred_at } };
+          return { topic: TOPIC.tweets, key: t.id, value: { type: "deleted", tweet_id: t.id, user_id: t.author, occurred_at } };
         }
         const t = rand() < 0.05 && tweets.length > 0 ? pick(tweets) : { id: `${options.runId}-t${sequence++}`, author: userId(someone) };
         tweets.push(t);
-        return { topic: TWEETS_TOPIC, key: t.id, value: { type: "created", tweet_id: t.id, user_id: t.author, occurred_at, text: `about ${pick(words)}` } };
+        return { topic: TOPIC.tweets, key: t.id, value: { type: "created", tweet_id: t.id, user_id: t.author, occurred_at, text: `about ${pick(words)}` } };
       }
       if (r < 0.7) {
         const followee = userId(pickIndex(options.users));
         const type = rand() < 0.7 ? "follow" : "unfollow";
-        return { topic: FOLLOWS_TOPIC, key: userId(someone), value: { type, follower_id: userId(someone), followee_id: followee, occurred_at } };
+        return { topic: TOPIC.follows, key: userId(someone), value: { type, follower_id: userId(someone), followee_id: followee, occurred_at } };
       }
       const tweet = tweets.length > 0 ? pick(tweets).id : `${options.runId}-t-none`;
       const type = rand() < 0.7 ? "like" : "unlike";
-      return { topic: LIKES_TOPIC, key: userId(someone), value: { type, user_id: userId(someone), tweet_id: tweet, occurred_at } };
+      return { topic: TOPIC.likes, key: userId(someone), value: { type, user_id: userId(someone), tweet_id: tweet, occurred_at } };
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Config } from "../../platform/config.ts";
 import { applyTopics, type TopicsApplied } from "../../platform/kafka/admin.ts";
 import { createKafka } from "../../platform/kafka/client.ts";
-import { TOPICS } from "../../platform/kafka/topics.ts";
+import { topicSpecs } from "../../platform/topology.ts";
 import { migrateDatabase } from "../../../db/migrate.ts";
 import { isListening, portOf } from "./net.ts";
 import { kafka } from "./kafka.ts";
@@ -17,7 +17,7 @@ export async function applyDeclaredTopics(config: Config): Promise<TopicsApplied
   const admin = createKafka(config).admin();
   await admin.connect();
   try {
-    return await applyTopics(admin, TOPICS, { partitions: config.TOPIC_PARTITIONS, replication: config.TOPIC_REPLICATION });
+    return await applyTopics(admin, topicSpecs(config.TOPIC_PREFIX), { partitions: config.TOPIC_PARTITIONS, replication: config.TOPIC_REPLICATION });
   } finally {
     await admin.disconnect();
   }
@@ -43,7 +43,7 @@ export async function stackUp(config: Config, say: (line: string) => void = cons
     }),
   );
   const topics = await applyDeclaredTopics(config);
-  say(`topics     ${topics.created.length} created, ${topics.reconfigured.length} reconfigured, ${TOPICS.length} declared`);
+  say(`topics     ${topics.created.length} created, ${topics.reconfigured.length} reconfigured, ${topicSpecs().length} declared`);
   for (const drift of topics.partitionDrift) {
     say(`WARNING    topic ${drift.name} has ${drift.actual} partitions, declared ${drift.declared}; not changed (it would move keys)`);
   }
