@@ -128,6 +128,7 @@ describe("checkout attribution rule", () => {
     checkouts.sort((a, b) => Date.parse((a as { checkout: Checkout }).checkout.occurred_at) - Date.parse((b as { checkout: Checkout }).checkout.occurred_at));
     const results = interleavings(clicks, checkouts, 20).map((order) => attribute(order));
     const first = attribute([...checkouts, ...clicks]);
+    expect(results.length).toBe(20);
     for (const result of results) expect(result).toEqual(first);
     expect(attribute([...clicks, ...checkouts])).toEqual(first);
     expect(Object.values(first).filter((c) => c !== null).length).toBeGreaterThan(5);

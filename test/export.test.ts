@@ -6,7 +6,7 @@ import { COPY_FORMAT, csvField, csvLine } from "../workers/export/csv.ts";
 import { runExport } from "../workers/export/export.ts";
 import { testClicksTable } from "./fixtures/export-runner.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, runCommand, testConfig, unique } from "./helpers.ts";
-import { deadLetterTopic } from "../infra/platform/topology.ts";
+import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * The warehouse export against the real broker and Postgres, on topics of
@@ -163,7 +163,7 @@ describe("warehouse export", () => {
   }, 120_000);
 
   test("--schedule runs again and again, never two runs at once", async () => {
-    const child = Bun.spawn([process.execPath, "workers/export/cli.ts", "social.follows", "--schedule", "*/2 * * * * *", "--json"], { cwd: ROOT, env: process.env, stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn([process.execPath, "workers/export/cli.ts", TOPIC.follows, "--schedule", "*/2 * * * * *", "--json"], { cwd: ROOT, env: process.env, stdout: "pipe", stderr: "pipe" });
     await Bun.sleep(9000);
     child.kill("SIGTERM");
     await child.exited;

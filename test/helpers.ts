@@ -6,6 +6,7 @@ import { applyTopics } from "../infra/platform/kafka/admin.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import type { TopicSpec } from "../infra/platform/topology.ts";
 import type { Subprocess } from "bun";
+import { AssignerProtocol, type Admin } from "kafkajs";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { groupIdOf } from "../workers/runtime/runner.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
@@ -76,32 +77,91 @@ export async function skipToEnd(config: Config, worker: string, topics: string[]
   }
 }
 
+/** What a crash test did: kills of a worker that owned partitions and had committed, and how many of them found work in hand. */
+export type KillReport = { kills: number; midBatch: number };
+
 /**
- * Produce `records` in slices while a worker process runs, SIGKILLing it
- * (and starting a new one) after every `killEvery` records, at a random
- * moment while it works. Returns the process left running and the kill count.
+ * A worker process a crash test kills, fairly: `killWhenWorking` waits until
+ * the running process owns partitions of `group` (its consumer group, by the
+ * client id each process gets) and has committed since it joined (a process
+ * still joining tests nothing), then SIGKILLs it and starts the next. A kill
+ * is mid-batch when its group had records not yet committed at that moment.
+ */
+export function crashableWorker(config: Config, spawn: (env: Record<string, string>) => Subprocess, group: { worker: string; topics: string[] }) {
+  const groupId = groupIdOf(config, group.worker);
+  const report: KillReport = { kills: 0, midBatch: 0 };
+  let incarnation = 0;
+  const start = () => spawn({ KAFKA_CLIENT_ID: `crash-victim-${++incarnation}` });
+  let current = start();
+  const positions = async (admin: Admin) => {
+    let committed = 0;
+    let lag = 0;
+    for (const topic of group.topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      for (const end of ends) {
+        const at = Math.max(0, Number(offsets!.partitions.find((p) => p.partition === end.partition)?.offset ?? -1));
+        committed += at;
+        lag += Math.max(0, Number(end.high) - Math.max(at, Number(end.low)));
+      }
+    }
+    return { committed, lag };
+  };
+  return {
+    report,
+    get process() {
+      return current;
+    },
+    async killWhenWorking(): Promise<void> {
+      const admin = createKafka(config).admin();
+      await admin.connect();
+      try {
+        const clientId = `crash-victim-${incarnation}`;
+        await eventually(`${clientId} to own partitions of ${groupId}`, async () => {
+          const [described] = (await admin.describeGroups([groupId])).groups;
+          const member = described?.state === "Stable" ? described.members.find((m) => m.clientId === clientId) : undefined;
+          if (!member) return false;
+          const { assignment } = AssignerProtocol.MemberAssignment.decode(member.memberAssignment) ?? { assignment: {} };
+          return Object.values(assignment as Record<string, number[]>).some((partitions) => partitions.length > 0);
+        }, 60_000);
+        const joined = (await positions(admin)).committed;
+        await eventually(`${clientId} to commit`, async () => (await positions(admin)).committed > joined, 60_000);
+        const { lag } = await positions(admin);
+        current.kill("SIGKILL");
+        await current.exited;
+        report.kills++;
+        if (lag > 0) report.midBatch++;
+        current = start();
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+}
+
+/**
+ * Produce `records` in slices while a worker process runs, killing it (see
+ * `crashableWorker`) after every `killEvery` records. Returns the process
+ * left running, the kills planned and what the kills found.
  */
 export async function produceWithKills(
   config: Config,
   records: OutRecord[],
-  spawn: () => Subprocess,
-  { slice, killEvery }: { slice: number; killEvery: number },
-): Promise<{ worker: Subprocess; kills: number }> {
+  spawn: (env: Record<string, string>) => Subprocess,
+  { slice, killEvery, group }: { slice: number; killEvery: number; group: { worker: string; topics: string[] } },
+): Promise<KillReport & { worker: Subprocess; planned: number }> {
   const producer = await createProducer(createKafka(config));
-  let worker = spawn();
-  let kills = 0;
+  const victim = crashableWorker(config, spawn, group);
+  let planned = 0;
   for (let i = 0; i < records.length; i += slice) {
     await producer.send(records.slice(i, i + slice));
     if (i > 0 && i % killEvery === 0) {
-      await Bun.sleep(1000 + Math.random() * 1500);
-      worker.kill("SIGKILL");
-      await worker.exited;
-      kills++;
-      worker = spawn();
+      planned++;
+      await victim.killWhenWorking();
     }
   }
   await producer.disconnect();
-  return { worker, kills };
+  return { worker: victim.process, planned, ...victim.report };
 }
 
 /** Poll until `check` returns a value; fail with `what` after the deadline. */

@@ -16,7 +16,7 @@ import { groupIdOf, runWorker, type RunningWorker } from "../workers/runtime/run
 import { socialEdgesWorker, userInfoWorker } from "../workers/userinfo/worker.ts";
 import { cases, kinds, type Case } from "./fixtures/hostile.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique } from "./helpers.ts";
-import { deadLetterTopic } from "../infra/platform/topology.ts";
+import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * The hostile-input suite (SPEC §3.7): generated records, valid, oddly
@@ -196,7 +196,8 @@ describe("hostile input at every way in", () => {
     try {
       await eventually("every group at the end of its topics", async () => (await lag()) === 0, 180_000);
       expect(await lag()).toBe(0);
-      expect(workers.every((w) => w.stats.lastError === null)).toBe(true);
+      expect(workers.length).toBeGreaterThan(0);
+      expect(workers.filter((w) => w.stats.lastError !== null).map((w) => w.stats.lastError)).toEqual([]);
     } finally {
       await admin.disconnect();
     }
@@ -291,7 +292,7 @@ describe("hostile input at every way in", () => {
       const want = refusedRaw.filter((c) => topicOf[c.kind] === topic);
       const got = new Set(dead.map((d) => `${d.headers["dlq.source.partition"]}:${d.headers["dlq.source.offset"]}`));
       expect([topic, [...got].sort()]).toEqual([topic, want.map((c) => `${c.partition}:${c.offset}`).sort()]);
-      expect(dead.every((d) => (d.headers["dlq.reason"] ?? "").length > 0)).toBe(true);
+      expect(dead.filter((d) => (d.headers["dlq.reason"] ?? "").length === 0)).toEqual([]);
     }
     console.log(
       `hostile suite (seed ${SEED}): ${posted.length + produced.length + queried.length} inputs tried (${posted.length} posted, ${produced.length} produced raw, ${queried.length} reads), ` +
@@ -302,7 +303,7 @@ describe("hostile input at every way in", () => {
 
   test("the warehouse holds every accepted record and rejects every refused one with its reason", async () => {
     const exported = ["events", "clicks", "checkouts", "beacons", "interactions", "tweets", "follows", "likes"];
-    const like = (topic: string) => WAREHOUSE_TABLES.find((t) => t.topic === { events: "clickstream.events", clicks: "commerce.clicks", checkouts: "commerce.checkouts", beacons: "content.beacons", interactions: "content.interactions", tweets: "social.tweets", follows: "social.follows", likes: "social.likes" }[topic])!;
+    const like = (topic: string) => WAREHOUSE_TABLES.find((t) => t.topic === { events: TOPIC.clickstream, clicks: TOPIC.clicks, checkouts: TOPIC.checkouts, beacons: TOPIC.beacons, interactions: TOPIC.interactions, tweets: TOPIC.tweets, follows: TOPIC.follows, likes: TOPIC.likes }[topic])!;
     const tables = exported.map((kind) => tableLike(like(kind), topicOf[kind]!, `t_${run.replace(/\W/g, "_")}_${kind}`));
     const summary = await runExport({ ...config, WAREHOUSE_RETENTION_DAYS: 36_500 }, { tables });
     for (const [i, kind] of exported.entries()) {
@@ -314,7 +315,7 @@ describe("hostile input at every way in", () => {
       const [{ rows }] = (await deps.sql.unsafe(`select count(distinct (_partition, _offset))::int as rows from warehouse."${table}"`)) as unknown as [{ rows: number }];
       const rejects = (await deps.sql.unsafe(`select _partition || ':' || _offset as at, reason from warehouse."${table}_rejects"`)) as unknown as { at: string; reason: string }[];
       expect([kind, rows, rejects.map((r) => r.at).sort()]).toEqual([kind, want.rows, want.rejects]);
-      expect(rejects.every((r) => r.reason.length > 0)).toBe(true);
+      expect(rejects.filter((r) => r.reason.length === 0)).toEqual([]);
       expect(summary.tables[table]).toEqual({ loaded: want.rows, rejected: want.rejects.length });
     }
   }, 120_000);

@@ -54,16 +54,19 @@ describe("personalization worker crashes", () => {
     for (const [stage, inputs] of Object.entries(STAGES)) await skipToEnd(config, stage, inputs);
     const opensBefore = await recordsIn(config, topics.opens);
     const opened = run.records.filter((r) => r.topic === topics.interactions && (r.value as { action: string }).action === "opened").length;
-    const spawnWorkers = () =>
+    const spawnWorkers = (env: Record<string, string>) =>
       Bun.spawn([process.execPath, "workers/main.ts", ...Object.keys(STAGES)], {
         cwd: ROOT,
-        env: { ...process.env, CONTENT_WINDOW_MS: String(WINDOW_MS), CONTENT_GRACE_MS: String(GRACE_MS), WORKER_SESSION_TIMEOUT_MS: "6000", WORKER_MAX_BATCH: "500" },
+        env: { ...process.env, ...env, CONTENT_WINDOW_MS: String(WINDOW_MS), CONTENT_GRACE_MS: String(GRACE_MS), WORKER_SESSION_TIMEOUT_MS: "6000", WORKER_MAX_BATCH: "500" },
         stdout: "ignore",
         stderr: "ignore",
       });
-    const { worker, kills } = await produceWithKills(config, run.records, spawnWorkers, { slice: 2000, killEvery: 6000 });
+    const [enrich, enrichInputs] = Object.entries(STAGES)[0]!;
+    const { worker, kills, planned, midBatch } = await produceWithKills(config, run.records, spawnWorkers, { slice: 2000, killEvery: 6000, group: { worker: enrich, topics: enrichInputs } });
     try {
-      expect(kills).toBeGreaterThanOrEqual(4);
+      expect(planned).toBeGreaterThanOrEqual(4);
+      expect(kills).toBe(planned);
+      expect(midBatch).toBeGreaterThanOrEqual(1);
       // The sentinels close every window only once everything before them went through.
       await eventually("every stage to catch up", caughtUp, 240_000);
       // Replays after a kill send some opens to the repartition topic again (beside the watermarks); the counts must not see them twice.
@@ -80,7 +83,7 @@ describe("personalization worker crashes", () => {
         await Bun.sleep(500);
         comparison = await compareViews(app, run, windowName(WINDOW_MS), userIds);
       }
-      console.log(`personalization crash: ${kills} kills, ${run.records.length} records, ${opened} opens; ${repartitioned} records on content.opens (the opens, those sent again after a kill, and the watermarks); ${comparison.windows} user windows, ${comparison.popularWindows} popular windows, ${comparison.differences.length} differing`);
+      console.log(`personalization crash: ${kills} kills (${midBatch} mid-batch), ${run.records.length} records, ${opened} opens; ${repartitioned} records on content.opens (the opens, those sent again after a kill, and the watermarks); ${comparison.windows} user windows, ${comparison.popularWindows} popular windows, ${comparison.differences.length} differing`);
       expect(comparison.differences.slice(0, 5)).toEqual([]);
       expect(comparison.windows).toBeGreaterThan(1000);
     } finally {

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import type { ClickstreamEvent } from "../infra/platform/contracts/clickstream.ts";
-import { foldProfile } from "../workers/profiles/fold.ts";
-import { LIMITS } from "../workers/profiles/fold.ts";
+import { LIMITS, profileFold } from "../workers/profiles/fold.ts";
 import type { ProfileState } from "../workers/profiles/view.ts";
+
+const foldProfile = profileFold("actions.push");
 
 let seq = 0;
 const event = (overrides: Partial<ClickstreamEvent> = {}): ClickstreamEvent => ({

@@ -40,17 +40,21 @@ describe("profile worker crashes", () => {
       expected.set(user, { events: e.events + 1, purchases: e.purchases + amount });
     }
 
-    const spawnWorker = () =>
+    const spawnWorker = (env: Record<string, string>) =>
       Bun.spawn([process.execPath, "workers/main.ts", "profiles"], {
         cwd: ROOT,
-        env: { ...process.env, WORKER_SESSION_TIMEOUT_MS: "6000", WORKER_MAX_BATCH: "500" },
+        env: { ...process.env, ...env, WORKER_SESSION_TIMEOUT_MS: "6000", WORKER_MAX_BATCH: "500" },
         stdout: "ignore",
         stderr: "ignore",
       });
 
     await skipToEnd(config, "profiles", [TOPIC.clickstream]);
-    const { worker, kills } = await produceWithKills(config, records, spawnWorker, { slice: 5000, killEvery: 10_000 });
-    expect(kills).toBeGreaterThanOrEqual(4);
+    const group = { worker: "profiles", topics: [TOPIC.clickstream] };
+    const { worker, kills, planned, midBatch } = await produceWithKills(config, records, spawnWorker, { slice: 5000, killEvery: 10_000, group });
+    console.log(`profiles crash: ${kills} kills of a worker owning partitions and committing, ${midBatch} mid-batch`);
+    expect(planned).toBeGreaterThanOrEqual(4);
+    expect(kills).toBe(planned);
+    expect(midBatch).toBeGreaterThanOrEqual(1);
 
     const redis = createRedis(config);
     const userIds = [...expected.keys()];

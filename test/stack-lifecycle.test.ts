@@ -121,6 +121,7 @@ describe("stack up, status and down", () => {
     expect(down.code).toBe(0);
     for (const server of ["postgres", "redis", "kafka", "opensearch", "smtp"]) expect(down.stdout).toMatch(new RegExp(`^${server}\\s+stopped`, "m"));
 
+    expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(processesUsing(runtime)).toEqual([]);
     for (const [name, port] of Object.entries(ports)) expect(await isListening(port), `${name} port ${port}`).toBe(false);

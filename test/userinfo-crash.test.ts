@@ -24,16 +24,20 @@ describe("user-info workers crash", () => {
 
     await skipToEnd(config, "social-edges", [TOPIC.tweets, TOPIC.follows, TOPIC.likes]);
     await skipToEnd(config, "userinfo", [TOPIC.usersChangelog, TOPIC.userinfoDeltas]);
-    const spawnWorkers = () =>
+    const spawnWorkers = (env: Record<string, string>) =>
       Bun.spawn([process.execPath, "workers/main.ts", "social-edges", "userinfo"], {
         cwd: ROOT,
-        env: { ...process.env, WORKER_SESSION_TIMEOUT_MS: "6000", WORKER_MAX_BATCH: "300" },
+        env: { ...process.env, ...env, WORKER_SESSION_TIMEOUT_MS: "6000", WORKER_MAX_BATCH: "300" },
         stdout: "ignore",
         stderr: "ignore",
       });
 
-    const { worker: workers, kills } = await produceWithKills(config, records, spawnWorkers, { slice: 3000, killEvery: 9000 });
-    expect(kills).toBeGreaterThanOrEqual(3);
+    const group = { worker: "social-edges", topics: [TOPIC.tweets, TOPIC.follows, TOPIC.likes] };
+    const { worker: workers, kills, planned, midBatch } = await produceWithKills(config, records, spawnWorkers, { slice: 3000, killEvery: 9000, group });
+    console.log(`userinfo crash: ${kills} kills of workers owning partitions and committing, ${midBatch} mid-batch`);
+    expect(planned).toBeGreaterThanOrEqual(3);
+    expect(kills).toBe(planned);
+    expect(midBatch).toBeGreaterThanOrEqual(1);
 
     const redis = createRedis(config);
     const ids = [...expected.keys()];

@@ -80,10 +80,30 @@ describe("user information service, end to end", () => {
       return body.results.some((u) => u.user_id === someone.user_id) ? body : undefined;
     });
     expect(response.results[0]?.user_id).toBe(someone.user_id as string);
-    const page = (await (await get(`/v1/search/users?q=${encodeURIComponent(String(someone.location))}&size=5&page=2`)).json()) as { page: number; size: number; results: unknown[] };
-    expect(page).toMatchObject({ page: 2, size: 5 });
+    const where = encodeURIComponent(String(someone.location));
+    const all = (await (await get(`/v1/search/users?q=${where}&size=100`)).json()) as { results: { user_id: string }[] };
+    expect(all.results.length).toBeGreaterThan(5);
+    const page = (await (await get(`/v1/search/users?q=${where}&size=5&page=2`)).json()) as { page: number; size: number; results: { user_id: string }[] };
+    expect(page.results.map((u) => u.user_id)).toEqual(all.results.slice(5, 10).map((u) => u.user_id));
     expect((await get(`/v1/search/users`)).status).toBe(400);
     expect((await get(`/v1/search/users?q=x&sort=evil`)).status).toBe(400);
+  });
+
+  test("a deleted user leaves search", async () => {
+    const id = `${run}-leaver`;
+    const username = `leaver${run.replace(/[^a-z0-9]/g, "")}`;
+    const producer = await createProducer(createKafka(config));
+    const search = async () => ((await (await get(`/v1/search/users?q=${username}`)).json()) as { results: { user_id: string }[] }).results.map((u) => u.user_id);
+    try {
+      await producer.send([{ topic: TOPIC.usersChangelog, key: id, value: { user_id: id, username, name: "Leaving Soon", joined_at: "2026-01-01T00:00:00.000Z" } }]);
+      expect(await eventually("the user to be searchable", async () => ((await search()).includes(id) ? true : undefined), 30_000)).toBe(true);
+      await producer.send([{ topic: TOPIC.usersChangelog, key: id, value: null }]);
+      await eventually("the deleted user to leave search", async () => !(await search()).includes(id), 30_000);
+      expect(await search()).toEqual([]);
+      expect((await get(`/v1/users/${id}`)).status).toBe(404);
+    } finally {
+      await producer.disconnect();
+    }
   });
 
   test("a rebuild from the topics gives the same documents", async () => {

@@ -1,10 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import type { User } from "../infra/platform/contracts/social.ts";
 import type { CountDelta } from "../infra/platform/contracts/userinfo.ts";
-import { foldEdge, type Edge, type EdgeEvent } from "../workers/userinfo/edges.ts";
-import { foldUserInfo, type UserInfoEvent } from "../workers/userinfo/fold.ts";
+import { edgeFold, type Edge, type EdgeEvent } from "../workers/userinfo/edges.ts";
+import { userInfoFold, type UserInfoEvent } from "../workers/userinfo/fold.ts";
 import { userInfoDocument, type UserInfoState } from "../workers/userinfo/view.ts";
 import type { InputRecord } from "../workers/runtime/worker.ts";
+
+const foldEdge = edgeFold("userinfo.deltas");
+const foldUserInfo = userInfoFold("userinfo.changelog");
 
 const at = "2026-11-25T10:00:00.000Z";
 let offset = 0;

@@ -1,7 +1,7 @@
-import type { Context } from "hono";
+import { validator } from "hono/validator";
 import * as v from "valibot";
 import { Id } from "../../infra/platform/contracts/fields.ts";
-import { validate, type FieldError } from "../../infra/platform/contracts/validate.ts";
+import { validate } from "../../infra/platform/contracts/validate.ts";
 import { invalid } from "./errors.ts";
 
 /** An integer query parameter from `min` to `max`, `fallback` when absent. */
@@ -11,19 +11,29 @@ export const integerParam = (min: number, max: number, fallback: number) =>
     String(fallback),
   );
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; response: Response };
+/**
+ * Middleware: the query string checked against its schema (a repeated
+ * parameter is a list, which a string field refuses), or a 400 naming every
+ * bad parameter. The handler reads the result with `c.req.valid("query")`.
+ */
+export const validQuery = <S extends v.GenericSchema>(schema: S) =>
+  validator("query", (query, c) => {
+    const parsed = validate(schema, query);
+    return parsed.ok ? (parsed.value as v.InferOutput<S>) : invalid(c, "invalid_query", "bad query parameters", parsed.errors);
+  });
 
-/** The query parameters checked against their schema, or a 400 naming every bad one. */
-export function parseQuery<S extends v.GenericSchema>(c: Context, schema: S): Parsed<v.InferOutput<S>> {
-  const parsed = validate(schema, c.req.query());
-  return parsed.ok ? parsed : { ok: false, response: invalid(c, "invalid_query", "bad query parameters", parsed.errors) };
-}
-
-/** A path parameter that must be an id (SPEC §8), or a 400 naming it. */
-export function parseId(c: Context, name: string): Parsed<string> {
-  const value = c.req.param(name) ?? "";
-  const parsed = validate(Id, value);
-  if (parsed.ok) return parsed;
-  const errors: FieldError[] = parsed.errors.map((e) => ({ field: name, reason: e.reason }));
-  return { ok: false, response: invalid(c, "invalid_id", `${name} must be an id: 1 to 128 characters, no NUL or lone surrogate`, errors) };
-}
+/**
+ * Middleware: path parameters that must be ids (SPEC §8), or a 400 naming
+ * the first that is not. The handler reads them with `c.req.valid("param")`.
+ */
+export const validIds = <const N extends string>(...names: N[]) =>
+  validator("param", (params: Record<string, string>, c) => {
+    for (const name of names) {
+      const parsed = validate(Id, params[name] ?? "");
+      if (!parsed.ok) {
+        const errors = parsed.errors.map((e) => ({ field: name, reason: e.reason }));
+        return invalid(c, "invalid_id", `${name} must be an id: 1 to 128 characters, no NUL or lone surrogate`, errors);
+      }
+    }
+    return params as Record<N, string>;
+  });

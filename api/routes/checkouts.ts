@@ -3,7 +3,7 @@ import type { Sql } from "postgres";
 import * as v from "valibot";
 import { Id, QueryTime } from "../../infra/platform/contracts/fields.ts";
 import { requireScope, type AuthEnv } from "../http/auth.ts";
-import { integerParam, parseQuery } from "../http/params.ts";
+import { integerParam, validQuery } from "../http/params.ts";
 
 /** A page position: the (occurred_at, checkout_id) of the last row of the previous page. */
 type Cursor = { at: string; id: string };
@@ -42,10 +42,8 @@ const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
  * while rows are added). They hold personal data: `checkouts:read` only.
  */
 export function checkoutRoutes(deps: { sql: Sql }): Hono<AuthEnv> {
-  return new Hono<AuthEnv>().get("/v1/checkouts/attributed", requireScope("checkouts:read"), async (c) => {
-    const parsed = parseQuery(c, AttributedQuery);
-    if (!parsed.ok) return parsed.response;
-    const q = parsed.value;
+  return new Hono<AuthEnv>().get("/v1/checkouts/attributed", requireScope("checkouts:read"), validQuery(AttributedQuery), async (c) => {
+    const q = c.req.valid("query");
     const { sql } = deps;
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor)!;
     const rows = await sql<Row[]>`

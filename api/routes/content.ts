@@ -5,7 +5,7 @@ import { QueryTime } from "../../infra/platform/contracts/fields.ts";
 import { activityViewKey, contentViewKey, mergeTop, POPULAR_VIEW_KEY, type ActivityView, type PopularView } from "../../workers/personalization/view.ts";
 import { requireScope, type AuthEnv } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
-import { integerParam, parseId, parseQuery } from "../http/params.ts";
+import { integerParam, validIds, validQuery } from "../http/params.ts";
 
 /** A window length as people write it: 300000 ms is "5m", 2000 ms is "2s". */
 export function windowName(ms: number): string {
@@ -39,19 +39,15 @@ export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteO
   };
 
   return new Hono<AuthEnv>()
-    .get("/v1/content/popular", requireScope("content:read"), async (c) => {
-      const parsed = parseQuery(c, PopularQuery);
-      if (!parsed.ok) return parsed.response;
-      const { start, limit } = parsed.value;
+    .get("/v1/content/popular", requireScope("content:read"), validQuery(PopularQuery), async (c) => {
+      const { start, limit } = c.req.valid("query");
       const windows = (await read<PopularView>(POPULAR_VIEW_KEY))?.windows ?? [];
       const wanted = start === undefined ? windows[0] : windows.find((w) => Date.parse(w.window_start) === Date.parse(start));
       if (!wanted) return problem(c, 404, "not_found", start === undefined ? "no window has closed yet" : `no results for the window starting ${start} (the last ${windows.length} windows are kept)`);
       return c.json({ window: size, window_start: wanted.window_start, window_end: wanted.window_end, top: mergeTop(wanted, limit) });
     })
-    .get("/v1/users/:userId/activity", requireScope("content:read"), async (c) => {
-      const id = parseId(c, "userId");
-      if (!id.ok) return id.response;
-      const userId = id.value;
+    .get("/v1/users/:userId/activity", requireScope("content:read"), validIds("userId"), async (c) => {
+      const { userId } = c.req.valid("param");
       const view = await read<ActivityView>(activityViewKey(userId));
       if (!view) return problem(c, 404, "not_found", "no closed window with activity of this user");
       return c.json({ user_id: view.user_id, window: size, windows: view.windows });

@@ -6,7 +6,7 @@ import { Amount, Id, QueryTime } from "../../infra/platform/contracts/fields.ts"
 import { profileKey, type ProfileState } from "../../workers/profiles/view.ts";
 import { requireScope, type AuthEnv } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
-import { parseId, parseQuery } from "../http/params.ts";
+import { validIds, validQuery } from "../http/params.ts";
 import { searchPage, searchQuery } from "../http/search.ts";
 
 const SORTABLE = ["last_visit", "first_seen", "total_purchases", "events_total", "sessions"] as const;
@@ -53,17 +53,13 @@ function profileQuery(search: Search, partnerId: string) {
 /** A partner's profiles (SPEC §3.8): a key reads, by id or by search, only the profiles its own partner's events built. */
 export function profileRoutes(deps: { redis: Redis; search: Client; index: string }): Hono<AuthEnv> {
   return new Hono<AuthEnv>()
-    .get("/v1/profiles/:userId", requireScope("profiles:read"), async (c) => {
-      const id = parseId(c, "userId");
-      if (!id.ok) return id.response;
-      const raw = await deps.redis.get(profileKey(c.var.partnerId, id.value));
+    .get("/v1/profiles/:userId", requireScope("profiles:read"), validIds("userId"), async (c) => {
+      const raw = await deps.redis.get(profileKey(c.var.partnerId, c.req.valid("param").userId));
       if (!raw) return problem(c, 404, "not_found", "no profile for this user");
       return c.json((JSON.parse(raw) as ProfileState).profile);
     })
-    .get("/v1/search/profiles", requireScope("profiles:read"), async (c) => {
-      const parsed = parseQuery(c, ProfileSearch);
-      if (!parsed.ok) return parsed.response;
-      const search = parsed.value;
+    .get("/v1/search/profiles", requireScope("profiles:read"), validQuery(ProfileSearch), async (c) => {
+      const search = c.req.valid("query");
       if (search.partner_id !== undefined && search.partner_id !== c.var.partnerId) {
         return problem(c, 403, "forbidden", `this API key reads partner ${c.var.partnerId}'s profiles only`);
       }

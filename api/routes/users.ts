@@ -6,7 +6,7 @@ import { Text } from "../../infra/platform/contracts/fields.ts";
 import { userInfoDocument, userInfoKey, type UserInfoState } from "../../workers/userinfo/view.ts";
 import { requireScope, type AuthEnv } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
-import { parseId, parseQuery } from "../http/params.ts";
+import { validIds, validQuery } from "../http/params.ts";
 import { searchPage, searchQuery } from "../http/search.ts";
 
 /** Full-text search over the user's words; only these parameters exist. */
@@ -15,18 +15,14 @@ export const UserSearch = searchQuery({ q: v.pipe(Text(256), v.trim(), v.nonEmpt
 /** The user information service (SPEC §2.2): the operator's own users, `users:read` only. */
 export function userRoutes(deps: { redis: Redis; search: Client; index: string }): Hono<AuthEnv> {
   return new Hono<AuthEnv>()
-    .get("/v1/users/:userId", requireScope("users:read"), async (c) => {
-      const id = parseId(c, "userId");
-      if (!id.ok) return id.response;
-      const raw = await deps.redis.get(userInfoKey(id.value));
+    .get("/v1/users/:userId", requireScope("users:read"), validIds("userId"), async (c) => {
+      const raw = await deps.redis.get(userInfoKey(c.req.valid("param").userId));
       const document = raw ? userInfoDocument(JSON.parse(raw) as UserInfoState) : null;
       if (!document) return problem(c, 404, "not_found", "no such user");
       return c.json(document);
     })
-    .get("/v1/search/users", requireScope("users:read"), async (c) => {
-      const parsed = parseQuery(c, UserSearch);
-      if (!parsed.ok) return parsed.response;
-      const { q, page, size } = parsed.value;
+    .get("/v1/search/users", requireScope("users:read"), validQuery(UserSearch), async (c) => {
+      const { q, page, size } = c.req.valid("query");
       const query = { query: { multi_match: { query: q, fields: ["username^3", "name^2", "bio", "location"] } }, sort: [{ _score: "desc" }, { user_id: "asc" }] };
       return c.json(await searchPage(deps.search, deps.index, query, page, size));
     });

@@ -1,5 +1,6 @@
 import type { PushAction } from "../../infra/platform/contracts/actions.ts";
 import { keyOf } from "../../infra/platform/redis-keys.ts";
+import { httpAttempt } from "../runtime/http-attempt.ts";
 import type { Attempt } from "../runtime/retry.ts";
 
 /**
@@ -11,24 +12,14 @@ export const actionKey = (action: Pick<PushAction, "partner_id" | "action_id">) 
 
 /**
  * One delivery attempt: POST the action as JSON with its idempotency key
- * (partner and action id).
- * 2xx is delivered; 408, 429, 5xx, timeouts and network errors are worth
- * retrying; any other 4xx will never succeed.
+ * (partner and action id), classified as every service call is
+ * (`httpAttempt`: 2xx delivered; 408, 429, 5xx, timeouts and network errors
+ * retryable; any other 4xx never).
  */
 export async function postAction(url: string, action: PushAction, timeoutMs: number): Promise<Attempt> {
-  try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "idempotency-key": actionKey(action) },
-      body: JSON.stringify(action),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    await response.body?.cancel();
-    if (response.ok) return { ok: true };
-    const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
-    return { ok: false, retryable, reason: `webhook answered HTTP ${response.status}` };
-  } catch (error) {
-    const reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : `request failed: ${(error as Error).message}`;
-    return { ok: false, retryable: true, reason };
-  }
+  const init = { method: "POST", headers: { "content-type": "application/json", "idempotency-key": actionKey(action) }, body: JSON.stringify(action) };
+  const answer = await httpAttempt("webhook", url, init, timeoutMs);
+  if (!answer.ok) return answer;
+  await answer.response.body?.cancel();
+  return { ok: true };
 }

@@ -1,5 +1,7 @@
 import type { Source } from "../../infra/platform/contracts/content.ts";
 import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
+import { applyOnce, type SourceOffsets } from "../runtime/source-offsets.ts";
+import { advanceStreamTime } from "../runtime/stream-time.ts";
 import type { Folded } from "../runtime/worker.ts";
 
 /**
@@ -42,7 +44,7 @@ export type WindowState<A> = {
   streamTime: number | null;
   windows: Record<string, Window<A>>;
   /** Source partition -> the last source offset counted. */
-  sources: Record<string, string>;
+  sources: SourceOffsets;
   late: number;
   /** Over a repartition topic: per upstream partition, its latest watermark and when it last wrote. */
   upstream?: Record<string, { watermark: number; writtenAt: number }>;
@@ -99,10 +101,10 @@ export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
   return (state: WindowState<A> | undefined, event: E, lane: number, writtenAt = Infinity): WindowFolded<A> => {
     const current = state ?? emptyWindows<A>();
     const source = aggregation.source(event);
-    const last = source ? current.sources[source.source_partition] : undefined;
-    if (source && last !== undefined && BigInt(source.source_offset) <= BigInt(last)) return { state: state ?? null, replay: true };
+    const sources = source ? applyOnce(current.sources, String(source.source_partition), source.source_offset) : current.sources;
+    if (!sources) return { state: state ?? null, replay: true };
 
-    const next: WindowState<A> = source ? { ...current, sources: { ...current.sources, [source.source_partition]: source.source_offset } } : { ...current };
+    const next: WindowState<A> = { ...current, sources };
     const emit: OutRecord[] = [];
     let late: string | undefined;
     const time = aggregation.time(event);
@@ -128,7 +130,7 @@ export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
       next.firstWrite ??= written;
       streamTime = Math.max(before, leastWatermark(next as WindowState<unknown>, aggregation.watermarks));
     } else {
-      streamTime = Math.max(before, Math.min(time, writtenAt));
+      streamTime = advanceStreamTime(before, time, writtenAt);
     }
     next.streamTime = streamTime === -Infinity ? current.streamTime : streamTime;
     for (const [key, window] of Object.entries(next.windows)) {

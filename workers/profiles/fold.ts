@@ -2,7 +2,6 @@ import { type PushAction } from "../../infra/platform/contracts/actions.ts";
 import type { Folded } from "../runtime/worker.ts";
 import { EVENT_TYPES, type ClickstreamEvent, type EventType } from "../../infra/platform/contracts/clickstream.ts";
 import type { Profile, ProfileState } from "./view.ts";
-import { TOPIC } from "../../infra/platform/topology.ts";
 
 export const LIMITS = { recentCategories: 20, recentEvents: 64, recentSessions: 20 } as const;
 
@@ -85,5 +84,3 @@ export const profileFold = (actionsTopic: string) => (state: ProfileState | unde
     emit: event.type === "add_to_cart" ? [{ topic: actionsTopic, key: event.user_id, value: pushActionFor(event) }] : [],
   };
 };
-
-export const foldProfile = profileFold(TOPIC.pushActions);

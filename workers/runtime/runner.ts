@@ -6,6 +6,7 @@ import { logger } from "../../infra/platform/log.ts";
 import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetterTopic } from "../../infra/platform/topology.ts";
 import { deadLetter } from "./dead-letter.ts";
+import { advanceStreamTime } from "./stream-time.ts";
 import { decodeAdmitted, writtenAt } from "./admission.ts";
 import { viewGuard, type GuardStats } from "./view-guard.ts";
 import { Refused, type Change, type Decoded, type InputRecord, type Loaded, type TopicPartition, type Worker } from "./worker.ts";
@@ -144,8 +145,7 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnat
       // the time before it (so it can tell a late record). Never past when
       // the record was written: an event stamped ahead (within the allowed
       // skew) does not make the genuine ones after it late.
-      const time = Math.min(worker.eventTime(result.event), record.writtenAt);
-      if (!(time <= (streamTimes.get(tp.topic) ?? -Infinity))) streamTimes.set(tp.topic, time);
+      streamTimes.set(tp.topic, advanceStreamTime(streamTimes.get(tp.topic), worker.eventTime(result.event), record.writtenAt));
     }
     // Deleting what does not exist is no change either.
     const unchanged = folded.state === before || (folded.state === null && before === undefined);

@@ -3,7 +3,6 @@ import { type CountDelta, type CountName } from "../../infra/platform/contracts/
 import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
 import { keyOf } from "../../infra/platform/redis-keys.ts";
 import type { Folded, InputRecord } from "../runtime/worker.ts";
-import { TOPIC } from "../../infra/platform/topology.ts";
 
 /**
  * Stage 1 of the user information service: the state of every edge (a tweet
@@ -69,5 +68,3 @@ export const edgeFold = (deltasTopic: string) => (edge: Edge | undefined, input:
     }
   }
 };
-
-export const foldEdge = edgeFold(TOPIC.userinfoDeltas);

@@ -1,8 +1,8 @@
 import type { User } from "../../infra/platform/contracts/social.ts";
 import { COUNTS, type CountDelta, type CountName } from "../../infra/platform/contracts/userinfo.ts";
+import { applyOnce } from "../runtime/source-offsets.ts";
 import type { Folded } from "../runtime/worker.ts";
 import { userInfoDocument, type UserInfoState } from "./view.ts";
-import { TOPIC } from "../../infra/platform/topology.ts";
 
 export const zeroCounts = (): Record<CountName, number> => Object.fromEntries(COUNTS.map((c) => [c, 0])) as Record<CountName, number>;
 
@@ -29,11 +29,11 @@ export const userInfoFold = (changelogTopic: string) => (state: UserInfoState | 
   } else {
     const { delta } = input;
     userId = delta.user_id;
-    const applied = current.applied[delta.source];
-    if (applied !== undefined && BigInt(delta.source_offset) <= BigInt(applied)) return { state: state ?? null };
+    const applied = applyOnce(current.applied, delta.source, delta.source_offset);
+    if (!applied) return { state: state ?? null };
     const counts = { ...current.counts };
     for (const count of COUNTS) counts[count] = Math.max(0, counts[count] + (delta.changes[count] ?? 0));
-    next = { ...current, counts, applied: { ...current.applied, [delta.source]: delta.source_offset } };
+    next = { ...current, counts, applied };
   }
   const before = userInfoDocument(current);
   const after = userInfoDocument(next);
@@ -43,5 +43,3 @@ export const userInfoFold = (changelogTopic: string) => (state: UserInfoState | 
     emit: documentChanged ? [{ topic: changelogTopic, key: userId, value: after }] : [],
   };
 };
-
-export const foldUserInfo = userInfoFold(TOPIC.userinfoChangelog);

@@ -1,3 +1,4 @@
+import type { SourceOffsets } from "../runtime/source-offsets.ts";
 import type { User } from "../../infra/platform/contracts/social.ts";
 import type { CountName } from "../../infra/platform/contracts/userinfo.ts";
 import { documentKey, keyOf } from "../../infra/platform/redis-keys.ts";
@@ -11,7 +12,7 @@ export type UserInfoState = {
   user: User | null;
   counts: Record<CountName, number>;
   /** Per source topic-partition, the newest source offset applied: replays are recognised. */
-  applied: Record<string, string>;
+  applied: SourceOffsets;
 };
 
 export const USERINFO_NAMESPACE = "userinfo";
