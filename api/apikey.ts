@@ -1,5 +1,5 @@
-import { drizzle } from "drizzle-orm/postgres-js";
 import { parseArgs } from "node:util";
+import { drizzle } from "drizzle-orm/postgres-js";
 import { createSql } from "../infra/platform/clients.ts";
 import { configOrExit } from "../infra/platform/config.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./http/keys.ts";
@@ -14,7 +14,11 @@ ${Object.entries(SCOPES)
   .map(([scope, what]) => `  ${scope.padEnd(15)} ${what}`)
   .join("\n")}`;
 
-const { values, positionals } = parseArgs({ args: process.argv.slice(2), options: { partner: { type: "string" }, scopes: { type: "string" } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  options: { partner: { type: "string" }, scopes: { type: "string" } },
+  allowPositionals: true,
+});
 const config = configOrExit();
 const sql = createSql(config, 1);
 const db = drizzle(sql);
@@ -22,13 +26,21 @@ let code = 0;
 switch (positionals[0]) {
   case "create": {
     const partner = values.partner?.trim();
-    const scopes = values.scopes === undefined ? [...DEFAULT_SCOPES] : values.scopes.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const scopes =
+      values.scopes === undefined
+        ? [...DEFAULT_SCOPES]
+        : values.scopes
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "");
     const unknown = scopes.filter((s) => !isScope(s));
     if (!partner || partner.length > 128) {
       console.error("apikey create needs --partner ID (1 to 128 characters)");
       code = 2;
     } else if (unknown.length > 0 || scopes.length === 0) {
-      console.error(`apikey create --scopes: ${unknown.length > 0 ? `unknown scope(s) ${unknown.join(", ")}` : "name at least one scope"}; known: ${ALL_SCOPES.join(", ")}`);
+      console.error(
+        `apikey create --scopes: ${unknown.length > 0 ? `unknown scope(s) ${unknown.join(", ")}` : "name at least one scope"}; known: ${ALL_SCOPES.join(", ")}`,
+      );
       code = 2;
     } else {
       const { key } = await createApiKey(db, partner, scopes.filter(isScope));
@@ -39,7 +51,9 @@ switch (positionals[0]) {
   }
   case "list":
     for (const k of await listApiKeys(db)) {
-      console.log(`${k.prefix}...  ${k.partnerId}  ${k.scopes.join(",")}  created ${k.createdAt.toISOString()}${k.revokedAt ? `  revoked ${k.revokedAt.toISOString()}` : ""}`);
+      console.log(
+        `${k.prefix}...  ${k.partnerId}  ${k.scopes.join(",")}  created ${k.createdAt.toISOString()}${k.revokedAt ? `  revoked ${k.revokedAt.toISOString()}` : ""}`,
+      );
     }
     break;
   case "revoke": {

@@ -5,7 +5,7 @@ import { profilesIndex } from "../workers/profiles/view.ts";
 import { userInfoIndex } from "../workers/userinfo/view.ts";
 import { apiKeyAuth } from "./http/auth.ts";
 import { isUnavailable, problem } from "./http/errors.ts";
-import { ingestEndpoints, type IngestTopics } from "./http/ingest-endpoints.ts";
+import { type IngestTopics, ingestEndpoints } from "./http/ingest-endpoints.ts";
 import type { Resolved } from "./http/keys.ts";
 import { methodsAllowed } from "./http/methods.ts";
 import { rateLimit } from "./http/rate-limit.ts";

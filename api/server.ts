@@ -1,10 +1,10 @@
 import { drizzle } from "drizzle-orm/postgres-js";
-import { configOrExit, type Config } from "../infra/platform/config.ts";
 import { createOpenSearch, createRedis, createSql } from "../infra/platform/clients.ts";
+import { type Config, configOrExit } from "../infra/platform/config.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { logger } from "../infra/platform/log.ts";
-import { createApp, type AppDependencies } from "./app.ts";
+import { type AppDependencies, createApp } from "./app.ts";
 import { apiKeyResolver } from "./http/keys.ts";
 
 export type RunningApi = { port: number; stop(): Promise<void> };

@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
 import { createSql } from "../infra/platform/clients.ts";
 import { loadConfig } from "../infra/platform/config.ts";
-import { commerceGenerator, RECORDS_PER_SESSION } from "../infra/tools/datagen/commerce.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
-import { runProbes } from "./probes.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
+import { commerceGenerator, RECORDS_PER_SESSION } from "../infra/tools/datagen/commerce.ts";
+import { runProbes } from "./probes.ts";
 
 /**
  * Checkout -> row latency, its own process: the commerce funnel runs in the
@@ -43,8 +43,20 @@ const traffic = (async () => {
 const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Number(values.interval) }, async (i) => {
   const user = `${run}-probe-${i}`;
   const now = new Date();
-  await producer.send([{ topic: TOPIC.clicks, key: user, value: { click_id: `${user}-c`, user_id: user, product_id: "probe", occurred_at: new Date(now.getTime() - 1000).toISOString() } }]);
-  await producer.send([{ topic: TOPIC.checkouts, key: user, value: { checkout_id: `${user}-k`, user_id: user, product_id: "probe", total_amount: 9.99, occurred_at: now.toISOString() } }]);
+  await producer.send([
+    {
+      topic: TOPIC.clicks,
+      key: user,
+      value: { click_id: `${user}-c`, user_id: user, product_id: "probe", occurred_at: new Date(now.getTime() - 1000).toISOString() },
+    },
+  ]);
+  await producer.send([
+    {
+      topic: TOPIC.checkouts,
+      key: user,
+      value: { checkout_id: `${user}-k`, user_id: user, product_id: "probe", total_amount: 9.99, occurred_at: now.toISOString() },
+    },
+  ]);
   return () => attributed(`${user}-k`);
 });
 stopped = true;

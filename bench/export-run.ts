@@ -25,7 +25,10 @@ const exported = summary.tables[table.table]!;
 const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
 // Its own connection: after a COPY TO STDOUT, postgres.js 3.4 does not answer the next query on it.
 const dump = createSql(config, 1);
-await pipeline(await dump.unsafe(`copy (select ${columns} from ${qualified(table.table)}) to stdout (${COPY_FORMAT})`).readable(), createWriteStream(values.file!));
+await pipeline(
+  await dump.unsafe(`copy (select ${columns} from ${qualified(table.table)}) to stdout (${COPY_FORMAT})`).readable(),
+  createWriteStream(values.file!),
+);
 await dump.end();
 const sql = createSql(config, 2);
 const baseline = tableLike(clicks, values.topic!, `bench_copy_${suffix}`);
@@ -38,7 +41,9 @@ const started = performance.now();
 await pipeline(createReadStream(values.file!), await sql.unsafe(`copy ${qualified(baseline.table)} (${columns}) from stdin (${COPY_FORMAT})`).writable());
 const copySeconds = (performance.now() - started) / 1000;
 const [copied] = await sql.unsafe(`select count(*)::int as n from ${qualified(baseline.table)}`);
-await sql.unsafe(`drop table ${qualified(table.table)}, ${qualified(baseline.table)}, ${qualified(`${table.table}_rejects`)}, ${qualified(`${baseline.table}_rejects`)}`);
+await sql.unsafe(
+  `drop table ${qualified(table.table)}, ${qualified(baseline.table)}, ${qualified(`${table.table}_rejects`)}, ${qualified(`${baseline.table}_rejects`)}`,
+);
 await sql.end();
 console.log(JSON.stringify({ rows: exported.loaded, exportSeconds: summary.seconds, copyRows: copied!.n, copySeconds }));
 process.exit(0);

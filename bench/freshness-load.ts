@@ -1,5 +1,5 @@
-import Redis from "ioredis";
 import { parseArgs } from "node:util";
+import Redis from "ioredis";
 import { profileKey } from "../workers/profiles/view.ts";
 import { benchEvents } from "./events.ts";
 import { summarize } from "./stats.ts";
@@ -12,7 +12,14 @@ import { summarize } from "./stats.ts";
  */
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { url: { type: "string" }, auth: { type: "string" }, partner: { type: "string" }, redis: { type: "string" }, rate: { type: "string", default: "5000" }, seconds: { type: "string", default: "60" } },
+  options: {
+    url: { type: "string" },
+    auth: { type: "string" },
+    partner: { type: "string" },
+    redis: { type: "string" },
+    rate: { type: "string", default: "5000" },
+    seconds: { type: "string", default: "60" },
+  },
 });
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
@@ -45,7 +52,13 @@ const perTick = Math.round((rate * tickMs) / 1000);
 const posts: Promise<void>[] = [];
 for (let tick = 0; tick < (seconds * 1000) / tickMs; tick++) {
   const slice = background.slice(tick * perTick, (tick + 1) * perTick);
-  const probe = { ...slice[0]!, event_id: `${run}-probe-${tick}`, user_id: `${run}-probe-${tick}`, type: "page_view" as const, occurred_at: new Date().toISOString() };
+  const probe = {
+    ...slice[0]!,
+    event_id: `${run}-probe-${tick}`,
+    user_id: `${run}-probe-${tick}`,
+    type: "page_view" as const,
+    occurred_at: new Date().toISOString(),
+  };
   const batches = [[probe, ...slice.slice(1, 100)]];
   for (let i = 100; i < slice.length; i += 100) batches.push(slice.slice(i, i + 100));
   posts.push(

@@ -1,5 +1,5 @@
 import type { Subprocess } from "bun";
-import { loadConfig, type Config } from "../infra/platform/config.ts";
+import { type Config, loadConfig } from "../infra/platform/config.ts";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -58,7 +58,13 @@ export async function runJson<T>(args: string[], env: Record<string, string>): P
 export async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await Bun.sleep(200);
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);

@@ -15,7 +15,9 @@ const HEADER_END = Buffer.from("\r\n\r\n");
 
 export async function httpPool(url: string, connections: number, headers: Record<string, string> = {}) {
   const { hostname, port } = new URL(url);
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
   const waiting: Request[] = [];
   const idle: Connection[] = [];
 

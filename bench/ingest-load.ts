@@ -8,7 +8,13 @@ import { summarize } from "./stats.ts";
  */
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { url: { type: "string" }, auth: { type: "string" }, batches: { type: "string" }, connections: { type: "string", default: "16" }, seconds: { type: "string", default: "20" } },
+  options: {
+    url: { type: "string" },
+    auth: { type: "string" },
+    batches: { type: "string" },
+    connections: { type: "string", default: "16" },
+    seconds: { type: "string", default: "20" },
+  },
 });
 const bodies = ((await Bun.file(values.batches!).json()) as unknown[][]).map((batch) => ({ body: JSON.stringify(batch), count: batch.length }));
 const deadline = performance.now() + Number(values.seconds) * 1000;
@@ -22,7 +28,11 @@ await Promise.all(
     while (performance.now() < deadline) {
       const { body, count } = bodies[next++ % bodies.length]!;
       const t0 = performance.now();
-      const response = await fetch(values.url!, { method: "POST", headers: { authorization: `Bearer ${values.auth}`, "content-type": "application/json" }, body });
+      const response = await fetch(values.url!, {
+        method: "POST",
+        headers: { authorization: `Bearer ${values.auth}`, "content-type": "application/json" },
+        body,
+      });
       await response.arrayBuffer();
       latencies.push(performance.now() - t0);
       if (response.status === 202) accepted += count;

@@ -1,5 +1,5 @@
-import Redis from "ioredis";
 import { parseArgs } from "node:util";
+import Redis from "ioredis";
 import { httpPool } from "./http-pipeline.ts";
 import { summarize } from "./stats.ts";
 

@@ -1,15 +1,15 @@
 import { parseArgs } from "node:util";
 import { createRedis } from "../infra/platform/clients.ts";
 import { loadConfig } from "../infra/platform/config.ts";
-import { type Interaction } from "../infra/platform/contracts/content.ts";
-import { contentGenerator } from "../infra/tools/datagen/content.ts";
+import type { Interaction } from "../infra/platform/contracts/content.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
+import { contentGenerator } from "../infra/tools/datagen/content.ts";
 import { contentViewKey } from "../workers/personalization/view.ts";
 import { windowStart } from "../workers/personalization/windows.ts";
 import { runProbes } from "./probes.ts";
 import { summarize } from "./stats.ts";
-import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * Event -> window result, its own process: content traffic runs in the
@@ -37,7 +37,9 @@ const traffic = (async () => {
   const started = Date.now();
   while (!stopped) {
     const due = Math.floor(((Date.now() - started) * rate) / 1000) - backgroundSent;
-    const records = Array.from({ length: Math.max(0, due) }, () => background.next(Date.now())).flatMap((item) => (item.kind === "record" ? [item.record] : []));
+    const records = Array.from({ length: Math.max(0, due) }, () => background.next(Date.now())).flatMap((item) =>
+      item.kind === "record" ? [item.record] : [],
+    );
     await producer.send(records);
     backgroundSent += Math.max(0, due);
     await Bun.sleep(10);
@@ -62,5 +64,12 @@ stopped = true;
 await traffic;
 await producer.disconnect();
 redis.disconnect();
-console.log(JSON.stringify({ ...result, afterWindowEnd: summarize(afterWindowEnd), windowMs: config.CONTENT_WINDOW_MS, backgroundRecordsPerSecond: backgroundSent / Number(values.seconds) }));
+console.log(
+  JSON.stringify({
+    ...result,
+    afterWindowEnd: summarize(afterWindowEnd),
+    windowMs: config.CONTENT_WINDOW_MS,
+    backgroundRecordsPerSecond: backgroundSent / Number(values.seconds),
+  }),
+);
 process.exit(0);

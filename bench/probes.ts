@@ -1,4 +1,4 @@
-import { summarize, type Summary } from "./stats.ts";
+import { type Summary, summarize } from "./stats.ts";
 
 /**
  * Every `intervalMs` for `seconds`, start a probe: `start(i)` makes its change

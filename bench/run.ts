@@ -1,28 +1,28 @@
-import { drizzle } from "drizzle-orm/postgres-js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { drizzle } from "drizzle-orm/postgres-js";
 import { createApiKey } from "../api/http/keys.ts";
-import { profileKey } from "../workers/profiles/view.ts";
 import { migrateDatabase } from "../db/migrate.ts";
-import { createSql } from "../infra/platform/clients.ts";
-import { configOrExit, type Config } from "../infra/platform/config.ts";
 import { upsertUsers, writeUserVersions } from "../db/users.ts";
-import { commerceRun } from "../infra/tools/datagen/commerce.ts";
-import { contentGenerator } from "../infra/tools/datagen/content.ts";
+import { createSql } from "../infra/platform/clients.ts";
+import { type Config, configOrExit } from "../infra/platform/config.ts";
 import { applyTopics } from "../infra/platform/kafka/admin.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
+import { commerceRun } from "../infra/tools/datagen/commerce.ts";
+import { contentGenerator } from "../infra/tools/datagen/content.ts";
 import { findJdk } from "../infra/tools/stack/java.ts";
 import { kafkaJars } from "../infra/tools/stack/kafka.ts";
 import { ensureDatabase } from "../infra/tools/stack/postgres.ts";
 import { stackUp } from "../infra/tools/stack/stack.ts";
 import { dropViews, keepGroupPositions } from "../infra/tools/views.ts";
+import { profileKey } from "../workers/profiles/view.ts";
 import { groupIdOf } from "../workers/runtime/runner.ts";
 import { averageBytes, benchEvents } from "./events.ts";
-import { benchConfig, benchEnv, ROOT, runJson, spawnBun, waitHttp, type Child } from "./harness.ts";
+import { benchConfig, benchEnv, type Child, ROOT, runJson, spawnBun, waitHttp } from "./harness.ts";
 import { ms, type Summary } from "./stats.ts";
-import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [personalization] [--quick]`: SPEC §6 figures,
@@ -102,15 +102,34 @@ async function ingestScenario(key: string) {
   const topic = "bench.producer-perf";
   const admin = createKafka(config).admin();
   await admin.connect();
-  await applyTopics(admin, [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench baseline" }], { partitions: config.TOPIC_PARTITIONS, replication: 1 });
+  await applyTopics(admin, [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench baseline" }], {
+    partitions: config.TOPIC_PARTITIONS,
+    replication: 1,
+  });
   await admin.disconnect();
   const records = quick ? 1_000_000 : 3_000_000;
   console.log(`baseline: kafka ProducerPerformance, ${records} records of ${bytes} bytes, acks=all`);
   const jdk = findJdk(17);
   const perf = Bun.spawn(
-    [jdk.java, "-Xmx512m", "-cp", `${await kafkaJars(base)}/*`, "org.apache.kafka.tools.ProducerPerformance",
-      "--topic", topic, "--num-records", String(records), "--record-size", String(bytes), "--throughput", "-1",
-      "--producer-props", `bootstrap.servers=${config.KAFKA_BROKERS.join(",")}`, "acks=all", "enable.idempotence=true"],
+    [
+      jdk.java,
+      "-Xmx512m",
+      "-cp",
+      `${await kafkaJars(base)}/*`,
+      "org.apache.kafka.tools.ProducerPerformance",
+      "--topic",
+      topic,
+      "--num-records",
+      String(records),
+      "--record-size",
+      String(bytes),
+      "--throughput",
+      "-1",
+      "--producer-props",
+      `bootstrap.servers=${config.KAFKA_BROKERS.join(",")}`,
+      "acks=all",
+      "enable.idempotence=true",
+    ],
     { stdout: "pipe", stderr: "pipe" },
   );
   const out = await new Response(perf.stdout).text();
@@ -118,8 +137,18 @@ async function ingestScenario(key: string) {
   const summary = out.trim().split("\n").pop() ?? "";
   const perSecond = Number(summary.match(/([\d.]+) records\/sec/)?.[1] ?? NaN);
   const ratio = result.eventsPerSecond / perSecond;
-  rows.push({ figure: "ingest events/s (API, acks=all)", value: result.eventsPerSecond.toFixed(0), baseline: `${perSecond.toFixed(0)} (ProducerPerformance)`, ratio: `${ratio.toFixed(2)}x` });
-  report.ingest = { ...result, recordBytes: bytes, baseline: { tool: "org.apache.kafka.tools.ProducerPerformance", recordsPerSecond: perSecond, summary }, ratio };
+  rows.push({
+    figure: "ingest events/s (API, acks=all)",
+    value: result.eventsPerSecond.toFixed(0),
+    baseline: `${perSecond.toFixed(0)} (ProducerPerformance)`,
+    ratio: `${ratio.toFixed(2)}x`,
+  });
+  report.ingest = {
+    ...result,
+    recordBytes: bytes,
+    baseline: { tool: "org.apache.kafka.tools.ProducerPerformance", recordsPerSecond: perSecond, summary },
+    ratio,
+  };
 }
 
 async function freshnessScenario(key: string) {
@@ -127,11 +156,30 @@ async function freshnessScenario(key: string) {
   const seconds = quick ? 15 : 60;
   console.log(`freshness: ${rate} events/s through the API for ${seconds}s; 202 -> profile in Redis`);
   const result = await runJson<{ delay: Summary; probes: number; missed: number; failedEvents: number }>(
-    ["bench/freshness-load.ts", "--url", `${api}/v1/events`, "--auth", key, "--partner", partner, "--redis", config.REDIS_URL, "--rate", String(rate), "--seconds", String(seconds)],
+    [
+      "bench/freshness-load.ts",
+      "--url",
+      `${api}/v1/events`,
+      "--auth",
+      key,
+      "--partner",
+      partner,
+      "--redis",
+      config.REDIS_URL,
+      "--rate",
+      String(rate),
+      "--seconds",
+      String(seconds),
+    ],
     env,
   );
   const d = result.delay;
-  rows.push({ figure: `freshness 202 -> Redis ms (${rate}/s)`, value: `p50 ${ms(d.p50)} p95 ${ms(d.p95)} p99 ${ms(d.p99)} max ${ms(d.max)}`, baseline: "target p95 <= 100, p99 <= 500", ratio: `${result.probes} probes, ${result.missed} missed` });
+  rows.push({
+    figure: `freshness 202 -> Redis ms (${rate}/s)`,
+    value: `p50 ${ms(d.p50)} p95 ${ms(d.p95)} p99 ${ms(d.p99)} max ${ms(d.max)}`,
+    baseline: "target p95 <= 100, p99 <= 500",
+    ratio: `${result.probes} probes, ${result.missed} missed`,
+  });
   report.freshness = { rate, seconds, ...result };
 }
 
@@ -149,7 +197,12 @@ async function lookupScenario(key: string) {
   const common = ["--users", `lk-:${users}`, "--rate", String(rate), "--seconds", String(seconds)];
   const http = await runJson<Load>(["bench/load.ts", "--target", "http", "--url", `${api}/v1/profiles/`, "--auth", key, ...common], env);
   const redis = await runJson<Load>(["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", profileKey(partner, ""), ...common], env);
-  rows.push({ figure: `lookup ms @${rate}/s`, value: line(http), baseline: `Redis GET ${line(redis)}`, ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x` });
+  rows.push({
+    figure: `lookup ms @${rate}/s`,
+    value: line(http),
+    baseline: `Redis GET ${line(redis)}`,
+    ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x`,
+  });
   report.lookup = { rate, seconds, users, http, redisBaseline: redis };
 }
 
@@ -170,7 +223,11 @@ async function userInfoScenarios(key: string, children: Child[]) {
     await producer.send(
       Array.from({ length: Math.min(5000, users - i) }, (_, j) => {
         const id = `bu-${i + j}`;
-        return { topic: TOPIC.usersChangelog, key: id, value: { user_id: id, username: `bench_${i + j}`, name: `Bench User ${i + j}`, joined_at: joined, bio: "benchmarks and coffee", location: "Lisbon" } };
+        return {
+          topic: TOPIC.usersChangelog,
+          key: id,
+          value: { user_id: id, username: `bench_${i + j}`, name: `Bench User ${i + j}`, joined_at: joined, bio: "benchmarks and coffee", location: "Lisbon" },
+        };
       }),
     );
   }
@@ -186,13 +243,26 @@ async function userInfoScenarios(key: string, children: Child[]) {
     const common = ["--users", `bu-:${users}`, "--rate", String(rate), "--seconds", String(seconds)];
     const http = await runJson<Load>(["bench/load.ts", "--target", "http", "--url", `${api}/v1/users/`, "--auth", key, ...common], env);
     const redis = await runJson<Load>(["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", "userinfo:", ...common], env);
-    rows.push({ figure: `user lookup ms @${rate}/s`, value: line(http), baseline: `Redis GET ${line(redis)}`, ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x` });
+    rows.push({
+      figure: `user lookup ms @${rate}/s`,
+      value: line(http),
+      baseline: `Redis GET ${line(redis)}`,
+      ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x`,
+    });
     report.userLookup = { rate, seconds, users, http, redisBaseline: redis };
   }
   if (wanted("updates")) {
     console.log(`updates: a new follow every 50 ms for ${seconds}s; produce ack -> followee's count readable in Redis`);
-    const updates = await runJson<{ probes: number; missed: number; delay: Summary }>(["bench/update-latency.ts", "--users", `bu-:${users}`, "--seconds", String(seconds)], env);
-    rows.push({ figure: "user-info update ms (produce -> Redis)", value: line(updates), baseline: "target p95 <= 100, p99 <= 500", ratio: `${updates.probes} probes, ${updates.missed} missed` });
+    const updates = await runJson<{ probes: number; missed: number; delay: Summary }>(
+      ["bench/update-latency.ts", "--users", `bu-:${users}`, "--seconds", String(seconds)],
+      env,
+    );
+    rows.push({
+      figure: "user-info update ms (produce -> Redis)",
+      value: line(updates),
+      baseline: "target p95 <= 100, p99 <= 500",
+      ratio: `${updates.probes} probes, ${updates.missed} missed`,
+    });
     report.userInfoUpdates = updates;
   }
   if (wanted("rebuild")) {
@@ -201,7 +271,12 @@ async function userInfoScenarios(key: string, children: Child[]) {
     const started = performance.now();
     const out = await runJson<{ seconds: number; records: number }>(["workers/rebuild.ts", "userinfo", "--json"], env);
     const seconds = (performance.now() - started) / 1000;
-    rows.push({ figure: "rebuild userinfo (>= 100K users)", value: `${seconds.toFixed(1)} s, ${out.records} records`, baseline: "-", ratio: `${(out.records / out.seconds).toFixed(0)} records/s` });
+    rows.push({
+      figure: "rebuild userinfo (>= 100K users)",
+      value: `${seconds.toFixed(1)} s, ${out.records} records`,
+      baseline: "-",
+      ratio: `${(out.records / out.seconds).toFixed(0)} records/s`,
+    });
     report.userInfoRebuild = { ...out, wallSeconds: seconds };
   }
 }
@@ -222,7 +297,11 @@ async function endOffsets(topics: string[]): Promise<Map<string, { partition: nu
   await admin.connect();
   try {
     const ends = new Map<string, { partition: number; offset: string }[]>();
-    for (const topic of topics) ends.set(topic, (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })));
+    for (const topic of topics)
+      ends.set(
+        topic,
+        (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })),
+      );
     return ends;
   } finally {
     await admin.disconnect();
@@ -237,7 +316,15 @@ async function endOffsets(topics: string[]): Promise<Map<string, { partition: nu
 async function attributionScenarios(children: Child[]) {
   const inputs = [TOPIC.clicks, TOPIC.checkouts];
   const checkouts = quick ? 20_000 : 100_000;
-  const { records, versions } = commerceRun({ users: 20_000, products: 2000, seed: 5, runId: `ab${Date.now().toString(36)}`, start: Date.now() - 86_400_000, sessionsPerSecond: 40, checkouts });
+  const { records, versions } = commerceRun({
+    users: 20_000,
+    products: 2000,
+    seed: 5,
+    runId: `ab${Date.now().toString(36)}`,
+    start: Date.now() - 86_400_000,
+    sessionsPerSecond: 40,
+    checkouts,
+  });
   const made = records.filter((r) => r.topic === TOPIC.checkouts).length;
   const sql = createSql(config, 2);
   await writeUserVersions(sql, versions);
@@ -249,7 +336,10 @@ async function attributionScenarios(children: Child[]) {
 
   // Baseline: the same records read by a bare kafkajs consumer (no decode, no state, no sink).
   await setGroupOffsets(groupIdOf(config, "consume-baseline"), start);
-  const bare = await runJson<{ records: number; seconds: number }>(["bench/consume-baseline.ts", "--group", "consume-baseline", "--topics", inputs.join(","), "--records", String(records.length)], env);
+  const bare = await runJson<{ records: number; seconds: number }>(
+    ["bench/consume-baseline.ts", "--group", "consume-baseline", "--topics", inputs.join(","), "--records", String(records.length)],
+    env,
+  );
 
   await setGroupOffsets(groupIdOf(config, "attribution"), start);
   await setGroupOffsets(groupIdOf(config, "attributed-checkouts"), await endOffsets([TOPIC.attributed]));
@@ -268,16 +358,29 @@ async function attributionScenarios(children: Child[]) {
     baseline: `${bareRate.toFixed(0)} (bare kafkajs consumer, same records)`,
     ratio: `${(throughput / bareRate).toFixed(2)}x`,
   });
-  report.attributionThroughput = { records: records.length, checkouts: made, seconds, recordsPerSecond: throughput, baseline: { ...bare, recordsPerSecond: bareRate } };
+  report.attributionThroughput = {
+    records: records.length,
+    checkouts: made,
+    seconds,
+    recordsPerSecond: throughput,
+    baseline: { ...bare, recordsPerSecond: bareRate },
+  };
 
   const rate = 2000;
   const latencySeconds = quick ? 15 : 30;
-  console.log(`attribution latency: funnel at ${rate} records/s, a probe click + checkout every 50 ms for ${latencySeconds}s; checkout ack -> attributed row in Postgres`);
+  console.log(
+    `attribution latency: funnel at ${rate} records/s, a probe click + checkout every 50 ms for ${latencySeconds}s; checkout ack -> attributed row in Postgres`,
+  );
   const latency = await runJson<{ probes: number; missed: number; backgroundRecordsPerSecond: number; delay: Summary }>(
     ["bench/attribution-latency.ts", "--rate", String(rate), "--seconds", String(latencySeconds)],
     env,
   );
-  rows.push({ figure: `checkout -> row ms (${rate} records/s)`, value: line(latency), baseline: "freshness target p95 <= 100, p99 <= 500", ratio: `${latency.probes} probes, ${latency.missed} missed` });
+  rows.push({
+    figure: `checkout -> row ms (${rate} records/s)`,
+    value: line(latency),
+    baseline: "freshness target p95 <= 100, p99 <= 500",
+    ratio: `${latency.probes} probes, ${latency.missed} missed`,
+  });
   report.attributionLatency = { rate, seconds: latencySeconds, ...latency };
 }
 
@@ -311,7 +414,12 @@ async function welcomeScenarios(children: Child[]) {
   const slow = await runJson<Latency>(args, env);
   const baseline = `direct SMTP ${line(direct)}`;
   rows.push({ figure: `signup -> email ms (${rate}/s)`, value: line(fast), baseline, ratio: `${fast.received}/${fast.sent} emailed; target p95 <= 1000` });
-  rows.push({ figure: `signup -> email ms, key service 50 ms`, value: line(slow), baseline, ratio: `${slow.received}/${slow.sent} emailed; target p95 <= 1000` });
+  rows.push({
+    figure: `signup -> email ms, key service 50 ms`,
+    value: line(slow),
+    baseline,
+    ratio: `${slow.received}/${slow.sent} emailed; target p95 <= 1000`,
+  });
   report.welcome = { rate, seconds, direct, fast, slowKeyService: slow };
 }
 
@@ -339,7 +447,10 @@ async function personalizationScenarios() {
     await producer.disconnect();
 
     await setGroupOffsets(groupIdOf(config, "consume-baseline"), new Map(inputs.map((t) => [t, from.get(t)!])));
-    const bare = await runJson<{ records: number; seconds: number }>(["bench/consume-baseline.ts", "--group", "consume-baseline", "--topics", inputs.join(","), "--records", String(records.length)], env);
+    const bare = await runJson<{ records: number; seconds: number }>(
+      ["bench/consume-baseline.ts", "--group", "consume-baseline", "--topics", inputs.join(","), "--records", String(records.length)],
+      env,
+    );
 
     await setGroupOffsets(groupIdOf(config, "enrich"), from);
     const enrich = spawnBun(["workers/main.ts", "capture", "enrich"], env);
@@ -357,7 +468,13 @@ async function personalizationScenarios() {
       baseline: `${bareRate.toFixed(0)} (bare kafkajs consumer, same records)`,
       ratio: `${(rate / bareRate).toFixed(2)}x`,
     });
-    report.enrichThroughput = { records: records.length, users: users.length, seconds, recordsPerSecond: rate, baseline: { ...bare, recordsPerSecond: bareRate } };
+    report.enrichThroughput = {
+      records: records.length,
+      users: users.length,
+      seconds,
+      recordsPerSecond: rate,
+      baseline: { ...bare, recordsPerSecond: bareRate },
+    };
 
     // The windowed stages start at the ends: the backlog's event times are an hour old.
     const windowed = { ...env, CONTENT_WINDOW_MS: "1000", CONTENT_GRACE_MS: "2000" };
@@ -367,11 +484,23 @@ async function personalizationScenarios() {
     stages.push(spawnBun(["workers/main.ts", "user-activity", "popular-content", "content-views"], windowed));
     const trafficRate = 2000;
     const latencySeconds = quick ? 15 : 30;
-    console.log(`personalization latency: content traffic at ${trafficRate} records/s, 1 s windows, a probe open every 50 ms for ${latencySeconds}s; open -> the user's window readable in Redis`);
+    console.log(
+      `personalization latency: content traffic at ${trafficRate} records/s, 1 s windows, a probe open every 50 ms for ${latencySeconds}s; open -> the user's window readable in Redis`,
+    );
     type Latency = { probes: number; missed: number; delay: Summary; afterWindowEnd: Summary; backgroundRecordsPerSecond: number };
     const latency = await runJson<Latency>(["bench/personalization-latency.ts", "--rate", String(trafficRate), "--seconds", String(latencySeconds)], windowed);
-    rows.push({ figure: `open -> window result ms (1 s windows)`, value: line(latency), baseline: "includes the wait for the window to end (0-1 s)", ratio: `${latency.probes} probes, ${latency.missed} missed` });
-    rows.push({ figure: `window end -> result readable ms`, value: line({ delay: latency.afterWindowEnd }), baseline: "freshness target p95 <= 100, p99 <= 500", ratio: `at ${trafficRate} records/s` });
+    rows.push({
+      figure: `open -> window result ms (1 s windows)`,
+      value: line(latency),
+      baseline: "includes the wait for the window to end (0-1 s)",
+      ratio: `${latency.probes} probes, ${latency.missed} missed`,
+    });
+    rows.push({
+      figure: `window end -> result readable ms`,
+      value: line({ delay: latency.afterWindowEnd }),
+      baseline: "freshness target p95 <= 100, p99 <= 500",
+      ratio: `at ${trafficRate} records/s`,
+    });
     report.personalizationLatency = { rate: trafficRate, seconds: latencySeconds, ...latency };
   } finally {
     await Promise.all(stages.map((c) => c.stop()));
@@ -384,7 +513,10 @@ async function exportScenario() {
   const topic = `bench.export-${Date.now().toString(36)}`;
   const admin = createKafka(config).admin();
   await admin.connect();
-  await applyTopics(admin, [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench export source" }], { partitions: config.TOPIC_PARTITIONS, replication: 1 });
+  await applyTopics(admin, [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench export source" }], {
+    partitions: config.TOPIC_PARTITIONS,
+    replication: 1,
+  });
   const producer = await createProducer(createKafka(config));
   const now = Date.now();
   for (let i = 0; i < events; i += 10_000) {
@@ -392,7 +524,17 @@ async function exportScenario() {
       Array.from({ length: Math.min(10_000, events - i) }, (_, j) => {
         const n = i + j;
         const user = `bx-${n % 50_000}`;
-        const value = { click_id: `bx-${n}`, user_id: user, product_id: `p${n % 2000}`, occurred_at: new Date(now - (n % 172_800) * 1000).toISOString(), product: `Product ${n % 2000}`, price: (n % 10_000) / 100, url: `https://shop.example.com/p/${n % 2000}`, user_agent: "Mozilla/5.0 (X11; Linux x86_64)", ip_address: "10.0.0.1" };
+        const value = {
+          click_id: `bx-${n}`,
+          user_id: user,
+          product_id: `p${n % 2000}`,
+          occurred_at: new Date(now - (n % 172_800) * 1000).toISOString(),
+          product: `Product ${n % 2000}`,
+          price: (n % 10_000) / 100,
+          url: `https://shop.example.com/p/${n % 2000}`,
+          user_agent: "Mozilla/5.0 (X11; Linux x86_64)",
+          ip_address: "10.0.0.1",
+        };
         return { topic, key: user, value };
       }),
     );
@@ -401,7 +543,10 @@ async function exportScenario() {
   console.log(`export: ${events} click events on ${topic} -> warehouse, then COPY of the same rows from a file`);
   const file = join(tmpdir(), `cdp-bench-export-${process.pid}.csv`);
   try {
-    const out = await runJson<{ rows: number; exportSeconds: number; copyRows: number; copySeconds: number }>(["bench/export-run.ts", "--topic", topic, "--file", file], env);
+    const out = await runJson<{ rows: number; exportSeconds: number; copyRows: number; copySeconds: number }>(
+      ["bench/export-run.ts", "--topic", topic, "--file", file],
+      env,
+    );
     const exportRate = out.rows / out.exportSeconds;
     const copyRate = out.copyRows / out.copySeconds;
     rows.push({
@@ -414,7 +559,9 @@ async function exportScenario() {
   } finally {
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();
-    await Bun.file(file).delete().catch(() => {});
+    await Bun.file(file)
+      .delete()
+      .catch(() => {});
   }
 }
 

@@ -1,11 +1,11 @@
-import Redis from "ioredis";
 import { parseArgs } from "node:util";
+import Redis from "ioredis";
 import { loadConfig } from "../infra/platform/config.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 import { userInfoKey } from "../workers/userinfo/view.ts";
 import { runProbes } from "./probes.ts";
-import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * Update latency, its own process: every `interval` ms a new follow of a
@@ -31,7 +31,13 @@ const followers = async (user: string) => {
 const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Number(values.interval) }, async (i) => {
   const followee = `${prefix}${Math.floor(Math.random() * Number(count))}`;
   const before = await followers(followee);
-  await producer.send([{ topic: TOPIC.follows, key: `ul-${run}-${i}`, value: { type: "follow", follower_id: `ul-${run}-${i}`, followee_id: followee, occurred_at: new Date().toISOString() } }]);
+  await producer.send([
+    {
+      topic: TOPIC.follows,
+      key: `ul-${run}-${i}`,
+      value: { type: "follow", follower_id: `ul-${run}-${i}`, followee_id: followee, occurred_at: new Date().toISOString() },
+    },
+  ]);
   return async () => (await followers(followee)) > before;
 });
 await producer.disconnect();

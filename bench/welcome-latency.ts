@@ -1,5 +1,5 @@
-import nodemailer from "nodemailer";
 import { parseArgs } from "node:util";
+import nodemailer from "nodemailer";
 import { createSql } from "../infra/platform/clients.ts";
 import { loadConfig } from "../infra/platform/config.ts";
 import { readMailbox } from "../infra/tools/smtp/mailbox.ts";

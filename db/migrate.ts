@@ -1,6 +1,6 @@
+import { join } from "node:path";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
-import { join } from "node:path";
 import postgres from "postgres";
 import { configOrExit } from "../infra/platform/config.ts";
 

@@ -35,7 +35,9 @@ try {
     if (!values.username) fail("users set needs --username");
     const at = values.at === undefined ? undefined : new Date(values.at);
     if (at && Number.isNaN(at.getTime())) fail(`--at: not a time: ${values.at}`);
-    await upsertUsers(sql, [{ user_id: userId!, username: values.username!, name: values.name, email: values.email, region: values.region, gender: values.gender, updated_at: at }]);
+    await upsertUsers(sql, [
+      { user_id: userId!, username: values.username!, name: values.name, email: values.email, region: values.region, gender: values.gender, updated_at: at },
+    ]);
     console.log(`user ${userId} written`);
   } else if (command === "delete") {
     console.log(`deleted ${await deleteUsers(sql, [userId!])} user(s)`);

@@ -34,7 +34,9 @@ describe("attribution worker crashes", () => {
       expect(kills).toBe(planned);
       expect(midBatch).toBeGreaterThanOrEqual(1);
       const result = await compareUntilEqual(sql, run, runId, config.CLICK_LATENESS_MS);
-      console.log(`attribution crash: ${kills} kills (${midBatch} mid-batch), ${result.expected} checkouts (${result.attributed} attributed), ${result.actual} rows, ${result.differing} differing`);
+      console.log(
+        `attribution crash: ${kills} kills (${midBatch} mid-batch), ${result.expected} checkouts (${result.attributed} attributed), ${result.actual} rows, ${result.differing} differing`,
+      );
       expect(result.actual).toBe(run.checkouts.length);
       expect(result.differing).toBe(0);
     } finally {

@@ -3,7 +3,7 @@ import { createSql } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { ATTRIBUTION_TOPICS, attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
-import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
+import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { compareUntilEqual, prepareCommerceRun } from "./fixtures/commerce-run.ts";
 import { skipToEnd, testConfig, unique } from "./helpers.ts";
 
@@ -24,7 +24,13 @@ afterAll(async () => {
 describe("checkout attribution over datagen traffic", () => {
   test("100K checkouts: every row equals the plain-SQL result", async () => {
     const runId = unique("e2e");
-    const run = await prepareCommerceRun(sql, { runId, checkouts: 100_000, users: 3000, partitions: config.TOPIC_PARTITIONS, start: Date.now() - 3 * 86_400_000 });
+    const run = await prepareCommerceRun(sql, {
+      runId,
+      checkouts: 100_000,
+      users: 3000,
+      partitions: config.TOPIC_PARTITIONS,
+      start: Date.now() - 3 * 86_400_000,
+    });
     const names = { attribution: `${runId}-attribution`, rows: `${runId}-rows` };
     await skipToEnd(config, names.attribution, [ATTRIBUTION_TOPICS.clicks, ATTRIBUTION_TOPICS.checkouts]);
     await skipToEnd(config, names.rows, [ATTRIBUTION_TOPICS.attributed]);
@@ -36,7 +42,9 @@ describe("checkout attribution over datagen traffic", () => {
     await producer.disconnect();
 
     const result = await compareUntilEqual(sql, run, runId, config.CLICK_LATENESS_MS);
-    console.log(`attribution e2e: ${run.checkouts.length} checkouts (${result.attributed} attributed), ${run.clicks.length} clicks (${result.dropped_clicks} later than the allowance), ${result.actual} rows, ${result.differing} differing`);
+    console.log(
+      `attribution e2e: ${run.checkouts.length} checkouts (${result.attributed} attributed), ${run.clicks.length} clicks (${result.dropped_clicks} later than the allowance), ${result.actual} rows, ${result.differing} differing`,
+    );
     expect(result.expected).toBe(run.checkouts.length);
     expect(result.actual).toBe(run.checkouts.length);
     expect(result.differing).toBe(0);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Attribution, Checkout, Click } from "../infra/platform/contracts/commerce.ts";
-import { attributionFold, type AttributionState, type CommerceEvent } from "../workers/attribution/fold.ts";
+import { type AttributionState, attributionFold, type CommerceEvent } from "../workers/attribution/fold.ts";
 import { keepEarliestClick, type RowClick } from "../workers/attribution/table.ts";
 
 /**
@@ -50,7 +50,7 @@ function attribute(events: CommerceEvent[]): Record<string, string | null> {
 /** Every interleaving that keeps each stream's own order, sampled with a fixed seed. */
 function interleavings(clicks: CommerceEvent[], checkouts: CommerceEvent[], count: number): CommerceEvent[][] {
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   return Array.from({ length: count }, () => {
     const merged: CommerceEvent[] = [];
     let i = 0;
@@ -118,7 +118,7 @@ describe("checkout attribution rule", () => {
     const clicks: CommerceEvent[] = [];
     const checkouts: CommerceEvent[] = [];
     let seed = 3;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 200; i++) {
       // Clicks mostly in order, some a few seconds late (within the allowance).
       const at = T0 + i * 30_000 - Math.floor(random() * 10_000);
@@ -137,7 +137,10 @@ describe("checkout attribution rule", () => {
 
   test("state keeps only what the rule can still need", () => {
     const fold = attributionFold(rules);
-    const times = new Map([["clicks", T0 + 2 * HOUR], ["checkouts", T0 + 2 * HOUR]]);
+    const times = new Map([
+      ["clicks", T0 + 2 * HOUR],
+      ["checkouts", T0 + 2 * HOUR],
+    ]);
     let state: AttributionState | null = fold(undefined, click("old", T0 + HOUR - 20_000), undefined, new Map([["checkouts", T0]])).state;
     state = fold(state ?? undefined, checkout("k1", T0 + HOUR), undefined, new Map([["clicks", T0 + HOUR]])).state;
     expect(state!.products.p1!.clicks.length).toBe(1);
@@ -154,7 +157,15 @@ describe("checkout attribution rule", () => {
     // Four minutes ahead (within the allowed clock skew), written at T0 + 10 ms.
     state = fold(state, click("ahead", T0 + 4 * 60_000, "p2"), written, new Map([["checkouts", T0]])).state ?? undefined;
     expect(state!.products.p1!.open.map((o) => o.checkout.checkout_id)).toEqual(["k1"]);
-    const genuine = fold(state, click("genuine", T0 - 5000), { writtenAt: T0 + 20 }, new Map([["clicks", T0 + 10], ["checkouts", T0]]));
+    const genuine = fold(
+      state,
+      click("genuine", T0 - 5000),
+      { writtenAt: T0 + 20 },
+      new Map([
+        ["clicks", T0 + 10],
+        ["checkouts", T0],
+      ]),
+    );
     expect(genuine.emit?.map((r) => (r.value as Attribution).click?.click_id)).toEqual(["genuine"]);
     // Without the bound (the click taken at its word), the same click would have closed k1.
     const unbounded = fold(undefined, checkout("k1", T0), undefined, new Map()).state ?? undefined;

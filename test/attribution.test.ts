@@ -7,10 +7,10 @@ import { upsertUsers } from "../db/users.ts";
 import type { Checkout, Click } from "../infra/platform/contracts/commerce.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
-import { attributedCheckoutsWorker, attributionWorker, type AttributionTopics } from "../workers/attribution/worker.ts";
-import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
-import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
+import { type AttributionTopics, attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
+import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
+import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
 
 /**
  * The attribution rule through the real pipeline (broker, Redis state,
@@ -39,10 +39,24 @@ const click = (id: string, who: string, at: number, product = "p1"): OutRecord =
 const checkout = (id: string, who: string, at: number, product = "p1"): OutRecord => ({
   topic: topics.checkouts,
   key: user(who),
-  value: { checkout_id: `${run}-${id}`, user_id: user(who), product_id: product, total_amount: 42.5, occurred_at: iso(at), payment_method: "card" } satisfies Checkout,
+  value: {
+    checkout_id: `${run}-${id}`,
+    user_id: user(who),
+    product_id: product,
+    total_amount: 42.5,
+    occurred_at: iso(at),
+    payment_method: "card",
+  } satisfies Checkout,
 });
 
-type Row = { checkout_id: string; click_id: string | null; clicked_at: Date | string | null; user_name: string | null; user_region: string | null; total_amount: string };
+type Row = {
+  checkout_id: string;
+  click_id: string | null;
+  clicked_at: Date | string | null;
+  user_name: string | null;
+  user_region: string | null;
+  total_amount: string;
+};
 const rowsOf = async (ids: string[]) => {
   const rows = await sql<Row[]>`select * from attributed_checkouts where checkout_id = any(${ids.map((id) => `${run}-${id}`)})`;
   return new Map(rows.map((r) => [r.checkout_id.slice(run.length + 1), r]));
@@ -57,7 +71,10 @@ beforeAll(async () => {
   workers.push(await runWorker(attributionWorker(config, { name: `${run}-attribution`, topics }), config));
   workers.push(await runWorker(attributedCheckoutsWorker(config, { name: `${run}-rows`, topic: topics.attributed }), config));
   const everyone = ["exact", "beyond", "two", "after", "repeat", "none", "renamed", "first", "within", "late"];
-  await upsertUsers(sql, everyone.map((who) => ({ user_id: user(who), username: who, name: `${who} (only version)`, region: "eu-west", updated_at: new Date(T0 - 24 * HOUR) })));
+  await upsertUsers(
+    sql,
+    everyone.map((who) => ({ user_id: user(who), username: who, name: `${who} (only version)`, region: "eu-west", updated_at: new Date(T0 - 24 * HOUR) })),
+  );
   // "renamed" changes name twice: between its click and checkout, and after the checkout.
   await upsertUsers(sql, [{ user_id: user("renamed"), username: "renamed", name: "After", region: "us-east", updated_at: new Date(T0 - 30 * 60_000) }]);
   await upsertUsers(sql, [{ user_id: user("renamed"), username: "renamed", name: "Later", region: "ap-south", updated_at: new Date(T0 + HOUR) }]);
@@ -65,7 +82,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
   await producer.disconnect();
-  await deleteTopics(config, Object.values(topics).flatMap((t) => [t, deadLetterTopic(t)]));
+  await deleteTopics(
+    config,
+    Object.values(topics).flatMap((t) => [t, deadLetterTopic(t)]),
+  );
   await closeApiDependencies(deps);
 });
 
@@ -140,7 +160,11 @@ describe("checkout attribution, end to end with fixed times", () => {
   }, 90_000);
 
   test("GET /v1/checkouts/attributed filters by user, product, time and attribution, and pages by cursor", async () => {
-    const page = async (query: string) => (await (await get(`/v1/checkouts/attributed?${query}`)).json()) as { results: { checkout_id: string; click_id: string | null }[]; next_cursor: string | null };
+    const page = async (query: string) =>
+      (await (await get(`/v1/checkouts/attributed?${query}`)).json()) as {
+        results: { checkout_id: string; click_id: string | null }[];
+        next_cursor: string | null;
+      };
     const repeat = await page(`user_id=${user("repeat")}`);
     expect(repeat.results.map((r) => r.checkout_id)).toEqual([`${run}-k-repeat-2`, `${run}-k-repeat-1`]);
 

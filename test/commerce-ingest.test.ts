@@ -3,8 +3,8 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { recordsIn, testConfig, unique } from "./helpers.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
+import { recordsIn, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
 const deps = await connectApiDependencies(config);
@@ -16,11 +16,31 @@ beforeAll(async () => {
 afterAll(() => closeApiDependencies(deps));
 
 const post = (path: string, body: unknown, auth = true) =>
-  app.request(path, { method: "POST", headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body) });
+  app.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
+  });
 
 const at = new Date().toISOString();
-const click = (o: Record<string, unknown> = {}) => ({ click_id: unique("c"), user_id: "u1", product_id: "p1", occurred_at: at, price: 19.99, url: "https://shop/p1", ...o });
-const checkout = (o: Record<string, unknown> = {}) => ({ checkout_id: unique("k"), user_id: "u1", product_id: "p1", total_amount: 19.99, occurred_at: at, payment_method: "card", ...o });
+const click = (o: Record<string, unknown> = {}) => ({
+  click_id: unique("c"),
+  user_id: "u1",
+  product_id: "p1",
+  occurred_at: at,
+  price: 19.99,
+  url: "https://shop/p1",
+  ...o,
+});
+const checkout = (o: Record<string, unknown> = {}) => ({
+  checkout_id: unique("k"),
+  user_id: "u1",
+  product_id: "p1",
+  total_amount: 19.99,
+  occurred_at: at,
+  payment_method: "card",
+  ...o,
+});
 
 describe("POST /v1/clicks and /v1/checkouts", () => {
   test("valid batches are produced and answered 202 after the ack", async () => {

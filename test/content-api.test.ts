@@ -4,11 +4,11 @@ import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { deleteUsers, upsertUsers } from "../db/users.ts";
-import { type CapturedUser } from "../infra/platform/contracts/content.ts";
+import type { CapturedUser } from "../infra/platform/contracts/content.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import type { Running } from "../workers/runtime/runner.ts";
 import { eventually, recordsIn, tailTopic, testConfig, unique } from "./helpers.ts";
-import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * The personalization pipeline's edges on the real servers: its ingest
@@ -67,7 +67,9 @@ describe("GET /v1/content/popular and /v1/users/:userId/activity", () => {
   test("bad parameters are a 400 naming them; nothing yet is a 404", async () => {
     const wrongWindow = await get("/v1/content/popular?window=1h");
     expect(wrongWindow.status).toBe(400);
-    expect(((await wrongWindow.json()) as { errors: { field: string; reason: string }[] }).errors).toEqual([{ field: "window", reason: "must be 5m, the window the pipeline counts in (CONTENT_WINDOW_MS)" }]);
+    expect(((await wrongWindow.json()) as { errors: { field: string; reason: string }[] }).errors).toEqual([
+      { field: "window", reason: "must be 5m, the window the pipeline counts in (CONTENT_WINDOW_MS)" },
+    ]);
     const badLimit = await get(`/v1/content/popular?limit=${config.POPULAR_TOP_N + 1}`);
     expect(((await badLimit.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe("limit");
     expect((await get("/v1/content/popular?sort=asc")).status).toBe(400);
@@ -92,7 +94,14 @@ describe("users captured to users.cdc", () => {
     await eventually("the tombstone on users.cdc", async () => ofUser().length === 3, 30_000);
     await tail.stop();
     const [inserted, updated, deleted] = ofUser();
-    expect(JSON.parse(inserted!.value) as CapturedUser).toMatchObject({ user_id: userId, username: "ada", name: "Ada", region: "eu-west", gender: "f", email: null });
+    expect(JSON.parse(inserted!.value) as CapturedUser).toMatchObject({
+      user_id: userId,
+      username: "ada",
+      name: "Ada",
+      region: "eu-west",
+      gender: "f",
+      email: null,
+    });
     expect((JSON.parse(updated!.value) as CapturedUser).region).toBe("us-east");
     expect(deleted!.value).toBe("");
     console.log(`users.cdc: insert seen ${insertDelay} ms after its commit (polled every 200 ms)`);

@@ -7,7 +7,12 @@ import { ROOT } from "./helpers.ts";
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
 // This process names topics with the tests' prefix; the pages show the topics' own names.
 const unprefixed = (text: string) => text.replace(/\btest\.(?=[a-z_]+\.)/g, "");
-const pages = ["README.md", ...readdirSync(join(ROOT, "docs"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const pages = [
+  "README.md",
+  ...readdirSync(join(ROOT, "docs"), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 
 describe("docs", () => {
   test("the README is short: what it is, the two commands, the pipelines, commands, layout, links", () => {
@@ -23,7 +28,9 @@ describe("docs", () => {
   });
 
   test("every relative link in the README and docs/ leads to a file of the repository", () => {
-    const links = pages.flatMap((page) => [...read(page).matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].filter(([, target]) => !/^[a-z]+:/.test(target!)).map(([, target]) => ({ page, target: target! })));
+    const links = pages.flatMap((page) =>
+      [...read(page).matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].filter(([, target]) => !/^[a-z]+:/.test(target!)).map(([, target]) => ({ page, target: target! })),
+    );
     expect(links.length).toBeGreaterThan(20);
     expect(links.filter(({ page, target }) => !existsSync(join(ROOT, dirname(page), target))).map(({ page, target }) => `${page} -> ${target}`)).toEqual([]);
   });

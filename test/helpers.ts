@@ -1,15 +1,15 @@
+import type { Subprocess } from "bun";
 import { Hono } from "hono";
+import { type Admin, AssignerProtocol } from "kafkajs";
 import type { AuthEnv } from "../api/http/auth.ts";
 import type { Scope } from "../api/http/scopes.ts";
-import { loadConfig, type Config } from "../infra/platform/config.ts";
+import { type Config, loadConfig } from "../infra/platform/config.ts";
 import { applyTopics } from "../infra/platform/kafka/admin.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
-import type { TopicSpec } from "../infra/platform/topology.ts";
-import type { Subprocess } from "bun";
-import { AssignerProtocol, type Admin } from "kafkajs";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
-import { groupIdOf } from "../workers/runtime/runner.ts";
+import type { TopicSpec } from "../infra/platform/topology.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
+import { groupIdOf } from "../workers/runtime/runner.ts";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -67,10 +67,14 @@ export async function skipToEnd(config: Config, worker: string, topics: string[]
     for (const topic of topics) {
       const ends = await admin.fetchTopicOffsets(topic);
       // A member killed by an earlier run stays in the group until its session times out.
-      await eventually(`group ${worker} to have no live members`, async () => {
-        await admin.setOffsets({ groupId: groupIdOf(config, worker), topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
-        return true;
-      }, 60_000);
+      await eventually(
+        `group ${worker} to have no live members`,
+        async () => {
+          await admin.setOffsets({ groupId: groupIdOf(config, worker), topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+          return true;
+        },
+        60_000,
+      );
     }
   } finally {
     await admin.disconnect();
@@ -117,13 +121,17 @@ export function crashableWorker(config: Config, spawn: (env: Record<string, stri
       await admin.connect();
       try {
         const clientId = `crash-victim-${incarnation}`;
-        await eventually(`${clientId} to own partitions of ${groupId}`, async () => {
-          const [described] = (await admin.describeGroups([groupId])).groups;
-          const member = described?.state === "Stable" ? described.members.find((m) => m.clientId === clientId) : undefined;
-          if (!member) return false;
-          const { assignment } = AssignerProtocol.MemberAssignment.decode(member.memberAssignment) ?? { assignment: {} };
-          return Object.values(assignment as Record<string, number[]>).some((partitions) => partitions.length > 0);
-        }, 60_000);
+        await eventually(
+          `${clientId} to own partitions of ${groupId}`,
+          async () => {
+            const [described] = (await admin.describeGroups([groupId])).groups;
+            const member = described?.state === "Stable" ? described.members.find((m) => m.clientId === clientId) : undefined;
+            if (!member) return false;
+            const { assignment } = AssignerProtocol.MemberAssignment.decode(member.memberAssignment) ?? { assignment: {} };
+            return Object.values(assignment as Record<string, number[]>).some((partitions) => partitions.length > 0);
+          },
+          60_000,
+        );
         const joined = (await positions(admin)).committed;
         await eventually(`${clientId} to commit`, async () => (await positions(admin)).committed > joined, 60_000);
         const { lag } = await positions(admin);

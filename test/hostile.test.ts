@@ -1,22 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import fc from "fast-check";
-import { Kafka, logLevel, Partitioners, type Producer as KafkaProducer } from "kafkajs";
+import { Kafka, type Producer as KafkaProducer, logLevel, Partitioners } from "kafkajs";
 import { createApp } from "../api/app.ts";
 import type { IngestTopics } from "../api/http/ingest-endpoints.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
+import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
 import { runExport } from "../workers/export/export.ts";
 import { tableLike, WAREHOUSE_TABLES } from "../workers/export/tables.ts";
 import { enrichWorker, PERSONALIZATION_TOPICS } from "../workers/personalization/worker.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
-import { groupIdOf, runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
+import { groupIdOf, type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { socialEdgesWorker, userInfoWorker } from "../workers/userinfo/worker.ts";
-import { cases, kinds, type Case } from "./fixtures/hostile.ts";
+import { type Case, cases, kinds } from "./fixtures/hostile.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique } from "./helpers.ts";
-import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * The hostile-input suite (SPEC §3.7): generated records, valid, oddly
@@ -66,7 +66,13 @@ const topicOf: Record<string, string> = {
   follows: topics.follows,
   likes: topics.likes,
 };
-const ingestTopics: IngestTopics = { events: topics.events, clicks: topics.clicks, checkouts: topics.checkouts, beacons: topics.beacons, interactions: topics.interactions };
+const ingestTopics: IngestTopics = {
+  events: topics.events,
+  clicks: topics.clicks,
+  checkouts: topics.checkouts,
+  beacons: topics.beacons,
+  interactions: topics.interactions,
+};
 const partners = [`${run}-p`, `${run}-q`] as const;
 const deps = await connectApiDependencies(config);
 const app = createApp({ ...deps, ingestTopics });
@@ -84,29 +90,56 @@ let raw: KafkaProducer;
 beforeAll(async () => {
   for (const partner of partners) keys[partner] = (await createApiKey(drizzle(deps.sql), partner, ["admin"])).key;
   for (const topic of Object.values(topics)) await createTestTopic(config, topic, 3);
-  const personalization = { ...PERSONALIZATION_TOPICS, users: topics.usersCdc, beacons: topics.beacons, interactions: topics.interactions, activeUsers: topics.active, interactionsEnriched: topics.enriched, impressions: topics.impressions };
-  const userinfo = { tweets: topics.tweets, follows: topics.follows, likes: topics.likes, users: topics.users, deltas: topics.deltas, changelog: topics.changelog };
+  const personalization = {
+    ...PERSONALIZATION_TOPICS,
+    users: topics.usersCdc,
+    beacons: topics.beacons,
+    interactions: topics.interactions,
+    activeUsers: topics.active,
+    interactionsEnriched: topics.enriched,
+    impressions: topics.impressions,
+  };
+  const userinfo = {
+    tweets: topics.tweets,
+    follows: topics.follows,
+    likes: topics.likes,
+    users: topics.users,
+    deltas: topics.deltas,
+    changelog: topics.changelog,
+  };
   workers.push(
     await runWorker(profileWorker(config, { name: groups[0]!, topics: { events: topics.events, actions: topics.actions } }), config),
-    await runWorker(attributionWorker(config, { name: groups[1]!, topics: { clicks: topics.clicks, checkouts: topics.checkouts, attributed: topics.attributed } }), config),
+    await runWorker(
+      attributionWorker(config, { name: groups[1]!, topics: { clicks: topics.clicks, checkouts: topics.checkouts, attributed: topics.attributed } }),
+      config,
+    ),
     await runWorker(attributedCheckoutsWorker(config, { name: groups[2]!, topic: topics.attributed }), config),
     await runWorker(enrichWorker(config, { name: groups[3]!, topics: personalization }), config),
     await runWorker(socialEdgesWorker(config, { name: groups[4]!, topics: userinfo }), config),
     await runWorker(userInfoWorker(config, { name: groups[5]!, topics: userinfo }), config),
   );
   // A foreign client: plain kafkajs with the Java partitioner, no project code in between.
-  raw = new Kafka({ clientId: "foreign", brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  raw = new Kafka({ clientId: "foreign", brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING }).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await raw.connect();
 });
 afterAll(async () => {
   await raw.disconnect();
   await Promise.all(workers.map((w) => w.stop()));
-  await deleteTopics(config, Object.values(topics).flatMap((t) => [t, deadLetterTopic(t)]));
+  await deleteTopics(
+    config,
+    Object.values(topics).flatMap((t) => [t, deadLetterTopic(t)]),
+  );
   await closeApiDependencies(deps);
 });
 
 const request = (path: string, init: { method?: string; body?: string } = {}, partner: string = partners[0]) =>
-  app.request(path, { method: init.method ?? "GET", headers: { authorization: `Bearer ${keys[partner]}`, "content-type": "application/json" }, body: init.body });
+  app.request(path, {
+    method: init.method ?? "GET",
+    headers: { authorization: `Bearer ${keys[partner]}`, "content-type": "application/json" },
+    body: init.body,
+  });
 
 /** What the API must answer for a case. */
 const expectedStatus = { valid: 202, invalid: 400, foreign: 403 } as const;
@@ -142,7 +175,11 @@ describe("hostile input at every way in", () => {
     expect(all.map((k) => k.name).sort()).toEqual(Object.keys(topicOf).sort());
     for (const kind of all) {
       for (const c of cases(kind, 10_000, PER_TOPIC, partners[1], SEED)) {
-        const [meta] = await raw.send({ topic: topicOf[kind.name]!, acks: -1, messages: [{ key: c.key ?? "no-key", value: c.json === null ? null : Buffer.from(c.json) }] });
+        const [meta] = await raw.send({
+          topic: topicOf[kind.name]!,
+          acks: -1,
+          messages: [{ key: c.key ?? "no-key", value: c.json === null ? null : Buffer.from(c.json) }],
+        });
         produced.push({ ...c, partition: meta!.partition, offset: meta!.baseOffset! });
       }
     }
@@ -150,18 +187,64 @@ describe("hostile input at every way in", () => {
   }, 120_000);
 
   test("read endpoints with generated query strings and ids never answer 5xx", async () => {
-    const params = ["partner_id", "country", "language", "category", "last_visit_from", "last_visit_to", "total_purchases_min", "total_purchases_max", "sort", "order", "page", "size", "q", "user_id", "product_id", "from", "to", "attributed", "cursor", "window", "start", "limit", "__proto__", "x"];
+    const params = [
+      "partner_id",
+      "country",
+      "language",
+      "category",
+      "last_visit_from",
+      "last_visit_to",
+      "total_purchases_min",
+      "total_purchases_max",
+      "sort",
+      "order",
+      "page",
+      "size",
+      "q",
+      "user_id",
+      "product_id",
+      "from",
+      "to",
+      "attributed",
+      "cursor",
+      "window",
+      "start",
+      "limit",
+      "__proto__",
+      "x",
+    ];
     const values = fc.oneof(
       fc.string({ unit: "binary", maxLength: 20 }),
-      fc.constantFrom("0", "-1", "1e308", "99999999999", "2026-01-01T00:00:00+23:59", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "desc", "last_visit", "true", "5m", "%00", "%ZZ", "%ED%A0%80", "a".repeat(3000)),
+      fc.constantFrom(
+        "0",
+        "-1",
+        "1e308",
+        "99999999999",
+        "2026-01-01T00:00:00+23:59",
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "desc",
+        "last_visit",
+        "true",
+        "5m",
+        "%00",
+        "%ZZ",
+        "%ED%A0%80",
+        "a".repeat(3000),
+      ),
       fc.integer().map(String),
     );
     const query = fc
       .array(fc.tuple(fc.constantFrom(...params), values), { maxLength: 4 })
       .map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${v.startsWith("%") ? v : encodeURIComponent(v.toWellFormed())}`).join("&"));
-    const id = fc.oneof(fc.string({ unit: "binary", minLength: 1, maxLength: 140 }).map((s) => encodeURIComponent(s.toWellFormed())), fc.constantFrom("%00", "%ED%A0%80", "offsets", "..", "%2F", "a".repeat(200)));
+    const id = fc.oneof(
+      fc.string({ unit: "binary", minLength: 1, maxLength: 140 }).map((s) => encodeURIComponent(s.toWellFormed())),
+      fc.constantFrom("%00", "%ED%A0%80", "offsets", "..", "%2F", "a".repeat(200)),
+    );
     const paths = fc.oneof(
-      fc.tuple(fc.constantFrom("/v1/search/profiles", "/v1/search/users", "/v1/checkouts/attributed", "/v1/content/popular"), query).map(([p, q]) => `${p}?${q}`),
+      fc
+        .tuple(fc.constantFrom("/v1/search/profiles", "/v1/search/users", "/v1/checkouts/attributed", "/v1/content/popular"), query)
+        .map(([p, q]) => `${p}?${q}`),
       fc.tuple(fc.constantFrom("/v1/profiles/", "/v1/users/"), id).map(([p, i]) => `${p}${i}`),
       id.map((i) => `/v1/users/${i}/activity`),
     );
@@ -188,7 +271,8 @@ describe("hostile input at every way in", () => {
         for (const topic of groupTopics) {
           const ends = await admin.fetchTopicOffsets(topic);
           const [committed] = await admin.fetchOffsets({ groupId: groupIdOf(config, group), topics: [topic] });
-          for (const end of ends) behind += Number(end.high) - Math.max(0, Number(committed!.partitions.find((p) => p.partition === end.partition)?.offset ?? 0));
+          for (const end of ends)
+            behind += Number(end.high) - Math.max(0, Number(committed!.partitions.find((p) => p.partition === end.partition)?.offset ?? 0));
         }
       }
       return behind;
@@ -241,9 +325,17 @@ describe("hostile input at every way in", () => {
     expect(rows.length).toBe(checkoutIds.length);
 
     // Enrichment: every accepted beacon and interaction enriched once (by where it entered).
-    for (const [kind, topic] of [["beacons", topics.active], ["interactions", topics.enriched]] as const) {
+    for (const [kind, topic] of [
+      ["beacons", topics.active],
+      ["interactions", topics.enriched],
+    ] as const) {
       const enriched = await readTopic(config, topic);
-      const distinct = new Set(enriched.map((r) => { const v = JSON.parse(r.value!) as { source_partition: number; source_offset: string }; return `${v.source_partition}:${v.source_offset}`; }));
+      const distinct = new Set(
+        enriched.map((r) => {
+          const v = JSON.parse(r.value!) as { source_partition: number; source_offset: string };
+          return `${v.source_partition}:${v.source_offset}`;
+        }),
+      );
       const want = accepted.filter((c) => c.kind === kind).length;
       lost += Math.max(0, want - distinct.size);
       expect([kind, distinct.size]).toEqual([kind, want]);
@@ -263,7 +355,8 @@ describe("hostile input at every way in", () => {
       if (c.kind === "tweets") {
         if (v.type === "created" && !tweets.has(v.tweet_id!)) tweets.set(v.tweet_id!, v.user_id!);
         if (v.type === "deleted") tweets.delete(v.tweet_id!);
-      } else if (c.kind === "follows") (v.type === "follow" ? follows.add.bind(follows) : follows.delete.bind(follows))(JSON.stringify([v.follower_id, v.followee_id]));
+      } else if (c.kind === "follows")
+        (v.type === "follow" ? follows.add.bind(follows) : follows.delete.bind(follows))(JSON.stringify([v.follower_id, v.followee_id]));
       else if (c.kind === "likes") (v.type === "like" ? likes.add.bind(likes) : likes.delete.bind(likes))(JSON.stringify([v.user_id, v.tweet_id]));
     }
     expect(last.size).toBeGreaterThan(10);
@@ -271,17 +364,18 @@ describe("hostile input at every way in", () => {
     for (const [user, fields] of last) {
       const response = await request(`/v1/users/${encodeURIComponent(user)}`);
       const got = response.status === 200 ? await response.json() : response.status;
-      const want = fields === null
-        ? 404
-        : expect.objectContaining({
-            user_id: user,
-            username: fields.username,
-            name: fields.name,
-            tweets: [...tweets.values()].filter((author) => author === user).length,
-            following: pairs(follows).filter(([a]) => a === user).length,
-            followers: pairs(follows).filter(([, b]) => b === user).length,
-            likes: pairs(likes).filter(([u]) => u === user).length,
-          });
+      const want =
+        fields === null
+          ? 404
+          : expect.objectContaining({
+              user_id: user,
+              username: fields.username,
+              name: fields.name,
+              tweets: [...tweets.values()].filter((author) => author === user).length,
+              following: pairs(follows).filter(([a]) => a === user).length,
+              followers: pairs(follows).filter(([, b]) => b === user).length,
+              likes: pairs(likes).filter(([u]) => u === user).length,
+            });
       if (fields !== null && response.status !== 200) lost++;
       expect([user, got]).toEqual([user, want]);
     }
@@ -303,17 +397,39 @@ describe("hostile input at every way in", () => {
 
   test("the warehouse holds every accepted record and rejects every refused one with its reason", async () => {
     const exported = ["events", "clicks", "checkouts", "beacons", "interactions", "tweets", "follows", "likes"];
-    const like = (topic: string) => WAREHOUSE_TABLES.find((t) => t.topic === { events: TOPIC.clickstream, clicks: TOPIC.clicks, checkouts: TOPIC.checkouts, beacons: TOPIC.beacons, interactions: TOPIC.interactions, tweets: TOPIC.tweets, follows: TOPIC.follows, likes: TOPIC.likes }[topic])!;
+    const like = (topic: string) =>
+      WAREHOUSE_TABLES.find(
+        (t) =>
+          t.topic ===
+          {
+            events: TOPIC.clickstream,
+            clicks: TOPIC.clicks,
+            checkouts: TOPIC.checkouts,
+            beacons: TOPIC.beacons,
+            interactions: TOPIC.interactions,
+            tweets: TOPIC.tweets,
+            follows: TOPIC.follows,
+            likes: TOPIC.likes,
+          }[topic],
+      )!;
     const tables = exported.map((kind) => tableLike(like(kind), topicOf[kind]!, `t_${run.replace(/\W/g, "_")}_${kind}`));
     const summary = await runExport({ ...config, WAREHOUSE_RETENTION_DAYS: 36_500 }, { tables });
     for (const [i, kind] of exported.entries()) {
       const table = tables[i]!.table;
       const want = {
         rows: posted.filter((p) => p.kind === kind && p.status === 202).length + produced.filter((p) => p.kind === kind && rawVerdict(p) === "valid").length,
-        rejects: produced.filter((p) => p.kind === kind && rawVerdict(p) !== "valid").map((p) => `${p.partition}:${p.offset}`).sort(),
+        rejects: produced
+          .filter((p) => p.kind === kind && rawVerdict(p) !== "valid")
+          .map((p) => `${p.partition}:${p.offset}`)
+          .sort(),
       };
-      const [{ rows }] = (await deps.sql.unsafe(`select count(distinct (_partition, _offset))::int as rows from warehouse."${table}"`)) as unknown as [{ rows: number }];
-      const rejects = (await deps.sql.unsafe(`select _partition || ':' || _offset as at, reason from warehouse."${table}_rejects"`)) as unknown as { at: string; reason: string }[];
+      const [{ rows }] = (await deps.sql.unsafe(`select count(distinct (_partition, _offset))::int as rows from warehouse."${table}"`)) as unknown as [
+        { rows: number },
+      ];
+      const rejects = (await deps.sql.unsafe(`select _partition || ':' || _offset as at, reason from warehouse."${table}_rejects"`)) as unknown as {
+        at: string;
+        reason: string;
+      }[];
       expect([kind, rows, rejects.map((r) => r.at).sort()]).toEqual([kind, want.rows, want.rejects]);
       expect(rejects.filter((r) => r.reason.length === 0)).toEqual([]);
       expect(summary.tables[table]).toEqual({ loaded: want.rows, rejected: want.rejects.length });

@@ -3,8 +3,8 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { recordsIn, testConfig, unique } from "./helpers.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
+import { recordsIn, testConfig, unique } from "./helpers.ts";
 
 const config = { ...testConfig(), INGEST_MAX_BATCH: 50, INGEST_MAX_BODY_BYTES: 64 * 1024 };
 const deps = await connectApiDependencies(config);

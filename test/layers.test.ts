@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { Glob } from "bun";
 import { dirname, join, relative, resolve } from "node:path";
+import { Glob } from "bun";
 
 /**
  * The layers of the tree, bottom up: the platform (config, log, clients,
@@ -65,7 +65,7 @@ describe("layers", () => {
     expect(edges.length).toBeGreaterThan(300);
     const wrong = edges.filter(([from, to]) => {
       const layer = LAYERS.find((l) => l.from.test(from));
-      return !layer || !layer.may.some((allowed) => allowed.test(to));
+      return !layer?.may.some((allowed) => allowed.test(to));
     });
     expect(wrong.map(([from, to]) => `${from} -> ${to}`)).toEqual([]);
   });
@@ -83,8 +83,23 @@ describe("layers", () => {
   });
 
   test("the checks catch a cycle and a wrong-way import", () => {
-    expect(findCycle(new Map([["a", new Set(["b"])], ["b", new Set(["c"])], ["c", new Set(["a"])]]))).toEqual(["a", "b", "c", "a"]);
-    expect(findCycle(new Map([["a", new Set(["b"])], ["b", new Set<string>()]]))).toBeNull();
+    expect(
+      findCycle(
+        new Map([
+          ["a", new Set(["b"])],
+          ["b", new Set(["c"])],
+          ["c", new Set(["a"])],
+        ]),
+      ),
+    ).toEqual(["a", "b", "c", "a"]);
+    expect(
+      findCycle(
+        new Map([
+          ["a", new Set(["b"])],
+          ["b", new Set<string>()],
+        ]),
+      ),
+    ).toBeNull();
     const platform = LAYERS.find((l) => l.from.test("infra/platform/config.ts"))!;
     expect(platform.may.some((allowed) => allowed.test("workers/runtime/runner.ts"))).toBe(false);
     const api = LAYERS.find((l) => l.from.test("api/routes/content.ts"))!;

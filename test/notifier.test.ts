@@ -1,13 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { offsetsKey } from "../infra/platform/redis-keys.ts";
+import { createRedis } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
-import { createRedis } from "../infra/platform/clients.ts";
-import { notifierWorker, type NotifierStats } from "../workers/notifier/worker.ts";
+import { offsetsKey } from "../infra/platform/redis-keys.ts";
+import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
+import { type NotifierStats, notifierWorker } from "../workers/notifier/worker.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { groupIdOf, runWorker } from "../workers/runtime/runner.ts";
 import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
-import { TOPIC, deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * add_to_cart -> actions.push -> webhook, against a real HTTP receiver run by
@@ -73,7 +73,10 @@ describe("push actions", () => {
 
     try {
       const ok = (key: string) => hits.filter((h) => h.key === key && h.status < 300).length;
-      await eventually("every good action delivered and both failing ones dead-lettered", async () => goodIds.every((id) => ok(id) > 0) && stats.deadLettered >= 2);
+      await eventually(
+        "every good action delivered and both failing ones dead-lettered",
+        async () => goodIds.every((id) => ok(id) > 0) && stats.deadLettered >= 2,
+      );
       expect(goodIds.length).toBeGreaterThan(0);
       for (const id of goodIds) expect(ok(id), id).toBe(1);
       expect(hits.filter((h) => h.key === idempotencyKey(`${run}-f1`)).map((h) => h.status)).toEqual([500, 500, 500, 500]);
@@ -101,7 +104,11 @@ describe("push actions", () => {
       const redis = createRedis(config);
       await redis.del(offsetsKey("notifier"));
       redis.disconnect();
-      await admin.setOffsets({ groupId: groupIdOf(config, "notifier"), topic: TOPIC.pushActions, partitions: startOffsets.map((p) => ({ partition: p.partition, offset: p.offset })) });
+      await admin.setOffsets({
+        groupId: groupIdOf(config, "notifier"),
+        topic: TOPIC.pushActions,
+        partitions: startOffsets.map((p) => ({ partition: p.partition, offset: p.offset })),
+      });
       const before = hits.length;
       const replayStats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 };
       notifier = await runWorker(notifierWorker(config, replayStats), config);

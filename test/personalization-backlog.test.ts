@@ -4,11 +4,11 @@ import { createRedis } from "../infra/platform/clients.ts";
 import type { EnrichedInteraction, Interaction } from "../infra/platform/contracts/content.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "../workers/personalization/worker.ts";
-import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
+import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique, withKey } from "./helpers.ts";
-import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * Windows give the same answer live and on a backlog (SPEC §2.5): an hour
@@ -26,7 +26,10 @@ const toDelete: string[] = [];
 const running: RunningWorker[] = [];
 afterAll(async () => {
   await Promise.all(running.map((w) => w.stop()));
-  await deleteTopics(config, toDelete.flatMap((t) => [t, deadLetterTopic(t)]));
+  await deleteTopics(
+    config,
+    toDelete.flatMap((t) => [t, deadLetterTopic(t)]),
+  );
   redis.disconnect();
 });
 
@@ -49,7 +52,17 @@ async function backlogRun(stagesRunningFirst: boolean) {
     return stages;
   };
   // An hour (12 windows) of traffic ending over an hour ago, so every window can close.
-  const contentRun = prepareContentRun({ runId: run, events: 20_000, users: 300, contents: 150, topics, windowMs: config.CONTENT_WINDOW_MS, graceMs: config.CONTENT_GRACE_MS, topN: config.POPULAR_TOP_N, start: Date.now() - 2 * 3_600_000 });
+  const contentRun = prepareContentRun({
+    runId: run,
+    events: 20_000,
+    users: 300,
+    contents: 150,
+    topics,
+    windowMs: config.CONTENT_WINDOW_MS,
+    graceMs: config.CONTENT_GRACE_MS,
+    topN: config.POPULAR_TOP_N,
+    start: Date.now() - 2 * 3_600_000,
+  });
   const stages = stagesRunningFirst ? await start() : [];
 
   const producer = await createProducer(createKafka(config));
@@ -96,7 +109,14 @@ describe("windows on a backlog", () => {
 
     // An open in the first window, long after every window closed for good.
     const [first] = [...contentRun.popular.keys()].sort();
-    const straggler: Interaction = { user_id: `${run}-u7`, content_id: `${run}-straggler`, action: "opened", occurred_at: new Date(first! + 1000).toISOString(), liked: false, shared: false };
+    const straggler: Interaction = {
+      user_id: `${run}-u7`,
+      content_id: `${run}-straggler`,
+      action: "opened",
+      occurred_at: new Date(first! + 1000).toISOString(),
+      liked: false,
+      shared: false,
+    };
     const producer = await createProducer(createKafka(config));
     await producer.send([{ topic: topics.interactions, key: straggler.user_id, value: straggler }]);
     await producer.disconnect();
@@ -106,8 +126,20 @@ describe("windows on a backlog", () => {
       expect([topic, dead.length, dead[0]?.headers["dlq.reason"]?.startsWith("late: the window")]).toEqual([topic, 1, true]);
     }
     // The views did not change.
-    expect((await compareViews(withKey(contentRoutes({ redis, windowMs: config.CONTENT_WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: `${run}-views` }), ["content:read"]), contentRun, windowName(config.CONTENT_WINDOW_MS), [`${run}-u7`])).differences).toEqual([]);
-    expect(JSON.parse((await readTopic(config, deadLetterTopic(topics.interactionsEnriched))).find((d) => d.value.includes("straggler"))!.value) as EnrichedInteraction).toMatchObject({ content_id: straggler.content_id });
+    expect(
+      (
+        await compareViews(
+          withKey(contentRoutes({ redis, windowMs: config.CONTENT_WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: `${run}-views` }), ["content:read"]),
+          contentRun,
+          windowName(config.CONTENT_WINDOW_MS),
+          [`${run}-u7`],
+        )
+      ).differences,
+    ).toEqual([]);
+    expect(
+      JSON.parse(
+        (await readTopic(config, deadLetterTopic(topics.interactionsEnriched))).find((d) => d.value.includes("straggler"))!.value,
+      ) as EnrichedInteraction,
+    ).toMatchObject({ content_id: straggler.content_id });
   }, 300_000);
 });
-

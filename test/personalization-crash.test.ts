@@ -6,7 +6,7 @@ import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { PERSONALIZATION_TOPICS as topics } from "../workers/personalization/worker.ts";
 import { groupIdOf } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun } from "./fixtures/content-run.ts";
-import { eventually, produceWithKills, recordsIn, ROOT, skipToEnd, testConfig, unique, withKey } from "./helpers.ts";
+import { eventually, produceWithKills, ROOT, recordsIn, skipToEnd, testConfig, unique, withKey } from "./helpers.ts";
 
 /**
  * SIGKILL the process running the whole personalization pipeline again and
@@ -50,19 +50,40 @@ async function caughtUp(): Promise<boolean> {
 describe("personalization worker crashes", () => {
   test("killed repeatedly mid-stream, every window result is exact", async () => {
     const runId = unique("pcrash");
-    const run = prepareContentRun({ runId, events: 30_000, users: 300, contents: 100, topics, windowMs: WINDOW_MS, graceMs: GRACE_MS, topN: config.POPULAR_TOP_N, start: Date.now() - 3_600_000 });
+    const run = prepareContentRun({
+      runId,
+      events: 30_000,
+      users: 300,
+      contents: 100,
+      topics,
+      windowMs: WINDOW_MS,
+      graceMs: GRACE_MS,
+      topN: config.POPULAR_TOP_N,
+      start: Date.now() - 3_600_000,
+    });
     for (const [stage, inputs] of Object.entries(STAGES)) await skipToEnd(config, stage, inputs);
     const opensBefore = await recordsIn(config, topics.opens);
     const opened = run.records.filter((r) => r.topic === topics.interactions && (r.value as { action: string }).action === "opened").length;
     const spawnWorkers = (env: Record<string, string>) =>
       Bun.spawn([process.execPath, "workers/main.ts", ...Object.keys(STAGES)], {
         cwd: ROOT,
-        env: { ...process.env, ...env, CONTENT_WINDOW_MS: String(WINDOW_MS), CONTENT_GRACE_MS: String(GRACE_MS), WORKER_SESSION_TIMEOUT_MS: "6000", WORKER_MAX_BATCH: "500" },
+        env: {
+          ...process.env,
+          ...env,
+          CONTENT_WINDOW_MS: String(WINDOW_MS),
+          CONTENT_GRACE_MS: String(GRACE_MS),
+          WORKER_SESSION_TIMEOUT_MS: "6000",
+          WORKER_MAX_BATCH: "500",
+        },
         stdout: "ignore",
         stderr: "ignore",
       });
     const [enrich, enrichInputs] = Object.entries(STAGES)[0]!;
-    const { worker, kills, planned, midBatch } = await produceWithKills(config, run.records, spawnWorkers, { slice: 2000, killEvery: 6000, group: { worker: enrich, topics: enrichInputs } });
+    const { worker, kills, planned, midBatch } = await produceWithKills(config, run.records, spawnWorkers, {
+      slice: 2000,
+      killEvery: 6000,
+      group: { worker: enrich, topics: enrichInputs },
+    });
     try {
       expect(planned).toBeGreaterThanOrEqual(4);
       expect(kills).toBe(planned);
@@ -83,7 +104,9 @@ describe("personalization worker crashes", () => {
         await Bun.sleep(500);
         comparison = await compareViews(app, run, windowName(WINDOW_MS), userIds);
       }
-      console.log(`personalization crash: ${kills} kills (${midBatch} mid-batch), ${run.records.length} records, ${opened} opens; ${repartitioned} records on content.opens (the opens, those sent again after a kill, and the watermarks); ${comparison.windows} user windows, ${comparison.popularWindows} popular windows, ${comparison.differences.length} differing`);
+      console.log(
+        `personalization crash: ${kills} kills (${midBatch} mid-batch), ${run.records.length} records, ${opened} opens; ${repartitioned} records on content.opens (the opens, those sent again after a kill, and the watermarks); ${comparison.windows} user windows, ${comparison.popularWindows} popular windows, ${comparison.differences.length} differing`,
+      );
       expect(comparison.differences.slice(0, 5)).toEqual([]);
       expect(comparison.windows).toBeGreaterThan(1000);
     } finally {

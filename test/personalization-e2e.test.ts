@@ -2,18 +2,18 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { contentRoutes, windowName } from "../api/routes/content.ts";
 import { upsertUsers } from "../db/users.ts";
 import { createRedis, createSql } from "../infra/platform/clients.ts";
-import { type EnrichedInteraction } from "../infra/platform/contracts/content.ts";
+import type { EnrichedInteraction } from "../infra/platform/contracts/content.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
+import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import { runExport } from "../workers/export/export.ts";
 import { tableLike, WAREHOUSE_TABLES } from "../workers/export/tables.ts";
 import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "../workers/personalization/worker.ts";
 import { rebuild } from "../workers/rebuild.ts";
-import { groupIdOf, runWorker, type Running } from "../workers/runtime/runner.ts";
+import { groupIdOf, type Running, runWorker } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, recordsIn, tailTopic, testConfig, unique, withKey } from "./helpers.ts";
-import { TOPIC, deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * The personalization pipeline end to end on the real servers: users
@@ -35,11 +35,22 @@ const names = { enrich: `${run}-enrich`, activity: `${run}-activity`, popular: `
 const app = withKey(contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }), ["content:read"]);
 const running: Running[] = [];
 let views: Running | undefined;
-const contentRun = prepareContentRun({ runId: run, events: 30_000, users: 400, contents: 150, topics, windowMs: WINDOW_MS, graceMs: GRACE_MS, topN: config.POPULAR_TOP_N, start: Date.now() - 3_600_000 });
+const contentRun = prepareContentRun({
+  runId: run,
+  events: 30_000,
+  users: 400,
+  contents: 150,
+  topics,
+  windowMs: WINDOW_MS,
+  graceMs: GRACE_MS,
+  topN: config.POPULAR_TOP_N,
+  start: Date.now() - 3_600_000,
+});
 const userIds = Array.from({ length: 400 }, (_, i) => `${run}-u${i}`);
 
 beforeAll(async () => {
-  for (const topic of Object.values(topics)) if (topic !== TOPIC.usersCdc) await createTestTopic(config, topic, topic === topics.popular ? 1 : config.TOPIC_PARTITIONS);
+  for (const topic of Object.values(topics))
+    if (topic !== TOPIC.usersCdc) await createTestTopic(config, topic, topic === topics.popular ? 1 : config.TOPIC_PARTITIONS);
   running.push(await startOutboxCapture(config, { name: `${run}-capture` }));
   running.push(await runWorker(enrichWorker(config, { name: names.enrich, topics }), config));
   running.push(await runWorker(userActivityWorker(config, { name: names.activity, topics }), config));
@@ -50,7 +61,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(running.map((r) => r.stop()));
-  await deleteTopics(config, Object.values(topics).filter((t) => t !== TOPIC.usersCdc).flatMap((t) => [t, deadLetterTopic(t)]));
+  await deleteTopics(
+    config,
+    Object.values(topics)
+      .filter((t) => t !== TOPIC.usersCdc)
+      .flatMap((t) => [t, deadLetterTopic(t)]),
+  );
   redis.disconnect();
   await sql.end();
 });
@@ -60,7 +76,11 @@ describe("real-time personalization, end to end", () => {
     const enriched = await tailTopic(config, topics.interactionsEnriched);
     // The users table first: captured from Postgres, folded into the join's state.
     await upsertUsers(sql, contentRun.users);
-    await eventually("the users to reach the join's table", async () => (await redis.exists(...contentRun.users.map((u) => `${names.enrich}:user:${u.user_id}`))) === contentRun.users.length, 60_000);
+    await eventually(
+      "the users to reach the join's table",
+      async () => (await redis.exists(...contentRun.users.map((u) => `${names.enrich}:user:${u.user_id}`))) === contentRun.users.length,
+      60_000,
+    );
 
     const producer = await createProducer(createKafka(config));
     let next = 0;
@@ -107,11 +127,19 @@ describe("real-time personalization, end to end", () => {
     const total = await recordsIn(config, topics.interactionsEnriched);
     const admin = createKafka(config).admin();
     await admin.connect();
-    const committed = async () => (await admin.fetchOffsets({ groupId: groupIdOf(config, names.activity), topics: [topics.interactionsEnriched] }))[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0);
+    const committed = async () =>
+      (await admin.fetchOffsets({ groupId: groupIdOf(config, names.activity), topics: [topics.interactionsEnriched] }))[0]!.partitions.reduce(
+        (n, p) => n + Number(p.offset),
+        0,
+      );
     await eventually("the user-activity group to commit every record", async () => (await committed()) === total, 60_000);
     await admin.disconnect();
 
-    const table = tableLike(WAREHOUSE_TABLES.find((t) => t.table === "interactions_enriched")!, topics.interactionsEnriched, `t_${run.replace(/\W/g, "_")}_enriched`);
+    const table = tableLike(
+      WAREHOUSE_TABLES.find((t) => t.table === "interactions_enriched")!,
+      topics.interactionsEnriched,
+      `t_${run.replace(/\W/g, "_")}_enriched`,
+    );
     const summary = await runExport(config, { tables: [table] });
     const [loaded] = await sql<{ rows: number; distinct: number; known: number }[]>`
       select count(*)::int as rows, count(distinct (_partition, _offset))::int as distinct, count("user")::int as known from ${sql("warehouse")}.${sql(table.table)}`;
@@ -127,7 +155,9 @@ describe("real-time personalization, end to end", () => {
     await views!.stop();
     const rebuilt = await rebuild(config, contentViewsWorker(config, { name: names.views, topics }), () => {});
     const comparison = await compareViews(app, contentRun, windowName(WINDOW_MS), userIds);
-    console.log(`personalization rebuild: ${rebuilt.records} window results folded again in ${rebuilt.seconds.toFixed(1)} s, ${comparison.windows} user windows, ${comparison.differences.length} differing`);
+    console.log(
+      `personalization rebuild: ${rebuilt.records} window results folded again in ${rebuilt.seconds.toFixed(1)} s, ${comparison.windows} user windows, ${comparison.differences.length} differing`,
+    );
     expect(rebuilt.records).toBeGreaterThan(comparison.windows);
     expect(comparison.differences.slice(0, 5)).toEqual([]);
   }, 120_000);

@@ -1,12 +1,21 @@
 import { describe, expect, test } from "bun:test";
-import type { CapturedUser, ContentOpened, EnrichedBeacon, EnrichedInteraction, Interaction, OpensWatermark, PopularInPartition, UserActivity } from "../infra/platform/contracts/content.ts";
+import type {
+  CapturedUser,
+  ContentOpened,
+  EnrichedBeacon,
+  EnrichedInteraction,
+  Interaction,
+  OpensWatermark,
+  PopularInPartition,
+  UserActivity,
+} from "../infra/platform/contracts/content.ts";
 import type { OutRecord } from "../infra/platform/kafka/producer.ts";
-import { MAX_CONTENT_IDS, userActivityFold, type UserWindow } from "../workers/personalization/activity.ts";
-import { enrichFold, type EnrichEvent } from "../workers/personalization/enrich.ts";
-import { popularContentFold, type OpensRecord } from "../workers/personalization/popular.ts";
+import { MAX_CONTENT_IDS, type UserWindow, userActivityFold } from "../workers/personalization/activity.ts";
 import { contentViewFold } from "../workers/personalization/content-views.ts";
-import { mergeTop, VIEW_WINDOWS, type ContentView, type PopularView } from "../workers/personalization/view.ts";
-import { windowStart, type WindowState } from "../workers/personalization/windows.ts";
+import { type EnrichEvent, enrichFold } from "../workers/personalization/enrich.ts";
+import { type OpensRecord, popularContentFold } from "../workers/personalization/popular.ts";
+import { type ContentView, mergeTop, type PopularView, VIEW_WINDOWS } from "../workers/personalization/view.ts";
+import { type WindowState, windowStart } from "../workers/personalization/windows.ts";
 
 /**
  * The personalization folds with fixed times, no server: the stream-table
@@ -18,7 +27,14 @@ const MIN = 60_000;
 const T0 = Date.parse("2026-11-25T12:00:00.000Z"); // a window boundary for 5-minute windows
 const iso = (ms: number) => new Date(ms).toISOString();
 const spec = { sizeMs: 5 * MIN, graceMs: MIN };
-const topics = { users: "users", beacons: "beacons", interactions: "interactions", activeUsers: "active", interactionsEnriched: "enriched", impressions: "impressions" };
+const topics = {
+  users: "users",
+  beacons: "beacons",
+  interactions: "interactions",
+  activeUsers: "active",
+  interactionsEnriched: "enriched",
+  impressions: "impressions",
+};
 const activityTopics = { userActivity: "activity", opens: "opens", opensPartitions: 2 };
 
 describe("enrichment: the stream-table join", () => {
@@ -45,11 +61,23 @@ describe("enrichment: the stream-table join", () => {
     const [beacon] = enrich([{ kind: "beacon", beacon: { user_id: "u1", occurred_at: iso(T0), device: "ios" } }]);
     expect(beacon!.topic).toBe("active");
     expect(beacon!.key).toBe("u1");
-    expect(beacon!.value as EnrichedBeacon).toEqual({ user_id: "u1", occurred_at: iso(T0), device: "ios", user: null, source_partition: 2, source_offset: "100" });
+    expect(beacon!.value as EnrichedBeacon).toEqual({
+      user_id: "u1",
+      occurred_at: iso(T0),
+      device: "ios",
+      user: null,
+      source_partition: 2,
+      source_offset: "100",
+    });
   });
 
   test("events after an attribute change carry the new value; earlier ones keep the old", () => {
-    const out = enrich([{ kind: "user", userId: "u1", user: user("eu") }, interaction(T0), { kind: "user", userId: "u1", user: user("us") }, interaction(T0 + 1)]);
+    const out = enrich([
+      { kind: "user", userId: "u1", user: user("eu") },
+      interaction(T0),
+      { kind: "user", userId: "u1", user: user("us") },
+      interaction(T0 + 1),
+    ]);
     expect(out.map((r) => (r.value as EnrichedInteraction).user?.region)).toEqual(["eu", "us"]);
     expect(out.map((r) => r.topic)).toEqual(["enriched", "enriched"]);
   });
@@ -169,7 +197,15 @@ describe("popular content and the views", () => {
   let offset = 0;
   const open = (content: string, at: number): OpensRecord => ({
     kind: "open",
-    open: { content_id: content, user_id: "u", occurred_at: iso(at), source_partition: 1, source_offset: String(offset++), upstream_partition: 0, watermark: iso(at) },
+    open: {
+      content_id: content,
+      user_id: "u",
+      occurred_at: iso(at),
+      source_partition: 1,
+      source_offset: String(offset++),
+      upstream_partition: 0,
+      watermark: iso(at),
+    },
   });
 
   test("each partition's top N by opens (ties by content id) is sent when the window closes", () => {
@@ -195,9 +231,21 @@ describe("popular content and the views", () => {
   });
 
   test("the popular view merges partitions' lists; a result sent again replaces the one before", () => {
-    const result = (partition: number, top: { content_id: string; opens: number }[], start = T0): PopularInPartition => ({ window_start: iso(start), window_end: iso(start + 5 * MIN), partition, top });
+    const result = (partition: number, top: { content_id: string; opens: number }[], start = T0): PopularInPartition => ({
+      window_start: iso(start),
+      window_end: iso(start + 5 * MIN),
+      partition,
+      top,
+    });
     let view: ContentView | undefined;
-    for (const popular of [result(0, [{ content_id: "a", opens: 3 }]), result(1, [{ content_id: "b", opens: 5 }, { content_id: "c", opens: 1 }]), result(0, [{ content_id: "a", opens: 4 }])]) {
+    for (const popular of [
+      result(0, [{ content_id: "a", opens: 3 }]),
+      result(1, [
+        { content_id: "b", opens: 5 },
+        { content_id: "c", opens: 1 },
+      ]),
+      result(0, [{ content_id: "a", opens: 4 }]),
+    ]) {
       view = contentViewFold(view, { kind: "popular", popular }).state!;
     }
     const [window] = (view as PopularView).windows;
@@ -210,7 +258,13 @@ describe("popular content and the views", () => {
   test(`a user's view keeps the newest ${VIEW_WINDOWS} windows, newest first, one entry per window`, () => {
     let view: ContentView | undefined;
     for (let i = 0; i < VIEW_WINDOWS + 3; i++) {
-      const activity: UserActivity = { user_id: "u1", window_start: iso(T0 + i * 5 * MIN), window_end: iso(T0 + (i + 1) * 5 * MIN), opens: i + 1, content_ids: ["c"] };
+      const activity: UserActivity = {
+        user_id: "u1",
+        window_start: iso(T0 + i * 5 * MIN),
+        window_end: iso(T0 + (i + 1) * 5 * MIN),
+        opens: i + 1,
+        content_ids: ["c"],
+      };
       view = contentViewFold(view, { kind: "activity", activity }).state!;
       view = contentViewFold(view, { kind: "activity", activity }).state!;
     }
@@ -243,7 +297,17 @@ describe("watermarks behind a repartition", () => {
     );
   }
   /** Past every window's end + grace, one per upstream partition. */
-  const closing = (lane: number): EnrichedInteraction => ({ user_id: `closer-${lane}`, content_id: "cz", action: "opened", occurred_at: iso(T0 + 70 * MIN), liked: false, shared: false, user: null, source_partition: lane, source_offset: "999999" });
+  const closing = (lane: number): EnrichedInteraction => ({
+    user_id: `closer-${lane}`,
+    content_id: "cz",
+    action: "opened",
+    occurred_at: iso(T0 + 70 * MIN),
+    liked: false,
+    shared: false,
+    user: null,
+    source_partition: lane,
+    source_offset: "999999",
+  });
 
   /** Interactions through the upstream folds in the given processing order, their opens and watermarks through one downstream partition: each window's last top N. */
   function pipeline(order: { lane: number; event: EnrichedInteraction }[]) {
@@ -299,7 +363,10 @@ describe("watermarks behind a repartition", () => {
   test("an upstream partition never heard of holds the watermark back until it has been silent for idleMs of write time", () => {
     const fold = popularContentFold(spec, { topic: "popular", topN: 10, watermarks: { upstreamPartitions: 2, idleMs: MIN } });
     const mark = (lane: number, at: number): OpensRecord => ({ kind: "watermark", mark: { upstream_partition: lane, watermark: iso(at) } });
-    const opened: OpensRecord = { kind: "open", open: { content_id: "c1", user_id: "u", occurred_at: iso(T0), source_partition: 0, source_offset: "1", upstream_partition: 0, watermark: iso(T0) } };
+    const opened: OpensRecord = {
+      kind: "open",
+      open: { content_id: "c1", user_id: "u", occurred_at: iso(T0), source_partition: 0, source_offset: "1", upstream_partition: 0, watermark: iso(T0) },
+    };
     const written = T0 + 60 * MIN;
     let state = fold(undefined, opened, 0, written).state!;
     const held = fold(state, mark(0, T0 + 10 * MIN), 0, written + 1000);
@@ -314,7 +381,15 @@ describe("watermarks behind a repartition", () => {
     const fold = popularContentFold(spec, { topic: "popular", topN: 10, watermarks: { upstreamPartitions: 1, idleMs: MIN } });
     const open = (at: number, watermark: number, offset: string): OpensRecord => ({
       kind: "open",
-      open: { content_id: "c1", user_id: "u", occurred_at: iso(at), source_partition: 0, source_offset: offset, upstream_partition: 0, watermark: iso(watermark) },
+      open: {
+        content_id: "c1",
+        user_id: "u",
+        occurred_at: iso(at),
+        source_partition: 0,
+        source_offset: offset,
+        upstream_partition: 0,
+        watermark: iso(watermark),
+      },
     });
     const ahead = fold(undefined, open(T0 + 7 * MIN, T0 + 7 * MIN, "1"), 0).state!;
     const late = fold(ahead, open(T0, T0 + 7 * MIN, "2"), 0);

@@ -121,7 +121,10 @@ describe("profile fold", () => {
     const first = event();
     let state = foldAll([first]);
     expect(foldProfile(state, first).state).toBe(state);
-    state = foldAll(Array.from({ length: LIMITS.recentEvents }, () => event()), state);
+    state = foldAll(
+      Array.from({ length: LIMITS.recentEvents }, () => event()),
+      state,
+    );
     // Out of the window now: it would count again (documented in the README).
     expect(foldProfile(state, first).state).not.toBe(state);
     expect(JSON.stringify(state).length).toBeLessThan(3000);

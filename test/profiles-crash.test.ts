@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { createOpenSearch, createRedis } from "../infra/platform/clients.ts";
 import type { OutRecord } from "../infra/platform/kafka/producer.ts";
-import { profileId, profileKey, profilesIndex, type ProfileState } from "../workers/profiles/view.ts";
-import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
+import { type ProfileState, profileId, profileKey, profilesIndex } from "../workers/profiles/view.ts";
+import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
 
@@ -58,13 +58,10 @@ describe("profile worker crashes", () => {
 
     const redis = createRedis(config);
     const userIds = [...expected.keys()];
-    const load = async () => (await redis.mget(userIds.map((user) => profileKey(partner, user)))).map((doc) => (doc ? (JSON.parse(doc) as ProfileState).profile : undefined));
+    const load = async () =>
+      (await redis.mget(userIds.map((user) => profileKey(partner, user)))).map((doc) => (doc ? (JSON.parse(doc) as ProfileState).profile : undefined));
     try {
-      await eventually(
-        "the restarted worker to catch up",
-        async () => (await load()).reduce((n, p) => n + (p?.events_total ?? 0), 0) >= total,
-        180_000,
-      );
+      await eventually("the restarted worker to catch up", async () => (await load()).reduce((n, p) => n + (p?.events_total ?? 0), 0) >= total, 180_000);
       worker.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
 

@@ -4,11 +4,11 @@ import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { EVENT_TYPES } from "../infra/platform/contracts/clickstream.ts";
-import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
-import { profileWorker } from "../workers/profiles/worker.ts";
-import type { Profile } from "../workers/profiles/view.ts";
-import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
+import type { Profile } from "../workers/profiles/view.ts";
+import { profileWorker } from "../workers/profiles/worker.ts";
+import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
+import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /**
  * Events posted through the API reach the profile in Redis and in search with
@@ -23,7 +23,17 @@ const partners = [`${run}-pa`, `${run}-pb`];
 const keys: Record<string, string> = {};
 let worker: RunningWorker;
 
-type Sent = { event_id: string; type: string; user_id: string; partner_id: string; occurred_at: string; session_id: string; country: string; cart_amount?: number; category: string[] };
+type Sent = {
+  event_id: string;
+  type: string;
+  user_id: string;
+  partner_id: string;
+  occurred_at: string;
+  session_id: string;
+  country: string;
+  cart_amount?: number;
+  category: string[];
+};
 
 /** 30 users, 2 partners, shuffled times, some purchases, and every 10th event sent twice. */
 function makeEvents(): Sent[] {
@@ -158,7 +168,12 @@ describe("clickstream to profiles, end to end", () => {
 
     const lastVisitTo = mine.map((p) => p.last_visit!).sort()[4]!;
     const inRange = (await (await request(`/v1/search/profiles?last_visit_to=${lastVisitTo}&size=100`, partner)).json()) as Page;
-    expect(inRange.results.map((p) => p.user_id).sort()).toEqual(mine.filter((p) => p.last_visit! <= lastVisitTo).map((p) => p.user_id).sort());
+    expect(inRange.results.map((p) => p.user_id).sort()).toEqual(
+      mine
+        .filter((p) => p.last_visit! <= lastVisitTo)
+        .map((p) => p.user_id)
+        .sort(),
+    );
 
     const category = (await (await request(`/v1/search/profiles?category=cat1&size=100`, partner)).json()) as Page;
     // Every profile keeps its 20 newest categories, and these users browse at most 4: any event in cat1 puts it there.

@@ -4,15 +4,15 @@ import type { Checkout, Click } from "../infra/platform/contracts/commerce.ts";
 import type { EnrichedInteraction } from "../infra/platform/contracts/content.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
 import { runExport } from "../workers/export/export.ts";
 import { PERSONALIZATION_TOPICS, userActivityWorker } from "../workers/personalization/worker.ts";
 import { PROFILE_MAPPING, profileKey, profilesIndex } from "../workers/profiles/view.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
-import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
+import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { testClicksTable } from "./fixtures/export-runner.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique } from "./helpers.ts";
-import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * No record stalls a partition (SPEC §3.7): a record a sink refuses for its
@@ -28,7 +28,10 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   await Promise.all(running.map((w) => w.stop()));
   for (const cleanup of cleanups) await cleanup();
-  await deleteTopics(config, topics.flatMap((t) => [t, deadLetterTopic(t)]));
+  await deleteTopics(
+    config,
+    topics.flatMap((t) => [t, deadLetterTopic(t)]),
+  );
   await sql.end();
 });
 
@@ -59,7 +62,10 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     await sql.unsafe(`alter table attributed_checkouts add constraint ${constraint} check (product_id <> '${run}-refused')`);
     cleanups.push(() => sql.unsafe(`alter table attributed_checkouts drop constraint if exists ${constraint}`));
     running.push(
-      await runWorker(attributionWorker(config, { name: `${run}-attribution`, topics: { clicks: t.clicks!, checkouts: t.checkouts!, attributed: t.attributed! } }), config),
+      await runWorker(
+        attributionWorker(config, { name: `${run}-attribution`, topics: { clicks: t.clicks!, checkouts: t.checkouts!, attributed: t.attributed! } }),
+        config,
+      ),
       await runWorker(attributedCheckoutsWorker(config, { name: `${run}-rows`, topic: t.attributed! }), config),
     );
     const user = `${run}-u`;
@@ -126,7 +132,12 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     const mappings = { ...PROFILE_MAPPING, properties: { ...PROFILE_MAPPING.properties, country: { type: "integer" } } };
     await search.indices.create({ index, body: { mappings } as never });
     cleanups.push(() => search.indices.delete({ index }).finally(() => search.close()));
-    running.push(await runWorker(profileWorker({ ...config, INDEX_PREFIX: prefix }, { name: `${run}-profiles`, topics: { events: t.events!, actions: t.actions! } }), config));
+    running.push(
+      await runWorker(
+        profileWorker({ ...config, INDEX_PREFIX: prefix }, { name: `${run}-profiles`, topics: { events: t.events!, actions: t.actions! } }),
+        config,
+      ),
+    );
 
     const partner = `${run}-p`;
     const event = (user: string, country: string | null): OutRecord => ({
@@ -161,11 +172,18 @@ describe("an event time from the future never moves a stream time", () => {
     const run = unique("future-attr");
     const t = await newTopics(run, "clicks", "checkouts", "attributed");
     running.push(
-      await runWorker(attributionWorker(config, { name: `${run}-attribution`, topics: { clicks: t.clicks!, checkouts: t.checkouts!, attributed: t.attributed! } }), config),
+      await runWorker(
+        attributionWorker(config, { name: `${run}-attribution`, topics: { clicks: t.clicks!, checkouts: t.checkouts!, attributed: t.attributed! } }),
+        config,
+      ),
       await runWorker(attributedCheckoutsWorker(config, { name: `${run}-rows`, topic: t.attributed! }), config),
     );
     const user = `${run}-u`;
-    const click = (id: string, at: string, product = "p1"): OutRecord => ({ topic: t.clicks!, key: user, value: { click_id: `${run}-${id}`, user_id: user, product_id: product, occurred_at: at } satisfies Click });
+    const click = (id: string, at: string, product = "p1"): OutRecord => ({
+      topic: t.clicks!,
+      key: user,
+      value: { click_id: `${run}-${id}`, user_id: user, product_id: product, occurred_at: at } satisfies Click,
+    });
     const checkout = (id: string, at: number, product: string): OutRecord => ({
       topic: t.checkouts!,
       key: user,
@@ -182,11 +200,14 @@ describe("an event time from the future never moves a stream time", () => {
       click("marker", iso(now + 100), "marker"),
       checkout("k-marker", now + 200, "marker"),
     ]);
-    const clickOf = async (id: string) => (await sql<{ click_id: string | null }[]>`select click_id from attributed_checkouts where checkout_id = ${`${run}-${id}`}`)[0]?.click_id;
+    const clickOf = async (id: string) =>
+      (await sql<{ click_id: string | null }[]>`select click_id from attributed_checkouts where checkout_id = ${`${run}-${id}`}`)[0]?.click_id;
     await eventually("the marker to be folded", async () => (await clickOf("k-marker")) === `${run}-marker`);
     expect(await clickOf("k")).toBe(`${run}-genuine`);
     const dead = await readTopic(config, deadLetterTopic(t.clicks!));
-    expect(dead.map((d) => [JSON.parse(d.value).click_id, d.headers["dlq.reason"]])).toEqual([[`${run}-end-of-time`, "occurred_at: is in the future (beyond now + MAX_CLOCK_SKEW_MS)"]]);
+    expect(dead.map((d) => [JSON.parse(d.value).click_id, d.headers["dlq.reason"]])).toEqual([
+      [`${run}-end-of-time`, "occurred_at: is in the future (beyond now + MAX_CLOCK_SKEW_MS)"],
+    ]);
   }, 60_000);
 
   test("windows: after a far-future open and one a few minutes ahead, genuine opens still count in their windows", async () => {
@@ -200,7 +221,17 @@ describe("an event time from the future never moves a stream time", () => {
     const open = (at: number | string): OutRecord => ({
       topic: t.enriched!,
       key: user,
-      value: { user_id: user, content_id: `c${offset}`, action: "opened", occurred_at: typeof at === "string" ? at : iso(at), liked: false, shared: false, user: null, source_partition: 0, source_offset: String(offset++) } satisfies EnrichedInteraction,
+      value: {
+        user_id: user,
+        content_id: `c${offset}`,
+        action: "opened",
+        occurred_at: typeof at === "string" ? at : iso(at),
+        liked: false,
+        shared: false,
+        user: null,
+        source_partition: 0,
+        source_offset: String(offset++),
+      } satisfies EnrichedInteraction,
     });
     const now = Date.now();
     await produce([open("9999-12-31T23:59:59Z"), open(now + 4 * 60_000), open(now - 500), open(now + 300)]);

@@ -4,12 +4,12 @@ import type Redis from "ioredis";
 import { createRedis } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
+import { offsetsKey } from "../infra/platform/redis-keys.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { groupIdOf, runWorker } from "../workers/runtime/runner.ts";
 import type { Change } from "../workers/runtime/worker.ts";
-import { offsetsKey } from "../infra/platform/redis-keys.ts";
-import { countWorker, tallyKey, type Tally } from "./fixtures/count-worker.ts";
+import { countWorker, type Tally, tallyKey } from "./fixtures/count-worker.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, testConfig, unique } from "./helpers.ts";
-import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 const config = testConfig();
 const topicsToDelete: string[] = [];

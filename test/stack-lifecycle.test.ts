@@ -81,7 +81,12 @@ describe("stack up, status and down", () => {
     expect(created.code, created.stderr).toBe(0);
     const key = created.stdout.trim();
     const apiEnv = { ...env, PORT: "18380", INGEST_ACK_TIMEOUT_MS: "1500" };
-    const api = Bun.spawn([process.execPath, "api/server.ts"], { cwd: join(import.meta.dir, ".."), env: { ...process.env, ...apiEnv }, stdout: "ignore", stderr: "ignore" });
+    const api = Bun.spawn([process.execPath, "api/server.ts"], {
+      cwd: join(import.meta.dir, ".."),
+      env: { ...process.env, ...apiEnv },
+      stdout: "ignore",
+      stderr: "ignore",
+    });
     const post = () =>
       fetch("http://127.0.0.1:18380/v1/events", {
         method: "POST",

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ConfigResourceTypes } from "kafkajs";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ConfigResourceTypes } from "kafkajs";
 import { MIGRATIONS } from "../db/migrate.ts";
 import { createOpenSearch, createRedis, createSql } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
-import { topicSpecs, deadLetterTopic } from "../infra/platform/topology.ts";
+import { deadLetterTopic, topicSpecs } from "../infra/platform/topology.ts";
 import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();

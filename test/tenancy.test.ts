@@ -6,10 +6,10 @@ import { INGEST_TOPICS, type IngestTopics } from "../api/http/ingest-endpoints.t
 import { apiKeyResolver, createApiKey, revokeApiKey } from "../api/http/keys.ts";
 import { ALL_SCOPES, type Scope } from "../api/http/scopes.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
-import { profileWorker } from "../workers/profiles/worker.ts";
-import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
+import { profileWorker } from "../workers/profiles/worker.ts";
+import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
+import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
 
 /**
  * The trust boundary between partners and between scopes (SPEC §3.8), through
@@ -42,7 +42,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await worker.stop();
-  await deleteTopics(config, Object.values(topics).flatMap((t) => [t, deadLetterTopic(t)]));
+  await deleteTopics(
+    config,
+    Object.values(topics).flatMap((t) => [t, deadLetterTopic(t)]),
+  );
   await closeApiDependencies(deps);
 });
 
@@ -51,7 +54,17 @@ describe("partners", () => {
     const victim = `${run}-victim`;
     const at = (s: number) => new Date(Date.now() - 60_000 + s * 1000).toISOString();
     const fromB = [
-      { event_id: `${run}-b1`, type: "purchase", cart_amount: 99, user_id: victim, partner_id: B, partner_name: "B shop", referrer: "https://b.example", country: "DE", occurred_at: at(1) },
+      {
+        event_id: `${run}-b1`,
+        type: "purchase",
+        cart_amount: 99,
+        user_id: victim,
+        partner_id: B,
+        partner_name: "B shop",
+        referrer: "https://b.example",
+        country: "DE",
+        occurred_at: at(1),
+      },
       { event_id: `${run}-shared`, type: "page_view", user_id: victim, partner_id: B, country: "DE", occurred_at: at(2) },
     ];
     // A sends one event with the id B uses next, before B does: B's must still count.
@@ -91,9 +104,19 @@ describe("scopes", () => {
   /** Every route of the API and the scope it needs, with a request that would pass everything else. */
   const now = () => new Date().toISOString();
   const routes: { method: "GET" | "POST"; path: string; scope: Scope; body?: unknown }[] = [
-    { method: "POST", path: "/v1/events", scope: "events:write", body: { event_id: `${run}-s`, type: "page_view", user_id: "u", partner_id: "PARTNER", occurred_at: now() } },
+    {
+      method: "POST",
+      path: "/v1/events",
+      scope: "events:write",
+      body: { event_id: `${run}-s`, type: "page_view", user_id: "u", partner_id: "PARTNER", occurred_at: now() },
+    },
     { method: "POST", path: "/v1/clicks", scope: "commerce:write", body: { click_id: `${run}-c`, user_id: "u", product_id: "p", occurred_at: now() } },
-    { method: "POST", path: "/v1/checkouts", scope: "commerce:write", body: { checkout_id: `${run}-k`, user_id: "u", product_id: "p", total_amount: 1, occurred_at: now() } },
+    {
+      method: "POST",
+      path: "/v1/checkouts",
+      scope: "commerce:write",
+      body: { checkout_id: `${run}-k`, user_id: "u", product_id: "p", total_amount: 1, occurred_at: now() },
+    },
     { method: "POST", path: "/v1/beacons", scope: "content:write", body: { user_id: "u", occurred_at: now() } },
     { method: "POST", path: "/v1/interactions", scope: "content:write", body: { user_id: "u", content_id: "c", action: "opened", occurred_at: now() } },
     { method: "GET", path: "/v1/profiles/u", scope: "profiles:read" },

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { INGEST_ENDPOINTS } from "../api/http/ingest-endpoints.ts";
 import { loadConfig } from "../infra/platform/config.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
-import { JOBS, SOURCES, TOPIC, TOPICS, VIEWS, WORKERS, topicSpecs, type TopicId, type WorkerName } from "../infra/platform/topology.ts";
+import { JOBS, SOURCES, TOPIC, TOPICS, type TopicId, topicSpecs, VIEWS, WORKERS, type WorkerName } from "../infra/platform/topology.ts";
 import { WAREHOUSE_TABLES } from "../workers/export/tables.ts";
 import { WORKER_ENTRIES } from "../workers/registry.ts";
 import type { Worker } from "../workers/runtime/worker.ts";
@@ -40,7 +40,9 @@ describe("the declared topology", () => {
       const { topics } = await admin.fetchTopicMetadata({ topics: Object.values(TOPIC) });
       const onBroker = new Map(topics.map((t) => [t.name, t.partitions.length]));
       for (const worker of copartitioned) {
-        const declaredCounts = new Set(worker.inputs.map((id) => ("partitions" in TOPICS[id] ? (TOPICS[id] as { partitions: number }).partitions : config.TOPIC_PARTITIONS)));
+        const declaredCounts = new Set(
+          worker.inputs.map((id) => ("partitions" in TOPICS[id] ? (TOPICS[id] as { partitions: number }).partitions : config.TOPIC_PARTITIONS)),
+        );
         expect({ inputs: worker.inputs, counts: declaredCounts.size }).toEqual({ inputs: worker.inputs, counts: 1 });
         const brokerCounts = new Set(worker.inputs.map((id) => onBroker.get(TOPIC[id])));
         expect({ inputs: worker.inputs, counts: [...brokerCounts] }).toEqual({ inputs: worker.inputs, counts: [...declaredCounts] });

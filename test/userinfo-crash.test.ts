@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { createRedis } from "../infra/platform/clients.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 import { socialGenerator } from "../infra/tools/datagen/social.ts";
-import { userInfoDocument, userInfoKey, type UserInfoState } from "../workers/userinfo/view.ts";
+import { type UserInfoState, userInfoDocument, userInfoKey } from "../workers/userinfo/view.ts";
 import { expectedDocuments } from "./fixtures/social-expected.ts";
 import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
-import { TOPIC } from "../infra/platform/topology.ts";
 
 const config = testConfig();
 
@@ -41,8 +41,7 @@ describe("user-info workers crash", () => {
 
     const redis = createRedis(config);
     const ids = [...expected.keys()];
-    const current = async () =>
-      (await redis.mget(ids.map(userInfoKey))).map((raw) => (raw ? userInfoDocument(JSON.parse(raw) as UserInfoState) : null));
+    const current = async () => (await redis.mget(ids.map(userInfoKey))).map((raw) => (raw ? userInfoDocument(JSON.parse(raw) as UserInfoState) : null));
     const want = ids.map((id) => expected.get(id) ?? null);
     try {
       await eventually("the documents to converge", async () => JSON.stringify(await current()) === JSON.stringify(want), 180_000);

@@ -3,15 +3,15 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { socialGenerator } from "../infra/tools/datagen/social.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
+import { socialGenerator } from "../infra/tools/datagen/social.ts";
 import { rebuildView } from "../workers/rebuild.ts";
-import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
+import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { socialEdgesWorker, userInfoWorker } from "../workers/userinfo/worker.ts";
 import { expectedDocuments } from "./fixtures/social-expected.ts";
 import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
-import { TOPIC } from "../infra/platform/topology.ts";
 
 /**
  * The social simulator's records through both stages; every user's document
@@ -34,10 +34,12 @@ const records: OutRecord[] = (() => {
 const get = (path: string) => app.request(path, { headers: { authorization: `Bearer ${key}` } });
 
 async function documents(ids: string[]) {
-  return Promise.all(ids.map(async (id) => {
-    const response = await get(`/v1/users/${id}`);
-    return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : response.status === 404 ? null : `HTTP ${response.status}`;
-  }));
+  return Promise.all(
+    ids.map(async (id) => {
+      const response = await get(`/v1/users/${id}`);
+      return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : response.status === 404 ? null : `HTTP ${response.status}`;
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -76,7 +78,10 @@ describe("user information service, end to end", () => {
   test("search finds users by the words of their name, bio and location, with paging", async () => {
     const someone = [...expected.values()].find((d) => d !== null)!;
     const response = await eventually("search to index the users", async () => {
-      const body = (await (await get(`/v1/search/users?q=${encodeURIComponent(String(someone.username))}`)).json()) as { total: number; results: { user_id: string }[] };
+      const body = (await (await get(`/v1/search/users?q=${encodeURIComponent(String(someone.username))}`)).json()) as {
+        total: number;
+        results: { user_id: string }[];
+      };
       return body.results.some((u) => u.user_id === someone.user_id) ? body : undefined;
     });
     expect(response.results[0]?.user_id).toBe(someone.user_id as string);
@@ -93,9 +98,12 @@ describe("user information service, end to end", () => {
     const id = `${run}-leaver`;
     const username = `leaver${run.replace(/[^a-z0-9]/g, "")}`;
     const producer = await createProducer(createKafka(config));
-    const search = async () => ((await (await get(`/v1/search/users?q=${username}`)).json()) as { results: { user_id: string }[] }).results.map((u) => u.user_id);
+    const search = async () =>
+      ((await (await get(`/v1/search/users?q=${username}`)).json()) as { results: { user_id: string }[] }).results.map((u) => u.user_id);
     try {
-      await producer.send([{ topic: TOPIC.usersChangelog, key: id, value: { user_id: id, username, name: "Leaving Soon", joined_at: "2026-01-01T00:00:00.000Z" } }]);
+      await producer.send([
+        { topic: TOPIC.usersChangelog, key: id, value: { user_id: id, username, name: "Leaving Soon", joined_at: "2026-01-01T00:00:00.000Z" } },
+      ]);
       expect(await eventually("the user to be searchable", async () => ((await search()).includes(id) ? true : undefined), 30_000)).toBe(true);
       await producer.send([{ topic: TOPIC.usersChangelog, key: id, value: null }]);
       await eventually("the deleted user to leave search", async () => !(await search()).includes(id), 30_000);

@@ -1,17 +1,26 @@
 import { describe, expect, test } from "bun:test";
 import type { User } from "../infra/platform/contracts/social.ts";
 import type { CountDelta } from "../infra/platform/contracts/userinfo.ts";
-import { edgeFold, type Edge, type EdgeEvent } from "../workers/userinfo/edges.ts";
-import { userInfoFold, type UserInfoEvent } from "../workers/userinfo/fold.ts";
-import { userInfoDocument, type UserInfoState } from "../workers/userinfo/view.ts";
 import type { InputRecord } from "../workers/runtime/worker.ts";
+import { type Edge, type EdgeEvent, edgeFold } from "../workers/userinfo/edges.ts";
+import { type UserInfoEvent, userInfoFold } from "../workers/userinfo/fold.ts";
+import { type UserInfoState, userInfoDocument } from "../workers/userinfo/view.ts";
 
 const foldEdge = edgeFold("userinfo.deltas");
 const foldUserInfo = userInfoFold("userinfo.changelog");
 
 const at = "2026-11-25T10:00:00.000Z";
 let offset = 0;
-const record = (topic = "social.follows"): InputRecord => ({ topic, partition: 0, offset: String(offset++), key: null, value: null, timestamp: "0", writtenAt: 0, headers: {} });
+const record = (topic = "social.follows"): InputRecord => ({
+  topic,
+  partition: 0,
+  offset: String(offset++),
+  key: null,
+  value: null,
+  timestamp: "0",
+  writtenAt: 0,
+  headers: {},
+});
 
 /** Fold edge events of one key in order; returns the final edge and every emitted delta. */
 function edges(events: EdgeEvent[]) {
@@ -25,7 +34,10 @@ function edges(events: EdgeEvent[]) {
   return { edge, emitted };
 }
 
-const follow = (type: "follow" | "unfollow", follower = "a", followee = "b"): EdgeEvent => ({ kind: "follow", event: { type, follower_id: follower, followee_id: followee, occurred_at: at } });
+const follow = (type: "follow" | "unfollow", follower = "a", followee = "b"): EdgeEvent => ({
+  kind: "follow",
+  event: { type, follower_id: follower, followee_id: followee, occurred_at: at },
+});
 const like = (type: "like" | "unlike"): EdgeEvent => ({ kind: "like", event: { type, user_id: "a", tweet_id: "t1", occurred_at: at } });
 const tweet = (type: "created" | "deleted", author = "a"): EdgeEvent => ({ kind: "tweet", event: { type, tweet_id: "t1", user_id: author, occurred_at: at } });
 const changes = (emitted: CountDelta[]) => emitted.map((d) => [d.user_id, d.changes]);
@@ -33,7 +45,10 @@ const changes = (emitted: CountDelta[]) => emitted.map((d) => [d.user_id, d.chan
 describe("edge fold (stage 1)", () => {
   test("a follow counts for the follower's following and the followee's followers, once", () => {
     const { emitted } = edges([follow("follow"), follow("follow")]);
-    expect(changes(emitted)).toEqual([["a", { following: 1 }], ["b", { followers: 1 }]]);
+    expect(changes(emitted)).toEqual([
+      ["a", { following: 1 }],
+      ["b", { followers: 1 }],
+    ]);
   });
 
   test("an unfollow decrements; an unfollow of a pair never followed changes nothing", () => {
@@ -51,7 +66,10 @@ describe("edge fold (stage 1)", () => {
   });
 
   test("likes: repeated likes count once, unlike decrements, unlike without like changes nothing", () => {
-    expect(changes(edges([like("like"), like("like"), like("unlike"), like("unlike")]).emitted)).toEqual([["a", { likes: 1 }], ["a", { likes: -1 }]]);
+    expect(changes(edges([like("like"), like("like"), like("unlike"), like("unlike")]).emitted)).toEqual([
+      ["a", { likes: 1 }],
+      ["a", { likes: -1 }],
+    ]);
   });
 
   test("tweets: created once, a delete decrements its author, a second delete or a repeated create changes nothing", () => {
@@ -105,7 +123,13 @@ describe("user-info fold (stage 2)", () => {
   });
 
   test("a replayed delta (same source offset or older) is applied once", () => {
-    const { document } = userInfo([upsert(user("u1", "Ada")), delta({ likes: 1 }, "social.likes:3", 10), delta({ likes: 1 }, "social.likes:3", 10), delta({ likes: 1 }, "social.likes:3", 9), delta({ likes: 1 }, "social.likes:4", 9)]);
+    const { document } = userInfo([
+      upsert(user("u1", "Ada")),
+      delta({ likes: 1 }, "social.likes:3", 10),
+      delta({ likes: 1 }, "social.likes:3", 10),
+      delta({ likes: 1 }, "social.likes:3", 9),
+      delta({ likes: 1 }, "social.likes:4", 9),
+    ]);
     expect(document?.likes).toBe(2);
   });
 

@@ -1,16 +1,16 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import type { Config } from "../infra/platform/config.ts";
 import { createRedis, createSql } from "../infra/platform/clients.ts";
+import type { Config } from "../infra/platform/config.ts";
 import type { Checkout } from "../infra/platform/contracts/commerce.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
+import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
-import { profileKey, type ProfileState } from "../workers/profiles/view.ts";
+import { type ProfileState, profileKey } from "../workers/profiles/view.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { rebuild } from "../workers/rebuild.ts";
-import { runWorker, type RunningWorker } from "../workers/runtime/runner.ts";
+import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
-import { deadLetterTopic } from "../infra/platform/topology.ts";
 
 /**
  * Views and their log stay in step (SPEC §3.2, §3.4): a log that is not the
@@ -27,7 +27,10 @@ const topics: string[] = [];
 const running: RunningWorker[] = [];
 afterAll(async () => {
   await Promise.all(running.map((w) => w.stop()));
-  await deleteTopics(config, topics.flatMap((t) => [t, deadLetterTopic(t)]));
+  await deleteTopics(
+    config,
+    topics.flatMap((t) => [t, deadLetterTopic(t)]),
+  );
   redis.disconnect();
   await sql.end();
 });
@@ -62,7 +65,14 @@ function events(topic: string, run: string, first: number, count: number, users:
     return {
       topic,
       key: user,
-      value: { event_id: `${run}-e${n}`, type: purchase ? "purchase" : "page_view", user_id: user, partner_id: `${run}-p`, occurred_at: new Date(Date.now() - 60_000 + (n % 1000)).toISOString(), ...(purchase ? { cart_amount: (n % 50) + 0.5 } : {}) },
+      value: {
+        event_id: `${run}-e${n}`,
+        type: purchase ? "purchase" : "page_view",
+        user_id: user,
+        partner_id: `${run}-p`,
+        occurred_at: new Date(Date.now() - 60_000 + (n % 1000)).toISOString(),
+        ...(purchase ? { cart_amount: (n % 50) + 0.5 } : {}),
+      },
     };
   });
 }
@@ -186,7 +196,9 @@ describe("a store that lost its state is restored from the log", () => {
     running.push(w);
     await converge(run, expectedProfiles(sent), "the profiles restored on start");
     expect(w.stats.restores).toBe(3);
-    console.log(`view-log flush: ${sent.length} events, ${expectedProfiles(sent).size} profiles restored three times (${restoresWhileRunning} partition restores while running, ${w.stats.restores} on start), 0 differing`);
+    console.log(
+      `view-log flush: ${sent.length} events, ${expectedProfiles(sent).size} profiles restored three times (${restoresWhileRunning} partition restores while running, ${w.stats.restores} on start), 0 differing`,
+    );
   }, 240_000);
 
   test("attributed_checkouts truncated with its offsets: the rows come back by themselves", async () => {
@@ -199,11 +211,20 @@ describe("a store that lost its state is restored from the log", () => {
     const checkouts: OutRecord[] = Array.from({ length: 200 }, (_, i) => ({
       topic: t.checkouts,
       key: `${run}-u${i % 17}`,
-      value: { checkout_id: `${run}-k${i}`, user_id: `${run}-u${i % 17}`, product_id: `p${i % 3}`, total_amount: i + 1, occurred_at: new Date(Date.now() - 10_000).toISOString() } satisfies Checkout,
+      value: {
+        checkout_id: `${run}-k${i}`,
+        user_id: `${run}-u${i % 17}`,
+        product_id: `p${i % 3}`,
+        total_amount: i + 1,
+        occurred_at: new Date(Date.now() - 10_000).toISOString(),
+      } satisfies Checkout,
     }));
     await produce(checkouts);
     const ids = checkouts.map((c) => (c.value as Checkout).checkout_id).sort();
-    const stored = async () => (await sql<{ checkout_id: string }[]>`select checkout_id from attributed_checkouts where checkout_id like ${`${run}-%`} order by checkout_id`).map((r) => r.checkout_id);
+    const stored = async () =>
+      (await sql<{ checkout_id: string }[]>`select checkout_id from attributed_checkouts where checkout_id like ${`${run}-%`} order by checkout_id`).map(
+        (r) => r.checkout_id,
+      );
     await eventually("every row", async () => (await stored()).length === ids.length);
     await rows.stop();
 

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createSql } from "../infra/platform/clients.ts";
-import { startKeyService, subscriberKeyOf } from "../infra/tools/keyservice/service.ts";
-import { mailFor, signUp, type Signup } from "./fixtures/welcome.ts";
-import { crashableWorker, eventually, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
+import { startKeyService, subscriberKeyOf } from "../infra/tools/keyservice/service.ts";
+import { mailFor, type Signup, signUp } from "./fixtures/welcome.ts";
+import { crashableWorker, eventually, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 /** The Message-ID the docs promise for a member's welcome: `<welcome.<id>@<EMAIL_FROM's domain>>`, unsafe characters as =hh. */
 const expectedMessageId = (memberId: string, from: string) =>
@@ -51,7 +51,9 @@ describe("welcome pipeline crashes", () => {
       expect(midBatch).toBeGreaterThanOrEqual(1);
       await eventually(
         "every member to be emailed",
-        async () => (await sql<{ n: number }[]>`select count(*)::int as n from welcome_emails where member_id = any(${ids.map((m) => m.id)}) and outcome = 'sent'`)[0]!.n === ids.length,
+        async () =>
+          (await sql<{ n: number }[]>`select count(*)::int as n from welcome_emails where member_id = any(${ids.map((m) => m.id)}) and outcome = 'sent'`)[0]!
+            .n === ids.length,
         120_000,
       );
       const mail = mailFor(config, ids);
@@ -62,7 +64,9 @@ describe("welcome pipeline crashes", () => {
         expect(message.headers["x-subscriber-key"]).toBe(subscriberKeyOf(member));
       }
       const resent = mail.length - ids.length;
-      console.log(`welcome crash: ${kills} kills (${midBatch} mid-batch), ${ids.length} members, ${mail.length} messages accepted (${resent} resent with the same Message-ID), ${idsByMember.size} members with mail`);
+      console.log(
+        `welcome crash: ${kills} kills (${midBatch} mid-batch), ${ids.length} members, ${mail.length} messages accepted (${resent} resent with the same Message-ID), ${idsByMember.size} members with mail`,
+      );
       expect(idsByMember.size).toBe(ids.length);
       for (const { id } of ids) expect([...idsByMember.get(id)!]).toEqual([expectedMessageId(id, config.EMAIL_FROM)]);
     } finally {

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSql } from "../infra/platform/clients.ts";
+import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { startKeyService, subscriberKeyOf } from "../infra/tools/keyservice/service.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
-import { runWorker, type Running } from "../workers/runtime/runner.ts";
+import { type Running, runWorker } from "../workers/runtime/runner.ts";
 import { serveStatus } from "../workers/runtime/status.ts";
 import { augmenterWorker } from "../workers/welcome/augmenter.ts";
 import { emailerWorker } from "../workers/welcome/emailer.ts";
-import { mailFor, signUp, type Signup } from "./fixtures/welcome.ts";
+import { mailFor, type Signup, signUp } from "./fixtures/welcome.ts";
 import { eventually, skipToEnd, tailTopic, testConfig, unique } from "./helpers.ts";
-import { TOPIC, deadLetterTopic } from "../infra/platform/topology.ts";
 
 /** The Message-ID the docs promise for a member's welcome: `<welcome.<id>@<EMAIL_FROM's domain>>`, unsafe characters as =hh. */
 const expectedMessageId = (memberId: string, from: string) =>
@@ -30,7 +30,8 @@ const status = serveStatus(running, 0);
 const dlq = await tailTopic(config, deadLetterTopic(TOPIC.membersNew));
 
 type Details = { augmented: number; deadLettered: number; retried: number; breaker: { state: string; opened: number; closed: number } };
-const augmenterStatus = async () => ((await (await fetch(`http://127.0.0.1:${status.port}/status`)).json()) as { workers: Record<string, Details> }).workers[names.augmenter]!;
+const augmenterStatus = async () =>
+  ((await (await fetch(`http://127.0.0.1:${status.port}/status`)).json()) as { workers: Record<string, Details> }).workers[names.augmenter]!;
 
 const emailsHandled = async (members: Signup[]) =>
   (await sql<{ n: number }[]>`select count(*)::int as n from welcome_emails where member_id = any(${members.map((m) => m.id)})`)[0]!.n;
@@ -111,10 +112,14 @@ describe("member welcome pipeline", () => {
   test("signups with no or a malformed email go to members.new.dlq, never to SMTP", async () => {
     const ids = await signUp(sql, `${run}-d`, 3, { emails: ["", "not-an-email", `${run}-d-ok@example.com`] });
     await eventually("the good one to be emailed", async () => (await emailsHandled([ids[2]!])) === 1, 60_000);
-    const dead = await eventually("both bad rows dead-lettered", async () => {
-      const found = ids.slice(0, 2).map((m) => dlq.records.find((r) => r.key === m.id));
-      return found.every(Boolean) ? (found as NonNullable<(typeof found)[number]>[]) : undefined;
-    }, 30_000);
+    const dead = await eventually(
+      "both bad rows dead-lettered",
+      async () => {
+        const found = ids.slice(0, 2).map((m) => dlq.records.find((r) => r.key === m.id));
+        return found.every(Boolean) ? (found as NonNullable<(typeof found)[number]>[]) : undefined;
+      },
+      30_000,
+    );
     expect(dead[0]!.headers["dlq.reason"]).toContain("email");
     expect(dead[1]!.headers["dlq.reason"]).toContain("is not an email address");
     expect(mailFor(config, ids.slice(0, 2))).toEqual([]);

@@ -1,4 +1,4 @@
-import { JOBS, SOURCES, TOPIC, TOPICS, VIEWS, WORKERS, type TopicId, type WorkerDeclaration } from "../infra/platform/topology.ts";
+import { JOBS, SOURCES, TOPIC, TOPICS, type TopicId, VIEWS, WORKERS, type WorkerDeclaration } from "../infra/platform/topology.ts";
 
 /**
  * The declared topology as people read it: `bun run workers --describe`
@@ -16,7 +16,11 @@ export function describePipelines(): string {
     lines.push(`${pipeline}`);
     for (const [name, w] of workers.filter(([, w]) => w.pipeline === pipeline)) {
       const from = [...(w.from ?? []), ...w.inputs.map((id) => TOPIC[id])];
-      const to = [...w.outputs.map((id) => TOPIC[id]), ...viewsOf(name).map(([view, v]) => `view ${view} (${v.store}${"index" in v ? ` + search ${v.index}` : ""})`), ...(w.to ?? [])];
+      const to = [
+        ...w.outputs.map((id) => TOPIC[id]),
+        ...viewsOf(name).map(([view, v]) => `view ${view} (${v.store}${"index" in v ? ` + search ${v.index}` : ""})`),
+        ...(w.to ?? []),
+      ];
       lines.push(`  ${name.padEnd(21)} ${from.join(", ") || "-"}  ->  ${to.join(", ") || "-"}${w.copartitioned ? "   [co-partitioned]" : ""}`);
     }
   }
@@ -28,10 +32,13 @@ export function describeText(): string {
   for (const [id, t] of Object.entries(TOPICS)) {
     const parts = "partitions" in t ? `${t.partitions} partition` : "TOPIC_PARTITIONS";
     const retention = t.retentionMs < 0 ? "forever" : `${t.retentionMs / 86_400_000} d`;
-    lines.push(`  ${TOPIC[id as TopicId].padEnd(24)} key ${t.key.padEnd(12)} ${t.cleanup.padEnd(8)} ${retention.padEnd(8)} ${parts.padEnd(17)}${t.deadLetters ? " + .dlq" : ""}`);
+    lines.push(
+      `  ${TOPIC[id as TopicId].padEnd(24)} key ${t.key.padEnd(12)} ${t.cleanup.padEnd(8)} ${retention.padEnd(8)} ${parts.padEnd(17)}${t.deadLetters ? " + .dlq" : ""}`,
+    );
   }
   lines.push("", "views (what the API reads)");
-  for (const [name, v] of Object.entries(VIEWS)) lines.push(`  ${name.padEnd(21)} ${v.store} ${v.key}${"index" in v ? `, search index ${v.index}` : ""}; by ${v.worker}; serves ${v.serves.join(", ")}`);
+  for (const [name, v] of Object.entries(VIEWS))
+    lines.push(`  ${name.padEnd(21)} ${v.store} ${v.key}${"index" in v ? `, search index ${v.index}` : ""}; by ${v.worker}; serves ${v.serves.join(", ")}`);
   return lines.join("\n");
 }
 
@@ -50,7 +57,8 @@ export function describeMermaid(): string {
     for (const output of w.outputs) lines.push(`  w_${node(name)} --> t_${node(output)}`);
     for (const external of [...(w.from ?? [])]) lines.push(`  x_${node(external)}[("${external}")] -.-> w_${node(name)}`);
     for (const external of [...(w.to ?? [])]) lines.push(`  w_${node(name)} -.-> x_${node(external)}[("${external}")]`);
-    for (const [view, v] of viewsOf(name)) lines.push(`  w_${node(name)} --> v_${node(view)}[("view ${view}: ${v.store}${"index" in v ? ` + ${v.index} index` : ""}")]`);
+    for (const [view, v] of viewsOf(name))
+      lines.push(`  w_${node(name)} --> v_${node(view)}[("view ${view}: ${v.store}${"index" in v ? ` + ${v.index} index` : ""}")]`);
   }
   return lines.join("\n");
 }

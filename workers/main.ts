@@ -1,9 +1,9 @@
-import { configOrExit, type Config } from "../infra/platform/config.ts";
+import { type Config, configOrExit } from "../infra/platform/config.ts";
 import { WORKERS, type WorkerName } from "../infra/platform/topology.ts";
 import { describeMermaid, describeText } from "./describe.ts";
 import { WORKER_ENTRIES } from "./registry.ts";
+import { type Running, type RunningWorker, runWorker, stopOnSignals } from "./runtime/runner.ts";
 import { publishStatus, startStatus } from "./runtime/status.ts";
-import { runWorker, stopOnSignals, type Running, type RunningWorker } from "./runtime/runner.ts";
 
 /**
  * Start the named workers (all when none are named) in this process. With
@@ -18,11 +18,14 @@ export async function startWorkers(config: Config, names: string[], { exitWhenHa
   for (const name of names as WorkerName[]) {
     if (missing(name).length > 0) throw new Error(`worker ${name} needs ${missing(name).join(", ")}; set it in the environment or .env`);
   }
-  const selected = names.length > 0 ? (names as WorkerName[]) : (Object.keys(WORKER_ENTRIES) as WorkerName[]).filter((name) => {
-    if (missing(name).length === 0) return true;
-    console.log(`worker ${name} not started: ${missing(name).join(", ")} is not set`);
-    return false;
-  });
+  const selected =
+    names.length > 0
+      ? (names as WorkerName[])
+      : (Object.keys(WORKER_ENTRIES) as WorkerName[]).filter((name) => {
+          if (missing(name).length === 0) return true;
+          console.log(`worker ${name} not started: ${missing(name).join(", ")} is not set`);
+          return false;
+        });
   const folds: RunningWorker[] = [];
   const onHalt = () => {
     if (exitWhenHalted && folds.every((w) => w.stats.state === "stopped")) setTimeout(() => process.exit(1), 2000);

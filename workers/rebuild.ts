@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { configOrExit, type Config } from "../infra/platform/config.ts";
+import { type Config, configOrExit } from "../infra/platform/config.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { VIEWS, type WorkerName } from "../infra/platform/topology.ts";
 import { WORKER_ENTRIES } from "./registry.ts";
@@ -89,7 +89,11 @@ const foldNames = () => Object.entries(WORKER_ENTRIES).flatMap(([name, entry]) =
 
 if (import.meta.main) {
   const config = configOrExit();
-  const { values, positionals } = parseArgs({ args: process.argv.slice(2), options: { all: { type: "boolean" }, json: { type: "boolean" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    options: { all: { type: "boolean" }, json: { type: "boolean" } },
+    allowPositionals: true,
+  });
   const names = values.all ? [...API_VIEWS] : positionals;
   const unknown = names.filter((name) => !foldNames().includes(name));
   if (names.length === 0 || unknown.length > 0) {
@@ -111,6 +115,7 @@ if (import.meta.main) {
     }
   }
   if (values.json) console.log(JSON.stringify(results.length === 1 ? results[0] : results));
-  else if (results.length > 1) for (const r of results) console.log(`  ${r.view.padEnd(22)} ${String(r.records).padStart(9)} records  ${r.seconds.toFixed(1).padStart(7)} s`);
+  else if (results.length > 1)
+    for (const r of results) console.log(`  ${r.view.padEnd(22)} ${String(r.records).padStart(9)} records  ${r.seconds.toFixed(1).padStart(7)} s`);
   process.exit(0);
 }

@@ -2,17 +2,20 @@ import type { Config } from "../infra/platform/config.ts";
 import type { WorkerName } from "../infra/platform/topology.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "./attribution/worker.ts";
 import { startOutboxCapture } from "./capture/outbox.ts";
-import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "./personalization/worker.ts";
-import { augmenterWorker } from "./welcome/augmenter.ts";
-import { emailerWorker } from "./welcome/emailer.ts";
 import { notifierWorker } from "./notifier/worker.ts";
+import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "./personalization/worker.ts";
 import { profileWorker } from "./profiles/worker.ts";
-import { socialEdgesWorker, userInfoWorker } from "./userinfo/worker.ts";
 import type { Running } from "./runtime/runner.ts";
 import type { Worker } from "./runtime/worker.ts";
+import { socialEdgesWorker, userInfoWorker } from "./userinfo/worker.ts";
+import { augmenterWorker } from "./welcome/augmenter.ts";
+import { emailerWorker } from "./welcome/emailer.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: each worker has its own event and state types; the runner takes any of them
+type AnyWorker = Worker<any, any>;
 
 export type WorkerEntry = (
-  | { create(config: Config): Worker<any, any> }
+  | { create(config: Config): AnyWorker }
   /** Not a fold under the runner: a source that runs itself (the outbox capture). */
   | { start(config: Config): Promise<Running> }
 ) & {

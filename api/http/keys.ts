@@ -62,6 +62,7 @@ export function apiKeyResolver(db: Db, { ttlMs = 30_000, maxEntries = 100_000, l
   const cache = new Map<string, { grant: ApiKeyGrant | undefined; expires: number }>();
   const waiting = new Map<string, PromiseWithResolvers<ApiKeyGrant | undefined>>();
   let lastLookup = 0;
+  // biome-ignore lint/correctness/noUnusedVariables: read by `??=` in schedule(), so one lookup is pending at a time
   let scheduled: Timer | undefined;
 
   const remember = (hash: string, grant: ApiKeyGrant | undefined) => {
@@ -78,7 +79,15 @@ export function apiKeyResolver(db: Db, { ttlMs = 30_000, maxEntries = 100_000, l
       const rows = await db
         .select({ id: apiKeys.id, hash: apiKeys.keyHash, partnerId: apiKeys.partnerId, scopes: apiKeys.scopes })
         .from(apiKeys)
-        .where(and(inArray(apiKeys.keyHash, batch.map(([hash]) => hash)), isNull(apiKeys.revokedAt)));
+        .where(
+          and(
+            inArray(
+              apiKeys.keyHash,
+              batch.map(([hash]) => hash),
+            ),
+            isNull(apiKeys.revokedAt),
+          ),
+        );
       const found = new Map(rows.map((r) => [r.hash, { keyId: String(r.id), partnerId: r.partnerId, scopes: r.scopes }]));
       for (const [hash, answer] of batch) {
         remember(hash, found.get(hash));

@@ -2,7 +2,12 @@ import type { Hono } from "hono";
 
 /** `/v1/users/:userId` -> a regex matching the paths it serves. */
 const pattern = (path: string) =>
-  new RegExp(`^${path.split("/").map((part) => (part.startsWith(":") ? "[^/]+" : part === "*" ? ".*" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/?$`);
+  new RegExp(
+    `^${path
+      .split("/")
+      .map((part) => (part.startsWith(":") ? "[^/]+" : part === "*" ? ".*" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .join("/")}/?$`,
+  );
 
 /**
  * For a path no route answered with the request's method: the methods its

@@ -7,7 +7,13 @@ import { invalid } from "./errors.ts";
 /** An integer query parameter from `min` to `max`, `fallback` when absent. */
 export const integerParam = (min: number, max: number, fallback: number) =>
   v.optional(
-    v.pipe(v.string(), v.regex(/^\d{1,9}$/, "expected an integer"), v.transform(Number), v.minValue(min, `must be at least ${min}`), v.maxValue(max, `must be at most ${max}`)),
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,9}$/, "expected an integer"),
+      v.transform(Number),
+      v.minValue(min, `must be at least ${min}`),
+      v.maxValue(max, `must be at most ${max}`),
+    ),
     String(fallback),
   );
 

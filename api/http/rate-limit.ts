@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type Redis from "ioredis";
-import { rateLimitKey } from "../../infra/platform/redis-keys.ts";
 import { logger } from "../../infra/platform/log.ts";
+import { rateLimitKey } from "../../infra/platform/redis-keys.ts";
 import type { AuthEnv } from "./auth.ts";
 import { problem } from "./errors.ts";
 

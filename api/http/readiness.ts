@@ -1,6 +1,6 @@
 import type { Client as OpenSearch } from "@opensearch-project/opensearch";
-import type { Admin } from "kafkajs";
 import type Redis from "ioredis";
+import type { Admin } from "kafkajs";
 import type { Sql } from "postgres";
 import { keysMatching, WORKER_STATUS_PATTERN, workerStatusKey } from "../../infra/platform/redis-keys.ts";
 
@@ -11,10 +11,7 @@ export type Check = { ok: boolean; ms: number; error?: string };
 async function timed(probe: () => Promise<unknown>, timeoutMs: number): Promise<Check> {
   const started = performance.now();
   try {
-    await Promise.race([
-      probe(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
-    ]);
+    await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))]);
     return { ok: true, ms: Math.round(performance.now() - started) };
   } catch (error) {
     return { ok: false, ms: Math.round(performance.now() - started), error: error instanceof Error ? error.message : String(error) };

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { Sql } from "postgres";
 import * as v from "valibot";
 import { Id, QueryTime } from "../../infra/platform/contracts/fields.ts";
-import { requireScope, type AuthEnv } from "../http/auth.ts";
+import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { integerParam, validQuery } from "../http/params.ts";
 
 /** A page position: the (occurred_at, checkout_id) of the last row of the previous page. */
@@ -27,7 +27,12 @@ export const AttributedQuery = v.strictObject(
     to: v.optional(QueryTime),
     attributed: v.optional(v.picklist(["true", "false"], "expected true or false")),
     size: integerParam(1, 500, 50),
-    cursor: v.optional(v.pipe(v.string(), v.check((text) => decodeCursor(text) !== undefined, "not a cursor this endpoint gave out"))),
+    cursor: v.optional(
+      v.pipe(
+        v.string(),
+        v.check((text) => decodeCursor(text) !== undefined, "not a cursor this endpoint gave out"),
+      ),
+    ),
   },
   "unknown query parameter",
 );

@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
 import { QueryTime } from "../../infra/platform/contracts/fields.ts";
-import { activityViewKey, contentViewKey, mergeTop, POPULAR_VIEW_KEY, type ActivityView, type PopularView } from "../../workers/personalization/view.ts";
-import { requireScope, type AuthEnv } from "../http/auth.ts";
+import { type ActivityView, activityViewKey, contentViewKey, mergeTop, POPULAR_VIEW_KEY, type PopularView } from "../../workers/personalization/view.ts";
+import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
 import { integerParam, validIds, validQuery } from "../http/params.ts";
 
@@ -43,7 +43,13 @@ export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteO
       const { start, limit } = c.req.valid("query");
       const windows = (await read<PopularView>(POPULAR_VIEW_KEY))?.windows ?? [];
       const wanted = start === undefined ? windows[0] : windows.find((w) => Date.parse(w.window_start) === Date.parse(start));
-      if (!wanted) return problem(c, 404, "not_found", start === undefined ? "no window has closed yet" : `no results for the window starting ${start} (the last ${windows.length} windows are kept)`);
+      if (!wanted)
+        return problem(
+          c,
+          404,
+          "not_found",
+          start === undefined ? "no window has closed yet" : `no results for the window starting ${start} (the last ${windows.length} windows are kept)`,
+        );
       return c.json({ window: size, window_start: wanted.window_start, window_end: wanted.window_end, top: mergeTop(wanted, limit) });
     })
     .get("/v1/users/:userId/activity", requireScope("content:read"), validIds("userId"), async (c) => {

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { checkDependencies, viewStates, type Dependencies } from "../http/readiness.ts";
+import { checkDependencies, type Dependencies, viewStates } from "../http/readiness.ts";
 
 export function healthRoutes(deps: Dependencies): Hono {
   return new Hono()
@@ -9,7 +9,9 @@ export function healthRoutes(deps: Dependencies): Hono {
       const ready = Object.values(checks).every((check) => check.ok);
       // Reported, not required: the API serves (and ingests) while a view restores or stops; the answer says which.
       const workers: Awaited<ReturnType<typeof viewStates>> = checks.redis!.ok ? await viewStates(deps.redis).catch(() => ({})) : {};
-      const views = Object.fromEntries(Object.entries(workers).map(([name, s]) => [name, { state: s.state ?? "running", lag: s.lag, lastError: s.lastError ?? null }]));
+      const views = Object.fromEntries(
+        Object.entries(workers).map(([name, s]) => [name, { state: s.state ?? "running", lag: s.lag, lastError: s.lastError ?? null }]),
+      );
       return c.json({ status: ready ? "ready" : "not ready", checks, views }, ready ? 200 : 503);
     });
 }

@@ -4,9 +4,9 @@ import { bodyLimit } from "hono/body-limit";
 import type * as v from "valibot";
 import type { Config } from "../../infra/platform/config.ts";
 import { admittingUntil } from "../../infra/platform/contracts/fields.ts";
-import { validate, type FieldError } from "../../infra/platform/contracts/validate.ts";
+import { type FieldError, validate } from "../../infra/platform/contracts/validate.ts";
 import type { Producer } from "../../infra/platform/kafka/producer.ts";
-import { requireScope, type AuthEnv } from "../http/auth.ts";
+import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { invalid, listing, problem } from "../http/errors.ts";
 import type { Scope } from "../http/scopes.ts";
 
@@ -76,7 +76,9 @@ export function ingestRoutes<S extends v.GenericSchema>(spec: IngestTopic<S>, pr
 
     const partnerId = c.var.partnerId;
     const foreign = spec.partnerOf
-      ? events.flatMap((event, index) => (spec.partnerOf!(event) === partnerId ? [] : [{ index, field: "partner_id", reason: `this API key belongs to partner ${partnerId}` }]))
+      ? events.flatMap((event, index) =>
+          spec.partnerOf!(event) === partnerId ? [] : [{ index, field: "partner_id", reason: `this API key belongs to partner ${partnerId}` }],
+        )
       : [];
     if (foreign.length > 0) {
       return listing(c, 403, "forbidden", "events for another partner; nothing was accepted", foreign);

@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
 import { Amount, Id, QueryTime } from "../../infra/platform/contracts/fields.ts";
-import { profileKey, type ProfileState } from "../../workers/profiles/view.ts";
-import { requireScope, type AuthEnv } from "../http/auth.ts";
+import { type ProfileState, profileKey } from "../../workers/profiles/view.ts";
+import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
 import { validIds, validQuery } from "../http/params.ts";
 import { searchPage, searchQuery } from "../http/search.ts";
@@ -15,16 +15,16 @@ const numberParam = v.pipe(v.string(), v.regex(/^\d{1,12}(\.\d{1,6})?$/, "expect
 
 /** The only query parameters search understands; anything else is a 400, never passed through. */
 export const ProfileSearch = searchQuery({
-    partner_id: v.optional(Id),
-    country: v.optional(Id),
-    language: v.optional(Id),
-    category: v.optional(Id),
-    last_visit_from: v.optional(QueryTime),
-    last_visit_to: v.optional(QueryTime),
-    total_purchases_min: v.optional(numberParam),
-    total_purchases_max: v.optional(numberParam),
-    sort: v.optional(v.picklist(SORTABLE, `expected one of ${SORTABLE.join(", ")}`), "last_visit"),
-    order: v.optional(v.picklist(["asc", "desc"], "expected asc or desc"), "desc"),
+  partner_id: v.optional(Id),
+  country: v.optional(Id),
+  language: v.optional(Id),
+  category: v.optional(Id),
+  last_visit_from: v.optional(QueryTime),
+  last_visit_to: v.optional(QueryTime),
+  total_purchases_min: v.optional(numberParam),
+  total_purchases_max: v.optional(numberParam),
+  sort: v.optional(v.picklist(SORTABLE, `expected one of ${SORTABLE.join(", ")}`), "last_visit"),
+  order: v.optional(v.picklist(["asc", "desc"], "expected asc or desc"), "desc"),
 });
 
 type Search = v.InferOutput<typeof ProfileSearch>;
@@ -35,7 +35,9 @@ function profileQuery(search: Search, partnerId: string) {
   const exact = { country: search.country, language: search.language, recent_categories: search.category };
   for (const [field, value] of Object.entries(exact)) if (value !== undefined) filter.push({ term: { [field]: value } });
   if (search.last_visit_from || search.last_visit_to) {
-    filter.push({ range: { last_visit: { ...(search.last_visit_from && { gte: search.last_visit_from }), ...(search.last_visit_to && { lte: search.last_visit_to }) } } });
+    filter.push({
+      range: { last_visit: { ...(search.last_visit_from && { gte: search.last_visit_from }), ...(search.last_visit_to && { lte: search.last_visit_to }) } },
+    });
   }
   if (search.total_purchases_min !== undefined || search.total_purchases_max !== undefined) {
     filter.push({

@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
 import { Text } from "../../infra/platform/contracts/fields.ts";
-import { userInfoDocument, userInfoKey, type UserInfoState } from "../../workers/userinfo/view.ts";
-import { requireScope, type AuthEnv } from "../http/auth.ts";
+import { type UserInfoState, userInfoDocument, userInfoKey } from "../../workers/userinfo/view.ts";
+import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
 import { validIds, validQuery } from "../http/params.ts";
 import { searchPage, searchQuery } from "../http/search.ts";
@@ -23,7 +23,10 @@ export function userRoutes(deps: { redis: Redis; search: Client; index: string }
     })
     .get("/v1/search/users", requireScope("users:read"), validQuery(UserSearch), async (c) => {
       const { q, page, size } = c.req.valid("query");
-      const query = { query: { multi_match: { query: q, fields: ["username^3", "name^2", "bio", "location"] } }, sort: [{ _score: "desc" }, { user_id: "asc" }] };
+      const query = {
+        query: { multi_match: { query: q, fields: ["username^3", "name^2", "bio", "location"] } },
+        sort: [{ _score: "desc" }, { user_id: "asc" }],
+      };
       return c.json(await searchPage(deps.search, deps.index, query, page, size));
     });
 }

@@ -70,26 +70,90 @@ export const TOPICS = {
   pushActions: raw({ name: "actions.push", contract: PushAction, key: "user_id", description: "push actions to deliver (add_to_cart promotions) (SPEC §2.1)" }),
   clicks: raw({ name: "commerce.clicks", contract: Click, key: "user_id", description: "product clicks (SPEC §2.3)" }),
   checkouts: raw({ name: "commerce.checkouts", contract: Checkout, key: "user_id", description: "checkouts (SPEC §2.3)" }),
-  attributed: raw({ name: "commerce.attributed", contract: Attribution, key: "user_id", description: "checkouts with their first click, corrections included (SPEC §2.3)" }),
-  usersChangelog: raw({ name: "users.changelog", contract: User, key: "user_id", cleanup: "compact", retentionMs: -1, description: "full user records, null deletes (SPEC §2.2)" }),
+  attributed: raw({
+    name: "commerce.attributed",
+    contract: Attribution,
+    key: "user_id",
+    description: "checkouts with their first click, corrections included (SPEC §2.3)",
+  }),
+  usersChangelog: raw({
+    name: "users.changelog",
+    contract: User,
+    key: "user_id",
+    cleanup: "compact",
+    retentionMs: -1,
+    description: "full user records, null deletes (SPEC §2.2)",
+  }),
   tweets: raw({ name: "social.tweets", contract: TweetEvent, key: "tweet_id", description: "tweets created/deleted (SPEC §2.2)" }),
   follows: raw({ name: "social.follows", contract: FollowEvent, key: "follower_id", description: "follow/unfollow (SPEC §2.2)" }),
   likes: raw({ name: "social.likes", contract: LikeEvent, key: "user_id", description: "like/unlike (SPEC §2.2)" }),
   // Kept forever so `bun run rebuild userinfo` can replay every count change.
-  userinfoDeltas: raw({ name: "userinfo.deltas", contract: CountDelta, key: "user_id", retentionMs: -1, description: "user-info count changes (SPEC §2.2, repartition)" }),
-  userinfoChangelog: raw({ name: "userinfo.changelog", contract: User, key: "user_id", cleanup: "compact", retentionMs: -1, deadLetters: false, description: "user-info documents, null when deleted (SPEC §2.2)" }),
+  userinfoDeltas: raw({
+    name: "userinfo.deltas",
+    contract: CountDelta,
+    key: "user_id",
+    retentionMs: -1,
+    description: "user-info count changes (SPEC §2.2, repartition)",
+  }),
+  userinfoChangelog: raw({
+    name: "userinfo.changelog",
+    contract: User,
+    key: "user_id",
+    cleanup: "compact",
+    retentionMs: -1,
+    deadLetters: false,
+    description: "user-info documents, null when deleted (SPEC §2.2)",
+  }),
   membersNew: raw({ name: "members.new", contract: MemberSignup, key: "member id", description: "member signups captured from Postgres members (SPEC §2.4)" }),
-  membersAugmented: raw({ name: "members.augmented", contract: AugmentedMember, key: "member id", description: "signups with their subscriber key (SPEC §2.4)" }),
-  usersCdc: raw({ name: "users.cdc", contract: CapturedUser, key: "user_id", cleanup: "compact", retentionMs: -1, description: "users rows captured from Postgres, null when deleted (SPEC §2.5)" }),
+  membersAugmented: raw({
+    name: "members.augmented",
+    contract: AugmentedMember,
+    key: "member id",
+    description: "signups with their subscriber key (SPEC §2.4)",
+  }),
+  usersCdc: raw({
+    name: "users.cdc",
+    contract: CapturedUser,
+    key: "user_id",
+    cleanup: "compact",
+    retentionMs: -1,
+    description: "users rows captured from Postgres, null when deleted (SPEC §2.5)",
+  }),
   beacons: raw({ name: "content.beacons", contract: Beacon, key: "user_id", description: "active-user beacons (SPEC §2.5)" }),
   interactions: raw({ name: "content.interactions", contract: Interaction, key: "user_id", description: "content interactions (SPEC §2.5)" }),
-  activeUsersEnriched: raw({ name: "active_users.enriched", contract: EnrichedBeacon, key: "user_id", description: "beacons with the user's attributes (SPEC §2.5)" }),
-  interactionsEnriched: raw({ name: "interactions.enriched", contract: EnrichedInteraction, key: "user_id", description: "interactions with the user's attributes (SPEC §2.5)" }),
-  impressions: raw({ name: "content.impressions", contract: EnrichedInteraction, key: "user_id", description: "enriched interactions liked or shared (SPEC §2.5)" }),
-  opens: raw({ name: "content.opens", contract: ContentOpened, key: "content_id", description: "opened interactions and upstream watermarks (SPEC §2.5, repartition)" }),
+  activeUsersEnriched: raw({
+    name: "active_users.enriched",
+    contract: EnrichedBeacon,
+    key: "user_id",
+    description: "beacons with the user's attributes (SPEC §2.5)",
+  }),
+  interactionsEnriched: raw({
+    name: "interactions.enriched",
+    contract: EnrichedInteraction,
+    key: "user_id",
+    description: "interactions with the user's attributes (SPEC §2.5)",
+  }),
+  impressions: raw({
+    name: "content.impressions",
+    contract: EnrichedInteraction,
+    key: "user_id",
+    description: "enriched interactions liked or shared (SPEC §2.5)",
+  }),
+  opens: raw({
+    name: "content.opens",
+    contract: ContentOpened,
+    key: "content_id",
+    description: "opened interactions and upstream watermarks (SPEC §2.5, repartition)",
+  }),
   userActivity: raw({ name: "content.user-activity", contract: UserActivity, key: "user_id", description: "content opened per user per window (SPEC §2.5)" }),
   // One partition: every content.opens partition's result for a window meets in one place.
-  popular: raw({ name: "content.popular", contract: PopularInPartition, key: "window start", partitions: 1, description: "top content per content.opens partition per window (SPEC §2.5)" }),
+  popular: raw({
+    name: "content.popular",
+    contract: PopularInPartition,
+    key: "window start",
+    partitions: 1,
+    description: "top content per content.opens partition per window (SPEC §2.5)",
+  }),
 } as const satisfies Record<string, TopicDeclaration>;
 
 export type TopicId = keyof typeof TOPICS;
@@ -116,7 +180,15 @@ export function topicSpecs(prefix = TOPIC_PREFIX): TopicSpec[] {
     const { contract: _, key, deadLetters, ...rest } = t as TopicDeclaration;
     const spec: TopicSpec = { ...rest, name: `${prefix}${t.name}`, description: `${t.description}, key ${key}` };
     if (!deadLetters) return [spec];
-    return [spec, { name: deadLetterTopic(spec.name), cleanup: "delete", retentionMs: DLQ_RETENTION, description: `records of ${spec.name} that failed their contract, with the reason in headers` }];
+    return [
+      spec,
+      {
+        name: deadLetterTopic(spec.name),
+        cleanup: "delete",
+        retentionMs: DLQ_RETENTION,
+        description: `records of ${spec.name} that failed their contract, with the reason in headers`,
+      },
+    ];
   });
 }
 
@@ -135,19 +207,86 @@ export type WorkerDeclaration = {
 
 /** Every worker `bun run workers` runs, by name (also its consumer group, after CONSUMER_GROUP_PREFIX). */
 export const WORKERS = {
-  profiles: { pipeline: "clickstream profiles", inputs: ["clickstream"], outputs: ["pushActions"], summary: "folds each partner's view of each user; add_to_cart emits a push action" },
-  notifier: { pipeline: "clickstream profiles", inputs: ["pushActions"], outputs: [], to: ["push webhook"], summary: "delivers push actions to PUSH_WEBHOOK_URL, once per action" },
-  "social-edges": { pipeline: "user information", inputs: ["tweets", "follows", "likes"], outputs: ["userinfoDeltas"], summary: "turns tweets, follows and likes into per-user count changes" },
-  userinfo: { pipeline: "user information", inputs: ["usersChangelog", "userinfoDeltas"], outputs: ["userinfoChangelog"], copartitioned: true, summary: "joins user records with their counts" },
-  attribution: { pipeline: "checkout attribution", inputs: ["clicks", "checkouts"], outputs: ["attributed"], copartitioned: true, summary: "gives each checkout the user's first click within the window" },
-  "attributed-checkouts": { pipeline: "checkout attribution", inputs: ["attributed"], outputs: [], from: ["users table"], summary: "writes attributed checkouts with the user's details to Postgres" },
-  capture: { pipeline: "member welcome", from: ["cdc_outbox table"], inputs: [], outputs: ["membersNew", "usersCdc"], summary: "publishes captured Postgres rows (members, users) in order" },
-  augmenter: { pipeline: "member welcome", inputs: ["membersNew"], outputs: ["membersAugmented"], from: ["subscriber-key service"], summary: "adds each new member's subscriber key" },
+  profiles: {
+    pipeline: "clickstream profiles",
+    inputs: ["clickstream"],
+    outputs: ["pushActions"],
+    summary: "folds each partner's view of each user; add_to_cart emits a push action",
+  },
+  notifier: {
+    pipeline: "clickstream profiles",
+    inputs: ["pushActions"],
+    outputs: [],
+    to: ["push webhook"],
+    summary: "delivers push actions to PUSH_WEBHOOK_URL, once per action",
+  },
+  "social-edges": {
+    pipeline: "user information",
+    inputs: ["tweets", "follows", "likes"],
+    outputs: ["userinfoDeltas"],
+    summary: "turns tweets, follows and likes into per-user count changes",
+  },
+  userinfo: {
+    pipeline: "user information",
+    inputs: ["usersChangelog", "userinfoDeltas"],
+    outputs: ["userinfoChangelog"],
+    copartitioned: true,
+    summary: "joins user records with their counts",
+  },
+  attribution: {
+    pipeline: "checkout attribution",
+    inputs: ["clicks", "checkouts"],
+    outputs: ["attributed"],
+    copartitioned: true,
+    summary: "gives each checkout the user's first click within the window",
+  },
+  "attributed-checkouts": {
+    pipeline: "checkout attribution",
+    inputs: ["attributed"],
+    outputs: [],
+    from: ["users table"],
+    summary: "writes attributed checkouts with the user's details to Postgres",
+  },
+  capture: {
+    pipeline: "member welcome",
+    from: ["cdc_outbox table"],
+    inputs: [],
+    outputs: ["membersNew", "usersCdc"],
+    summary: "publishes captured Postgres rows (members, users) in order",
+  },
+  augmenter: {
+    pipeline: "member welcome",
+    inputs: ["membersNew"],
+    outputs: ["membersAugmented"],
+    from: ["subscriber-key service"],
+    summary: "adds each new member's subscriber key",
+  },
   emailer: { pipeline: "member welcome", inputs: ["membersAugmented"], outputs: [], to: ["SMTP"], summary: "sends each member one welcome email" },
-  enrich: { pipeline: "real-time personalization", inputs: ["usersCdc", "beacons", "interactions"], outputs: ["activeUsersEnriched", "interactionsEnriched", "impressions"], copartitioned: true, summary: "joins beacons and interactions with the user's attributes" },
-  "user-activity": { pipeline: "real-time personalization", inputs: ["interactionsEnriched"], outputs: ["userActivity", "opens"], summary: "counts each user's opens per window; repartitions opens by content" },
-  "popular-content": { pipeline: "real-time personalization", inputs: ["opens"], outputs: ["popular"], summary: "ranks content by opens per window behind the watermark" },
-  "content-views": { pipeline: "real-time personalization", inputs: ["userActivity", "popular"], outputs: [], summary: "keeps the last windows per user and of popular content" },
+  enrich: {
+    pipeline: "real-time personalization",
+    inputs: ["usersCdc", "beacons", "interactions"],
+    outputs: ["activeUsersEnriched", "interactionsEnriched", "impressions"],
+    copartitioned: true,
+    summary: "joins beacons and interactions with the user's attributes",
+  },
+  "user-activity": {
+    pipeline: "real-time personalization",
+    inputs: ["interactionsEnriched"],
+    outputs: ["userActivity", "opens"],
+    summary: "counts each user's opens per window; repartitions opens by content",
+  },
+  "popular-content": {
+    pipeline: "real-time personalization",
+    inputs: ["opens"],
+    outputs: ["popular"],
+    summary: "ranks content by opens per window behind the watermark",
+  },
+  "content-views": {
+    pipeline: "real-time personalization",
+    inputs: ["userActivity", "popular"],
+    outputs: [],
+    summary: "keeps the last windows per user and of popular content",
+  },
 } as const satisfies Record<string, WorkerDeclaration>;
 
 export type WorkerName = keyof typeof WORKERS;
@@ -178,10 +317,36 @@ export type ViewDeclaration = {
 
 /** The read models the API serves, in the order `bun run rebuild --all` folds them again. */
 export const VIEWS = {
-  profiles: { worker: "profiles", store: "redis", key: "profile:<partner>:<user>", document: "ProfileState (workers/profiles/view.ts)", index: "profiles", serves: ["GET /v1/profiles/:userId", "GET /v1/profiles/search"] },
-  userinfo: { worker: "userinfo", store: "redis", key: "userinfo:<user>", document: "UserInfoState (workers/userinfo/view.ts)", index: "userinfo", serves: ["GET /v1/users/:userId", "GET /v1/users/search"] },
-  "attributed-checkouts": { worker: "attributed-checkouts", store: "postgres", key: "attributed_checkouts (checkout_id)", document: "a row (db/schema.ts)", serves: ["GET /v1/checkouts/:checkoutId"] },
-  content: { worker: "content-views", store: "redis", key: "content-views:activity:<user> | content-views:popular", document: "ActivityView | PopularView (workers/personalization/view.ts)", serves: ["GET /v1/content/popular", "GET /v1/users/:userId/activity"] },
+  profiles: {
+    worker: "profiles",
+    store: "redis",
+    key: "profile:<partner>:<user>",
+    document: "ProfileState (workers/profiles/view.ts)",
+    index: "profiles",
+    serves: ["GET /v1/profiles/:userId", "GET /v1/profiles/search"],
+  },
+  userinfo: {
+    worker: "userinfo",
+    store: "redis",
+    key: "userinfo:<user>",
+    document: "UserInfoState (workers/userinfo/view.ts)",
+    index: "userinfo",
+    serves: ["GET /v1/users/:userId", "GET /v1/users/search"],
+  },
+  "attributed-checkouts": {
+    worker: "attributed-checkouts",
+    store: "postgres",
+    key: "attributed_checkouts (checkout_id)",
+    document: "a row (db/schema.ts)",
+    serves: ["GET /v1/checkouts/:checkoutId"],
+  },
+  content: {
+    worker: "content-views",
+    store: "redis",
+    key: "content-views:activity:<user> | content-views:popular",
+    document: "ActivityView | PopularView (workers/personalization/view.ts)",
+    serves: ["GET /v1/content/popular", "GET /v1/users/:userId/activity"],
+  },
 } as const satisfies Record<string, ViewDeclaration>;
 
 /** Who writes a topic from outside the workers. */

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { ConfigSchema } from "../platform/config.ts";
 import { describeMermaid, describePipelines } from "../../workers/describe.ts";
+import { ConfigSchema } from "../platform/config.ts";
 
 /**
  * The generated pages: docs/configuration.md from the config schema (each

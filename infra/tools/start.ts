@@ -1,6 +1,6 @@
 import { startApi } from "../../api/server.ts";
-import { stopOnSignals } from "../../workers/runtime/runner.ts";
 import { startWorkers } from "../../workers/main.ts";
+import { stopOnSignals } from "../../workers/runtime/runner.ts";
 import { publishStatus, startStatus } from "../../workers/runtime/status.ts";
 import { configOrExit } from "../platform/config.ts";
 import type { Server } from "./stack/server.ts";

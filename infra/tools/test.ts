@@ -1,8 +1,8 @@
 import { migrateDatabase } from "../../db/migrate.ts";
 import { configOrExit, loadConfig } from "../platform/config.ts";
-import { dropViews } from "./views.ts";
 import { ensureDatabase } from "./stack/postgres.ts";
 import { applyDeclaredTopics, stackUp } from "./stack/stack.ts";
+import { dropViews } from "./views.ts";
 
 /**
  * `bun run test [bun test args...]`: bring the stack up when it is not (a

@@ -1,5 +1,5 @@
-import type { Config } from "../platform/config.ts";
 import { createOpenSearch, createRedis, createSql } from "../platform/clients.ts";
+import type { Config } from "../platform/config.ts";
 import { createKafka } from "../platform/kafka/client.ts";
 
 /**

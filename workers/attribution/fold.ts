@@ -1,4 +1,4 @@
-import type { Attribution, AttributedClick, Checkout, Click } from "../../infra/platform/contracts/commerce.ts";
+import type { AttributedClick, Attribution, Checkout, Click } from "../../infra/platform/contracts/commerce.ts";
 import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
 import type { Folded, InputRecord, StreamTimes } from "../runtime/worker.ts";
 
@@ -68,7 +68,13 @@ export function attributionFold(rules: AttributionRules) {
   }
 
   /** The state with one product replaced, every product pruned to the streams' progress. */
-  function settle(state: AttributionState | undefined, productId: string, product: ProductState, clickTime: number | undefined, checkoutTime: number | undefined): AttributionState | null {
+  function settle(
+    state: AttributionState | undefined,
+    productId: string,
+    product: ProductState,
+    clickTime: number | undefined,
+    checkoutTime: number | undefined,
+  ): AttributionState | null {
     const products: Record<string, ProductState> = {};
     for (const [id, kept] of Object.entries({ ...state?.products, [productId]: product })) {
       const pruned = prune(kept, clickTime, checkoutTime);
@@ -105,13 +111,23 @@ export function attributionFold(rules: AttributionRules) {
     const opened: OpenCheckout = { checkout, at, click };
     const streamTime = times.get(rules.checkoutsTopic);
     const product = { clicks: current.clicks, open: [...current.open, opened] };
-    return { state: settle(state, checkout.product_id, product, times.get(rules.clicksTopic), progress(at, streamTime, writtenAt)), emit: [attribution(opened)] };
+    return {
+      state: settle(state, checkout.product_id, product, times.get(rules.clicksTopic), progress(at, streamTime, writtenAt)),
+      emit: [attribution(opened)],
+    };
   }
 
   /** A stream's time after an event: never back, and never past when the event's record was written (as the runner keeps it). */
   const progress = (at: number, streamTime: number | undefined, writtenAt: number) => Math.max(Math.min(at, writtenAt), streamTime ?? -Infinity);
 
   /** `record` absent (pure tests): no write time bounds the streams. */
-  return (state: AttributionState | undefined, event: CommerceEvent, record: Pick<InputRecord, "writtenAt"> | undefined, times: StreamTimes): Folded<AttributionState> =>
-    event.kind === "click" ? onClick(state, event.click, times, record?.writtenAt ?? Infinity) : onCheckout(state, event.checkout, times, record?.writtenAt ?? Infinity);
+  return (
+    state: AttributionState | undefined,
+    event: CommerceEvent,
+    record: Pick<InputRecord, "writtenAt"> | undefined,
+    times: StreamTimes,
+  ): Folded<AttributionState> =>
+    event.kind === "click"
+      ? onClick(state, event.click, times, record?.writtenAt ?? Infinity)
+      : onCheckout(state, event.checkout, times, record?.writtenAt ?? Infinity);
 }

@@ -35,7 +35,12 @@ export async function loadRowClicks(sql: Sql, checkoutIds: readonly string[]): P
  * user was unknown then, and the user columns stay null).
  */
 export async function writeAttributedCheckouts(tx: TransactionSql, changes: readonly Change<RowClick, Attribution>[]): Promise<void> {
-  const rows = changes.map(({ event: { checkout, click } }) => ({ ...checkout, click_id: click?.click_id ?? null, clicked_at: click?.occurred_at ?? null, click_url: click?.url ?? null }));
+  const rows = changes.map(({ event: { checkout, click } }) => ({
+    ...checkout,
+    click_id: click?.click_id ?? null,
+    clicked_at: click?.occurred_at ?? null,
+    click_url: click?.url ?? null,
+  }));
   await tx`
     insert into attributed_checkouts (
       checkout_id, user_id, product_id, total_amount, occurred_at, payment_method, shipping_address, billing_address, user_agent, ip_address,

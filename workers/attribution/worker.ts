@@ -1,14 +1,14 @@
-import type { Config } from "../../infra/platform/config.ts";
 import { createRedis, createSql } from "../../infra/platform/clients.ts";
+import type { Config } from "../../infra/platform/config.ts";
 import { Attribution, Checkout, Click } from "../../infra/platform/contracts/commerce.ts";
 import { keyOf } from "../../infra/platform/redis-keys.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 import { decodeWith } from "../runtime/decode.ts";
 import { postgresStateStore } from "../runtime/stores/postgres-state.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Decoded, InputRecord, Worker } from "../runtime/worker.ts";
-import { ATTRIBUTION_WINDOW_MS, attributionFold, type AttributionState, type CommerceEvent } from "./fold.ts";
-import { keepEarliestClick, loadRowClicks, writeAttributedCheckouts, type RowClick } from "./table.ts";
-import { TOPIC } from "../../infra/platform/topology.ts";
+import { ATTRIBUTION_WINDOW_MS, type AttributionState, attributionFold, type CommerceEvent } from "./fold.ts";
+import { keepEarliestClick, loadRowClicks, type RowClick, writeAttributedCheckouts } from "./table.ts";
 
 /** Where the stages read and write; tests point them at their own topics. */
 export type AttributionTopics = { clicks: string; checkouts: string; attributed: string };
@@ -48,7 +48,12 @@ export function attributionWorker(config: Config, { name = "attribution", topics
       worker: name,
       ttlSeconds: forgetAfterSeconds,
     }),
-    fold: attributionFold({ clicksTopic: topics.clicks, checkoutsTopic: topics.checkouts, attributedTopic: topics.attributed, allowanceMs: config.CLICK_LATENESS_MS }),
+    fold: attributionFold({
+      clicksTopic: topics.clicks,
+      checkoutsTopic: topics.checkouts,
+      attributedTopic: topics.attributed,
+      allowanceMs: config.CLICK_LATENESS_MS,
+    }),
     partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }

@@ -1,5 +1,5 @@
-import type { Config } from "../../infra/platform/config.ts";
 import { createSql } from "../../infra/platform/clients.ts";
+import type { Config } from "../../infra/platform/config.ts";
 import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";

@@ -1,5 +1,5 @@
-import { Cron } from "croner";
 import { parseArgs } from "node:util";
+import { Cron } from "croner";
 import { configOrExit } from "../../infra/platform/config.ts";
 import { ExportBusy, runExport } from "./export.ts";
 import { describeSummary, progressReporter } from "./progress.ts";
@@ -45,10 +45,14 @@ if (!values.schedule) process.exit((await once()) ? 0 : 1);
 let job: Cron;
 try {
   // protect: a tick never starts a run while the previous one is going.
-  job = new Cron(values.schedule, { protect: (skipped) => console.error(`export: tick at ${skipped.currentRun()?.toISOString()} skipped, a run is still going`) }, async () => {
-    console.log(`export run at ${new Date().toISOString()}`);
-    await once();
-  });
+  job = new Cron(
+    values.schedule,
+    { protect: (skipped) => console.error(`export: tick at ${skipped.currentRun()?.toISOString()} skipped, a run is still going`) },
+    async () => {
+      console.log(`export run at ${new Date().toISOString()}`);
+      await once();
+    },
+  );
 } catch (error) {
   console.error(`--schedule: ${(error as Error).message}\n${usage}`);
   process.exit(2);

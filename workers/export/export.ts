@@ -1,7 +1,7 @@
 import type { KafkaMessage } from "kafkajs";
 import type { Sql, TransactionSql } from "postgres";
-import type { Config } from "../../infra/platform/config.ts";
 import { createSql } from "../../infra/platform/clients.ts";
+import type { Config } from "../../infra/platform/config.ts";
 import { admittingUntil, isStorableText } from "../../infra/platform/contracts/fields.ts";
 import { describeErrors, validate } from "../../infra/platform/contracts/validate.ts";
 import { createKafka } from "../../infra/platform/kafka/client.ts";
@@ -10,7 +10,7 @@ import { writtenAt } from "../runtime/admission.ts";
 import { groupIdOf } from "../runtime/runner.ts";
 import { refusedForContent } from "../runtime/stores/postgres-state.ts";
 import { COPY_FORMAT, csvField, csvLine, fieldText } from "./csv.ts";
-import { createTableSql, dayPartition, META_COLUMNS, qualified, WAREHOUSE_TABLES, type ColumnType, type WarehouseTable } from "./tables.ts";
+import { type ColumnType, createTableSql, dayPartition, META_COLUMNS, qualified, WAREHOUSE_TABLES, type WarehouseTable } from "./tables.ts";
 
 const log = logger("export");
 
@@ -79,7 +79,12 @@ export async function runExport(
   const began = performance.now();
   const sql = createSql(config, PARALLEL_CHUNKS + 2);
   const session = await sql.reserve();
-  const summary: ExportSummary = { tables: Object.fromEntries(tables.map((t) => [t.table, { loaded: 0, rejected: 0 }])), partitionsCreated: [], partitionsDropped: [], seconds: 0 };
+  const summary: ExportSummary = {
+    tables: Object.fromEntries(tables.map((t) => [t.table, { loaded: 0, rejected: 0 }])),
+    partitionsCreated: [],
+    partitionsDropped: [],
+    seconds: 0,
+  };
   try {
     const [lock] = await session<{ held: boolean }[]>`select pg_try_advisory_lock(${EXPORT_LOCK}) as held`;
     if (!lock!.held) throw new ExportBusy("another export run is in progress");
@@ -118,7 +123,9 @@ async function plan(config: Config, sql: Sql, tables: readonly WarehouseTable[])
   try {
     const ranges: Range[] = [];
     for (const table of tables) {
-      const stored = await sql<{ partition: number; next_offset: string }[]>`select partition, next_offset from warehouse.export_offsets where topic = ${table.topic}`;
+      const stored = await sql<
+        { partition: number; next_offset: string }[]
+      >`select partition, next_offset from warehouse.export_offsets where topic = ${table.topic}`;
       const next = new Map(stored.map((s) => [s.partition, BigInt(s.next_offset)]));
       for (const p of await admin.fetchTopicOffsets(table.topic)) {
         const low = BigInt(p.low);
@@ -218,7 +225,13 @@ const escapedForText = (text: string) => (isStorableText(text) ? text : JSON.str
  * the new next offset. A row Postgres refuses for its content becomes a
  * reject with Postgres' reason, and the rest of the chunk loads.
  */
-async function loadChunk(sql: Sql, range: Range, messages: KafkaMessage[], partitions: DayPartitions, clockSkewMs: number): Promise<{ loaded: number; rejected: number }> {
+async function loadChunk(
+  sql: Sql,
+  range: Range,
+  messages: KafkaMessage[],
+  partitions: DayPartitions,
+  clockSkewMs: number,
+): Promise<{ loaded: number; rejected: number }> {
   const { table, partition } = range;
   const rows = messages.map((message): Row => {
     const row = toFields(table, partition, message, clockSkewMs);
@@ -258,7 +271,13 @@ async function loadRows(tx: TransactionSql, table: WarehouseTable, rows: Row[]):
   const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
   try {
     // One write per chunk: a CopyData message per line costs more than the COPY itself.
-    await tx.savepoint((sp) => copyIn(sp, `copy ${qualified(table.table)} (${columns}) from stdin (${COPY_FORMAT})`, rows.map((r) => csvLine(r.fields!.map(([v, t]) => csvField(v, t)))).join("")));
+    await tx.savepoint((sp) =>
+      copyIn(
+        sp,
+        `copy ${qualified(table.table)} (${columns}) from stdin (${COPY_FORMAT})`,
+        rows.map((r) => csvLine(r.fields!.map(([v, t]) => csvField(v, t)))).join(""),
+      ),
+    );
     return [];
   } catch (error) {
     // 25P02: the probe behind a COPY Postgres refused. Why, the inserts below tell.
@@ -268,10 +287,17 @@ async function loadRows(tx: TransactionSql, table: WarehouseTable, rows: Row[]):
   const insert = `insert into ${qualified(table.table)} (${columns}) values (${types.map((t, i) => `$${i + 1}::${t}`).join(", ")})`;
   const refused: { row: Row; reason: string }[] = [];
   for (const row of rows) {
-    await tx.savepoint((sp) => sp.unsafe(insert, row.fields!.map(([v, t]) => fieldText(v, t)))).catch((error: Error) => {
-      if (!refusedForContent(error)) throw error;
-      refused.push({ row, reason: error.message });
-    });
+    await tx
+      .savepoint((sp) =>
+        sp.unsafe(
+          insert,
+          row.fields!.map(([v, t]) => fieldText(v, t)),
+        ),
+      )
+      .catch((error: Error) => {
+        if (!refusedForContent(error)) throw error;
+        refused.push({ row, reason: error.message });
+      });
   }
   return refused;
 }

@@ -28,7 +28,11 @@ const occurredAt: Column = { name: "occurred_at", type: "timestamptz" };
 const beacon: Column[] = [...text("user_id"), occurredAt, ...text("device")];
 const interaction: Column[] = [...text("user_id", "content_id", "action"), occurredAt, { name: "liked", type: "boolean" }, { name: "shared", type: "boolean" }];
 /** What an enriched record adds: the user's attributes as joined (jsonb, null when unknown) and where the event entered. */
-const enrichment: Column[] = [{ name: "user", type: "jsonb" }, { name: "source_partition", type: "int" }, { name: "source_offset", type: "bigint" }];
+const enrichment: Column[] = [
+  { name: "user", type: "jsonb" },
+  { name: "source_partition", type: "int" },
+  { name: "source_offset", type: "bigint" },
+];
 
 export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
   {
@@ -48,7 +52,13 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
     topic: TOPIC.clicks,
     table: "commerce_clicks",
     schema: Click,
-    columns: [...text("click_id", "user_id", "product_id"), occurredAt, ...text("product"), { name: "price", type: "numeric" }, ...text("url", "user_agent", "ip_address")],
+    columns: [
+      ...text("click_id", "user_id", "product_id"),
+      occurredAt,
+      ...text("product"),
+      { name: "price", type: "numeric" },
+      ...text("url", "user_agent", "ip_address"),
+    ],
   },
   {
     topic: TOPIC.checkouts,

@@ -1,18 +1,18 @@
 import type Redis from "ioredis";
-import type { Config } from "../../infra/platform/config.ts";
 import { createRedis } from "../../infra/platform/clients.ts";
+import type { Config } from "../../infra/platform/config.ts";
 import { PushAction } from "../../infra/platform/contracts/actions.ts";
 import type { Producer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";
 import { documentKey } from "../../infra/platform/redis-keys.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 import { deadLetterEvent } from "../runtime/dead-letter.ts";
-import { lazyProducer } from "../runtime/lazy-producer.ts";
 import { decodeWith } from "../runtime/decode.ts";
+import { lazyProducer } from "../runtime/lazy-producer.ts";
 import { forEachLimited, withRetries } from "../runtime/retry.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Change, Sink, Worker } from "../runtime/worker.ts";
 import { actionKey, postAction } from "./deliver.ts";
-import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** An action once handled (delivered or dead-lettered); kept a little longer than the topic keeps records. */
 type Handled = true;

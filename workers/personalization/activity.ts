@@ -1,7 +1,7 @@
 import type { ContentOpened, EnrichedInteraction, OpensWatermark, UserActivity } from "../../infra/platform/contracts/content.ts";
 import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
 import type { Folded } from "../runtime/worker.ts";
-import { windowedFold, windowStart, type WindowSpec, type WindowState } from "./windows.ts";
+import { type WindowSpec, type WindowState, windowedFold, windowStart } from "./windows.ts";
 
 /** Distinct content ids kept per user and window; opens are counted past it. */
 export const MAX_CONTENT_IDS = 50;

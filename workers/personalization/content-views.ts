@@ -1,6 +1,6 @@
 import type { PopularInPartition, UserActivity } from "../../infra/platform/contracts/content.ts";
 import type { Folded } from "../runtime/worker.ts";
-import { activityViewKey, POPULAR_VIEW_KEY, VIEW_WINDOWS, type ActivityView, type ContentView, type PopularView, type PopularWindow } from "./view.ts";
+import { type ActivityView, activityViewKey, type ContentView, POPULAR_VIEW_KEY, type PopularView, type PopularWindow, VIEW_WINDOWS } from "./view.ts";
 
 export type ViewEvent = { kind: "activity"; activity: UserActivity } | { kind: "popular"; popular: PopularInPartition };
 
@@ -8,7 +8,9 @@ export const viewKey = (event: ViewEvent) => (event.kind === "activity" ? activi
 
 /** Newest first, at most VIEW_WINDOWS, one entry per window start: the last result sent for a window replaces the one before. */
 function upsertWindow<W extends { window_start: string }>(windows: readonly W[], window: W): W[] {
-  return [window, ...windows.filter((w) => w.window_start !== window.window_start)].sort((a, b) => (a.window_start < b.window_start ? 1 : -1)).slice(0, VIEW_WINDOWS);
+  return [window, ...windows.filter((w) => w.window_start !== window.window_start)]
+    .sort((a, b) => (a.window_start < b.window_start ? 1 : -1))
+    .slice(0, VIEW_WINDOWS);
 }
 
 /**
@@ -29,4 +31,3 @@ export function contentViewFold(state: ContentView | undefined, event: ViewEvent
   const window: PopularWindow = { window_start, window_end, partitions: { ...existing?.partitions, [partition]: top } };
   return { state: { windows: upsertWindow(windows, window) } };
 }
-

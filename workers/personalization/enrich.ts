@@ -16,7 +16,8 @@ export type EnrichTopics = {
   impressions: string;
 };
 
-export const userIdOf = (event: EnrichEvent) => (event.kind === "user" ? event.userId : event.kind === "beacon" ? event.beacon.user_id : event.interaction.user_id);
+export const userIdOf = (event: EnrichEvent) =>
+  event.kind === "user" ? event.userId : event.kind === "beacon" ? event.beacon.user_id : event.interaction.user_id;
 
 /**
  * The stream-table join (SPEC §2.5) as a fold keyed by user_id: `users.cdc`

@@ -1,6 +1,6 @@
 import type { ContentOpened, OpensWatermark, PopularInPartition } from "../../infra/platform/contracts/content.ts";
 import { byOpens, type Ranked } from "./view.ts";
-import { windowedFold, type Watermarks, type WindowSpec } from "./windows.ts";
+import { type Watermarks, type WindowSpec, windowedFold } from "./windows.ts";
 
 /** What `content.opens` carries: opens, and upstream partitions' watermarks alone. */
 export type OpensRecord = { kind: "open"; open: ContentOpened } | { kind: "watermark"; mark: OpensWatermark };
@@ -30,7 +30,12 @@ export function popularContentFold(spec: WindowSpec, { topic, topN: n, watermark
     group: (record) => (record.kind === "open" ? record.open.content_id : null),
     add: (opens = 0) => opens + 1,
     results: ({ start, end }, counts, _changed, lane) => {
-      const value: PopularInPartition = { window_start: new Date(start).toISOString(), window_end: new Date(end).toISOString(), partition: lane, top: topN(counts, n) };
+      const value: PopularInPartition = {
+        window_start: new Date(start).toISOString(),
+        window_end: new Date(end).toISOString(),
+        partition: lane,
+        top: topN(counts, n),
+      };
       return [{ topic, key: value.window_start, value }];
     },
     watermarks: {

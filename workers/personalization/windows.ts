@@ -126,7 +126,13 @@ export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
       const { partition, watermark } = aggregation.watermarks.of(event);
       const known = current.upstream?.[partition];
       const written = Number.isFinite(writtenAt) ? writtenAt : (known?.writtenAt ?? 0);
-      next.upstream = { ...current.upstream, [partition]: { watermark: Math.max(known?.watermark ?? -Infinity, Math.min(watermark, writtenAt)), writtenAt: Math.max(known?.writtenAt ?? 0, written) } };
+      next.upstream = {
+        ...current.upstream,
+        [partition]: {
+          watermark: Math.max(known?.watermark ?? -Infinity, Math.min(watermark, writtenAt)),
+          writtenAt: Math.max(known?.writtenAt ?? 0, written),
+        },
+      };
       next.firstWrite ??= written;
       streamTime = Math.max(before, leastWatermark(next as WindowState<unknown>, aggregation.watermarks));
     } else {

@@ -1,17 +1,26 @@
-import type { Config } from "../../infra/platform/config.ts";
 import { createRedis } from "../../infra/platform/clients.ts";
-import { Beacon, CapturedUser, ContentOpened, EnrichedInteraction, OpensWatermark, Interaction, PopularInPartition, UserActivity } from "../../infra/platform/contracts/content.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import {
+  Beacon,
+  CapturedUser,
+  ContentOpened,
+  EnrichedInteraction,
+  Interaction,
+  OpensWatermark,
+  PopularInPartition,
+  UserActivity,
+} from "../../infra/platform/contracts/content.ts";
 import { keyOf } from "../../infra/platform/redis-keys.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 import { decodeByTopic, decodeTableRecord, decodeWith } from "../runtime/decode.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Decoded, Folded, InputRecord, Worker } from "../runtime/worker.ts";
-import { userActivityFold, type UserWindow } from "./activity.ts";
-import { enrichFold, userIdOf, type EnrichEvent, type EnrichTopics } from "./enrich.ts";
-import { popularContentFold, type OpensRecord } from "./popular.ts";
-import { contentViewFold, viewKey, type ViewEvent } from "./content-views.ts";
+import { type UserWindow, userActivityFold } from "./activity.ts";
+import { contentViewFold, type ViewEvent, viewKey } from "./content-views.ts";
+import { type EnrichEvent, type EnrichTopics, enrichFold, userIdOf } from "./enrich.ts";
+import { type OpensRecord, popularContentFold } from "./popular.ts";
 import { CONTENT_VIEWS, type ContentView } from "./view.ts";
 import type { WindowState } from "./windows.ts";
-import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** Where the personalization stages read and write; tests point them at their own topics. */
 export type PersonalizationTopics = EnrichTopics & { opens: string; userActivity: string; popular: string };
@@ -74,7 +83,13 @@ function windowedWorker<E, A>(
     outputs,
     decode,
     fold,
-  }: { name: string; input: string; outputs: string[]; decode(record: InputRecord): Decoded<E>; fold(state: WindowState<A> | undefined, event: E, lane: number, writtenAt: number): Folded<WindowState<A>> },
+  }: {
+    name: string;
+    input: string;
+    outputs: string[];
+    decode(record: InputRecord): Decoded<E>;
+    fold(state: WindowState<A> | undefined, event: E, lane: number, writtenAt: number): Folded<WindowState<A>>;
+  },
 ): Worker<InLane<E>, WindowState<A>> {
   return {
     name,
@@ -134,7 +149,6 @@ export function popularContentWorker(config: Config, { name = "popular-content",
     }),
   });
 }
-
 
 /** content.user-activity + content.popular -> the Redis documents `GET /v1/users/:id/activity` and `GET /v1/content/popular` read. */
 export function contentViewsWorker(config: Config, { name = CONTENT_VIEWS, topics = PERSONALIZATION_TOPICS }: Options = {}): Worker<ViewEvent, ContentView> {

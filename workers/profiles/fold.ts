@@ -1,6 +1,6 @@
-import { type PushAction } from "../../infra/platform/contracts/actions.ts";
+import type { PushAction } from "../../infra/platform/contracts/actions.ts";
+import { type ClickstreamEvent, EVENT_TYPES, type EventType } from "../../infra/platform/contracts/clickstream.ts";
 import type { Folded } from "../runtime/worker.ts";
-import { EVENT_TYPES, type ClickstreamEvent, type EventType } from "../../infra/platform/contracts/clickstream.ts";
 import type { Profile, ProfileState } from "./view.ts";
 
 export const LIMITS = { recentCategories: 20, recentEvents: 64, recentSessions: 20 } as const;
@@ -8,9 +8,7 @@ export const LIMITS = { recentCategories: 20, recentEvents: 64, recentSessions: 
 /** wyhash of the id, cut to 52 bits so it is an exact JSON number. */
 export const eventHash = (eventId: string) => Number(BigInt.asUintN(52, BigInt(Bun.hash(eventId))));
 
-export const emptyCounts = (): Record<EventType, number> =>
-  Object.fromEntries(EVENT_TYPES.map((type) => [type, 0])) as Record<EventType, number>;
-
+export const emptyCounts = (): Record<EventType, number> => Object.fromEntries(EVENT_TYPES.map((type) => [type, 0])) as Record<EventType, number>;
 
 /** Most recent first, without duplicates, at most `max` long. */
 function remember(list: readonly string[], items: readonly string[], max: number): string[] {
@@ -50,37 +48,39 @@ function pushActionFor(event: ClickstreamEvent): PushAction {
  * event always give the same result. A repeated event_id leaves the state
  * untouched; an add_to_cart emits one push action to `actionsTopic`.
  */
-export const profileFold = (actionsTopic: string) => (state: ProfileState | undefined, event: ClickstreamEvent): Folded<ProfileState> => {
-  const hash = eventHash(event.event_id);
-  if (state?.recent_events.includes(hash)) return { state };
+export const profileFold =
+  (actionsTopic: string) =>
+  (state: ProfileState | undefined, event: ClickstreamEvent): Folded<ProfileState> => {
+    const hash = eventHash(event.event_id);
+    if (state?.recent_events.includes(hash)) return { state };
 
-  const at = new Date(event.occurred_at).toISOString();
-  const before = state?.profile;
-  const newest = before === undefined || at >= before.last_visit;
-  const counts = { ...(before?.event_counts ?? emptyCounts()) };
-  counts[event.type] += 1;
-  const newSession = event.session_id != null && !(state?.recent_sessions ?? []).includes(event.session_id);
+    const at = new Date(event.occurred_at).toISOString();
+    const before = state?.profile;
+    const newest = before === undefined || at >= before.last_visit;
+    const counts = { ...(before?.event_counts ?? emptyCounts()) };
+    counts[event.type] += 1;
+    const newSession = event.session_id != null && !(state?.recent_sessions ?? []).includes(event.session_id);
 
-  const profile: Profile = {
-    user_id: event.user_id,
-    first_seen: before === undefined || at < before.first_seen ? at : before.first_seen,
-    last_visit: newest ? at : before.last_visit,
-    total_purchases: (before?.total_purchases ?? 0) + (event.type === "purchase" ? (event.cart_amount ?? 0) : 0),
-    event_counts: counts,
-    events_total: (before?.events_total ?? 0) + 1,
-    recent_categories: remember(before?.recent_categories ?? [], event.category ?? [], LIMITS.recentCategories),
-    sessions: (before?.sessions ?? 0) + (newSession ? 1 : 0),
-    is_new: before === undefined,
-    partner_id: event.partner_id,
-    ...latestFields(event, before, newest),
+    const profile: Profile = {
+      user_id: event.user_id,
+      first_seen: before === undefined || at < before.first_seen ? at : before.first_seen,
+      last_visit: newest ? at : before.last_visit,
+      total_purchases: (before?.total_purchases ?? 0) + (event.type === "purchase" ? (event.cart_amount ?? 0) : 0),
+      event_counts: counts,
+      events_total: (before?.events_total ?? 0) + 1,
+      recent_categories: remember(before?.recent_categories ?? [], event.category ?? [], LIMITS.recentCategories),
+      sessions: (before?.sessions ?? 0) + (newSession ? 1 : 0),
+      is_new: before === undefined,
+      partner_id: event.partner_id,
+      ...latestFields(event, before, newest),
+    };
+
+    return {
+      state: {
+        profile,
+        recent_events: [...(state?.recent_events ?? []), hash].slice(-LIMITS.recentEvents),
+        recent_sessions: newSession ? [...(state?.recent_sessions ?? []), event.session_id!].slice(-LIMITS.recentSessions) : (state?.recent_sessions ?? []),
+      },
+      emit: event.type === "add_to_cart" ? [{ topic: actionsTopic, key: event.user_id, value: pushActionFor(event) }] : [],
+    };
   };
-
-  return {
-    state: {
-      profile,
-      recent_events: [...(state?.recent_events ?? []), hash].slice(-LIMITS.recentEvents),
-      recent_sessions: newSession ? [...(state?.recent_sessions ?? []), event.session_id!].slice(-LIMITS.recentSessions) : (state?.recent_sessions ?? []),
-    },
-    emit: event.type === "add_to_cart" ? [{ topic: actionsTopic, key: event.user_id, value: pushActionFor(event) }] : [],
-  };
-};

@@ -1,13 +1,13 @@
-import type { Config } from "../../infra/platform/config.ts";
 import { createOpenSearch, createRedis } from "../../infra/platform/clients.ts";
+import type { Config } from "../../infra/platform/config.ts";
 import { ClickstreamEvent } from "../../infra/platform/contracts/clickstream.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 import { decodeWith } from "../runtime/decode.ts";
 import { openSearchSink } from "../runtime/sinks/opensearch.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Worker } from "../runtime/worker.ts";
 import { profileFold } from "./fold.ts";
-import { PROFILE_MAPPING, PROFILE_NAMESPACE, profileId, profilesIndex, type ProfileState } from "./view.ts";
-import { TOPIC } from "../../infra/platform/topology.ts";
+import { PROFILE_MAPPING, PROFILE_NAMESPACE, type ProfileState, profileId, profilesIndex } from "./view.ts";
 
 /** Where the profile worker reads and writes; tests point it at their own topics. */
 export type ProfileTopics = { events: string; actions: string };

@@ -1,6 +1,6 @@
 import * as v from "valibot";
-import { decodeJson, describeErrors } from "../../infra/platform/contracts/validate.ts";
 import { Id } from "../../infra/platform/contracts/fields.ts";
+import { decodeJson, describeErrors } from "../../infra/platform/contracts/validate.ts";
 import type { Decoded, InputRecord } from "./worker.ts";
 
 export type Decode<E> = (record: InputRecord) => Decoded<E>;

@@ -8,7 +8,12 @@ export const isRetryableStatus = (status: number) => status === 408 || status ==
  * response; 408, 429, 5xx, no answer within `timeoutMs` and network errors
  * are retryable; any other status is not. `service` names it in reasons.
  */
-export async function httpAttempt(service: string, url: string, init: RequestInit, timeoutMs: number): Promise<{ ok: true; response: Response } | Exclude<Attempt, { ok: true }>> {
+export async function httpAttempt(
+  service: string,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<{ ok: true; response: Response } | Exclude<Attempt, { ok: true }>> {
   try {
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     if (response.ok) return { ok: true, response };

@@ -3,13 +3,13 @@ import type { Config } from "../../infra/platform/config.ts";
 import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord, type Producer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";
-import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetterTopic } from "../../infra/platform/topology.ts";
+import { decodeAdmitted, writtenAt } from "./admission.ts";
+import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetter } from "./dead-letter.ts";
 import { advanceStreamTime } from "./stream-time.ts";
-import { decodeAdmitted, writtenAt } from "./admission.ts";
-import { viewGuard, type GuardStats } from "./view-guard.ts";
-import { Refused, type Change, type Decoded, type InputRecord, type Loaded, type TopicPartition, type Worker } from "./worker.ts";
+import { type GuardStats, viewGuard } from "./view-guard.ts";
+import { type Change, type Decoded, type InputRecord, type Loaded, Refused, type TopicPartition, type Worker } from "./worker.ts";
 
 export type RunnerHooks = {
   /** After a chunk's state is committed to the store, before the consumer offset commit. */
@@ -50,7 +50,15 @@ function toInput(tp: TopicPartition, message: KafkaMessage): InputRecord {
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     if (value !== undefined) headers[name] = String(Array.isArray(value) ? value[0] : value);
   }
-  return { ...tp, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, timestamp: message.timestamp, writtenAt: writtenAt(message), headers };
+  return {
+    ...tp,
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    value: message.value,
+    timestamp: message.timestamp,
+    writtenAt: writtenAt(message),
+    headers,
+  };
 }
 
 type Admitted<E> = { record: InputRecord; result: Decoded<E>; key: string };
@@ -158,7 +166,8 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnat
   }
 
   const undeclared = emit.find((out) => !writable(worker).has(out.topic));
-  if (undeclared) throw new Error(`${worker.name} emitted to ${undeclared.topic}, which is not among its declared outputs (${worker.outputs.join(", ") || "none"})`);
+  if (undeclared)
+    throw new Error(`${worker.name} emitted to ${undeclared.topic}, which is not among its declared outputs (${worker.outputs.join(", ") || "none"})`);
   const lastOffset = range[range.length - 1]!.record.offset;
   const changes = [...changed.values()];
   for (const sink of worker.sinks ?? []) if (changes.length > 0) await sink.write(changes);
@@ -197,7 +206,19 @@ export async function runWorker<E, S>(
   options: { hooks?: RunnerHooks; fromBeginning?: boolean } = {},
 ): Promise<RunningWorker> {
   const log = logger(`worker ${worker.name}`);
-  const stats: RunnerStats = { state: "running", records: 0, deadLettered: 0, late: 0, skipped: 0, flushes: 0, lag: 0, restores: 0, unrestorable: 0, rebuilds: 0, lastError: null };
+  const stats: RunnerStats = {
+    state: "running",
+    records: 0,
+    deadLettered: 0,
+    late: 0,
+    skipped: 0,
+    flushes: 0,
+    lag: 0,
+    restores: 0,
+    unrestorable: 0,
+    rebuilds: 0,
+    lastError: null,
+  };
   const kafka = createKafka(config);
   const producer = await createProducer(kafka);
   const admin = kafka.admin();
@@ -227,7 +248,10 @@ export async function runWorker<E, S>(
   const lanes = new Map<number, Promise<unknown>>();
   const inLane = <T>(partition: number, work: () => Promise<T>): Promise<T> => {
     const turn = (lanes.get(partition) ?? Promise.resolve()).then(work);
-    lanes.set(partition, turn.catch(() => {}));
+    lanes.set(
+      partition,
+      turn.catch(() => {}),
+    );
     return turn;
   };
 
@@ -256,11 +280,18 @@ export async function runWorker<E, S>(
     // Not awaited here: disconnecting waits for the batch in hand, which is this one.
     setTimeout(() => void stop(), 0);
   };
-  const guard = viewGuard(worker as Worker<unknown, unknown>, groupIdOf(config, worker.name), config, admin, stats, log, { seek: (tp, offset) => consumer.seek({ ...tp, offset }), halt, inTurn: inLane });
+  const guard = viewGuard(worker as Worker<unknown, unknown>, groupIdOf(config, worker.name), config, admin, stats, log, {
+    seek: (tp, offset) => consumer.seek({ ...tp, offset }),
+    halt,
+    inTurn: inLane,
+  });
   await guard.start();
 
   await consumer.connect();
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => void guard.assigned(payload.memberAssignment).catch((error) => log.error("checking the assignment failed", { error: String(error) })));
+  consumer.on(
+    consumer.events.GROUP_JOIN,
+    ({ payload }) => void guard.assigned(payload.memberAssignment).catch((error) => log.error("checking the assignment failed", { error: String(error) })),
+  );
   await consumer.subscribe({ topics: [...worker.inputs], fromBeginning: options.fromBeginning ?? true });
   await consumer.run({
     autoCommit: false,
@@ -276,7 +307,13 @@ export async function runWorker<E, S>(
           // The guard may have moved this partition (the batch in hand is then stale) or stopped the worker.
           await guard.ready(tp);
           if (isStale() || halted) return false;
-          const flush = { producer, tp, incarnation: guard.incarnation(tp.topic), stats, admits: (loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) => guard.admits(tp, loaded) };
+          const flush = {
+            producer,
+            tp,
+            incarnation: guard.incarnation(tp.topic),
+            stats,
+            admits: (loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) => guard.admits(tp, loaded),
+          };
           if (!(await foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS))) return false;
           await options.hooks?.afterFlush?.(tp, lastOffset);
           await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n), metadata: guard.commitMetadata() }]);

@@ -1,6 +1,6 @@
 import type Redis from "ioredis";
-import type { Config } from "../../infra/platform/config.ts";
 import { createRedis } from "../../infra/platform/clients.ts";
+import type { Config } from "../../infra/platform/config.ts";
 import { workerStatusKey } from "../../infra/platform/redis-keys.ts";
 import type { Running } from "./runner.ts";
 
@@ -42,7 +42,8 @@ const PUBLISHED_FOR_SECONDS = 15;
 export function publishStatus(running: readonly Running[], config: Config, redis: Redis = createRedis(config)): () => void {
   const publish = () => {
     const pipeline = redis.pipeline();
-    for (const r of running) pipeline.set(workerStatusKey(r.name), JSON.stringify({ ...statusOf(r), at: new Date().toISOString() }), "EX", PUBLISHED_FOR_SECONDS);
+    for (const r of running)
+      pipeline.set(workerStatusKey(r.name), JSON.stringify({ ...statusOf(r), at: new Date().toISOString() }), "EX", PUBLISHED_FOR_SECONDS);
     pipeline.exec().catch(() => {});
   };
   publish();
@@ -64,7 +65,9 @@ export async function startStatus(running: readonly Running[], config: Config): 
     const server = serveStatus(running, config.WORKER_STATUS_PORT, config.WORKER_STATUS_HOST);
     console.log(`worker status on http://${config.WORKER_STATUS_HOST}:${server.port}/status`);
   } catch (error) {
-    console.error(`WORKER_STATUS_HOST:WORKER_STATUS_PORT ${config.WORKER_STATUS_HOST}:${config.WORKER_STATUS_PORT}: cannot listen (${(error as Error).message}); set another port, or 0 for none`);
+    console.error(
+      `WORKER_STATUS_HOST:WORKER_STATUS_PORT ${config.WORKER_STATUS_HOST}:${config.WORKER_STATUS_PORT}: cannot listen (${(error as Error).message}); set another port, or 0 for none`,
+    );
     await Promise.all(running.map((r) => r.stop()));
     process.exit(2);
   }

@@ -6,4 +6,5 @@
  * per input partition for workers that declare `eventTime`; the windowed
  * stages keep theirs in their state by the same rule.
  */
-export const advanceStreamTime = (current: number | undefined, eventTime: number, writtenAt: number): number => Math.max(current ?? -Infinity, Math.min(eventTime, writtenAt));
+export const advanceStreamTime = (current: number | undefined, eventTime: number, writtenAt: number): number =>
+  Math.max(current ?? -Infinity, Math.min(eventTime, writtenAt));

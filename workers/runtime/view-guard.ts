@@ -20,7 +20,11 @@ export type GuardStats = {
  * worker for good, and run work in a partition number's turn (never beside
  * one of its chunks).
  */
-export type GuardActions = { seek(tp: TopicPartition, offset: string): void; halt(message: string): void; inTurn(partition: number, work: () => Promise<void>): Promise<void> };
+export type GuardActions = {
+  seek(tp: TopicPartition, offset: string): void;
+  halt(message: string): void;
+  inTurn(partition: number, work: () => Promise<void>): Promise<void>;
+};
 
 /** How often a worker compares its store with what it applied, so a store emptied under an idle worker is restored too. */
 const WATCH_EVERY_MS = 5000;
@@ -67,7 +71,10 @@ export function viewGuard(worker: Worker<unknown, unknown>, groupId: string, con
       restoring.set(tpKey(tp), until);
       stats.state = "restoring";
     }
-    log.warn(`${why}: reading ${tp.topic}[${tp.partition}] ${until === null ? "" : "again "}from offset ${start}${until === null ? "" : ` up to ${until}`}` + (lost > 0n ? `; ${lost} records had left the topic (retention), the view lacks them` : ""));
+    log.warn(
+      `${why}: reading ${tp.topic}[${tp.partition}] ${until === null ? "" : "again "}from offset ${start}${until === null ? "" : ` up to ${until}`}` +
+        (lost > 0n ? `; ${lost} records had left the topic (retention), the view lacks them` : ""),
+    );
     act.seek(tp, String(start));
   }
 
@@ -107,7 +114,12 @@ export function viewGuard(worker: Worker<unknown, unknown>, groupId: string, con
   async function stillHeld(tp: TopicPartition, appliedOffset: bigint | null): Promise<boolean> {
     const mine = applied.get(tpKey(tp));
     if (mine === undefined || (appliedOffset !== null && appliedOffset >= mine)) return true;
-    await restore(tp, appliedOffset === null ? null : appliedOffset + 1n, mine + 1n, `view ${worker.name}: its store lost what it had applied (${appliedOffset ?? "nothing"} now, ${mine} before)`);
+    await restore(
+      tp,
+      appliedOffset === null ? null : appliedOffset + 1n,
+      mine + 1n,
+      `view ${worker.name}: its store lost what it had applied (${appliedOffset ?? "nothing"} now, ${mine} before)`,
+    );
     return false;
   }
 

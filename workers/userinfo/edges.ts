@@ -1,5 +1,5 @@
 import type { FollowEvent, LikeEvent, TweetEvent } from "../../infra/platform/contracts/social.ts";
-import { type CountDelta, type CountName } from "../../infra/platform/contracts/userinfo.ts";
+import type { CountDelta, CountName } from "../../infra/platform/contracts/userinfo.ts";
 import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
 import { keyOf } from "../../infra/platform/redis-keys.ts";
 import type { Folded, InputRecord } from "../runtime/worker.ts";
@@ -40,31 +40,45 @@ function countChanges(topic: string, record: InputRecord, changes: [user: string
 }
 
 /** The fold of stage 1, emitting count changes to `deltasTopic`. */
-export const edgeFold = (deltasTopic: string) => (edge: Edge | undefined, input: EdgeEvent, record: InputRecord): Folded<Edge> => {
-  const exists = edge !== undefined;
-  const deltas = (changes: [user: string, count: CountName, step: 1 | -1][]) => countChanges(deltasTopic, record, changes);
-  switch (input.kind) {
-    case "tweet": {
-      const { type, user_id } = input.event;
-      if (type === "created" && !exists) return { state: { author: user_id }, emit: deltas([[user_id, "tweets", 1]]) };
-      if (type === "deleted" && exists) return { state: null, emit: deltas([[edge.author ?? user_id, "tweets", -1]]) };
-      return { state: edge ?? null };
-    }
-    case "follow": {
-      const { type, follower_id, followee_id } = input.event;
-      if (type === "follow" && !exists) {
-        return { state: {}, emit: deltas([[follower_id, "following", 1], [followee_id, "followers", 1]]) };
+export const edgeFold =
+  (deltasTopic: string) =>
+  (edge: Edge | undefined, input: EdgeEvent, record: InputRecord): Folded<Edge> => {
+    const exists = edge !== undefined;
+    const deltas = (changes: [user: string, count: CountName, step: 1 | -1][]) => countChanges(deltasTopic, record, changes);
+    switch (input.kind) {
+      case "tweet": {
+        const { type, user_id } = input.event;
+        if (type === "created" && !exists) return { state: { author: user_id }, emit: deltas([[user_id, "tweets", 1]]) };
+        if (type === "deleted" && exists) return { state: null, emit: deltas([[edge.author ?? user_id, "tweets", -1]]) };
+        return { state: edge ?? null };
       }
-      if (type === "unfollow" && exists) {
-        return { state: null, emit: deltas([[follower_id, "following", -1], [followee_id, "followers", -1]]) };
+      case "follow": {
+        const { type, follower_id, followee_id } = input.event;
+        if (type === "follow" && !exists) {
+          return {
+            state: {},
+            emit: deltas([
+              [follower_id, "following", 1],
+              [followee_id, "followers", 1],
+            ]),
+          };
+        }
+        if (type === "unfollow" && exists) {
+          return {
+            state: null,
+            emit: deltas([
+              [follower_id, "following", -1],
+              [followee_id, "followers", -1],
+            ]),
+          };
+        }
+        return { state: edge ?? null };
       }
-      return { state: edge ?? null };
+      case "like": {
+        const { type, user_id } = input.event;
+        if (type === "like" && !exists) return { state: {}, emit: deltas([[user_id, "likes", 1]]) };
+        if (type === "unlike" && exists) return { state: null, emit: deltas([[user_id, "likes", -1]]) };
+        return { state: edge ?? null };
+      }
     }
-    case "like": {
-      const { type, user_id } = input.event;
-      if (type === "like" && !exists) return { state: {}, emit: deltas([[user_id, "likes", 1]]) };
-      if (type === "unlike" && exists) return { state: null, emit: deltas([[user_id, "likes", -1]]) };
-      return { state: edge ?? null };
-    }
-  }
-};
+  };

@@ -1,7 +1,7 @@
-import type { SourceOffsets } from "../runtime/source-offsets.ts";
 import type { User } from "../../infra/platform/contracts/social.ts";
 import type { CountName } from "../../infra/platform/contracts/userinfo.ts";
 import { documentKey, keyOf } from "../../infra/platform/redis-keys.ts";
+import type { SourceOffsets } from "../runtime/source-offsets.ts";
 
 /** The user-info document (SPEC §2.2): the user's fields plus their counts. */
 export type UserInfo = User & Record<CountName, number>;

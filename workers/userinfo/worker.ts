@@ -1,16 +1,16 @@
-import type { Config } from "../../infra/platform/config.ts";
 import { createOpenSearch, createRedis } from "../../infra/platform/clients.ts";
+import type { Config } from "../../infra/platform/config.ts";
 import { FollowEvent, LikeEvent, TweetEvent, User } from "../../infra/platform/contracts/social.ts";
 import { CountDelta } from "../../infra/platform/contracts/userinfo.ts";
+import { keyOf } from "../../infra/platform/redis-keys.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 import { decodeByTopic, decodeTableRecord, decodeWith } from "../runtime/decode.ts";
 import { openSearchSink } from "../runtime/sinks/opensearch.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Worker } from "../runtime/worker.ts";
-import { edgeFold, edgeKey, type Edge, type EdgeEvent } from "./edges.ts";
-import { userInfoFold, type UserInfoEvent } from "./fold.ts";
-import { keyOf } from "../../infra/platform/redis-keys.ts";
-import { USERINFO_MAPPING, USERINFO_NAMESPACE, userInfoDocument, userInfoIndex, type UserInfoState } from "./view.ts";
-import { TOPIC } from "../../infra/platform/topology.ts";
+import { type Edge, type EdgeEvent, edgeFold, edgeKey } from "./edges.ts";
+import { type UserInfoEvent, userInfoFold } from "./fold.ts";
+import { USERINFO_MAPPING, USERINFO_NAMESPACE, type UserInfoState, userInfoDocument, userInfoIndex } from "./view.ts";
 
 /** Where the user information service reads and writes; tests point it at their own topics. */
 export type UserInfoTopics = { tweets: string; follows: string; likes: string; users: string; deltas: string; changelog: string };

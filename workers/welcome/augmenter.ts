@@ -1,8 +1,9 @@
-import type { Config } from "../../infra/platform/config.ts";
 import { createRedis } from "../../infra/platform/clients.ts";
-import { MemberSignup, type AugmentedMember } from "../../infra/platform/contracts/members.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { type AugmentedMember, MemberSignup } from "../../infra/platform/contracts/members.ts";
 import { logger } from "../../infra/platform/log.ts";
 import { keyOf } from "../../infra/platform/redis-keys.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 import { circuitBreaker } from "../runtime/circuit-breaker.ts";
 import { deadLetterEvent } from "../runtime/dead-letter.ts";
 import { decodeWith } from "../runtime/decode.ts";
@@ -11,7 +12,6 @@ import { backoffMs, forEachLimited } from "../runtime/retry.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Change, Worker } from "../runtime/worker.ts";
 import { requestSubscriberKey } from "./subscriber-key.ts";
-import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** A member once handled (augmented or dead-lettered); kept longer than members.new keeps records. */
 type Handled = true;
@@ -30,7 +30,10 @@ export type AugmenterStats = { augmented: number; retried: number; deadLettered:
  * others keep flowing. Signups that break the contract (no or a malformed
  * email) go to the DLQ by the runner, never to the key service.
  */
-export function augmenterWorker(config: Config, { name = "augmenter", input = TOPIC.membersNew, output = TOPIC.membersAugmented } = {}): Worker<MemberSignup, Handled> {
+export function augmenterWorker(
+  config: Config,
+  { name = "augmenter", input = TOPIC.membersNew, output = TOPIC.membersAugmented } = {},
+): Worker<MemberSignup, Handled> {
   const url = config.SUBSCRIBER_KEY_URL;
   if (!url) throw new Error("the augmenter needs SUBSCRIBER_KEY_URL (the subscriber-key service)");
   const log = logger(name);

@@ -1,15 +1,15 @@
 import nodemailer from "nodemailer";
-import type { Config } from "../../infra/platform/config.ts";
 import { createSql } from "../../infra/platform/clients.ts";
+import type { Config } from "../../infra/platform/config.ts";
 import { AugmentedMember } from "../../infra/platform/contracts/members.ts";
 import { logger } from "../../infra/platform/log.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
 import { deadLetterEvent } from "../runtime/dead-letter.ts";
 import { decodeWith } from "../runtime/decode.ts";
 import { lazyProducer } from "../runtime/lazy-producer.ts";
-import { forEachLimited, withRetries, type Attempt } from "../runtime/retry.ts";
+import { type Attempt, forEachLimited, withRetries } from "../runtime/retry.ts";
 import { postgresStateStore } from "../runtime/stores/postgres-state.ts";
 import type { Change, Worker } from "../runtime/worker.ts";
-import { TOPIC } from "../../infra/platform/topology.ts";
 
 /** What the emailer keeps per member: that it was handled. */
 type Handled = { messageId: string };
@@ -43,7 +43,13 @@ function smtpAttempt(error: unknown): Attempt {
 export function emailerWorker(config: Config, { name = "emailer", input = TOPIC.membersAugmented } = {}): Worker<AugmentedMember, Handled> {
   const log = logger(name);
   const stats: EmailerStats = { sent: 0, retried: 0, deadLettered: 0, lastError: null };
-  const transport = nodemailer.createTransport({ url: config.SMTP_URL, pool: true, maxConnections: config.EMAIL_CONCURRENCY, connectionTimeout: 10_000, socketTimeout: 30_000 } as never);
+  const transport = nodemailer.createTransport({
+    url: config.SMTP_URL,
+    pool: true,
+    maxConnections: config.EMAIL_CONCURRENCY,
+    connectionTimeout: 10_000,
+    socketTimeout: 30_000,
+  } as never);
   const producer = lazyProducer(config);
   // Handed from the sink to the store commit of the same flush, by member id.
   const outcomes = new Map<string, Outcome>();
@@ -66,7 +72,14 @@ export function emailerWorker(config: Config, { name = "emailer", input = TOPIC.
           return smtpAttempt(error);
         }
       },
-      { maxAttempts: config.EMAIL_MAX_ATTEMPTS, baseMs: 200, onRetry: (_, reason) => void ((stats.retried++), (stats.lastError = reason)) },
+      {
+        maxAttempts: config.EMAIL_MAX_ATTEMPTS,
+        baseMs: 200,
+        onRetry: (_, reason) => {
+          stats.retried++;
+          stats.lastError = reason;
+        },
+      },
     );
     if (result.ok) {
       stats.sent++;
@@ -90,7 +103,9 @@ export function emailerWorker(config: Config, { name = "emailer", input = TOPIC.
       sql: createSql(config, 4),
       worker: name,
       async loadStates(sql, ids) {
-        const rows = await sql<{ member_id: string; message_id: string }[]>`select member_id, message_id from welcome_emails where member_id = any(${ids as string[]})`;
+        const rows = await sql<
+          { member_id: string; message_id: string }[]
+        >`select member_id, message_id from welcome_emails where member_id = any(${ids as string[]})`;
         return new Map(rows.map((r) => [r.member_id, { messageId: r.message_id }]));
       },
       async writeChanges(tx, changes) {
@@ -98,7 +113,15 @@ export function emailerWorker(config: Config, { name = "emailer", input = TOPIC.
           const outcome = outcomes.get(member.id);
           if (!outcome) throw new Error(`emailer: no send outcome for member ${member.id}`);
           outcomes.delete(member.id);
-          return { member_id: member.id, message_id: state!.messageId, email: member.email, subscriber_key: member.subscriber_key, outcome: outcome.outcome, reason: outcome.reason, handled_at: outcome.at.toISOString() };
+          return {
+            member_id: member.id,
+            message_id: state!.messageId,
+            email: member.email,
+            subscriber_key: member.subscriber_key,
+            outcome: outcome.outcome,
+            reason: outcome.reason,
+            handled_at: outcome.at.toISOString(),
+          };
         });
         await tx`insert into welcome_emails ${tx(rows)} on conflict (member_id) do nothing`;
       },

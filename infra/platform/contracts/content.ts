@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { boundedArray, contract, Count, Id, Offset, optionalText, Text, Timestamp } from "./fields.ts";
+import { boundedArray, Count, contract, Id, Offset, optionalText, Text, Timestamp } from "./fields.ts";
 
 /**
  * Real-time personalization (SPEC §2.5): users captured from Postgres, the

@@ -106,7 +106,8 @@ export const Amount = v.pipe(
 );
 
 /** A count or a partition number: a non-negative integer with a bound. */
-export const Count = (max = 2 ** 31 - 1) => v.pipe(v.number("expected a number"), v.integer("expected an integer"), v.minValue(0, "must not be negative"), v.maxValue(max, `must be at most ${max}`));
+export const Count = (max = 2 ** 31 - 1) =>
+  v.pipe(v.number("expected a number"), v.integer("expected an integer"), v.minValue(0, "must not be negative"), v.maxValue(max, `must be at most ${max}`));
 
 /** A Kafka offset as a string (int64). */
 export const Offset = v.pipe(v.string("expected an offset string"), v.regex(/^\d{1,19}$/, "expected an offset"));

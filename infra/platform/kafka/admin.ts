@@ -1,4 +1,4 @@
-import { ConfigResourceTypes, type Admin } from "kafkajs";
+import { type Admin, ConfigResourceTypes } from "kafkajs";
 import type { TopicSpec } from "../topology.ts";
 
 export type TopicDefaults = { partitions: number; replication: number };

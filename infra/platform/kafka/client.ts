@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type KafkaConfig, type LogEntry } from "kafkajs";
+import { Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
 import type { Config } from "../config.ts";
 import { logger } from "../log.ts";
 
@@ -17,12 +17,14 @@ const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
  * retries or throws anyway (a broker that has just started answers "not the
  * leader" for a few seconds).
  */
-const logCreator = () => ({ level, log: entry }: LogEntry) => {
-  const { message, ...fields } = entry;
-  const name = levels[level] ?? "info";
-  const quiet = name === "info" || (name === "error" && message.startsWith("Response "));
-  log[quiet ? "debug" : name](message, fields);
-};
+const logCreator =
+  () =>
+  ({ level, log: entry }: LogEntry) => {
+    const { message, ...fields } = entry;
+    const name = levels[level] ?? "info";
+    const quiet = name === "info" || (name === "error" && message.startsWith("Response "));
+    log[quiet ? "debug" : name](message, fields);
+  };
 
 /** The one place a kafkajs client is built. */
 export function createKafka(config: Config, overrides: Partial<KafkaConfig> = {}): Kafka {

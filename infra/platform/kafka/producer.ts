@@ -1,4 +1,4 @@
-import { CompressionTypes, Partitioners, type Kafka, type Message } from "kafkajs";
+import { CompressionTypes, type Kafka, type Message, Partitioners } from "kafkajs";
 
 /** A record to write. `value` is JSON-encoded unless it is already bytes; null is a tombstone. */
 export type OutRecord = {

@@ -1,18 +1,18 @@
-import { drizzle } from "drizzle-orm/postgres-js";
 import { parseArgs } from "node:util";
+import { drizzle } from "drizzle-orm/postgres-js";
 import { INGEST_PATHS, INGEST_SCOPES } from "../../../api/http/ingest-endpoints.ts";
 import { createApiKey } from "../../../api/http/keys.ts";
+import { writeUserVersions } from "../../../db/users.ts";
 import { createSql } from "../../platform/clients.ts";
 import { configOrExit } from "../../platform/config.ts";
 import { createKafka } from "../../platform/kafka/client.ts";
-import { writeUserVersions } from "../../../db/users.ts";
-import { createProducer } from "../../platform/kafka/producer.ts";
 import type { OutRecord } from "../../platform/kafka/producer.ts";
+import { createProducer } from "../../platform/kafka/producer.ts";
+import { TOPIC } from "../../platform/topology.ts";
 import { clickstreamGenerator } from "./clickstream.ts";
 import { commerceGenerator, RECORDS_PER_SESSION } from "./commerce.ts";
 import { contentGenerator } from "./content.ts";
 import { socialGenerator } from "./social.ts";
-import { TOPIC } from "../../platform/topology.ts";
 
 const usage = `usage: bun run datagen [options]
   --mode M        clickstream (default); social (users, tweets, follows, likes; always --via topic);
@@ -213,5 +213,10 @@ const summary: Record<string, string> = {
   content: `  users ${users.size} (every tenth not in Postgres), run id ${runId}`,
 };
 console.log(summary[values.mode]);
-console.log(`  by type: ${[...byType].sort().map(([t, n]) => `${t} ${n}`).join(", ")}`);
+console.log(
+  `  by type: ${[...byType]
+    .sort()
+    .map(([t, n]) => `${t} ${n}`)
+    .join(", ")}`,
+);
 process.exit(failed > 0 ? 1 : 0);

@@ -62,7 +62,14 @@ export function clickstreamGenerator(options: ClickstreamOptions) {
     next(now = Date.now()): ClickstreamEvent {
       // Keep ~50 sessions open at once, interleaved like real traffic.
       if (open.length < 50 || rand() < 0.02) {
-        open.push({ user: pickUser(), id: `${options.runId}-s${sessions++}`, step: 0, length: 3 + Math.floor(rand() * 12), category: pick(CATEGORIES), carted: 0 });
+        open.push({
+          user: pickUser(),
+          id: `${options.runId}-s${sessions++}`,
+          step: 0,
+          length: 3 + Math.floor(rand() * 12),
+          category: pick(CATEGORIES),
+          carted: 0,
+        });
       }
       const index = Math.floor(rand() * open.length);
       const session = open[index]!;
@@ -91,4 +98,3 @@ export function clickstreamGenerator(options: ClickstreamOptions) {
     },
   };
 }
-

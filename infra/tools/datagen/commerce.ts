@@ -1,8 +1,8 @@
 import type { UserRow } from "../../../db/users.ts";
-import { type Checkout, type Click } from "../../platform/contracts/commerce.ts";
+import type { Checkout, Click } from "../../platform/contracts/commerce.ts";
 import type { OutRecord } from "../../platform/kafka/producer.ts";
-import { random } from "./random.ts";
 import { TOPIC } from "../../platform/topology.ts";
+import { random } from "./random.ts";
 
 /** A record to produce, or a user version to write to Postgres `users`. */
 export type CommerceItem = { kind: "record"; record: OutRecord } | { kind: "user"; user: UserRow };

@@ -1,8 +1,8 @@
 import type { UserRow } from "../../../db/users.ts";
-import { ACTIONS, type Beacon, type Interaction } from "../../platform/contracts/content.ts";
+import type { ACTIONS, Beacon, Interaction } from "../../platform/contracts/content.ts";
 import type { OutRecord } from "../../platform/kafka/producer.ts";
-import { random } from "./random.ts";
 import { TOPIC } from "../../platform/topology.ts";
+import { random } from "./random.ts";
 
 /** A record to produce, or a user version to write to Postgres `users`. */
 export type ContentItem = { kind: "record"; record: OutRecord } | { kind: "user"; user: UserRow };
@@ -53,7 +53,10 @@ export function contentGenerator({ users, contents, seed, runId, topics = { beac
 
   return {
     /** The users that exist before traffic starts. */
-    initialUsers: (): UserRow[] => Array.from({ length: users }, (_, i) => i).filter(known).map(row),
+    initialUsers: (): UserRow[] =>
+      Array.from({ length: users }, (_, i) => i)
+        .filter(known)
+        .map(row),
 
     /** The next item, its event time `at` (ms). */
     next(at: number): ContentItem {

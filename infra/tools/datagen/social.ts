@@ -1,7 +1,7 @@
+import type { User } from "../../platform/contracts/social.ts";
 import type { OutRecord } from "../../platform/kafka/producer.ts";
-import { type User } from "../../platform/contracts/social.ts";
-import { random } from "./random.ts";
 import { TOPIC } from "../../platform/topology.ts";
+import { random } from "./random.ts";
 
 /**
  * Upstream services of a small social app (SPEC §2.2): users that sign up,

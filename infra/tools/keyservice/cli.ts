@@ -6,7 +6,12 @@ const usage = `usage: bun run keyservice [--port N] [--fail] [--delay-ms N]
   POST /control {"failing": true|false, "delayMs": N, "failMembers": ["id", ...]} changes its behaviour while it runs`;
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { port: { type: "string", default: "8090" }, fail: { type: "boolean", default: false }, "delay-ms": { type: "string", default: "0" }, help: { type: "boolean", default: false } },
+  options: {
+    port: { type: "string", default: "8090" },
+    fail: { type: "boolean", default: false },
+    "delay-ms": { type: "string", default: "0" },
+    help: { type: "boolean", default: false },
+  },
 });
 if (values.help) {
   console.log(usage);

@@ -1,7 +1,7 @@
-import { simpleParser } from "mailparser";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import type { StoredMessage } from "./mailbox.ts";
 

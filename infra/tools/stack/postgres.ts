@@ -1,4 +1,4 @@
-import { chownSync, existsSync, readFileSync, readdirSync } from "node:fs";
+import { chownSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import type { Config } from "../../platform/config.ts";
@@ -6,7 +6,7 @@ import { aptInstall } from "./apt.ts";
 import { isListening, portOf, useRemote, waitFor } from "./net.ts";
 import { dir } from "./paths.ts";
 import { logFile, recordPid, runningPid, runToEnd, stopByPid } from "./proc.ts";
-import { stateOf, type Server, type ServerStatus } from "./server.ts";
+import { type Server, type ServerStatus, stateOf } from "./server.ts";
 
 /**
  * Postgres at DATABASE_URL when it answers; otherwise a project-local server
@@ -51,7 +51,9 @@ async function binaries(): Promise<string> {
   const find = () => {
     const root = "/usr/lib/postgresql";
     if (!existsSync(root)) return undefined;
-    const versions = readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb"))).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(root)
+      .filter((v) => existsSync(join(root, v, "bin", "initdb")))
+      .sort((a, b) => Number(b) - Number(a));
     return versions[0] ? join(root, versions[0], "bin") : undefined;
   };
   const found = find();
@@ -84,17 +86,7 @@ async function startLocal(config: Config): Promise<void> {
   }
   const port = portOf(config.DATABASE_URL, 5432);
   await runToEnd(
-    asPostgres([
-      join(bin, "pg_ctl"),
-      "-D",
-      data,
-      "-l",
-      logFile(NAME),
-      "-w",
-      "-o",
-      `-p ${port} -c listen_addresses=127.0.0.1 -k ${sockets}`,
-      "start",
-    ]),
+    asPostgres([join(bin, "pg_ctl"), "-D", data, "-l", logFile(NAME), "-w", "-o", `-p ${port} -c listen_addresses=127.0.0.1 -k ${sockets}`, "start"]),
     "pg_ctl start",
   );
   const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
@@ -131,6 +123,11 @@ export const postgresServer: Server = {
   async status(config): Promise<ServerStatus> {
     const version = await serverVersion(config.DATABASE_URL).catch(() => undefined);
     const pid = runningPid(NAME);
-    return { name: NAME, version: version ? `PostgreSQL ${version}` : "-", port: portOf(config.DATABASE_URL, 5432), state: stateOf(version !== undefined, pid) };
+    return {
+      name: NAME,
+      version: version ? `PostgreSQL ${version}` : "-",
+      port: portOf(config.DATABASE_URL, 5432),
+      state: stateOf(version !== undefined, pid),
+    };
   },
 };

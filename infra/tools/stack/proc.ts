@@ -30,12 +30,7 @@ export function runningPid(name: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
 }
 
-export function startDetached(
-  name: string,
-  command: string,
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
-): number {
+export function startDetached(name: string, command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): number {
   const log = openSync(logFile(name), "a");
   const child = spawn(command, args, {
     cwd: options.cwd,

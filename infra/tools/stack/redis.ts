@@ -3,7 +3,7 @@ import { aptInstall } from "./apt.ts";
 import { isListening, portOf, useRemote, waitFor } from "./net.ts";
 import { dir } from "./paths.ts";
 import { runningPid, startDetached, stopByPid } from "./proc.ts";
-import { stateOf, type Server, type ServerStatus } from "./server.ts";
+import { type Server, type ServerStatus, stateOf } from "./server.ts";
 
 /**
  * Redis at REDIS_URL when it answers; otherwise a project-local redis-server
@@ -47,12 +47,18 @@ export const redisServer: Server = {
       const port = portOf(url, 6379);
       if (await isListening(port)) throw new Error(`port ${port} is open but Redis at REDIS_URL does not answer; check REDIS_URL`);
       startDetached(NAME, await redisServerBinary(), [
-        "--port", String(port),
-        "--bind", "127.0.0.1",
-        "--dir", dir("redis"),
-        "--appendonly", "yes",
-        "--save", "",
-        "--daemonize", "no",
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        dir("redis"),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
       ]);
     }
     await waitFor("Redis", () => serverVersion(url), { timeoutMs: 30_000 });

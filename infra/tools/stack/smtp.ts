@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { isListening, portOf, useRemote, waitFor } from "./net.ts";
 import { dir } from "./paths.ts";
 import { runningPid, startDetached, stopByPid } from "./proc.ts";
-import { stateOf, type Server, type ServerStatus } from "./server.ts";
+import { type Server, type ServerStatus, stateOf } from "./server.ts";
 
 /**
  * An SMTP server at SMTP_URL when one answers; otherwise the project's mail

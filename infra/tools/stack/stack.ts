@@ -1,15 +1,15 @@
+import { migrateDatabase } from "../../../db/migrate.ts";
 import type { Config } from "../../platform/config.ts";
 import { applyTopics, type TopicsApplied } from "../../platform/kafka/admin.ts";
 import { createKafka } from "../../platform/kafka/client.ts";
 import { topicSpecs } from "../../platform/topology.ts";
-import { migrateDatabase } from "../../../db/migrate.ts";
-import { isListening, portOf } from "./net.ts";
 import { kafka } from "./kafka.ts";
+import { isListening, portOf } from "./net.ts";
 import { opensearch } from "./opensearch.ts";
 import { postgresServer } from "./postgres.ts";
 import { redisServer } from "./redis.ts";
-import { smtpServer } from "./smtp.ts";
 import type { Server, ServerStatus, UpResult } from "./server.ts";
+import { smtpServer } from "./smtp.ts";
 
 export const SERVERS: readonly Server[] = [postgresServer, redisServer, kafka, opensearch, smtpServer];
 

@@ -1,5 +1,5 @@
 import type { Client } from "@opensearch-project/opensearch";
-import { Refused, type Change, type Sink } from "../worker.ts";
+import { type Change, Refused, type Sink } from "../worker.ts";
 
 type BulkItem = Record<string, { status: number; error?: { type: string; reason?: string } }>;
 

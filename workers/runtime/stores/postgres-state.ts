@@ -1,5 +1,5 @@
 import type { Sql, TransactionSql } from "postgres";
-import { Refused, type Change, type StateStore } from "../worker.ts";
+import { type Change, Refused, type StateStore } from "../worker.ts";
 
 /**
  * Errors about what was written, not about the server: data exceptions (22:
@@ -9,9 +9,11 @@ import { Refused, type Change, type StateStore } from "../worker.ts";
 export const refusedForContent = (error: unknown) => /^(22|23|54)/.test(String((error as { code?: unknown })?.code ?? ""));
 
 /** Rethrow a content error as a `Refused` naming what was refused. */
-const refusal = (what: string) => (error: unknown): never => {
-  throw refusedForContent(error) ? new Refused(`Postgres refused ${what}: ${(error as Error).message}`) : error;
-};
+const refusal =
+  (what: string) =>
+  (error: unknown): never => {
+    throw refusedForContent(error) ? new Refused(`Postgres refused ${what}: ${(error as Error).message}`) : error;
+  };
 
 export type PostgresStateOptions<S, E> = {
   sql: Sql;
@@ -51,7 +53,12 @@ export function postgresStateStore<S, E>({ sql, worker, loadStates, writeChanges
         keys.length > 0 ? loadStates(sql, keys).catch(refusal("a key")) : new Map<string, S>(),
       ]);
       const stored = offsets[0];
-      return { appliedOffset: stored === undefined ? null : BigInt(stored.applied_offset), incarnation: stored?.incarnation ?? null, states, streamTimes: new Map() };
+      return {
+        appliedOffset: stored === undefined ? null : BigInt(stored.applied_offset),
+        incarnation: stored?.incarnation ?? null,
+        states,
+        streamTimes: new Map(),
+      };
     },
 
     async commit(tp, changes, offset, _streamTime, incarnation) {

@@ -70,7 +70,16 @@ export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }:
     async commit(tp, changes: readonly Change<S>[], offset, streamTime, incarnation) {
       const keys = [offsetsHash, ...changes.map((c) => docKey(c.key))];
       const values = changes.map((c) => (c.state === null ? "" : JSON.stringify(c.state)));
-      await client.cdpCommitState(keys.length, ...keys, field(tp), offset, String(ttlSeconds), streamTime === undefined ? "" : String(streamTime), incarnation, ...values);
+      await client.cdpCommitState(
+        keys.length,
+        ...keys,
+        field(tp),
+        offset,
+        String(ttlSeconds),
+        streamTime === undefined ? "" : String(streamTime),
+        incarnation,
+        ...values,
+      );
     },
 
     async reset() {
