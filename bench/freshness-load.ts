@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import { profileKey } from "../workers/profiles/view.ts";
-import { benchEvents } from "./events.ts";
-import { summarize } from "./stats.ts";
+import { benchEvents } from "./lib/events.ts";
+import { summarize } from "./lib/stats.ts";
 
 /**
  * Freshness, its own process: post events through the API at a fixed rate

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { summarize } from "./stats.ts";
+import { summarize } from "./lib/stats.ts";
 
 /**
  * Closed-loop ingest load, its own process: `connections` loops each POST a

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import { httpPool } from "./http-pipeline.ts";
-import { summarize } from "./stats.ts";
+import { summarize } from "./lib/stats.ts";
 
 /**
  * Open-loop load generator, run as its own process by the bench. Requests

@@ -8,8 +8,8 @@ import { TOPIC } from "../infra/platform/topology.ts";
 import { contentGenerator } from "../infra/tools/datagen/content.ts";
 import { contentViewKey } from "../workers/personalization/view.ts";
 import { windowStart } from "../workers/personalization/windows.ts";
+import { summarize } from "./lib/stats.ts";
 import { runProbes } from "./probes.ts";
-import { summarize } from "./stats.ts";
 
 /**
  * Event -> window result, its own process: content traffic runs in the

@@ -1,4 +1,4 @@
-import { type Summary, summarize } from "./stats.ts";
+import { type Summary, summarize } from "./lib/stats.ts";
 
 /**
  * Every `intervalMs` for `seconds`, start a probe: `start(i)` makes its change

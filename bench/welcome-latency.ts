@@ -3,7 +3,7 @@ import nodemailer from "nodemailer";
 import { createSql } from "../infra/platform/clients.ts";
 import { loadConfig } from "../infra/platform/config.ts";
 import { readMailbox } from "../infra/tools/smtp/mailbox.ts";
-import { summarize } from "./stats.ts";
+import { summarize } from "./lib/stats.ts";
 
 /**
  * Signup -> welcome email latency, its own process: members are inserted

@@ -78,6 +78,41 @@ async function expectExactlyTheTopic(topic: string, table: string) {
   });
 }
 
+/**
+ * Every column of a sample of rows (every 97th record) equals the record it
+ * came from: the contract's fields typed, absent ones null, the raw JSON,
+ * the key and the topic.
+ */
+async function expectColumnsOf(records: OutRecord[], topic: string, table: string) {
+  const sample = records.filter((_, i) => i % 97 === 0);
+  expect(sample.length).toBeGreaterThan(100);
+  const rows: Record<string, unknown>[] = await sql.unsafe(
+    `select click_id, user_id, product_id, occurred_at, product, price::text as price, url, user_agent, ip_address, raw, _key, _topic from warehouse."${table}" where click_id = any($1)`,
+    [sample.map((r) => (r.value as { click_id: string }).click_id)],
+  );
+  const byId = new Map(rows.map((row) => [row.click_id as string, row]));
+  expect(byId.size).toBe(sample.length);
+  for (const record of sample) {
+    const value = record.value as { click_id: string; user_id: string; product_id: string; occurred_at: string; price: number; url: string };
+    const row = byId.get(value.click_id)!;
+    const got: Record<string, unknown> = { ...row, occurred_at: (row.occurred_at as Date).toISOString(), price: Number(row.price) };
+    expect(got).toEqual({
+      click_id: value.click_id,
+      user_id: value.user_id,
+      product_id: value.product_id,
+      occurred_at: value.occurred_at,
+      product: null,
+      price: value.price,
+      url: value.url,
+      user_agent: null,
+      ip_address: null,
+      raw: value,
+      _key: record.key,
+      _topic: topic,
+    });
+  }
+}
+
 describe("warehouse export", () => {
   test("values survive the COPY format: quotes, the quote byte, commas, newlines, backslashes, empty and null", async () => {
     const texts = ['say "hi", then\nleave', "a\x01b\x01\x01", "back\\slash", "", null];
@@ -105,9 +140,11 @@ describe("warehouse export", () => {
 
   test("a run loads every record once; a second run loads nothing; rows land in their day's partition", async () => {
     const { topic, table } = await newTopic();
-    await produce(clicks(topic, 30_000, [0, 1, 2]));
+    const produced = clicks(topic, 30_000, [0, 1, 2]);
+    await produce(produced);
     const first = await runExport({ ...config, WAREHOUSE_RETENTION_DAYS: 30 }, { tables: [testClicksTable(topic, table)] });
     expect(first.tables[table]).toEqual({ loaded: 30_000, rejected: 0 });
+    await expectColumnsOf(produced, topic, table);
     expect(first.partitionsCreated.sort()).toEqual([2, 1, 0].map((d) => `${table}_p${day(d).replaceAll("-", "")}`));
     await expectExactlyTheTopic(topic, table);
 

@@ -87,16 +87,14 @@ export type KillReport = { kills: number; midBatch: number };
 /**
  * A worker process a crash test kills, fairly: `killWhenWorking` waits until
  * the running process owns partitions of `group` (its consumer group, by the
- * client id each process gets) and has committed since it joined (a process
+ * client id each process gets) and has committed since it started (a process
  * still joining tests nothing), then SIGKILLs it and starts the next. A kill
  * is mid-batch when its group had records not yet committed at that moment.
  */
-export function crashableWorker(config: Config, spawn: (env: Record<string, string>) => Subprocess, group: { worker: string; topics: string[] }) {
+export async function crashableWorker(config: Config, spawn: (env: Record<string, string>) => Subprocess, group: { worker: string; topics: string[] }) {
   const groupId = groupIdOf(config, group.worker);
   const report: KillReport = { kills: 0, midBatch: 0 };
   let incarnation = 0;
-  const start = () => spawn({ KAFKA_CLIENT_ID: `crash-victim-${++incarnation}` });
-  let current = start();
   const positions = async (admin: Admin) => {
     let committed = 0;
     let lag = 0;
@@ -111,15 +109,28 @@ export function crashableWorker(config: Config, spawn: (env: Record<string, stri
     }
     return { committed, lag };
   };
+  const withAdmin = async <T>(use: (admin: Admin) => Promise<T>): Promise<T> => {
+    const admin = createKafka(config).admin();
+    await admin.connect();
+    try {
+      return await use(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  /** A new process, and the group's committed position when it started: it has committed once the position moved past it. */
+  const start = async () => {
+    const atStart = await withAdmin(async (admin) => (await positions(admin)).committed);
+    return { process: spawn({ KAFKA_CLIENT_ID: `crash-victim-${++incarnation}` }), atStart };
+  };
+  let current = await start();
   return {
     report,
     get process() {
-      return current;
+      return current.process;
     },
     async killWhenWorking(): Promise<void> {
-      const admin = createKafka(config).admin();
-      await admin.connect();
-      try {
+      await withAdmin(async (admin) => {
         const clientId = `crash-victim-${incarnation}`;
         await eventually(
           `${clientId} to own partitions of ${groupId}`,
@@ -132,17 +143,14 @@ export function crashableWorker(config: Config, spawn: (env: Record<string, stri
           },
           60_000,
         );
-        const joined = (await positions(admin)).committed;
-        await eventually(`${clientId} to commit`, async () => (await positions(admin)).committed > joined, 60_000);
+        await eventually(`${clientId} to commit`, async () => (await positions(admin)).committed > current.atStart, 60_000);
         const { lag } = await positions(admin);
-        current.kill("SIGKILL");
-        await current.exited;
+        current.process.kill("SIGKILL");
+        await current.process.exited;
         report.kills++;
         if (lag > 0) report.midBatch++;
-        current = start();
-      } finally {
-        await admin.disconnect();
-      }
+      });
+      current = await start();
     },
   };
 }
@@ -159,7 +167,7 @@ export async function produceWithKills(
   { slice, killEvery, group }: { slice: number; killEvery: number; group: { worker: string; topics: string[] } },
 ): Promise<KillReport & { worker: Subprocess; planned: number }> {
   const producer = await createProducer(createKafka(config));
-  const victim = crashableWorker(config, spawn, group);
+  const victim = await crashableWorker(config, spawn, group);
   let planned = 0;
   for (let i = 0; i < records.length; i += slice) {
     await producer.send(records.slice(i, i + slice));

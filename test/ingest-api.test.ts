@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
+import { INGEST_ENDPOINTS } from "../api/http/ingest-endpoints.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
@@ -95,5 +96,24 @@ describe("POST /v1/events", () => {
     expect(((await otherPartner.json()) as ErrorBody).errors).toEqual([{ index: 1, field: "partner_id", reason: expect.stringContaining(partner) }]);
 
     expect(await recordsIn(config, TOPIC.clickstream)).toBe(before);
+  });
+});
+
+describe("every ingest endpoint", () => {
+  test("answers 413 to a body over INGEST_MAX_BODY_BYTES and to a batch over INGEST_MAX_BATCH, producing nothing", async () => {
+    const everyScope = (await createApiKey(drizzle(deps.sql), partner, ["events:write", "commerce:write", "content:write"])).key;
+    expect(INGEST_ENDPOINTS.length).toBe(5);
+    for (const { path, topic } of INGEST_ENDPOINTS) {
+      const before = await recordsIn(config, topic);
+      const send = (body: string) => app.request(path, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${everyScope}` }, body });
+      // Sizes are checked before the items: any JSON array will do.
+      const big = await send(JSON.stringify(Array.from({ length: 40 }, () => ({ padding: "z".repeat(2000) }))));
+      expect({ path, status: big.status }).toEqual({ path, status: 413 });
+      expect(((await big.json()) as ErrorBody).message).toContain("INGEST_MAX_BODY_BYTES");
+      const many = await send(JSON.stringify(Array.from({ length: 51 }, () => ({}))));
+      expect({ path, status: many.status }).toEqual({ path, status: 413 });
+      expect(((await many.json()) as ErrorBody).message).toContain("INGEST_MAX_BATCH=50");
+      expect({ path, records: await recordsIn(config, topic) }).toEqual({ path, records: before });
+    }
   });
 });

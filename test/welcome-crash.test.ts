@@ -37,7 +37,7 @@ describe("welcome pipeline crashes", () => {
       });
     // Slow answers keep key requests in flight, so kills land mid-work.
     keys.behaviour.delayMs = 20;
-    const victim = crashableWorker(config, spawn, { worker: "augmenter", topics: [TOPIC.membersNew] });
+    const victim = await crashableWorker(config, spawn, { worker: "augmenter", topics: [TOPIC.membersNew] });
     const ids: Signup[] = [];
     for (let slice = 0; slice < 60; slice++) {
       ids.push(...(await signUp(sql, run, 50, { from: slice * 50 })));

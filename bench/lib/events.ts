@@ -1,5 +1,5 @@
-import type { ClickstreamEvent } from "../infra/platform/contracts/clickstream.ts";
-import { clickstreamGenerator } from "../infra/tools/datagen/clickstream.ts";
+import type { ClickstreamEvent } from "../../infra/platform/contracts/clickstream.ts";
+import { clickstreamGenerator } from "../../infra/tools/datagen/clickstream.ts";
 
 /** datagen's events trimmed to about 300 bytes of JSON, the record size the ingest figures use. */
 export function benchEvents(count: number, options: { runId: string; users: number; partner: string; seed?: number }): ClickstreamEvent[] {

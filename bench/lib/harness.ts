@@ -1,7 +1,7 @@
 import type { Subprocess } from "bun";
-import { type Config, loadConfig } from "../infra/platform/config.ts";
+import { type Config, loadConfig } from "../../infra/platform/config.ts";
 
-export const ROOT = new URL("..", import.meta.url).pathname;
+export const ROOT = new URL("../..", import.meta.url).pathname;
 
 /**
  * The bench's own database, Redis db and indices, so figures never mix with

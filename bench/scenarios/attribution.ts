@@ -1,0 +1,88 @@
+import { writeUserVersions } from "../../db/users.ts";
+import { createSql } from "../../infra/platform/clients.ts";
+import { createKafka } from "../../infra/platform/kafka/client.ts";
+import { createProducer } from "../../infra/platform/kafka/producer.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
+import { commerceRun } from "../../infra/tools/datagen/commerce.ts";
+import { groupIdOf } from "../../workers/runtime/runner.ts";
+import { type Bench, line } from "../lib/context.ts";
+import { runJson, spawnBun } from "../lib/harness.ts";
+import type { Summary } from "../lib/stats.ts";
+
+/**
+ * Checkout attribution: a backlog of the commerce funnel folded by both
+ * stages into Postgres (beside a bare consumer reading the same records),
+ * then checkout -> row latency with the funnel running at a fixed rate.
+ */
+export async function attributionScenarios(bench: Bench) {
+  const { quick, config, env, rows, report, children } = bench;
+  const { firstCommit, waitCaughtUp, setGroupOffsets, endOffsets } = bench.tools;
+  const inputs = [TOPIC.clicks, TOPIC.checkouts];
+  const checkouts = quick ? 20_000 : 100_000;
+  const { records, versions } = commerceRun({
+    users: 20_000,
+    products: 2000,
+    seed: 5,
+    runId: `ab${Date.now().toString(36)}`,
+    start: Date.now() - 86_400_000,
+    sessionsPerSecond: 40,
+    checkouts,
+  });
+  const made = records.filter((r) => r.topic === TOPIC.checkouts).length;
+  const sql = createSql(config, 2);
+  await writeUserVersions(sql, versions);
+  await sql.end();
+  const start = await endOffsets(inputs);
+  const producer = await createProducer(createKafka(config));
+  for (let i = 0; i < records.length; i += 5000) await producer.send(records.slice(i, i + 5000));
+  await producer.disconnect();
+
+  // Baseline: the same records read by a bare kafkajs consumer (no decode, no state, no sink).
+  await setGroupOffsets(groupIdOf(config, "consume-baseline"), start);
+  const bare = await runJson<{ records: number; seconds: number }>(
+    ["bench/consume-baseline.ts", "--group", "consume-baseline", "--topics", inputs.join(","), "--records", String(records.length)],
+    env,
+  );
+
+  await setGroupOffsets(groupIdOf(config, "attribution"), start);
+  await setGroupOffsets(groupIdOf(config, "attributed-checkouts"), await endOffsets([TOPIC.attributed]));
+  const stages = spawnBun(["workers/main.ts", "attribution", "attributed-checkouts"], env);
+  children.push(stages);
+  await firstCommit("attribution", inputs);
+  const started = performance.now();
+  await waitCaughtUp("attribution catching up", "attribution", inputs);
+  await waitCaughtUp("rows catching up", "attributed-checkouts", [TOPIC.attributed]);
+  const seconds = (performance.now() - started) / 1000;
+  const throughput = records.length / seconds;
+  const bareRate = bare.records / bare.seconds;
+  rows.push({
+    figure: "attribution clicks+checkouts/s -> Postgres",
+    value: `${throughput.toFixed(0)} (${records.length} records, ${made} checkouts, ${seconds.toFixed(1)} s)`,
+    baseline: `${bareRate.toFixed(0)} (bare kafkajs consumer, same records)`,
+    ratio: `${(throughput / bareRate).toFixed(2)}x`,
+  });
+  report.attributionThroughput = {
+    records: records.length,
+    checkouts: made,
+    seconds,
+    recordsPerSecond: throughput,
+    baseline: { ...bare, recordsPerSecond: bareRate },
+  };
+
+  const rate = 2000;
+  const latencySeconds = quick ? 15 : 30;
+  console.log(
+    `attribution latency: funnel at ${rate} records/s, a probe click + checkout every 50 ms for ${latencySeconds}s; checkout ack -> attributed row in Postgres`,
+  );
+  const latency = await runJson<{ probes: number; missed: number; backgroundRecordsPerSecond: number; delay: Summary }>(
+    ["bench/attribution-latency.ts", "--rate", String(rate), "--seconds", String(latencySeconds)],
+    env,
+  );
+  rows.push({
+    figure: `checkout -> row ms (${rate} records/s)`,
+    value: line(latency),
+    baseline: "freshness target p95 <= 100, p99 <= 500",
+    ratio: `${latency.probes} probes, ${latency.missed} missed`,
+  });
+  report.attributionLatency = { rate, seconds: latencySeconds, ...latency };
+}

@@ -1,0 +1,77 @@
+import { createKafka } from "../../infra/platform/kafka/client.ts";
+import { createProducer } from "../../infra/platform/kafka/producer.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
+import { type Bench, type Load, line } from "../lib/context.ts";
+import { runJson, spawnBun } from "../lib/harness.ts";
+import type { Summary } from "../lib/stats.ts";
+
+/** 100K users on users.changelog, folded by both user-info stages (run as their own process). */
+export async function userInfoScenarios(bench: Bench) {
+  const { quick, config, env, api, key, rows, report, wanted, children } = bench;
+  const { waitCaughtUp } = bench.tools;
+  const users = 100_000;
+  const rate = 10_000;
+  const seconds = quick ? 10 : 30;
+  const producer = await createProducer(createKafka(config));
+  const joined = new Date().toISOString();
+  for (let i = 0; i < users; i += 5000) {
+    await producer.send(
+      Array.from({ length: Math.min(5000, users - i) }, (_, j) => {
+        const id = `bu-${i + j}`;
+        return {
+          topic: TOPIC.usersChangelog,
+          key: id,
+          value: { user_id: id, username: `bench_${i + j}`, name: `Bench User ${i + j}`, joined_at: joined, bio: "benchmarks and coffee", location: "Lisbon" },
+        };
+      }),
+    );
+  }
+  await producer.disconnect();
+  const stages = spawnBun(["workers/main.ts", "social-edges", "userinfo"], env);
+  children.push(stages);
+  // Stage 1 first (its output feeds stage 2), so no backlog competes with the measurements.
+  await waitCaughtUp("social edges catching up", "social-edges", [TOPIC.tweets, TOPIC.follows, TOPIC.likes]);
+  await waitCaughtUp("user-info catching up", "userinfo", [TOPIC.usersChangelog, TOPIC.userinfoDeltas]);
+
+  if (wanted("users")) {
+    console.log(`users: GET /v1/users/:id at ${rate}/s for ${seconds}s over ${users} users, then raw Redis GET of the same keys`);
+    const common = ["--users", `bu-:${users}`, "--rate", String(rate), "--seconds", String(seconds)];
+    const http = await runJson<Load>(["bench/load.ts", "--target", "http", "--url", `${api}/v1/users/`, "--auth", key, ...common], env);
+    const redis = await runJson<Load>(["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", "userinfo:", ...common], env);
+    rows.push({
+      figure: `user lookup ms @${rate}/s`,
+      value: line(http),
+      baseline: `Redis GET ${line(redis)}`,
+      ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x`,
+    });
+    report.userLookup = { rate, seconds, users, http, redisBaseline: redis };
+  }
+  if (wanted("updates")) {
+    console.log(`updates: a new follow every 50 ms for ${seconds}s; produce ack -> followee's count readable in Redis`);
+    const updates = await runJson<{ probes: number; missed: number; delay: Summary }>(
+      ["bench/update-latency.ts", "--users", `bu-:${users}`, "--seconds", String(seconds)],
+      env,
+    );
+    rows.push({
+      figure: "user-info update ms (produce -> Redis)",
+      value: line(updates),
+      baseline: "target p95 <= 100, p99 <= 500",
+      ratio: `${updates.probes} probes, ${updates.missed} missed`,
+    });
+    report.userInfoUpdates = updates;
+  }
+  if (wanted("rebuild")) {
+    await stages.stop();
+    children.splice(children.indexOf(stages), 1);
+    const started = performance.now();
+    const out = await runJson<{ seconds: number; records: number }>(["workers/rebuild.ts", "userinfo", "--json"], env);
+    const seconds = (performance.now() - started) / 1000;
+    rows.push({
+      figure: "rebuild userinfo (>= 100K users)",
+      value: `${seconds.toFixed(1)} s, ${out.records} records`,
+      baseline: "-",
+      ratio: `${(out.records / out.seconds).toFixed(0)} records/s`,
+    });
+    report.userInfoRebuild = { ...out, wallSeconds: seconds };
+  }
+}
