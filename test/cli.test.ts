@@ -79,7 +79,22 @@ describe("bun run workers, rebuild, export", () => {
   test("workers --describe prints every declared worker, topic and view, and the Mermaid graph", async () => {
     const described = await bun("workers/main.ts", "--describe");
     expect(described.code).toBe(0);
-    for (const name of ["profiles", "notifier", "social-edges", "userinfo", "attribution", "attributed-checkouts", "capture", "augmenter", "emailer", "enrich", "user-activity", "popular-content", "content-views", "export"]) {
+    for (const name of [
+      "profiles",
+      "notifier",
+      "social-edges",
+      "userinfo",
+      "attribution",
+      "attributed-checkouts",
+      "capture",
+      "augmenter",
+      "emailer",
+      "enrich",
+      "user-activity",
+      "popular-content",
+      "content-views",
+      "export",
+    ]) {
       expect(described.stdout).toMatch(new RegExp(`^  ${name} `, "m"));
     }
     expect(described.stdout).toContain("test.clickstream.events");

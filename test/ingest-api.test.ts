@@ -105,7 +105,8 @@ describe("every ingest endpoint", () => {
     expect(INGEST_ENDPOINTS.length).toBe(5);
     for (const { path, topic } of INGEST_ENDPOINTS) {
       const before = await recordsIn(config, topic);
-      const send = (body: string) => app.request(path, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${everyScope}` }, body });
+      const send = (body: string) =>
+        app.request(path, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${everyScope}` }, body });
       // Sizes are checked before the items: any JSON array will do.
       const big = await send(JSON.stringify(Array.from({ length: 40 }, () => ({ padding: "z".repeat(2000) }))));
       expect({ path, status: big.status }).toEqual({ path, status: 413 });

@@ -23,7 +23,14 @@ const server = Bun.serve({
 afterAll(() => server.stop(true));
 
 const url = `http://127.0.0.1:${server.port}`;
-const action: PushAction = { action_id: "a/1", kind: "add_to_cart_promotion", event_id: "a/1", partner_id: "p 1", user_id: "u1", occurred_at: "2026-11-26T00:00:00.000Z" };
+const action: PushAction = {
+  action_id: "a/1",
+  kind: "add_to_cart_promotion",
+  event_id: "a/1",
+  partner_id: "p 1",
+  user_id: "u1",
+  occurred_at: "2026-11-26T00:00:00.000Z",
+};
 const push = () => postAction(`${url}/push`, action, 200);
 const key = () => requestSubscriberKey(url, "member 7", 200);
 

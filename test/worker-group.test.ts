@@ -1,15 +1,15 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { AssignerProtocol } from "kafkajs";
+import { upsertUsers } from "../db/users.ts";
 import { createSql } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
+import { TOPIC } from "../infra/platform/topology.ts";
 import { ATTRIBUTION_TOPICS, attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import { groupIdOf, type Running, type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { compareUntilEqual, prepareCommerceRun } from "./fixtures/commerce-run.ts";
 import { eventually, skipToEnd, tailTopic, testConfig, unique } from "./helpers.ts";
-import { TOPIC } from "../infra/platform/topology.ts";
-import { upsertUsers } from "../db/users.ts";
 
 /**
  * More than one member at once: two live members of a co-partitioned
@@ -50,10 +50,14 @@ describe("a worker group with two live members", () => {
     const second: RunningWorker = await runWorker(attributionWorker(config, { name }), config);
     running.push(first, await runWorker(attributedCheckoutsWorker(config, { name: rows }), config));
 
-    const members = await eventually("both members to hold partitions", async () => {
-      const now = await assignments(groupIdOf(config, name));
-      return now.length === 2 && now.every((a) => (a[clicks]?.length ?? 0) > 0) ? now : undefined;
-    }, 60_000);
+    const members = await eventually(
+      "both members to hold partitions",
+      async () => {
+        const now = await assignments(groupIdOf(config, name));
+        return now.length === 2 && now.every((a) => (a[clicks]?.length ?? 0) > 0) ? now : undefined;
+      },
+      60_000,
+    );
     for (const member of members) expect([...(member[clicks] ?? [])].sort()).toEqual([...(member[checkouts] ?? [])].sort());
     const all = members.flatMap((m) => m[clicks] ?? []).sort((a, b) => a - b);
     expect(all).toEqual(Array.from({ length: config.TOPIC_PARTITIONS }, (_, p) => p));
@@ -64,10 +68,14 @@ describe("a worker group with two live members", () => {
     await producer.send(run.records.slice(0, half));
     await eventually("both members to fold records", async () => first.stats.records > 0 && second.stats.records > 0, 60_000);
     await second.stop();
-    await eventually("the remaining member to hold every partition", async () => {
-      const now = await assignments(groupIdOf(config, name));
-      return now.length === 1 && now[0]![clicks]?.length === config.TOPIC_PARTITIONS && now[0]![checkouts]?.length === config.TOPIC_PARTITIONS;
-    }, 60_000);
+    await eventually(
+      "the remaining member to hold every partition",
+      async () => {
+        const now = await assignments(groupIdOf(config, name));
+        return now.length === 1 && now[0]![clicks]?.length === config.TOPIC_PARTITIONS && now[0]![checkouts]?.length === config.TOPIC_PARTITIONS;
+      },
+      60_000,
+    );
     await producer.send(run.records.slice(half));
     await producer.disconnect();
 
@@ -85,7 +93,10 @@ describe("two outbox captures at once", () => {
     const run = unique("locked");
     const ids = Array.from({ length: 40 }, (_, i) => `${run}-u${i}`);
     for (let round = 0; round < 3; round++) {
-      await upsertUsers(sql, ids.map((user_id) => ({ user_id, username: `v${round}`, region: `r${round}` })));
+      await upsertUsers(
+        sql,
+        ids.map((user_id) => ({ user_id, username: `v${round}`, region: `r${round}` })),
+      );
     }
     const mine = () => tail.records.filter((r) => r.key?.startsWith(`${run}-`));
     await eventually("every version on users.cdc", async () => mine().length >= ids.length * 3, 30_000);
