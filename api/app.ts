@@ -29,8 +29,13 @@ export function createApp(deps: AppDependencies): Hono {
   const { config } = deps;
   const app = new Hono();
   app.route("/", healthRoutes(deps));
-  app.use("/v1/*", apiKeyAuth(deps.resolveApiKey), rateLimit(deps.redis, { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
-  for (const endpoint of ingestEndpoints(deps.ingestTopics)) app.route("/", ingestRoutes(endpoint, deps.producer, config));
+  app.use(
+    "/v1/*",
+    apiKeyAuth(deps.resolveApiKey),
+    rateLimit(deps.redis, { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
+  );
+  for (const endpoint of ingestEndpoints(deps.ingestTopics))
+    app.route("/", ingestRoutes(endpoint, deps.producer, config));
   app.route("/", profileRoutes({ redis: deps.redis, search: deps.search, index: profilesIndex(config.INDEX_PREFIX) }));
   app.route("/", checkoutRoutes({ sql: deps.sql }));
   app.route("/", contentRoutes({ redis: deps.redis, windowMs: config.CONTENT_WINDOW_MS, topN: config.POPULAR_TOP_N }));

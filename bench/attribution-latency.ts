@@ -17,14 +17,25 @@ import { runProbes } from "./probes.ts";
  */
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { rate: { type: "string", default: "2000" }, seconds: { type: "string", default: "30" }, interval: { type: "string", default: "50" } },
+  options: {
+    rate: { type: "string", default: "2000" },
+    seconds: { type: "string", default: "30" },
+    interval: { type: "string", default: "50" },
+  },
 });
 const config = loadConfig();
 const sql = createSql(config, 4);
 const producer = await createProducer(createKafka(config));
 const run = `al${Date.now().toString(36)}`;
 const rate = Number(values.rate);
-const background = commerceGenerator({ users: 50_000, products: 2000, seed: 9, runId: run, start: Date.now(), sessionsPerSecond: rate / RECORDS_PER_SESSION });
+const background = commerceGenerator({
+  users: 50_000,
+  products: 2000,
+  seed: 9,
+  runId: run,
+  start: Date.now(),
+  sessionsPerSecond: rate / RECORDS_PER_SESSION,
+});
 let backgroundSent = 0;
 
 const attributed = async (checkoutId: string) =>
@@ -47,14 +58,25 @@ const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Nu
     {
       topic: TOPIC.clicks,
       key: user,
-      value: { click_id: `${user}-c`, user_id: user, product_id: "probe", occurred_at: new Date(now.getTime() - 1000).toISOString() },
+      value: {
+        click_id: `${user}-c`,
+        user_id: user,
+        product_id: "probe",
+        occurred_at: new Date(now.getTime() - 1000).toISOString(),
+      },
     },
   ]);
   await producer.send([
     {
       topic: TOPIC.checkouts,
       key: user,
-      value: { checkout_id: `${user}-k`, user_id: user, product_id: "probe", total_amount: 9.99, occurred_at: now.toISOString() },
+      value: {
+        checkout_id: `${user}-k`,
+        user_id: user,
+        product_id: "probe",
+        total_amount: 9.99,
+        occurred_at: now.toISOString(),
+      },
     },
   ]);
   return () => attributed(`${user}-k`);

@@ -8,7 +8,10 @@ import { groupIdOf } from "../workers/runtime/runner.ts";
  * given topics from the group's committed offsets with a bare kafkajs
  * consumer, doing nothing with them. Prints records and seconds.
  */
-const { values } = parseArgs({ args: process.argv.slice(2), options: { group: { type: "string" }, topics: { type: "string" }, records: { type: "string" } } });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { group: { type: "string" }, topics: { type: "string" }, records: { type: "string" } },
+});
 const config = loadConfig();
 const want = Number(values.records);
 const consumer = createKafka(config).consumer({ groupId: groupIdOf(config, values.group!) });

@@ -14,7 +14,10 @@ import { createTableSql, META_COLUMNS, qualified, tableLike, WAREHOUSE_TABLES } 
  * to a CSV file and COPYed from that file (streamed, as the export streams)
  * into an identical table with the same day partitions.
  */
-const { values } = parseArgs({ args: process.argv.slice(2), options: { topic: { type: "string" }, file: { type: "string" } } });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { topic: { type: "string" }, file: { type: "string" } },
+});
 const config = loadConfig();
 const suffix = Date.now().toString(36);
 const clicks = WAREHOUSE_TABLES.find((t) => t.schema === Click)!;
@@ -34,16 +37,25 @@ const sql = createSql(config, 2);
 const baseline = tableLike(clicks, values.topic!, `bench_copy_${suffix}`);
 for (const ddl of createTableSql(baseline)) await sql.unsafe(ddl);
 for (const name of summary.partitionsCreated) {
-  const [bounds] = await sql<{ bound: string }[]>`select pg_get_expr(c.relpartbound, c.oid) as bound from pg_class c where c.relname = ${name}`;
-  await sql.unsafe(`create table ${qualified(name.replace(table.table, baseline.table))} partition of ${qualified(baseline.table)} ${bounds!.bound}`);
+  const [bounds] = await sql<
+    { bound: string }[]
+  >`select pg_get_expr(c.relpartbound, c.oid) as bound from pg_class c where c.relname = ${name}`;
+  await sql.unsafe(
+    `create table ${qualified(name.replace(table.table, baseline.table))} partition of ${qualified(baseline.table)} ${bounds!.bound}`,
+  );
 }
 const started = performance.now();
-await pipeline(createReadStream(values.file!), await sql.unsafe(`copy ${qualified(baseline.table)} (${columns}) from stdin (${COPY_FORMAT})`).writable());
+await pipeline(
+  createReadStream(values.file!),
+  await sql.unsafe(`copy ${qualified(baseline.table)} (${columns}) from stdin (${COPY_FORMAT})`).writable(),
+);
 const copySeconds = (performance.now() - started) / 1000;
 const [copied] = await sql.unsafe(`select count(*)::int as n from ${qualified(baseline.table)}`);
 await sql.unsafe(
   `drop table ${qualified(table.table)}, ${qualified(baseline.table)}, ${qualified(`${table.table}_rejects`)}, ${qualified(`${baseline.table}_rejects`)}`,
 );
 await sql.end();
-console.log(JSON.stringify({ rows: exported.loaded, exportSeconds: summary.seconds, copyRows: copied!.n, copySeconds }));
+console.log(
+  JSON.stringify({ rows: exported.loaded, exportSeconds: summary.seconds, copyRows: copied!.n, copySeconds }),
+);
 process.exit(0);

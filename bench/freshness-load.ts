@@ -44,7 +44,11 @@ async function watch(user: string, acceptedAt: number) {
 }
 
 const post = (events: unknown[]) =>
-  fetch(values.url!, { method: "POST", headers: { authorization: `Bearer ${values.auth}`, "content-type": "application/json" }, body: JSON.stringify(events) });
+  fetch(values.url!, {
+    method: "POST",
+    headers: { authorization: `Bearer ${values.auth}`, "content-type": "application/json" },
+    body: JSON.stringify(events),
+  });
 
 const started = performance.now();
 const tickMs = 100;
@@ -77,6 +81,15 @@ for (let tick = 0; tick < (seconds * 1000) / tickMs; tick++) {
 await Promise.all(posts);
 await Promise.all(watches);
 const elapsed = (performance.now() - started) / 1000;
-console.log(JSON.stringify({ rate, seconds: elapsed, failedEvents: failed, probes: delays.length, missed, delay: summarize(delays) }));
+console.log(
+  JSON.stringify({
+    rate,
+    seconds: elapsed,
+    failedEvents: failed,
+    probes: delays.length,
+    missed,
+    delay: summarize(delays),
+  }),
+);
 redis.disconnect();
 process.exit(0);

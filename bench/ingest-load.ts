@@ -16,7 +16,10 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "20" },
   },
 });
-const bodies = ((await Bun.file(values.batches!).json()) as unknown[][]).map((batch) => ({ body: JSON.stringify(batch), count: batch.length }));
+const bodies = ((await Bun.file(values.batches!).json()) as unknown[][]).map((batch) => ({
+  body: JSON.stringify(batch),
+  count: batch.length,
+}));
 const deadline = performance.now() + Number(values.seconds) * 1000;
 let accepted = 0;
 let rejected = 0;
@@ -41,5 +44,13 @@ await Promise.all(
   }),
 );
 const elapsed = (performance.now() - started) / 1000;
-console.log(JSON.stringify({ accepted, rejected, seconds: elapsed, eventsPerSecond: accepted / elapsed, requestLatency: summarize(latencies) }));
+console.log(
+  JSON.stringify({
+    accepted,
+    rejected,
+    seconds: elapsed,
+    eventsPerSecond: accepted / elapsed,
+    requestLatency: summarize(latencies),
+  }),
+);
 process.exit(0);

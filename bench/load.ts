@@ -46,7 +46,11 @@ if (values.target === "redis") {
   call = async () => (await redis.get(`${values["key-prefix"]}${pickUser()}`)) !== null;
 } else {
   const base = new URL(values.url!);
-  const pool = await httpPool(values.url!, Number(values.connections), values.auth ? { authorization: `Bearer ${values.auth}` } : {});
+  const pool = await httpPool(
+    values.url!,
+    Number(values.connections),
+    values.auth ? { authorization: `Bearer ${values.auth}` } : {},
+  );
   call = async () => (await pool.get(`${base.pathname}${pickUser()}`)) === 200;
 }
 

@@ -22,7 +22,11 @@ import { runProbes } from "./probes.ts";
  */
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { rate: { type: "string", default: "2000" }, seconds: { type: "string", default: "30" }, interval: { type: "string", default: "50" } },
+  options: {
+    rate: { type: "string", default: "2000" },
+    seconds: { type: "string", default: "30" },
+    interval: { type: "string", default: "50" },
+  },
 });
 const config = loadConfig();
 const redis = createRedis(config);
@@ -51,7 +55,14 @@ const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Nu
   const user = `${run}-probe-${i}`;
   const now = Date.now();
   const end = windowStart(now, config.CONTENT_WINDOW_MS) + config.CONTENT_WINDOW_MS;
-  const value: Interaction = { user_id: user, content_id: "probe", action: "opened", occurred_at: new Date(now).toISOString(), liked: false, shared: false };
+  const value: Interaction = {
+    user_id: user,
+    content_id: "probe",
+    action: "opened",
+    occurred_at: new Date(now).toISOString(),
+    liked: false,
+    shared: false,
+  };
   await producer.send([{ topic: TOPIC.interactions, key: user, value }]);
   const acked = Date.now();
   return async () => {

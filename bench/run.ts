@@ -68,7 +68,8 @@ try {
     children.push(spawnBun(["workers/main.ts", "profiles"], env));
     const foldRate = await bench.tools.waitCaughtUp("profile worker catching up");
     report.workerCatchUpEventsPerSecond = foldRate;
-    if (foldRate > 0) rows.push({ figure: "profile worker catch-up events/s", value: foldRate.toFixed(0), baseline: "-", ratio: "-" });
+    if (foldRate > 0)
+      rows.push({ figure: "profile worker catch-up events/s", value: foldRate.toFixed(0), baseline: "-", ratio: "-" });
     if (wanted("freshness")) await freshnessScenario(bench);
     if (wanted("lookup")) await lookupScenario(bench);
   }
@@ -81,15 +82,29 @@ try {
   await Promise.all(children.map((c) => c.stop()));
 }
 
-const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), bun: Bun.version };
+const machine = {
+  cores: availableParallelism(),
+  cpu: cpus()[0]?.model ?? "unknown",
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  bun: Bun.version,
+};
 const at = new Date().toISOString();
 mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
 const file = join(ROOT, "bench", "results", `${at.replaceAll(":", "-")}.json`);
 writeFileSync(file, JSON.stringify({ at, machine, quick: bench.quick, ...report }, null, 2));
 
 const widths = [38, 52, 60];
-console.log(`\n${machine.cores} cores, ${machine.cpu}, ${machine.memoryGiB} GiB, Bun ${machine.bun}${bench.quick ? " (quick run)" : ""}`);
-console.log(["figure".padEnd(widths[0]!), "value".padEnd(widths[1]!), "baseline (same run)".padEnd(widths[2]!), "ratio"].join(" | "));
-for (const r of rows) console.log([r.figure.padEnd(widths[0]!), r.value.padEnd(widths[1]!), r.baseline.padEnd(widths[2]!), r.ratio].join(" | "));
+console.log(
+  `\n${machine.cores} cores, ${machine.cpu}, ${machine.memoryGiB} GiB, Bun ${machine.bun}${bench.quick ? " (quick run)" : ""}`,
+);
+console.log(
+  ["figure".padEnd(widths[0]!), "value".padEnd(widths[1]!), "baseline (same run)".padEnd(widths[2]!), "ratio"].join(
+    " | ",
+  ),
+);
+for (const r of rows)
+  console.log(
+    [r.figure.padEnd(widths[0]!), r.value.padEnd(widths[1]!), r.baseline.padEnd(widths[2]!), r.ratio].join(" | "),
+  );
 console.log(`\nreport: ${file}`);
 process.exit(0);

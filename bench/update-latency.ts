@@ -15,7 +15,11 @@ import { runProbes } from "./probes.ts";
  */
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { users: { type: "string" }, seconds: { type: "string", default: "30" }, interval: { type: "string", default: "50" } },
+  options: {
+    users: { type: "string" },
+    seconds: { type: "string", default: "30" },
+    interval: { type: "string", default: "50" },
+  },
 });
 const config = loadConfig();
 const [prefix, count] = values.users!.split(":") as [string, string];
@@ -35,7 +39,12 @@ const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Nu
     {
       topic: TOPIC.follows,
       key: `ul-${run}-${i}`,
-      value: { type: "follow", follower_id: `ul-${run}-${i}`, followee_id: followee, occurred_at: new Date().toISOString() },
+      value: {
+        type: "follow",
+        follower_id: `ul-${run}-${i}`,
+        followee_id: followee,
+        occurred_at: new Date().toISOString(),
+      },
     },
   ]);
   return async () => (await followers(followee)) > before;

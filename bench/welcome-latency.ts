@@ -15,7 +15,11 @@ import { summarize } from "./lib/stats.ts";
  */
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { rate: { type: "string", default: "200" }, seconds: { type: "string", default: "60" }, direct: { type: "boolean", default: false } },
+  options: {
+    rate: { type: "string", default: "200" },
+    seconds: { type: "string", default: "60" },
+    direct: { type: "boolean", default: false },
+  },
 });
 const config = loadConfig();
 const rate = Number(values.rate);
@@ -38,7 +42,11 @@ async function atFixedRate(send: (i: number) => Promise<unknown>): Promise<void>
 }
 
 async function direct() {
-  const transport = nodemailer.createTransport({ url: config.SMTP_URL, pool: true, maxConnections: config.EMAIL_CONCURRENCY } as never);
+  const transport = nodemailer.createTransport({
+    url: config.SMTP_URL,
+    pool: true,
+    maxConnections: config.EMAIL_CONCURRENCY,
+  } as never);
   await atFixedRate((i) => {
     const to = `${run}-${i}@example.com`;
     sent.set(to, Date.now());
@@ -51,7 +59,9 @@ async function signups() {
   const sql = createSql(config, 8);
   await atFixedRate((i) => {
     const email = `${run}-${i}@example.com`;
-    return sql`insert into members (email, name, organization_id) values (${email}, ${`Member ${i}`}, ${run})`.then(() => void sent.set(email, Date.now()));
+    return sql`insert into members (email, name, organization_id) values (${email}, ${`Member ${i}`}, ${run})`.then(
+      () => void sent.set(email, Date.now()),
+    );
   });
   await sql.end();
 }
@@ -67,5 +77,12 @@ while (received.size < sent.size && Date.now() < deadline) {
   }
 }
 const delays = [...received].map(([id, at]) => at - sent.get(id)!);
-console.log(JSON.stringify({ sent: sent.size, received: received.size, missed: sent.size - received.size, delay: summarize(delays) }));
+console.log(
+  JSON.stringify({
+    sent: sent.size,
+    received: received.size,
+    missed: sent.size - received.size,
+    delay: summarize(delays),
+  }),
+);
 process.exit(0);

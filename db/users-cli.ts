@@ -36,7 +36,15 @@ try {
     const at = values.at === undefined ? undefined : new Date(values.at);
     if (at && Number.isNaN(at.getTime())) fail(`--at: not a time: ${values.at}`);
     await upsertUsers(sql, [
-      { user_id: userId!, username: values.username!, name: values.name, email: values.email, region: values.region, gender: values.gender, updated_at: at },
+      {
+        user_id: userId!,
+        username: values.username!,
+        name: values.name,
+        email: values.email,
+        region: values.region,
+        gender: values.gender,
+        updated_at: at,
+      },
     ]);
     console.log(`user ${userId} written`);
   } else if (command === "delete") {

@@ -66,5 +66,9 @@ export async function userHistory(sql: Sql, userId: string): Promise<UserVersion
   const versions = await sql<UserVersion[]>`
     select user_id, username, name, email, region, gender, valid_from, valid_to
     from users_history where user_id = ${userId} order by valid_from`;
-  return versions.map((v) => ({ ...v, valid_from: new Date(v.valid_from), valid_to: v.valid_to === null ? null : new Date(v.valid_to) }));
+  return versions.map((v) => ({
+    ...v,
+    valid_from: new Date(v.valid_from),
+    valid_to: v.valid_to === null ? null : new Date(v.valid_to),
+  }));
 }

@@ -23,9 +23,15 @@ describe("API health", () => {
 
       // A worker process publishes its workers' states; /readyz reports them (and stays ready).
       const name = `${unique("view")}`;
-      const unpublish = publishStatus([{ name, stats: { state: "stopped", lag: 7, lastError: "view x: another log" }, stop: async () => {} }], config);
+      const unpublish = publishStatus(
+        [{ name, stats: { state: "stopped", lag: 7, lastError: "view x: another log" }, stop: async () => {} }],
+        config,
+      );
       const reported = await eventually("the published state", async () => {
-        const answer = (await (await fetch(`http://127.0.0.1:${api.port}/readyz`)).json()) as { status: string; views: Record<string, unknown> };
+        const answer = (await (await fetch(`http://127.0.0.1:${api.port}/readyz`)).json()) as {
+          status: string;
+          views: Record<string, unknown>;
+        };
         return answer.views[name] ? answer : undefined;
       });
       unpublish();
@@ -46,7 +52,10 @@ describe("API health", () => {
     deps.redis.on("error", () => {});
     try {
       const response = await createApp(deps).request("/readyz");
-      const body = (await response.json()) as { status: string; checks: Record<string, { ok: boolean; error?: string }> };
+      const body = (await response.json()) as {
+        status: string;
+        checks: Record<string, { ok: boolean; error?: string }>;
+      };
       expect(response.status).toBe(503);
       expect(body.status).toBe("not ready");
       expect(body.checks.redis?.ok).toBe(false);

@@ -17,7 +17,13 @@ afterAll(() => sql.end());
 describe("attribution worker crashes", () => {
   test("killed repeatedly mid-stream, attributed_checkouts is exact", async () => {
     const runId = unique("acrash");
-    const run = await prepareCommerceRun(sql, { runId, checkouts: 20_000, users: 1000, partitions: config.TOPIC_PARTITIONS, start: Date.now() - 86_400_000 });
+    const run = await prepareCommerceRun(sql, {
+      runId,
+      checkouts: 20_000,
+      users: 1000,
+      partitions: config.TOPIC_PARTITIONS,
+      start: Date.now() - 86_400_000,
+    });
     await skipToEnd(config, "attribution", [ATTRIBUTION_TOPICS.clicks, ATTRIBUTION_TOPICS.checkouts]);
     await skipToEnd(config, "attributed-checkouts", [ATTRIBUTION_TOPICS.attributed]);
     const spawnWorkers = (env: Record<string, string>) =>
@@ -28,7 +34,11 @@ describe("attribution worker crashes", () => {
         stderr: "ignore",
       });
     const group = { worker: "attribution", topics: [ATTRIBUTION_TOPICS.clicks, ATTRIBUTION_TOPICS.checkouts] };
-    const { worker, kills, planned, midBatch } = await produceWithKills(config, run.records, spawnWorkers, { slice: 5000, killEvery: 20_000, group });
+    const { worker, kills, planned, midBatch } = await produceWithKills(config, run.records, spawnWorkers, {
+      slice: 5000,
+      killEvery: 20_000,
+      group,
+    });
     try {
       expect(planned).toBeGreaterThanOrEqual(4);
       expect(kills).toBe(planned);

@@ -9,7 +9,12 @@ import { keepEarliestClick, type RowClick } from "../workers/attribution/table.t
  * then the row stage keeping the earliest click per checkout.
  */
 
-const rules = { clicksTopic: "clicks", checkoutsTopic: "checkouts", attributedTopic: "attributed", allowanceMs: 15_000 };
+const rules = {
+  clicksTopic: "clicks",
+  checkoutsTopic: "checkouts",
+  attributedTopic: "attributed",
+  allowanceMs: 15_000,
+};
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -41,7 +46,8 @@ function attribute(events: CommerceEvent[]): Record<string, string | null> {
       const attribution = record.value as Attribution;
       const id = attribution.checkout.checkout_id;
       const kept = keepEarliestClick(rows.get(id)?.row, attribution);
-      if (kept.state !== rows.get(id)?.row) rows.set(id, { row: kept.state!, click: attribution.click?.click_id ?? null });
+      if (kept.state !== rows.get(id)?.row)
+        rows.set(id, { row: kept.state!, click: attribution.click?.click_id ?? null });
     }
   }
   return Object.fromEntries([...rows].map(([id, { click }]) => [id, click]));
@@ -84,13 +90,25 @@ describe("checkout attribution rule", () => {
   });
 
   test("only clicks of the same user and product count", () => {
-    expect(attribute([click("c1", T0 - 10, "p2"), click("c2", T0 - 10, "p1", "u2"), checkout("k1", T0)])).toEqual({ k1: null });
+    expect(attribute([click("c1", T0 - 10, "p2"), click("c2", T0 - 10, "p1", "u2"), checkout("k1", T0)])).toEqual({
+      k1: null,
+    });
   });
 
   test("repeated checkouts of a product each get their own row and their own first click", () => {
-    const events = [click("c1", T0 - 10 * 60_000), checkout("k1", T0), click("c2", T0 + 40 * 60_000), checkout("k2", T0 + 45 * 60_000)];
+    const events = [
+      click("c1", T0 - 10 * 60_000),
+      checkout("k1", T0),
+      click("c2", T0 + 40 * 60_000),
+      checkout("k2", T0 + 45 * 60_000),
+    ];
     expect(attribute(events)).toEqual({ k1: "c1", k2: "c1" });
-    const later = [click("c1", T0), checkout("k1", T0 + 1000), click("c2", T0 + 2 * HOUR), checkout("k2", T0 + 2 * HOUR + 5)];
+    const later = [
+      click("c1", T0),
+      checkout("k1", T0 + 1000),
+      click("c2", T0 + 2 * HOUR),
+      checkout("k2", T0 + 2 * HOUR + 5),
+    ];
     expect(attribute(later)).toEqual({ k1: "c1", k2: "c2" });
   });
 
@@ -111,7 +129,10 @@ describe("checkout attribution rule", () => {
 
   test("lateness is judged on the click stream, not on how far the checkouts have gone", () => {
     // Checkouts are an hour ahead; the click stream itself is in order.
-    expect(attribute([checkout("k0", T0 + 2 * HOUR, "p9"), checkout("k1", T0 + 30_000), click("c1", T0)])).toEqual({ k0: null, k1: "c1" });
+    expect(attribute([checkout("k0", T0 + 2 * HOUR, "p9"), checkout("k1", T0 + 30_000), click("c1", T0)])).toEqual({
+      k0: null,
+      k1: "c1",
+    });
   });
 
   test("the result does not depend on how the two streams interleave", () => {
@@ -123,9 +144,21 @@ describe("checkout attribution rule", () => {
       // Clicks mostly in order, some a few seconds late (within the allowance).
       const at = T0 + i * 30_000 - Math.floor(random() * 10_000);
       clicks.push(click(`c${i}`, at, `p${i % 4}`, `u${i % 3}`));
-      if (i % 3 === 0) checkouts.push(checkout(`k${i}`, T0 + i * 30_000 + Math.floor(random() * 20 * 60_000), `p${Math.floor(random() * 6)}`, `u${i % 3}`));
+      if (i % 3 === 0)
+        checkouts.push(
+          checkout(
+            `k${i}`,
+            T0 + i * 30_000 + Math.floor(random() * 20 * 60_000),
+            `p${Math.floor(random() * 6)}`,
+            `u${i % 3}`,
+          ),
+        );
     }
-    checkouts.sort((a, b) => Date.parse((a as { checkout: Checkout }).checkout.occurred_at) - Date.parse((b as { checkout: Checkout }).checkout.occurred_at));
+    checkouts.sort(
+      (a, b) =>
+        Date.parse((a as { checkout: Checkout }).checkout.occurred_at) -
+        Date.parse((b as { checkout: Checkout }).checkout.occurred_at),
+    );
     const results = interleavings(clicks, checkouts, 20).map((order) => attribute(order));
     const first = attribute([...checkouts, ...clicks]);
     expect(results.length).toBe(20);
@@ -141,7 +174,12 @@ describe("checkout attribution rule", () => {
       ["clicks", T0 + 2 * HOUR],
       ["checkouts", T0 + 2 * HOUR],
     ]);
-    let state: AttributionState | null = fold(undefined, click("old", T0 + HOUR - 20_000), undefined, new Map([["checkouts", T0]])).state;
+    let state: AttributionState | null = fold(
+      undefined,
+      click("old", T0 + HOUR - 20_000),
+      undefined,
+      new Map([["checkouts", T0]]),
+    ).state;
     state = fold(state ?? undefined, checkout("k1", T0 + HOUR), undefined, new Map([["clicks", T0 + HOUR]])).state;
     expect(state!.products.p1!.clicks.length).toBe(1);
     expect(state!.products.p1!.open.length).toBe(1);
@@ -155,7 +193,8 @@ describe("checkout attribution rule", () => {
     const written = { writtenAt: T0 + 10 };
     let state = fold(undefined, checkout("k1", T0), written, new Map()).state ?? undefined;
     // Four minutes ahead (within the allowed clock skew), written at T0 + 10 ms.
-    state = fold(state, click("ahead", T0 + 4 * 60_000, "p2"), written, new Map([["checkouts", T0]])).state ?? undefined;
+    state =
+      fold(state, click("ahead", T0 + 4 * 60_000, "p2"), written, new Map([["checkouts", T0]])).state ?? undefined;
     expect(state!.products.p1!.open.map((o) => o.checkout.checkout_id)).toEqual(["k1"]);
     const genuine = fold(
       state,
@@ -169,6 +208,9 @@ describe("checkout attribution rule", () => {
     expect(genuine.emit?.map((r) => (r.value as Attribution).click?.click_id)).toEqual(["genuine"]);
     // Without the bound (the click taken at its word), the same click would have closed k1.
     const unbounded = fold(undefined, checkout("k1", T0), undefined, new Map()).state ?? undefined;
-    expect(fold(unbounded, click("ahead", T0 + 4 * 60_000, "p2"), undefined, new Map([["checkouts", T0]])).state?.products.p1).toBeUndefined();
+    expect(
+      fold(unbounded, click("ahead", T0 + 4 * 60_000, "p2"), undefined, new Map([["checkouts", T0]])).state?.products
+        .p1,
+    ).toBeUndefined();
   });
 });

@@ -22,7 +22,11 @@ const deps = await connectApiDependencies(config);
 const app = createApp(deps);
 const { sql } = deps;
 const run = unique("attr");
-const topics: AttributionTopics = { clicks: `test.${run}.clicks`, checkouts: `test.${run}.checkouts`, attributed: `test.${run}.attributed` };
+const topics: AttributionTopics = {
+  clicks: `test.${run}.clicks`,
+  checkouts: `test.${run}.checkouts`,
+  attributed: `test.${run}.attributed`,
+};
 const workers: RunningWorker[] = [];
 const producer = await createProducer(createKafka(config));
 let key = "";
@@ -34,7 +38,13 @@ const user = (name: string) => `${run}-${name}`;
 const click = (id: string, who: string, at: number, product = "p1"): OutRecord => ({
   topic: topics.clicks,
   key: user(who),
-  value: { click_id: `${run}-${id}`, user_id: user(who), product_id: product, occurred_at: iso(at), url: `https://shop/${product}` } satisfies Click,
+  value: {
+    click_id: `${run}-${id}`,
+    user_id: user(who),
+    product_id: product,
+    occurred_at: iso(at),
+    url: `https://shop/${product}`,
+  } satisfies Click,
 });
 const checkout = (id: string, who: string, at: number, product = "p1"): OutRecord => ({
   topic: topics.checkouts,
@@ -58,26 +68,53 @@ type Row = {
   total_amount: string;
 };
 const rowsOf = async (ids: string[]) => {
-  const rows = await sql<Row[]>`select * from attributed_checkouts where checkout_id = any(${ids.map((id) => `${run}-${id}`)})`;
+  const rows = await sql<
+    Row[]
+  >`select * from attributed_checkouts where checkout_id = any(${ids.map((id) => `${run}-${id}`)})`;
   return new Map(rows.map((r) => [r.checkout_id.slice(run.length + 1), r]));
 };
 const clickOf = async (id: string) => (await rowsOf([id])).get(id)?.click_id?.slice(run.length + 1) ?? null;
-const waitForRows = (ids: string[]) => eventually(`rows for ${ids.join(", ")}`, async () => (await rowsOf(ids)).size === ids.length, 60_000);
+const waitForRows = (ids: string[]) =>
+  eventually(`rows for ${ids.join(", ")}`, async () => (await rowsOf(ids)).size === ids.length, 60_000);
 const get = (path: string) => app.request(path, { headers: { authorization: `Bearer ${key}` } });
 
 beforeAll(async () => {
   key = (await createApiKey(drizzle(sql), `${run}-p`, ["checkouts:read"])).key;
   for (const topic of Object.values(topics)) await createTestTopic(config, topic, 3);
   workers.push(await runWorker(attributionWorker(config, { name: `${run}-attribution`, topics }), config));
-  workers.push(await runWorker(attributedCheckoutsWorker(config, { name: `${run}-rows`, topic: topics.attributed }), config));
+  workers.push(
+    await runWorker(attributedCheckoutsWorker(config, { name: `${run}-rows`, topic: topics.attributed }), config),
+  );
   const everyone = ["exact", "beyond", "two", "after", "repeat", "none", "renamed", "first", "within", "late"];
   await upsertUsers(
     sql,
-    everyone.map((who) => ({ user_id: user(who), username: who, name: `${who} (only version)`, region: "eu-west", updated_at: new Date(T0 - 24 * HOUR) })),
+    everyone.map((who) => ({
+      user_id: user(who),
+      username: who,
+      name: `${who} (only version)`,
+      region: "eu-west",
+      updated_at: new Date(T0 - 24 * HOUR),
+    })),
   );
   // "renamed" changes name twice: between its click and checkout, and after the checkout.
-  await upsertUsers(sql, [{ user_id: user("renamed"), username: "renamed", name: "After", region: "us-east", updated_at: new Date(T0 - 30 * 60_000) }]);
-  await upsertUsers(sql, [{ user_id: user("renamed"), username: "renamed", name: "Later", region: "ap-south", updated_at: new Date(T0 + HOUR) }]);
+  await upsertUsers(sql, [
+    {
+      user_id: user("renamed"),
+      username: "renamed",
+      name: "After",
+      region: "us-east",
+      updated_at: new Date(T0 - 30 * 60_000),
+    },
+  ]);
+  await upsertUsers(sql, [
+    {
+      user_id: user("renamed"),
+      username: "renamed",
+      name: "Later",
+      region: "ap-south",
+      updated_at: new Date(T0 + HOUR),
+    },
+  ]);
 });
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
@@ -143,7 +180,10 @@ describe("checkout attribution, end to end with fixed times", () => {
   test("a click up to the allowance behind the click stream counts; beyond it, it does not", async () => {
     const ahead = T0 + 10 * 60_000;
     const allowance = config.CLICK_LATENESS_MS;
-    await producer.send([click("c-within-ahead", "within", ahead, "other"), click("c-late-ahead", "late", ahead, "other")]);
+    await producer.send([
+      click("c-within-ahead", "within", ahead, "other"),
+      click("c-late-ahead", "late", ahead, "other"),
+    ]);
     // Still open: a click not late (15 s behind the click stream's newest) could precede them.
     await producer.send([checkout("k-within", "within", ahead - 1000), checkout("k-late", "late", ahead - 1000)]);
     await waitForRows(["k-within", "k-late"]);
@@ -154,7 +194,11 @@ describe("checkout attribution, end to end with fixed times", () => {
       click("c-marker", "late", ahead, "marker"),
     ]);
     await producer.send([checkout("k-marker", "late", ahead + 1000, "marker")]);
-    await eventually("the within-allowance click to attribute", async () => (await clickOf("k-within")) === "c-within", 60_000);
+    await eventually(
+      "the within-allowance click to attribute",
+      async () => (await clickOf("k-within")) === "c-within",
+      60_000,
+    );
     await eventually("the marker to be read", async () => (await clickOf("k-marker")) === "c-marker", 60_000);
     expect(await clickOf("k-late")).toBeNull();
   }, 90_000);

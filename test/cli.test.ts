@@ -30,12 +30,19 @@ describe("bun run apikey", () => {
     expect(key.startsWith(prefix)).toBe(true);
 
     // A fresh app each time: no key cache carries an answer over.
-    const read = async () => (await createApp(deps).request(`/v1/profiles/${unique("nobody")}`, { headers: { authorization: `Bearer ${key}` } })).status;
+    const read = async () =>
+      (
+        await createApp(deps).request(`/v1/profiles/${unique("nobody")}`, {
+          headers: { authorization: `Bearer ${key}` },
+        })
+      ).status;
     expect(await read()).toBe(404);
     const revoked = await bun("api/apikey.ts", "revoke", prefix);
     expect(revoked.code).toBe(0);
     expect(await read()).toBe(401);
-    expect((await bun("api/apikey.ts", "list")).stdout.split("\n").find((l) => l.includes(partner))).toContain("revoked");
+    expect((await bun("api/apikey.ts", "list")).stdout.split("\n").find((l) => l.includes(partner))).toContain(
+      "revoked",
+    );
   });
 
   test("bad arguments stop with a message saying what is wrong", async () => {
@@ -53,8 +60,36 @@ describe("bun run apikey", () => {
 describe("bun run users", () => {
   test("set, history and delete write and show the users table", async () => {
     const id = unique("cli-user");
-    expect((await bun("db/users-cli.ts", "set", id, "--username", "ada", "--region", "eu-west", "--at", "2026-01-01T00:00:00Z")).code).toBe(0);
-    expect((await bun("db/users-cli.ts", "set", id, "--username", "ada", "--region", "us-east", "--at", "2026-02-01T00:00:00Z")).code).toBe(0);
+    expect(
+      (
+        await bun(
+          "db/users-cli.ts",
+          "set",
+          id,
+          "--username",
+          "ada",
+          "--region",
+          "eu-west",
+          "--at",
+          "2026-01-01T00:00:00Z",
+        )
+      ).code,
+    ).toBe(0);
+    expect(
+      (
+        await bun(
+          "db/users-cli.ts",
+          "set",
+          id,
+          "--username",
+          "ada",
+          "--region",
+          "us-east",
+          "--at",
+          "2026-02-01T00:00:00Z",
+        )
+      ).code,
+    ).toBe(0);
     const history = await bun("db/users-cli.ts", "history", id);
     const versions = history.stdout.trim().split("\n");
     expect(versions.length).toBe(2);

@@ -56,7 +56,9 @@ describe("POST /v1/clicks and /v1/checkouts", () => {
     const clicks = await recordsIn(config, TOPIC.clicks);
     const bad = await post("/v1/clicks", [click(), click({ product_id: "" })]);
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { errors: unknown[] }).errors).toEqual([{ index: 1, field: "product_id", reason: "must not be empty" }]);
+    expect(((await bad.json()) as { errors: unknown[] }).errors).toEqual([
+      { index: 1, field: "product_id", reason: "must not be empty" },
+    ]);
     const negative = await post("/v1/checkouts", [checkout({ total_amount: -5 })]);
     expect(negative.status).toBe(400);
     expect(((await negative.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe("total_amount");

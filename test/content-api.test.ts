@@ -31,25 +31,50 @@ afterAll(async () => {
 
 const auth = () => ({ authorization: `Bearer ${key}` });
 const post = (path: string, body: unknown, headers: Record<string, string> = auth()) =>
-  app.request(path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  app.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 const get = (path: string) => app.request(path, { headers: auth() });
 
 const at = new Date().toISOString();
 const beacon = (o: Record<string, unknown> = {}) => ({ user_id: "u1", occurred_at: at, device: "ios", ...o });
-const interaction = (o: Record<string, unknown> = {}) => ({ user_id: "u1", content_id: "c1", action: "opened", occurred_at: at, liked: true, ...o });
+const interaction = (o: Record<string, unknown> = {}) => ({
+  user_id: "u1",
+  content_id: "c1",
+  action: "opened",
+  occurred_at: at,
+  liked: true,
+  ...o,
+});
 
 describe("POST /v1/beacons and /v1/interactions", () => {
   test("valid batches are produced and answered 202 after the ack", async () => {
-    const [beacons, interactions] = [await recordsIn(config, TOPIC.beacons), await recordsIn(config, TOPIC.interactions)];
+    const [beacons, interactions] = [
+      await recordsIn(config, TOPIC.beacons),
+      await recordsIn(config, TOPIC.interactions),
+    ];
     expect((await post("/v1/beacons", [beacon(), beacon({ device: null })])).status).toBe(202);
-    expect((await post("/v1/interactions", [interaction(), interaction({ action: "watched", liked: undefined, shared: true })])).status).toBe(202);
+    expect(
+      (
+        await post("/v1/interactions", [
+          interaction(),
+          interaction({ action: "watched", liked: undefined, shared: true }),
+        ])
+      ).status,
+    ).toBe(202);
     expect(await recordsIn(config, TOPIC.beacons)).toBe(beacons + 2);
     expect(await recordsIn(config, TOPIC.interactions)).toBe(interactions + 2);
   });
 
   test("an invalid item rejects the batch with its index and field; no key is a 401; nothing is produced", async () => {
     const interactions = await recordsIn(config, TOPIC.interactions);
-    const bad = await post("/v1/interactions", [interaction(), interaction({ action: "bookmarked" }), interaction({ liked: "yes" })]);
+    const bad = await post("/v1/interactions", [
+      interaction(),
+      interaction({ action: "bookmarked" }),
+      interaction({ liked: "yes" }),
+    ]);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: unknown[] }).errors).toEqual([
       { index: 1, field: "action", reason: "expected one of opened, clicked, watched, scrolled" },

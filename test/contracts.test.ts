@@ -5,7 +5,13 @@ import { Checkout } from "../infra/platform/contracts/commerce.ts";
 import { ADMISSION, admittingUntil, Id } from "../infra/platform/contracts/fields.ts";
 import { decodeJson, MAX_JSON_DEPTH, validate } from "../infra/platform/contracts/validate.ts";
 
-const valid = { event_id: "e1", type: "page_view", user_id: "u1", partner_id: "p1", occurred_at: "2026-11-25T13:04:05.123Z" };
+const valid = {
+  event_id: "e1",
+  type: "page_view",
+  user_id: "u1",
+  partner_id: "p1",
+  occurred_at: "2026-11-25T13:04:05.123Z",
+};
 
 describe("clickstream contract", () => {
   test("accepts the minimal event, optional fields absent or null, and ignores unknown fields", () => {
@@ -55,11 +61,19 @@ const verdict = (schema: Parameters<typeof validate>[0], value: unknown) => {
 
 describe("the admission rule (SPEC §3.7)", () => {
   test("strings: a NUL or a lone surrogate anywhere is refused, naming the field", () => {
-    expect(verdict(ClickstreamEvent, { ...valid, user_id: "a\u0000b" })).toBe("user_id: must not contain a NUL character");
-    expect(verdict(ClickstreamEvent, { ...valid, referrer: "x\ud800" })).toBe("referrer: must not contain a lone surrogate (invalid UTF-16)");
-    expect(verdict(ClickstreamEvent, { ...valid, category: ["ok", "\udc00"] })).toBe("category.1: must not contain a lone surrogate (invalid UTF-16)");
+    expect(verdict(ClickstreamEvent, { ...valid, user_id: "a\u0000b" })).toBe(
+      "user_id: must not contain a NUL character",
+    );
+    expect(verdict(ClickstreamEvent, { ...valid, referrer: "x\ud800" })).toBe(
+      "referrer: must not contain a lone surrogate (invalid UTF-16)",
+    );
+    expect(verdict(ClickstreamEvent, { ...valid, category: ["ok", "\udc00"] })).toBe(
+      "category.1: must not contain a lone surrogate (invalid UTF-16)",
+    );
     // Unknown fields are dropped from the event but kept in the raw record, so they must be storable too.
-    expect(verdict(ClickstreamEvent, { ...valid, extra: { deep: ["fine", "n\u0000ul"] } })).toBe("extra.deep.1: must not contain a NUL character");
+    expect(verdict(ClickstreamEvent, { ...valid, extra: { deep: ["fine", "n\u0000ul"] } })).toBe(
+      "extra.deep.1: must not contain a NUL character",
+    );
     expect(verdict(ClickstreamEvent, { ...valid, "k\u0000": 1 })).toContain("a field name must not contain a NUL");
     expect(verdict(ClickstreamEvent, { ...valid, user_id: "emoji 😀 and ümlauts" })).toBe("ok");
   });
@@ -95,12 +109,19 @@ describe("the admission rule (SPEC §3.7)", () => {
     expect(admittingUntil(written + skew, () => validate(ClickstreamEvent, event(skew)).ok)).toBe(true);
     expect(admittingUntil(written + skew, () => validate(ClickstreamEvent, event(skew + 1)).ok)).toBe(false);
     // Outside that scope the wall clock and the default skew apply again.
-    expect(validate(ClickstreamEvent, { ...valid, occurred_at: new Date(Date.now() + ADMISSION.defaultClockSkewMs - 5000).toISOString() }).ok).toBe(true);
+    expect(
+      validate(ClickstreamEvent, {
+        ...valid,
+        occurred_at: new Date(Date.now() + ADMISSION.defaultClockSkewMs - 5000).toISOString(),
+      }).ok,
+    ).toBe(true);
   });
 
   test("amounts: finite, not negative, at most the bound; -0 is 0", () => {
     const checkout = { checkout_id: "k", user_id: "u", product_id: "p", occurred_at: valid.occurred_at };
-    expect(verdict(Checkout, { ...checkout, total_amount: 1e308 })).toBe(`total_amount: must be at most ${ADMISSION.maxAmount}`);
+    expect(verdict(Checkout, { ...checkout, total_amount: 1e308 })).toBe(
+      `total_amount: must be at most ${ADMISSION.maxAmount}`,
+    );
     expect(verdict(Checkout, { ...checkout, total_amount: ADMISSION.maxAmount })).toBe("ok");
     expect(verdict(Checkout, { ...checkout, total_amount: -1e-9 })).toBe("total_amount: must not be negative");
     const zero = validate(Checkout, { ...checkout, total_amount: -0 });
@@ -111,7 +132,9 @@ describe("the admission rule (SPEC §3.7)", () => {
   test(`nesting deeper than ${MAX_JSON_DEPTH} levels is refused; a huge array costs one error, not one per item`, () => {
     let deep: unknown = "bottom";
     for (let i = 0; i < MAX_JSON_DEPTH + 5; i++) deep = [deep];
-    expect(verdict(ClickstreamEvent, { ...valid, extra: deep })).toContain(`nests deeper than ${MAX_JSON_DEPTH} levels`);
+    expect(verdict(ClickstreamEvent, { ...valid, extra: deep })).toContain(
+      `nests deeper than ${MAX_JSON_DEPTH} levels`,
+    );
     const result = validate(ClickstreamEvent, { ...valid, category: new Array(500_000).fill(0) });
     expect(result.ok ? [] : result.errors).toEqual([{ field: "category", reason: "at most 50 categories" }]);
   });

@@ -29,10 +29,16 @@ describe("docs", () => {
 
   test("every relative link in the README and docs/ leads to a file of the repository", () => {
     const links = pages.flatMap((page) =>
-      [...read(page).matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].filter(([, target]) => !/^[a-z]+:/.test(target!)).map(([, target]) => ({ page, target: target! })),
+      [...read(page).matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)]
+        .filter(([, target]) => !/^[a-z]+:/.test(target!))
+        .map(([, target]) => ({ page, target: target! })),
     );
     expect(links.length).toBeGreaterThan(20);
-    expect(links.filter(({ page, target }) => !existsSync(join(ROOT, dirname(page), target))).map(({ page, target }) => `${page} -> ${target}`)).toEqual([]);
+    expect(
+      links
+        .filter(({ page, target }) => !existsSync(join(ROOT, dirname(page), target)))
+        .map(({ page, target }) => `${page} -> ${target}`),
+    ).toEqual([]);
   });
 
   test("the spec the code cites is in the repository", () => {

@@ -39,12 +39,21 @@ async function newTopic(partitions = 3) {
 function clicks(topic: string, count: number, days: number[] = [0]): OutRecord[] {
   const timeOfDay = Date.now() % DAY;
   return Array.from({ length: count }, (_, i) => {
-    const at = new Date(Date.parse(`${day(days[i % days.length]!)}T00:00:00Z`) + Math.floor((timeOfDay * (i % 3600)) / 3600)).toISOString();
+    const at = new Date(
+      Date.parse(`${day(days[i % days.length]!)}T00:00:00Z`) + Math.floor((timeOfDay * (i % 3600)) / 3600),
+    ).toISOString();
     const user = `u${i % 97}`;
     return {
       topic,
       key: user,
-      value: { click_id: `c${i}`, user_id: user, product_id: `p${i % 13}`, occurred_at: at, price: (i % 500) / 10, url: `https://shop/p${i % 13}` },
+      value: {
+        click_id: `c${i}`,
+        user_id: user,
+        product_id: `p${i % 13}`,
+        occurred_at: at,
+        price: (i % 500) / 10,
+        url: `https://shop/p${i % 13}`,
+      },
     };
   });
 }
@@ -64,7 +73,10 @@ async function expectExactlyTheTopic(topic: string, table: string) {
   const want = ends.reduce(
     (acc, p) => {
       const n = BigInt(p.high);
-      return { count: acc.count + n, checksum: acc.checksum + BigInt(p.partition) * 1_000_000_000n * n + (n * (n - 1n)) / 2n };
+      return {
+        count: acc.count + n,
+        checksum: acc.checksum + BigInt(p.partition) * 1_000_000_000n * n + (n * (n - 1n)) / 2n,
+      };
     },
     { count: 0n, checksum: 0n },
   );
@@ -93,9 +105,20 @@ async function expectColumnsOf(records: OutRecord[], topic: string, table: strin
   const byId = new Map(rows.map((row) => [row.click_id as string, row]));
   expect(byId.size).toBe(sample.length);
   for (const record of sample) {
-    const value = record.value as { click_id: string; user_id: string; product_id: string; occurred_at: string; price: number; url: string };
+    const value = record.value as {
+      click_id: string;
+      user_id: string;
+      product_id: string;
+      occurred_at: string;
+      price: number;
+      url: string;
+    };
     const row = byId.get(value.click_id)!;
-    const got: Record<string, unknown> = { ...row, occurred_at: (row.occurred_at as Date).toISOString(), price: Number(row.price) };
+    const got: Record<string, unknown> = {
+      ...row,
+      occurred_at: (row.occurred_at as Date).toISOString(),
+      price: Number(row.price),
+    };
     expect(got).toEqual({
       click_id: value.click_id,
       user_id: value.user_id,
@@ -120,12 +143,20 @@ describe("warehouse export", () => {
     const json = JSON.stringify({ text: 'quoted "value"\twith tab', n: 1 });
     await sql`create temporary table copy_format (id int, text text, tags text[], price numeric, raw jsonb)`;
     const lines = texts.map((text, id) =>
-      csvLine([csvField(id, "int"), csvField(text, "text"), csvField(tags, "text[]"), csvField(id === 4 ? null : id / 4, "numeric"), csvField(json, "raw")]),
+      csvLine([
+        csvField(id, "int"),
+        csvField(text, "text"),
+        csvField(tags, "text[]"),
+        csvField(id === 4 ? null : id / 4, "numeric"),
+        csvField(json, "raw"),
+      ]),
     );
     const reserved = await sql.reserve();
     try {
       const copy = await reserved.unsafe(`copy copy_format from stdin (${COPY_FORMAT})`).writable();
-      await new Promise<void>((resolve, reject) => copy.end(lines.join(""), (error?: Error | null) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        copy.end(lines.join(""), (error?: Error | null) => (error ? reject(error) : resolve())),
+      );
       const rows = await reserved<
         { id: number; text: string | null; tags: string[]; price: string | null; raw: unknown }[]
       >`select id, text, tags, price::text as price, raw from copy_format order by id`;
@@ -142,7 +173,10 @@ describe("warehouse export", () => {
     const { topic, table } = await newTopic();
     const produced = clicks(topic, 30_000, [0, 1, 2]);
     await produce(produced);
-    const first = await runExport({ ...config, WAREHOUSE_RETENTION_DAYS: 30 }, { tables: [testClicksTable(topic, table)] });
+    const first = await runExport(
+      { ...config, WAREHOUSE_RETENTION_DAYS: 30 },
+      { tables: [testClicksTable(topic, table)] },
+    );
     expect(first.tables[table]).toEqual({ loaded: 30_000, rejected: 0 });
     await expectColumnsOf(produced, topic, table);
     expect(first.partitionsCreated.sort()).toEqual([2, 1, 0].map((d) => `${table}_p${day(d).replaceAll("-", "")}`));
@@ -167,7 +201,10 @@ describe("warehouse export", () => {
     const { topic, table } = await newTopic(1);
     await produce(clicks(topic, 300, [0, 2, 10]));
     await runExport({ ...config, WAREHOUSE_RETENTION_DAYS: 30 }, { tables: [testClicksTable(topic, table)] });
-    const summary = await runExport({ ...config, WAREHOUSE_RETENTION_DAYS: 3 }, { tables: [testClicksTable(topic, table)] });
+    const summary = await runExport(
+      { ...config, WAREHOUSE_RETENTION_DAYS: 3 },
+      { tables: [testClicksTable(topic, table)] },
+    );
     expect(summary.partitionsDropped).toEqual([`${table}_p${day(10).replaceAll("-", "")}`]);
     const left = await sql<{ name: string }[]>`
       select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = ${`warehouse."${table}"`}::regclass order by 1`;
@@ -183,7 +220,9 @@ describe("warehouse export", () => {
     ]);
     const summary = await runExport(config, { tables: [testClicksTable(topic, table)] });
     expect(summary.tables[table]).toEqual({ loaded: 2, rejected: 2 });
-    const rejects = await sql.unsafe(`select _offset::int as offset, reason from warehouse."${table}_rejects" order by _offset`);
+    const rejects = await sql.unsafe(
+      `select _offset::int as offset, reason from warehouse."${table}_rejects" order by _offset`,
+    );
     expect(rejects.map((r) => r.offset)).toEqual([2, 3]);
     expect(rejects[0]!.reason).toContain("JSON");
     expect(rejects[1]!.reason).toContain("product_id");
@@ -219,8 +258,12 @@ describe("warehouse export", () => {
     const partial = { n: await loadedSoFar() };
     const last = run();
     expect(await last.exited).toBe(0);
-    const summary = JSON.parse((await new Response(last.stdout).text()).trim().split("\n").pop()!) as { tables: Record<string, { loaded: number }> };
-    console.log(`export crash: ${kills} kills, ${partial!.n} rows loaded before the rerun, ${summary.tables[table]!.loaded} by it`);
+    const summary = JSON.parse((await new Response(last.stdout).text()).trim().split("\n").pop()!) as {
+      tables: Record<string, { loaded: number }>;
+    };
+    console.log(
+      `export crash: ${kills} kills, ${partial!.n} rows loaded before the rerun, ${summary.tables[table]!.loaded} by it`,
+    );
     expect(partial!.n).toBeGreaterThan(0);
     expect(partial!.n).toBeLessThan(200_000);
     expect(partial!.n + summary.tables[table]!.loaded).toBe(200_000);
@@ -228,17 +271,22 @@ describe("warehouse export", () => {
   }, 120_000);
 
   test("--schedule runs again and again, never two runs at once", async () => {
-    const child = Bun.spawn([process.execPath, "workers/export/cli.ts", TOPIC.follows, "--schedule", "*/2 * * * * *", "--json"], {
-      cwd: ROOT,
-      env: process.env,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const child = Bun.spawn(
+      [process.execPath, "workers/export/cli.ts", TOPIC.follows, "--schedule", "*/2 * * * * *", "--json"],
+      {
+        cwd: ROOT,
+        env: process.env,
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     await Bun.sleep(9000);
     child.kill("SIGTERM");
     await child.exited;
     const lines = (await new Response(child.stdout).text()).trim().split("\n");
-    const events = lines.flatMap((line) => (line.startsWith("export run at") ? ["start"] : line.startsWith("{") ? ["end"] : []));
+    const events = lines.flatMap((line) =>
+      line.startsWith("export run at") ? ["start"] : line.startsWith("{") ? ["end"] : [],
+    );
     expect(events.filter((e) => e === "end").length).toBeGreaterThanOrEqual(3);
     // Strictly start, end, start, end...: no run began before the previous one ended.
     expect(events.length).toBeGreaterThan(5);
@@ -249,7 +297,11 @@ describe("warehouse export", () => {
     const unknownTopic = await runCommand([process.execPath, "workers/export/cli.ts", "no.such.topic"], {}, 30_000);
     expect(unknownTopic.code).toBe(2);
     expect(unknownTopic.stderr).toContain("unknown topic(s): no.such.topic");
-    const badCron = await runCommand([process.execPath, "workers/export/cli.ts", "--schedule", "every minute"], {}, 30_000);
+    const badCron = await runCommand(
+      [process.execPath, "workers/export/cli.ts", "--schedule", "every minute"],
+      {},
+      30_000,
+    );
     expect(badCron.code).toBe(2);
     expect(badCron.stderr).toContain("--schedule");
   }, 60_000);

@@ -16,13 +16,20 @@ export const ROOT = new URL("..", import.meta.url).pathname;
 export const testConfig = (): Config => loadConfig();
 
 /** Names no other test run shares, so runs never see each other's data. */
-export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+export const unique = (prefix: string) =>
+  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 /** A raw test topic and its dead-letter topic, created on the real broker. */
 export async function createTestTopic(config: Config, name: string, partitions = 3): Promise<void> {
   const specs: TopicSpec[] = [
     { name, cleanup: "delete", retentionMs: 3_600_000, partitions, description: "test" },
-    { name: deadLetterTopic(name), cleanup: "delete", retentionMs: 3_600_000, partitions: 1, description: "test dead letters" },
+    {
+      name: deadLetterTopic(name),
+      cleanup: "delete",
+      retentionMs: 3_600_000,
+      partitions: 1,
+      description: "test dead letters",
+    },
   ];
   const admin = createKafka(config).admin();
   await admin.connect();
@@ -70,7 +77,11 @@ export async function skipToEnd(config: Config, worker: string, topics: string[]
       await eventually(
         `group ${worker} to have no live members`,
         async () => {
-          await admin.setOffsets({ groupId: groupIdOf(config, worker), topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+          await admin.setOffsets({
+            groupId: groupIdOf(config, worker),
+            topic,
+            partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
+          });
           return true;
         },
         60_000,
@@ -91,7 +102,11 @@ export type KillReport = { kills: number; midBatch: number };
  * still joining tests nothing), then SIGKILLs it and starts the next. A kill
  * is mid-batch when its group had records not yet committed at that moment.
  */
-export async function crashableWorker(config: Config, spawn: (env: Record<string, string>) => Subprocess, group: { worker: string; topics: string[] }) {
+export async function crashableWorker(
+  config: Config,
+  spawn: (env: Record<string, string>) => Subprocess,
+  group: { worker: string; topics: string[] },
+) {
   const groupId = groupIdOf(config, group.worker);
   const report: KillReport = { kills: 0, midBatch: 0 };
   let incarnation = 0;
@@ -136,14 +151,21 @@ export async function crashableWorker(config: Config, spawn: (env: Record<string
           `${clientId} to own partitions of ${groupId}`,
           async () => {
             const [described] = (await admin.describeGroups([groupId])).groups;
-            const member = described?.state === "Stable" ? described.members.find((m) => m.clientId === clientId) : undefined;
+            const member =
+              described?.state === "Stable" ? described.members.find((m) => m.clientId === clientId) : undefined;
             if (!member) return false;
-            const { assignment } = AssignerProtocol.MemberAssignment.decode(member.memberAssignment) ?? { assignment: {} };
+            const { assignment } = AssignerProtocol.MemberAssignment.decode(member.memberAssignment) ?? {
+              assignment: {},
+            };
             return Object.values(assignment as Record<string, number[]>).some((partitions) => partitions.length > 0);
           },
           60_000,
         );
-        await eventually(`${clientId} to commit`, async () => (await positions(admin)).committed > current.atStart, 60_000);
+        await eventually(
+          `${clientId} to commit`,
+          async () => (await positions(admin)).committed > current.atStart,
+          60_000,
+        );
         const { lag } = await positions(admin);
         current.process.kill("SIGKILL");
         await current.process.exited;
@@ -181,7 +203,11 @@ export async function produceWithKills(
 }
 
 /** Poll until `check` returns a value; fail with `what` after the deadline. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -198,15 +224,28 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 
 /** Run a command to completion and capture its output. */
 export async function runCommand(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 300_000) {
-  const child = Bun.spawn(args, { cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const child = Bun.spawn(args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: timeoutMs,
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
 export type TailedRecord = { key: string; value: string; headers: Record<string, string> };
 
 /** Collect what is produced to `topic` from now on (a fresh group moved to the end first). */
-export async function tailTopic(config: Config, topic: string): Promise<{ records: TailedRecord[]; stop(): Promise<void> }> {
+export async function tailTopic(
+  config: Config,
+  topic: string,
+): Promise<{ records: TailedRecord[]; stop(): Promise<void> }> {
   const group = unique("tail");
   await skipToEnd(config, group, [topic]);
   const consumer = createKafka(config).consumer({ groupId: groupIdOf(config, group) });

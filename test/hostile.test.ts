@@ -108,9 +108,15 @@ beforeAll(async () => {
     changelog: topics.changelog,
   };
   workers.push(
-    await runWorker(profileWorker(config, { name: groups[0]!, topics: { events: topics.events, actions: topics.actions } }), config),
     await runWorker(
-      attributionWorker(config, { name: groups[1]!, topics: { clicks: topics.clicks, checkouts: topics.checkouts, attributed: topics.attributed } }),
+      profileWorker(config, { name: groups[0]!, topics: { events: topics.events, actions: topics.actions } }),
+      config,
+    ),
+    await runWorker(
+      attributionWorker(config, {
+        name: groups[1]!,
+        topics: { clicks: topics.clicks, checkouts: topics.checkouts, attributed: topics.attributed },
+      }),
       config,
     ),
     await runWorker(attributedCheckoutsWorker(config, { name: groups[2]!, topic: topics.attributed }), config),
@@ -151,7 +157,13 @@ const fieldsOf = (c: Case) => JSON.parse(c.json!) as Record<string, string>;
 describe("hostile input at every way in", () => {
   test("through every ingest endpoint: 202 exactly for valid events, 400 or 403 naming the problem otherwise, never a 5xx", async () => {
     const endpoints = kinds(run, [partners[0], partners[0]]).filter((k) => k.path);
-    expect(endpoints.map((k) => k.path)).toEqual(["/v1/events", "/v1/clicks", "/v1/checkouts", "/v1/beacons", "/v1/interactions"]);
+    expect(endpoints.map((k) => k.path)).toEqual([
+      "/v1/events",
+      "/v1/clicks",
+      "/v1/checkouts",
+      "/v1/beacons",
+      "/v1/interactions",
+    ]);
     for (const kind of endpoints) {
       for (const c of cases(kind, 0, PER_ENDPOINT, partners[1], SEED)) {
         const response = await request(kind.path!, { method: "POST", body: c.json ?? "null" });
@@ -164,10 +176,13 @@ describe("hostile input at every way in", () => {
     }
     expect(posted.length).toBe(5 * PER_ENDPOINT);
     expect(posted.filter((p) => p.status >= 500)).toEqual([]);
-    const wrong = posted.filter((p) => p.status !== expectedStatus[p.verdict]).map((p) => `${p.kind} ${p.why}: ${p.status} ${p.json?.slice(0, 120)}`);
+    const wrong = posted
+      .filter((p) => p.status !== expectedStatus[p.verdict])
+      .map((p) => `${p.kind} ${p.why}: ${p.status} ${p.json?.slice(0, 120)}`);
     expect(wrong).toEqual([]);
     // The generator made every verdict.
-    for (const verdict of ["valid", "invalid", "foreign"] as const) expect(posted.some((p) => p.verdict === verdict)).toBe(true);
+    for (const verdict of ["valid", "invalid", "foreign"] as const)
+      expect(posted.some((p) => p.verdict === verdict)).toBe(true);
   }, 120_000);
 
   test("produced raw by a foreign client to every input topic", async () => {
@@ -236,19 +251,27 @@ describe("hostile input at every way in", () => {
     );
     const query = fc
       .array(fc.tuple(fc.constantFrom(...params), values), { maxLength: 4 })
-      .map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${v.startsWith("%") ? v : encodeURIComponent(v.toWellFormed())}`).join("&"));
+      .map((pairs) =>
+        pairs
+          .map(([k, v]) => `${encodeURIComponent(k)}=${v.startsWith("%") ? v : encodeURIComponent(v.toWellFormed())}`)
+          .join("&"),
+      );
     const id = fc.oneof(
       fc.string({ unit: "binary", minLength: 1, maxLength: 140 }).map((s) => encodeURIComponent(s.toWellFormed())),
       fc.constantFrom("%00", "%ED%A0%80", "offsets", "..", "%2F", "a".repeat(200)),
     );
     const paths = fc.oneof(
       fc
-        .tuple(fc.constantFrom("/v1/search/profiles", "/v1/search/users", "/v1/checkouts/attributed", "/v1/content/popular"), query)
+        .tuple(
+          fc.constantFrom("/v1/search/profiles", "/v1/search/users", "/v1/checkouts/attributed", "/v1/content/popular"),
+          query,
+        )
         .map(([p, q]) => `${p}?${q}`),
       fc.tuple(fc.constantFrom("/v1/profiles/", "/v1/users/"), id).map(([p, i]) => `${p}${i}`),
       id.map((i) => `/v1/users/${i}/activity`),
     );
-    for (const path of fc.sample(paths, { numRuns: 400, seed: SEED })) queried.push({ path, status: (await request(path)).status });
+    for (const path of fc.sample(paths, { numRuns: 400, seed: SEED }))
+      queried.push({ path, status: (await request(path)).status });
     expect(queried.length).toBe(400);
     expect(queried.filter((q) => q.status >= 500)).toEqual([]);
     expect(queried.some((q) => q.status === 400) && queried.some((q) => q.status === 200)).toBe(true);
@@ -272,7 +295,9 @@ describe("hostile input at every way in", () => {
           const ends = await admin.fetchTopicOffsets(topic);
           const [committed] = await admin.fetchOffsets({ groupId: groupIdOf(config, group), topics: [topic] });
           for (const end of ends)
-            behind += Number(end.high) - Math.max(0, Number(committed!.partitions.find((p) => p.partition === end.partition)?.offset ?? 0));
+            behind +=
+              Number(end.high) -
+              Math.max(0, Number(committed!.partitions.find((p) => p.partition === end.partition)?.offset ?? 0));
         }
       }
       return behind;
@@ -319,8 +344,12 @@ describe("hostile input at every way in", () => {
     }
 
     // Attributed checkouts: a row for every accepted checkout.
-    const checkoutIds = [...new Set(accepted.filter((c) => c.kind === "checkouts").map((c) => fieldsOf(c).checkout_id!))];
-    const rows = await deps.sql<{ checkout_id: string }[]>`select checkout_id from attributed_checkouts where checkout_id = any(${checkoutIds})`;
+    const checkoutIds = [
+      ...new Set(accepted.filter((c) => c.kind === "checkouts").map((c) => fieldsOf(c).checkout_id!)),
+    ];
+    const rows = await deps.sql<
+      { checkout_id: string }[]
+    >`select checkout_id from attributed_checkouts where checkout_id = any(${checkoutIds})`;
     lost += checkoutIds.length - rows.length;
     expect(rows.length).toBe(checkoutIds.length);
 
@@ -356,8 +385,11 @@ describe("hostile input at every way in", () => {
         if (v.type === "created" && !tweets.has(v.tweet_id!)) tweets.set(v.tweet_id!, v.user_id!);
         if (v.type === "deleted") tweets.delete(v.tweet_id!);
       } else if (c.kind === "follows")
-        (v.type === "follow" ? follows.add.bind(follows) : follows.delete.bind(follows))(JSON.stringify([v.follower_id, v.followee_id]));
-      else if (c.kind === "likes") (v.type === "like" ? likes.add.bind(likes) : likes.delete.bind(likes))(JSON.stringify([v.user_id, v.tweet_id]));
+        (v.type === "follow" ? follows.add.bind(follows) : follows.delete.bind(follows))(
+          JSON.stringify([v.follower_id, v.followee_id]),
+        );
+      else if (c.kind === "likes")
+        (v.type === "like" ? likes.add.bind(likes) : likes.delete.bind(likes))(JSON.stringify([v.user_id, v.tweet_id]));
     }
     expect(last.size).toBeGreaterThan(10);
     const pairs = (set: Set<string>) => [...set].map((p) => JSON.parse(p) as [string, string]);
@@ -412,21 +444,27 @@ describe("hostile input at every way in", () => {
             likes: TOPIC.likes,
           }[topic],
       )!;
-    const tables = exported.map((kind) => tableLike(like(kind), topicOf[kind]!, `t_${run.replace(/\W/g, "_")}_${kind}`));
+    const tables = exported.map((kind) =>
+      tableLike(like(kind), topicOf[kind]!, `t_${run.replace(/\W/g, "_")}_${kind}`),
+    );
     const summary = await runExport({ ...config, WAREHOUSE_RETENTION_DAYS: 36_500 }, { tables });
     for (const [i, kind] of exported.entries()) {
       const table = tables[i]!.table;
       const want = {
-        rows: posted.filter((p) => p.kind === kind && p.status === 202).length + produced.filter((p) => p.kind === kind && rawVerdict(p) === "valid").length,
+        rows:
+          posted.filter((p) => p.kind === kind && p.status === 202).length +
+          produced.filter((p) => p.kind === kind && rawVerdict(p) === "valid").length,
         rejects: produced
           .filter((p) => p.kind === kind && rawVerdict(p) !== "valid")
           .map((p) => `${p.partition}:${p.offset}`)
           .sort(),
       };
-      const [{ rows }] = (await deps.sql.unsafe(`select count(distinct (_partition, _offset))::int as rows from warehouse."${table}"`)) as unknown as [
-        { rows: number },
-      ];
-      const rejects = (await deps.sql.unsafe(`select _partition || ':' || _offset as at, reason from warehouse."${table}_rejects"`)) as unknown as {
+      const [{ rows }] = (await deps.sql.unsafe(
+        `select count(distinct (_partition, _offset))::int as rows from warehouse."${table}"`,
+      )) as unknown as [{ rows: number }];
+      const rejects = (await deps.sql.unsafe(
+        `select _partition || ':' || _offset as at, reason from warehouse."${table}_rejects"`,
+      )) as unknown as {
         at: string;
         reason: string;
       }[];

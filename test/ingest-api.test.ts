@@ -65,7 +65,12 @@ describe("POST /v1/events", () => {
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as ErrorBody).error).toBe("invalid_json");
 
-    const mixed = await post([event(), event({ type: 42, occurred_at: "yesterday" }), event(), (({ user_id, ...rest }) => rest)(event())]);
+    const mixed = await post([
+      event(),
+      event({ type: 42, occurred_at: "yesterday" }),
+      event(),
+      (({ user_id, ...rest }) => rest)(event()),
+    ]);
     expect(mixed.status).toBe(400);
     const mixedBody = (await mixed.json()) as ErrorBody;
     expect(mixedBody.error).toBe("invalid_events");
@@ -83,7 +88,11 @@ describe("POST /v1/events", () => {
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as ErrorBody).error).toBe("empty_batch");
 
-    const oversized = await post([event({ search_query: "x".repeat(2000) })].concat(Array.from({ length: 40 }, () => event({ referrer: "y".repeat(2000) }))));
+    const oversized = await post(
+      [event({ search_query: "x".repeat(2000) })].concat(
+        Array.from({ length: 40 }, () => event({ referrer: "y".repeat(2000) })),
+      ),
+    );
     expect(oversized.status).toBe(413);
     expect(((await oversized.json()) as ErrorBody).message).toContain("INGEST_MAX_BODY_BYTES");
 
@@ -93,7 +102,9 @@ describe("POST /v1/events", () => {
 
     const otherPartner = await post([event(), event({ partner_id: "someone-else" })]);
     expect(otherPartner.status).toBe(403);
-    expect(((await otherPartner.json()) as ErrorBody).errors).toEqual([{ index: 1, field: "partner_id", reason: expect.stringContaining(partner) }]);
+    expect(((await otherPartner.json()) as ErrorBody).errors).toEqual([
+      { index: 1, field: "partner_id", reason: expect.stringContaining(partner) },
+    ]);
 
     expect(await recordsIn(config, TOPIC.clickstream)).toBe(before);
   });
@@ -101,12 +112,18 @@ describe("POST /v1/events", () => {
 
 describe("every ingest endpoint", () => {
   test("answers 413 to a body over INGEST_MAX_BODY_BYTES and to a batch over INGEST_MAX_BATCH, producing nothing", async () => {
-    const everyScope = (await createApiKey(drizzle(deps.sql), partner, ["events:write", "commerce:write", "content:write"])).key;
+    const everyScope = (
+      await createApiKey(drizzle(deps.sql), partner, ["events:write", "commerce:write", "content:write"])
+    ).key;
     expect(INGEST_ENDPOINTS.length).toBe(5);
     for (const { path, topic } of INGEST_ENDPOINTS) {
       const before = await recordsIn(config, topic);
       const send = (body: string) =>
-        app.request(path, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${everyScope}` }, body });
+        app.request(path, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${everyScope}` },
+          body,
+        });
       // Sizes are checked before the items: any JSON array will do.
       const big = await send(JSON.stringify(Array.from({ length: 40 }, () => ({ padding: "z".repeat(2000) }))));
       expect({ path, status: big.status }).toEqual({ path, status: 413 });

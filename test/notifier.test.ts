@@ -42,7 +42,12 @@ const receiver = Bun.serve({
 });
 afterAll(() => receiver.stop(true));
 
-const config = { ...testConfig(), PUSH_WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/push`, PUSH_BACKOFF_MS: 20, PUSH_MAX_ATTEMPTS: 4 };
+const config = {
+  ...testConfig(),
+  PUSH_WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/push`,
+  PUSH_BACKOFF_MS: 20,
+  PUSH_MAX_ATTEMPTS: 4,
+};
 
 const event = (user: string, id: string, type = "add_to_cart"): OutRecord => ({
   topic: TOPIC.clickstream,
@@ -52,7 +57,9 @@ const event = (user: string, id: string, type = "add_to_cart"): OutRecord => ({
 
 describe("push actions", () => {
   test("each add_to_cart is delivered once; a failing webhook is retried, then dead-lettered, while others flow", async () => {
-    const good = Array.from({ length: 16 }, (_, i) => event(`${run}-u${i % 5}`, `${run}-a${i}${i % 4 === 0 ? "-flaky" : ""}`));
+    const good = Array.from({ length: 16 }, (_, i) =>
+      event(`${run}-u${i % 5}`, `${run}-a${i}${i % 4 === 0 ? "-flaky" : ""}`),
+    );
     const failing = [event(`${run}-u9-fail`, `${run}-f1`), event(`${run}-u9-fail`, `${run}-f2`)];
     const noise = [event(`${run}-u1`, `${run}-v1`, "page_view"), event(`${run}-u2`, `${run}-v2`, "search")];
     const goodIds = good.map((r) => idempotencyKey((r.value as { event_id: string }).event_id));
@@ -79,7 +86,9 @@ describe("push actions", () => {
       );
       expect(goodIds.length).toBeGreaterThan(0);
       for (const id of goodIds) expect(ok(id), id).toBe(1);
-      expect(hits.filter((h) => h.key === idempotencyKey(`${run}-f1`)).map((h) => h.status)).toEqual([500, 500, 500, 500]);
+      expect(hits.filter((h) => h.key === idempotencyKey(`${run}-f1`)).map((h) => h.status)).toEqual([
+        500, 500, 500, 500,
+      ]);
       expect(hits.filter((h) => h.key.startsWith(partner) && h.key.endsWith("-flaky")).length).toBe(8);
       expect(stats.retried).toBeGreaterThanOrEqual(4 + 6);
       expect(hits.some((h) => h.key.startsWith(`${partner}:${run}-v`))).toBe(false);
@@ -91,7 +100,8 @@ describe("push actions", () => {
       await consumer.run({
         eachMessage: async ({ message }) => {
           const action = JSON.parse(message.value!.toString()) as { action_id: string };
-          if (action.action_id.startsWith(run)) dead.set(action.action_id, message.headers?.["dlq.reason"]?.toString() ?? "");
+          if (action.action_id.startsWith(run))
+            dead.set(action.action_id, message.headers?.["dlq.reason"]?.toString() ?? "");
         },
       });
       await eventually("both failing actions on the DLQ", async () => dead.size === 2);
@@ -113,9 +123,14 @@ describe("push actions", () => {
       const replayStats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 };
       notifier = await runWorker(notifierWorker(config, replayStats), config);
       await eventually("the replay to be consumed", async () => {
-        const committed = await admin.fetchOffsets({ groupId: groupIdOf(config, "notifier"), topics: [TOPIC.pushActions] });
+        const committed = await admin.fetchOffsets({
+          groupId: groupIdOf(config, "notifier"),
+          topics: [TOPIC.pushActions],
+        });
         const ends = await admin.fetchTopicOffsets(TOPIC.pushActions);
-        return ends.every((end) => committed[0]!.partitions.find((p) => p.partition === end.partition)?.offset === end.high);
+        return ends.every(
+          (end) => committed[0]!.partitions.find((p) => p.partition === end.partition)?.offset === end.high,
+        );
       });
       expect(hits.length).toBe(before);
       expect(replayStats).toEqual({ delivered: 0, retried: 0, deadLettered: 0 });

@@ -5,7 +5,12 @@ import type { EnrichedInteraction, Interaction } from "../infra/platform/contrac
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
-import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "../workers/personalization/worker.ts";
+import {
+  contentViewsWorker,
+  enrichWorker,
+  popularContentWorker,
+  userActivityWorker,
+} from "../workers/personalization/worker.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
 import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique, withKey } from "./helpers.ts";
@@ -40,7 +45,12 @@ async function backlogRun(stagesRunningFirst: boolean) {
     await createTestTopic(config, topic, topic === topics.popular ? 1 : config.TOPIC_PARTITIONS);
     toDelete.push(topic);
   }
-  const names = { enrich: `${run}-enrich`, activity: `${run}-activity`, popular: `${run}-popular`, views: `${run}-views` };
+  const names = {
+    enrich: `${run}-enrich`,
+    activity: `${run}-activity`,
+    popular: `${run}-popular`,
+    views: `${run}-views`,
+  };
   const start = async () => {
     const stages = [
       await runWorker(enrichWorker(config, { name: names.enrich, topics }), config),
@@ -70,7 +80,10 @@ async function backlogRun(stagesRunningFirst: boolean) {
   await producer.disconnect();
   if (!stagesRunningFirst) stages.push(...(await start()));
 
-  const app = withKey(contentRoutes({ redis, windowMs: config.CONTENT_WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }), ["content:read"]);
+  const app = withKey(
+    contentRoutes({ redis, windowMs: config.CONTENT_WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }),
+    ["content:read"],
+  );
   const userIds = Array.from({ length: 300 }, (_, i) => `${run}-u${i}`);
   let comparison = await compareViews(app, contentRun, windowName(config.CONTENT_WINDOW_MS), userIds);
   const deadline = Date.now() + 180_000;
@@ -120,16 +133,32 @@ describe("windows on a backlog", () => {
     const producer = await createProducer(createKafka(config));
     await producer.send([{ topic: topics.interactions, key: straggler.user_id, value: straggler }]);
     await producer.disconnect();
-    await eventually("both stages to count it as late", async () => activity!.stats.late === 1 && popular!.stats.late === 1, 60_000);
+    await eventually(
+      "both stages to count it as late",
+      async () => activity!.stats.late === 1 && popular!.stats.late === 1,
+      60_000,
+    );
     for (const topic of [topics.interactionsEnriched, topics.opens]) {
       const dead = (await readTopic(config, deadLetterTopic(topic))).filter((d) => d.value.includes("straggler"));
-      expect([topic, dead.length, dead[0]?.headers["dlq.reason"]?.startsWith("late: the window")]).toEqual([topic, 1, true]);
+      expect([topic, dead.length, dead[0]?.headers["dlq.reason"]?.startsWith("late: the window")]).toEqual([
+        topic,
+        1,
+        true,
+      ]);
     }
     // The views did not change.
     expect(
       (
         await compareViews(
-          withKey(contentRoutes({ redis, windowMs: config.CONTENT_WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: `${run}-views` }), ["content:read"]),
+          withKey(
+            contentRoutes({
+              redis,
+              windowMs: config.CONTENT_WINDOW_MS,
+              topN: config.POPULAR_TOP_N,
+              viewName: `${run}-views`,
+            }),
+            ["content:read"],
+          ),
           contentRun,
           windowName(config.CONTENT_WINDOW_MS),
           [`${run}-u7`],
@@ -138,7 +167,9 @@ describe("windows on a backlog", () => {
     ).toEqual([]);
     expect(
       JSON.parse(
-        (await readTopic(config, deadLetterTopic(topics.interactionsEnriched))).find((d) => d.value.includes("straggler"))!.value,
+        (await readTopic(config, deadLetterTopic(topics.interactionsEnriched))).find((d) =>
+          d.value.includes("straggler"),
+        )!.value,
       ) as EnrichedInteraction,
     ).toMatchObject({ content_id: straggler.content_id });
   }, 300_000);

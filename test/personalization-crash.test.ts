@@ -63,7 +63,9 @@ describe("personalization worker crashes", () => {
     });
     for (const [stage, inputs] of Object.entries(STAGES)) await skipToEnd(config, stage, inputs);
     const opensBefore = await recordsIn(config, topics.opens);
-    const opened = run.records.filter((r) => r.topic === topics.interactions && (r.value as { action: string }).action === "opened").length;
+    const opened = run.records.filter(
+      (r) => r.topic === topics.interactions && (r.value as { action: string }).action === "opened",
+    ).length;
     const spawnWorkers = (env: Record<string, string>) =>
       Bun.spawn([process.execPath, "workers/main.ts", ...Object.keys(STAGES)], {
         cwd: ROOT,

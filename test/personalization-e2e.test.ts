@@ -9,11 +9,25 @@ import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
 import { runExport } from "../workers/export/export.ts";
 import { tableLike, WAREHOUSE_TABLES } from "../workers/export/tables.ts";
-import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "../workers/personalization/worker.ts";
+import {
+  contentViewsWorker,
+  enrichWorker,
+  popularContentWorker,
+  userActivityWorker,
+} from "../workers/personalization/worker.ts";
 import { rebuild } from "../workers/rebuild.ts";
 import { groupIdOf, type Running, runWorker } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
-import { createTestTopic, deleteTopics, eventually, recordsIn, tailTopic, testConfig, unique, withKey } from "./helpers.ts";
+import {
+  createTestTopic,
+  deleteTopics,
+  eventually,
+  recordsIn,
+  tailTopic,
+  testConfig,
+  unique,
+  withKey,
+} from "./helpers.ts";
 
 /**
  * The personalization pipeline end to end on the real servers: users
@@ -31,8 +45,15 @@ const redis = createRedis(config);
 const run = unique("pers");
 // The users changelog is the real one: the test's users go through Postgres and the capture.
 const topics = testContentTopics(run, TOPIC.usersCdc);
-const names = { enrich: `${run}-enrich`, activity: `${run}-activity`, popular: `${run}-popular`, views: `${run}-views` };
-const app = withKey(contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }), ["content:read"]);
+const names = {
+  enrich: `${run}-enrich`,
+  activity: `${run}-activity`,
+  popular: `${run}-popular`,
+  views: `${run}-views`,
+};
+const app = withKey(contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }), [
+  "content:read",
+]);
 const running: Running[] = [];
 let views: Running | undefined;
 const contentRun = prepareContentRun({
@@ -50,7 +71,8 @@ const userIds = Array.from({ length: 400 }, (_, i) => `${run}-u${i}`);
 
 beforeAll(async () => {
   for (const topic of Object.values(topics))
-    if (topic !== TOPIC.usersCdc) await createTestTopic(config, topic, topic === topics.popular ? 1 : config.TOPIC_PARTITIONS);
+    if (topic !== TOPIC.usersCdc)
+      await createTestTopic(config, topic, topic === topics.popular ? 1 : config.TOPIC_PARTITIONS);
   running.push(await startOutboxCapture(config, { name: `${run}-capture` }));
   running.push(await runWorker(enrichWorker(config, { name: names.enrich, topics }), config));
   running.push(await runWorker(userActivityWorker(config, { name: names.activity, topics }), config));
@@ -78,7 +100,9 @@ describe("real-time personalization, end to end", () => {
     await upsertUsers(sql, contentRun.users);
     await eventually(
       "the users to reach the join's table",
-      async () => (await redis.exists(...contentRun.users.map((u) => `${names.enrich}:user:${u.user_id}`))) === contentRun.users.length,
+      async () =>
+        (await redis.exists(...contentRun.users.map((u) => `${names.enrich}:user:${u.user_id}`))) ===
+        contentRun.users.length,
       60_000,
     );
 
@@ -90,9 +114,15 @@ describe("real-time personalization, end to end", () => {
       if (move.user) await upsertUsers(sql, [move.user]);
     }
     const interactions = contentRun.records.filter((r) => r.topic === topics.interactions).length;
-    const opened = contentRun.records.filter((r) => r.topic === topics.interactions && (r.value as { action: string }).action === "opened").length;
+    const opened = contentRun.records.filter(
+      (r) => r.topic === topics.interactions && (r.value as { action: string }).action === "opened",
+    ).length;
     // Every open repartitioned before the sentinels go: they must come after all of it in every partition.
-    await eventually("every open to reach content.opens", async () => (await recordsIn(config, topics.opens)) >= opened, 120_000);
+    await eventually(
+      "every open to reach content.opens",
+      async () => (await recordsIn(config, topics.opens)) >= opened,
+      120_000,
+    );
     await producer.send(contentRun.sentinels(config.TOPIC_PARTITIONS));
     await producer.disconnect();
 
@@ -111,16 +141,24 @@ describe("real-time personalization, end to end", () => {
     expect(comparison.popularWindows).toBe(12);
 
     // The join: every enriched interaction carries a user exactly when the user is in Postgres.
-    await eventually("every enriched interaction to be tailed", async () => enriched.records.length >= interactions + config.TOPIC_PARTITIONS, 60_000);
+    await eventually(
+      "every enriched interaction to be tailed",
+      async () => enriched.records.length >= interactions + config.TOPIC_PARTITIONS,
+      60_000,
+    );
     await enriched.stop();
     const known = new Set(contentRun.users.map((u) => u.user_id));
-    const joined = enriched.records.map((r) => JSON.parse(r.value) as EnrichedInteraction).filter((e) => !e.user_id.includes("sentinel"));
+    const joined = enriched.records
+      .map((r) => JSON.parse(r.value) as EnrichedInteraction)
+      .filter((e) => !e.user_id.includes("sentinel"));
     expect(joined.length).toBe(interactions);
     expect(joined.filter((e) => (e.user !== null) !== known.has(e.user_id)).length).toBe(0);
     // A user who never moved carries the region written before the traffic.
     const moved = new Set(contentRun.moves.map((m) => m.user.user_id));
     const initialRegion = new Map(contentRun.users.map((u) => [u.user_id, u.region]));
-    expect(joined.filter((e) => e.user && !moved.has(e.user_id) && e.user.region !== initialRegion.get(e.user_id)).length).toBe(0);
+    expect(
+      joined.filter((e) => e.user && !moved.has(e.user_id) && e.user.region !== initialRegion.get(e.user_id)).length,
+    ).toBe(0);
   }, 400_000);
 
   test("interactions.enriched is read in full by two independent groups: the user-activity worker and the warehouse export", async () => {
@@ -128,11 +166,14 @@ describe("real-time personalization, end to end", () => {
     const admin = createKafka(config).admin();
     await admin.connect();
     const committed = async () =>
-      (await admin.fetchOffsets({ groupId: groupIdOf(config, names.activity), topics: [topics.interactionsEnriched] }))[0]!.partitions.reduce(
-        (n, p) => n + Number(p.offset),
-        0,
-      );
-    await eventually("the user-activity group to commit every record", async () => (await committed()) === total, 60_000);
+      (
+        await admin.fetchOffsets({ groupId: groupIdOf(config, names.activity), topics: [topics.interactionsEnriched] })
+      )[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0);
+    await eventually(
+      "the user-activity group to commit every record",
+      async () => (await committed()) === total,
+      60_000,
+    );
     await admin.disconnect();
 
     const table = tableLike(
@@ -143,7 +184,9 @@ describe("real-time personalization, end to end", () => {
     const summary = await runExport(config, { tables: [table] });
     const [loaded] = await sql<{ rows: number; distinct: number; known: number }[]>`
       select count(*)::int as rows, count(distinct (_partition, _offset))::int as distinct, count("user")::int as known from ${sql("warehouse")}.${sql(table.table)}`;
-    console.log(`personalization fan-out: ${total} enriched records; user-activity committed ${total}; export loaded ${summary.tables[table.table]!.loaded}`);
+    console.log(
+      `personalization fan-out: ${total} enriched records; user-activity committed ${total}; export loaded ${summary.tables[table.table]!.loaded}`,
+    );
     expect(total).toBeGreaterThan(20_000);
     expect(loaded!.rows).toBe(total);
     expect(loaded!.distinct).toBe(total);

@@ -38,10 +38,26 @@ const topics = {
 const activityTopics = { userActivity: "activity", opens: "opens", opensPartitions: 2 };
 
 describe("enrichment: the stream-table join", () => {
-  const user = (region: string): CapturedUser => ({ user_id: "u1", username: "ada", name: "Ada", email: null, region, gender: "f", updated_at: iso(T0) });
+  const user = (region: string): CapturedUser => ({
+    user_id: "u1",
+    username: "ada",
+    name: "Ada",
+    email: null,
+    region,
+    gender: "f",
+    updated_at: iso(T0),
+  });
   const interaction = (at: number, extra: Partial<Interaction> = {}): EnrichEvent => ({
     kind: "interaction",
-    interaction: { user_id: "u1", content_id: "c1", action: "opened", occurred_at: iso(at), liked: false, shared: false, ...extra },
+    interaction: {
+      user_id: "u1",
+      content_id: "c1",
+      action: "opened",
+      occurred_at: iso(at),
+      liked: false,
+      shared: false,
+      ...extra,
+    },
   });
 
   /** Fold events in order for one user; the enriched records' `user` fields. */
@@ -83,7 +99,12 @@ describe("enrichment: the stream-table join", () => {
   });
 
   test("after a deletion (tombstone) the user is unknown again", () => {
-    const out = enrich([{ kind: "user", userId: "u1", user: user("eu") }, interaction(T0), { kind: "user", userId: "u1", user: null }, interaction(T0 + 1)]);
+    const out = enrich([
+      { kind: "user", userId: "u1", user: user("eu") },
+      interaction(T0),
+      { kind: "user", userId: "u1", user: null },
+      interaction(T0 + 1),
+    ]);
     expect(out.map((r) => (r.value as EnrichedInteraction).user?.region ?? null)).toEqual(["eu", null]);
   });
 
@@ -95,7 +116,12 @@ describe("enrichment: the stream-table join", () => {
 
 describe("tumbling windows with grace", () => {
   let offset = 0;
-  const opened = (at: number, user = "u1", content = "c1", action: Interaction["action"] = "opened"): EnrichedInteraction => ({
+  const opened = (
+    at: number,
+    user = "u1",
+    content = "c1",
+    action: Interaction["action"] = "opened",
+  ): EnrichedInteraction => ({
     user_id: user,
     content_id: content,
     action,
@@ -118,7 +144,12 @@ describe("tumbling windows with grace", () => {
     }
     const results = emitted.filter((r) => r.topic === "activity").map((r) => r.value as UserActivity);
     const toOpens = emitted.filter((r) => r.topic === "opens").map((r) => r.value as ContentOpened | OpensWatermark);
-    return { state: state!, results, opens: toOpens.filter((v): v is ContentOpened => "content_id" in v), marks: toOpens.filter((v) => !("content_id" in v)) };
+    return {
+      state: state!,
+      results,
+      opens: toOpens.filter((v): v is ContentOpened => "content_id" in v),
+      marks: toOpens.filter((v) => !("content_id" in v)),
+    };
   }
 
   test("an event stamped ahead of when it was written counts in its window, but moves the stream time only to that write time", () => {
@@ -145,7 +176,12 @@ describe("tumbling windows with grace", () => {
   test("a window's results are sent when the stream time reaches its end, not before", () => {
     const before = run([opened(T0), opened(T0 + MIN, "u2"), opened(T0 + 5 * MIN - 1)]);
     expect(before.results).toEqual([]);
-    const after = run([opened(T0), opened(T0 + MIN, "u2", "c2"), opened(T0 + 2 * MIN, "u1", "c3"), opened(T0 + 5 * MIN, "u3")]);
+    const after = run([
+      opened(T0),
+      opened(T0 + MIN, "u2", "c2"),
+      opened(T0 + 2 * MIN, "u1", "c3"),
+      opened(T0 + 5 * MIN, "u3"),
+    ]);
     expect(after.results.sort((a, b) => a.user_id.localeCompare(b.user_id))).toEqual([
       { user_id: "u1", window_start: iso(T0), window_end: iso(T0 + 5 * MIN), opens: 2, content_ids: ["c1", "c3"] },
       { user_id: "u2", window_start: iso(T0), window_end: iso(T0 + 5 * MIN), opens: 1, content_ids: ["c2"] },
@@ -153,8 +189,14 @@ describe("tumbling windows with grace", () => {
   });
 
   test("only opens count, but every interaction moves the stream time", () => {
-    const { results, opens } = run([opened(T0), opened(T0 + MIN, "u1", "c1", "watched"), opened(T0 + 5 * MIN, "u2", "c9", "scrolled")]);
-    expect(results).toEqual([{ user_id: "u1", window_start: iso(T0), window_end: iso(T0 + 5 * MIN), opens: 1, content_ids: ["c1"] }]);
+    const { results, opens } = run([
+      opened(T0),
+      opened(T0 + MIN, "u1", "c1", "watched"),
+      opened(T0 + 5 * MIN, "u2", "c9", "scrolled"),
+    ]);
+    expect(results).toEqual([
+      { user_id: "u1", window_start: iso(T0), window_end: iso(T0 + 5 * MIN), opens: 1, content_ids: ["c1"] },
+    ]);
     expect(opens.map((o) => o.content_id)).toEqual(["c1"]);
   });
 
@@ -182,7 +224,9 @@ describe("tumbling windows with grace", () => {
     expect(again.state).toBe(first.state);
     expect(again.emit ?? []).toEqual([]);
     const later = fold(first.state!, opened(T0 + 5 * MIN), 0);
-    expect((later.emit ?? []).filter((r) => r.topic === "activity").map((r) => (r.value as UserActivity).opens)).toEqual([1]);
+    expect(
+      (later.emit ?? []).filter((r) => r.topic === "activity").map((r) => (r.value as UserActivity).opens),
+    ).toEqual([1]);
   });
 
   test(`a user's distinct content ids stop at ${MAX_CONTENT_IDS}; opens keep counting`, () => {
@@ -209,10 +253,20 @@ describe("popular content and the views", () => {
   });
 
   test("each partition's top N by opens (ties by content id) is sent when the window closes", () => {
-    const fold = popularContentFold(spec, { topic: "popular", topN: 2, watermarks: { upstreamPartitions: 1, idleMs: MIN } });
+    const fold = popularContentFold(spec, {
+      topic: "popular",
+      topN: 2,
+      watermarks: { upstreamPartitions: 1, idleMs: MIN },
+    });
     let state: WindowState<number> | undefined;
     const sent: PopularInPartition[] = [];
-    for (const event of [open("b", T0), open("a", T0 + 1), open("c", T0 + 2), open("c", T0 + 3), open("x", T0 + 5 * MIN)]) {
+    for (const event of [
+      open("b", T0),
+      open("a", T0 + 1),
+      open("c", T0 + 2),
+      open("c", T0 + 3),
+      open("x", T0 + 5 * MIN),
+    ]) {
       const folded = fold(state, event, 4);
       state = folded.state ?? undefined;
       sent.push(...(folded.emit ?? []).map((r) => r.value as PopularInPartition));
@@ -231,7 +285,11 @@ describe("popular content and the views", () => {
   });
 
   test("the popular view merges partitions' lists; a result sent again replaces the one before", () => {
-    const result = (partition: number, top: { content_id: string; opens: number }[], start = T0): PopularInPartition => ({
+    const result = (
+      partition: number,
+      top: { content_id: string; opens: number }[],
+      start = T0,
+    ): PopularInPartition => ({
       window_start: iso(start),
       window_end: iso(start + 5 * MIN),
       partition,
@@ -323,11 +381,13 @@ describe("watermarks behind a repartition", () => {
       laneStates[lane] = folded.state ?? undefined;
       for (const record of (folded.emit ?? []).filter((r) => r.topic === "opens")) {
         const value = record.value as ContentOpened | OpensWatermark;
-        const input: OpensRecord = "content_id" in value ? { kind: "open", open: value } : { kind: "watermark", mark: value };
+        const input: OpensRecord =
+          "content_id" in value ? { kind: "open", open: value } : { kind: "watermark", mark: value };
         const down = popular(state, input, 0, written++);
         state = down.state ?? undefined;
         if (down.late) late++;
-        for (const result of down.emit ?? []) top.set((result.value as PopularInPartition).window_start, (result.value as PopularInPartition).top);
+        for (const result of down.emit ?? [])
+          top.set((result.value as PopularInPartition).window_start, (result.value as PopularInPartition).top);
       }
     }
     return { top, late };
@@ -337,7 +397,10 @@ describe("watermarks behind a repartition", () => {
     const traffic = hourOfTraffic();
     const tagged = traffic.map((events, lane) => events.map((event) => ({ lane, event })));
     const closers = Array.from({ length: LANES }, (_, lane) => ({ lane, event: closing(lane) }));
-    const live = pipeline([...tagged.flat().sort((a, b) => a.event.occurred_at.localeCompare(b.event.occurred_at)), ...closers]);
+    const live = pipeline([
+      ...tagged.flat().sort((a, b) => a.event.occurred_at.localeCompare(b.event.occurred_at)),
+      ...closers,
+    ]);
     const backlog = pipeline([...tagged.flat(), ...closers]);
 
     // Written here, not taken from the workers: opens per content id per 5-minute window, the 10 most (ties by id).
@@ -361,11 +424,26 @@ describe("watermarks behind a repartition", () => {
   });
 
   test("an upstream partition never heard of holds the watermark back until it has been silent for idleMs of write time", () => {
-    const fold = popularContentFold(spec, { topic: "popular", topN: 10, watermarks: { upstreamPartitions: 2, idleMs: MIN } });
-    const mark = (lane: number, at: number): OpensRecord => ({ kind: "watermark", mark: { upstream_partition: lane, watermark: iso(at) } });
+    const fold = popularContentFold(spec, {
+      topic: "popular",
+      topN: 10,
+      watermarks: { upstreamPartitions: 2, idleMs: MIN },
+    });
+    const mark = (lane: number, at: number): OpensRecord => ({
+      kind: "watermark",
+      mark: { upstream_partition: lane, watermark: iso(at) },
+    });
     const opened: OpensRecord = {
       kind: "open",
-      open: { content_id: "c1", user_id: "u", occurred_at: iso(T0), source_partition: 0, source_offset: "1", upstream_partition: 0, watermark: iso(T0) },
+      open: {
+        content_id: "c1",
+        user_id: "u",
+        occurred_at: iso(T0),
+        source_partition: 0,
+        source_offset: "1",
+        upstream_partition: 0,
+        watermark: iso(T0),
+      },
     };
     const written = T0 + 60 * MIN;
     let state = fold(undefined, opened, 0, written).state!;
@@ -374,11 +452,17 @@ describe("watermarks behind a repartition", () => {
     state = held.state!;
     // Partition 1 has written nothing for over a minute of write time: it no longer holds the watermark back.
     const released = fold(state, mark(0, T0 + 11 * MIN), 0, written + MIN + 1);
-    expect((released.emit ?? []).map((r) => (r.value as PopularInPartition).top)).toEqual([[{ content_id: "c1", opens: 1 }]]);
+    expect((released.emit ?? []).map((r) => (r.value as PopularInPartition).top)).toEqual([
+      [{ content_id: "c1", opens: 1 }],
+    ]);
   });
 
   test("an open later than the grace behind the watermark is counted and handed back with the reason", () => {
-    const fold = popularContentFold(spec, { topic: "popular", topN: 10, watermarks: { upstreamPartitions: 1, idleMs: MIN } });
+    const fold = popularContentFold(spec, {
+      topic: "popular",
+      topN: 10,
+      watermarks: { upstreamPartitions: 1, idleMs: MIN },
+    });
     const open = (at: number, watermark: number, offset: string): OpensRecord => ({
       kind: "open",
       open: {

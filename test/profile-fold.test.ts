@@ -60,10 +60,31 @@ describe("profile fold", () => {
 
   test("latest partner name, country, language, user agent and referrer come from the newest event, not the last to arrive", () => {
     const { profile } = foldAll([
-      event({ occurred_at: "2026-11-25T12:00:00.000Z", partner_name: "New", country: "FR", language: "fr", user_agent: "new", referrer: "r-new" }),
-      event({ occurred_at: "2026-11-25T08:00:00.000Z", partner_name: "Old", country: "DE", language: "de", user_agent: "old", referrer: "r-old" }),
+      event({
+        occurred_at: "2026-11-25T12:00:00.000Z",
+        partner_name: "New",
+        country: "FR",
+        language: "fr",
+        user_agent: "new",
+        referrer: "r-new",
+      }),
+      event({
+        occurred_at: "2026-11-25T08:00:00.000Z",
+        partner_name: "Old",
+        country: "DE",
+        language: "de",
+        user_agent: "old",
+        referrer: "r-old",
+      }),
     ]);
-    expect(profile).toMatchObject({ partner_id: "p1", partner_name: "New", country: "FR", language: "fr", user_agent: "new", referrer: "r-new" });
+    expect(profile).toMatchObject({
+      partner_id: "p1",
+      partner_name: "New",
+      country: "FR",
+      language: "fr",
+      user_agent: "new",
+      referrer: "r-new",
+    });
   });
 
   test("a newer event without a field keeps the known value; an older one fills a gap", () => {
@@ -90,7 +111,11 @@ describe("profile fold", () => {
 
   test("recent categories are newest first, unique and bounded", () => {
     const many = Array.from({ length: LIMITS.recentCategories + 5 }, (_, i) => `c${i}`);
-    const state = foldAll([event({ category: ["shoes", "bags"] }), event({ category: many }), event({ category: ["shoes"] })]);
+    const state = foldAll([
+      event({ category: ["shoes", "bags"] }),
+      event({ category: many }),
+      event({ category: ["shoes"] }),
+    ]);
     expect(state.profile.recent_categories[0]).toBe("shoes");
     expect(state.profile.recent_categories.length).toBe(LIMITS.recentCategories);
     expect(new Set(state.profile.recent_categories).size).toBe(LIMITS.recentCategories);

@@ -50,7 +50,11 @@ describe("profile worker crashes", () => {
 
     await skipToEnd(config, "profiles", [TOPIC.clickstream]);
     const group = { worker: "profiles", topics: [TOPIC.clickstream] };
-    const { worker, kills, planned, midBatch } = await produceWithKills(config, records, spawnWorker, { slice: 5000, killEvery: 10_000, group });
+    const { worker, kills, planned, midBatch } = await produceWithKills(config, records, spawnWorker, {
+      slice: 5000,
+      killEvery: 10_000,
+      group,
+    });
     console.log(`profiles crash: ${kills} kills of a worker owning partitions and committing, ${midBatch} mid-batch`);
     expect(planned).toBeGreaterThanOrEqual(4);
     expect(kills).toBe(planned);
@@ -59,9 +63,15 @@ describe("profile worker crashes", () => {
     const redis = createRedis(config);
     const userIds = [...expected.keys()];
     const load = async () =>
-      (await redis.mget(userIds.map((user) => profileKey(partner, user)))).map((doc) => (doc ? (JSON.parse(doc) as ProfileState).profile : undefined));
+      (await redis.mget(userIds.map((user) => profileKey(partner, user)))).map((doc) =>
+        doc ? (JSON.parse(doc) as ProfileState).profile : undefined,
+      );
     try {
-      await eventually("the restarted worker to catch up", async () => (await load()).reduce((n, p) => n + (p?.events_total ?? 0), 0) >= total, 180_000);
+      await eventually(
+        "the restarted worker to catch up",
+        async () => (await load()).reduce((n, p) => n + (p?.events_total ?? 0), 0) >= total,
+        180_000,
+      );
       worker.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
 
@@ -69,7 +79,12 @@ describe("profile worker crashes", () => {
       let mismatches = 0;
       profiles.forEach((profile, i) => {
         const want = expected.get(userIds[i]!)!;
-        if (!profile || profile.events_total !== want.events || Math.abs(profile.total_purchases - want.purchases) > 1e-6) mismatches++;
+        if (
+          !profile ||
+          profile.events_total !== want.events ||
+          Math.abs(profile.total_purchases - want.purchases) > 1e-6
+        )
+          mismatches++;
       });
       expect(mismatches).toBe(0);
 
@@ -79,7 +94,9 @@ describe("profile worker crashes", () => {
       await search.indices.refresh({ index });
       const { body } = await search.mget({ index, body: { ids: userIds.map((user) => profileId(partner, user)) } });
       const docs = body.docs as { found: boolean; _source?: { events_total: number; total_purchases: number } }[];
-      expect(docs.filter((d, i) => !d.found || d._source!.events_total !== expected.get(userIds[i]!)!.events).length).toBe(0);
+      expect(
+        docs.filter((d, i) => !d.found || d._source!.events_total !== expected.get(userIds[i]!)!.events).length,
+      ).toBe(0);
       await search.close();
     } finally {
       worker.kill("SIGKILL");

@@ -99,7 +99,10 @@ const sent = [...events, ...events.filter((_, i) => i % 10 === 0)];
 const expected = expectedProfiles(events);
 
 const request = (path: string, partner: string, init: RequestInit = {}) =>
-  app.request(path, { ...init, headers: { authorization: `Bearer ${keys[partner]}`, "content-type": "application/json" } });
+  app.request(path, {
+    ...init,
+    headers: { authorization: `Bearer ${keys[partner]}`, "content-type": "application/json" },
+  });
 
 beforeAll(async () => {
   for (const p of partners) keys[p] = (await createApiKey(drizzle(deps.sql), p)).key;
@@ -116,7 +119,10 @@ describe("clickstream to profiles, end to end", () => {
     for (const partner of partners) {
       const mine = sent.filter((e) => e.partner_id === partner);
       for (let i = 0; i < mine.length; i += 100) {
-        const response = await request("/v1/events", partner, { method: "POST", body: JSON.stringify(mine.slice(i, i + 100)) });
+        const response = await request("/v1/events", partner, {
+          method: "POST",
+          body: JSON.stringify(mine.slice(i, i + 100)),
+        });
         expect(response.status).toBe(202);
       }
     }
@@ -127,7 +133,8 @@ describe("clickstream to profiles, end to end", () => {
       async () => {
         for (const [user, want] of expected) {
           const response = await request(`/v1/profiles/${user}`, want.partner_id);
-          if (response.status !== 200 || ((await response.json()) as Profile).events_total !== want.events_total) return false;
+          if (response.status !== 200 || ((await response.json()) as Profile).events_total !== want.events_total)
+            return false;
         }
         return true;
       },
@@ -167,7 +174,9 @@ describe("clickstream to profiles, end to end", () => {
     expect(second.results.map((p) => p.user_id)).toEqual(wanted.slice(2, 4).map((p) => p.user_id));
 
     const lastVisitTo = mine.map((p) => p.last_visit!).sort()[4]!;
-    const inRange = (await (await request(`/v1/search/profiles?last_visit_to=${lastVisitTo}&size=100`, partner)).json()) as Page;
+    const inRange = (await (
+      await request(`/v1/search/profiles?last_visit_to=${lastVisitTo}&size=100`, partner)
+    ).json()) as Page;
     expect(inRange.results.map((p) => p.user_id).sort()).toEqual(
       mine
         .filter((p) => p.last_visit! <= lastVisitTo)
@@ -177,7 +186,9 @@ describe("clickstream to profiles, end to end", () => {
 
     const category = (await (await request(`/v1/search/profiles?category=cat1&size=100`, partner)).json()) as Page;
     // Every profile keeps its 20 newest categories, and these users browse at most 4: any event in cat1 puts it there.
-    const withCat1 = [...new Set(events.filter((e) => e.partner_id === partner && e.category.includes("cat1")).map((e) => e.user_id))].sort();
+    const withCat1 = [
+      ...new Set(events.filter((e) => e.partner_id === partner && e.category.includes("cat1")).map((e) => e.user_id)),
+    ].sort();
     expect(withCat1.length).toBeGreaterThan(0);
     expect(category.results.map((p) => p.user_id).sort()).toEqual(withCat1);
     expect(category.results.filter((p) => p.partner_id !== partner)).toEqual([]);

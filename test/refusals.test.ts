@@ -59,11 +59,16 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     const run = unique("refuse-pg");
     const t = await newTopics(run, "clicks", "checkouts", "attributed");
     const constraint = `refuse_${run.replace(/\W/g, "_")}`;
-    await sql.unsafe(`alter table attributed_checkouts add constraint ${constraint} check (product_id <> '${run}-refused')`);
+    await sql.unsafe(
+      `alter table attributed_checkouts add constraint ${constraint} check (product_id <> '${run}-refused')`,
+    );
     cleanups.push(() => sql.unsafe(`alter table attributed_checkouts drop constraint if exists ${constraint}`));
     running.push(
       await runWorker(
-        attributionWorker(config, { name: `${run}-attribution`, topics: { clicks: t.clicks!, checkouts: t.checkouts!, attributed: t.attributed! } }),
+        attributionWorker(config, {
+          name: `${run}-attribution`,
+          topics: { clicks: t.clicks!, checkouts: t.checkouts!, attributed: t.attributed! },
+        }),
         config,
       ),
       await runWorker(attributedCheckoutsWorker(config, { name: `${run}-rows`, topic: t.attributed! }), config),
@@ -72,15 +77,25 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     const checkout = (id: string, product: string): OutRecord => ({
       topic: t.checkouts!,
       key: user,
-      value: { checkout_id: `${run}-${id}`, user_id: user, product_id: product, total_amount: 10, occurred_at: iso(Date.now() - 1000) } satisfies Checkout,
+      value: {
+        checkout_id: `${run}-${id}`,
+        user_id: user,
+        product_id: product,
+        total_amount: 10,
+        occurred_at: iso(Date.now() - 1000),
+      } satisfies Checkout,
     });
     await produce([checkout("before", "p1"), checkout("refused", `${run}-refused`), checkout("after", "p1")]);
 
     await eventually("the rows around the refused one", async () => {
-      const rows = await sql<{ checkout_id: string }[]>`select checkout_id from attributed_checkouts where user_id = ${user}`;
+      const rows = await sql<
+        { checkout_id: string }[]
+      >`select checkout_id from attributed_checkouts where user_id = ${user}`;
       return rows.length === 2;
     });
-    const rows = await sql<{ checkout_id: string }[]>`select checkout_id from attributed_checkouts where user_id = ${user} order by checkout_id`;
+    const rows = await sql<
+      { checkout_id: string }[]
+    >`select checkout_id from attributed_checkouts where user_id = ${user} order by checkout_id`;
     expect(rows.map((r) => r.checkout_id)).toEqual([`${run}-after`, `${run}-before`]);
     const dead = await eventually("the refused attribution on the DLQ", async () => {
       const records = await readTopic(config, deadLetterTopic(t.attributed!));
@@ -100,11 +115,19 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     const click = (id: string, product: string, key = "u1"): OutRecord => ({
       topic: t.clicks!,
       key,
-      value: { click_id: `${run}-${id}`, user_id: "u1", product_id: product, occurred_at: iso(Date.now() - 1000) } satisfies Click,
+      value: {
+        click_id: `${run}-${id}`,
+        user_id: "u1",
+        product_id: product,
+        occurred_at: iso(Date.now() - 1000),
+      } satisfies Click,
     });
     // The first run makes the table; the constraint then refuses one product.
     await produce([click("first", "p1")]);
-    expect((await runExport(config, { tables: [testClicksTable(t.clicks!, table)] })).tables[table]).toEqual({ loaded: 1, rejected: 0 });
+    expect((await runExport(config, { tables: [testClicksTable(t.clicks!, table)] })).tables[table]).toEqual({
+      loaded: 1,
+      rejected: 0,
+    });
     await sql.unsafe(`alter table warehouse."${table}" add constraint ${table}_refuse check (product_id <> 'refused')`);
     await produce([click("a", "p1"), click("b", "refused"), click("c", "p1"), click("d", "p1", "nul\u0000key")]);
 
@@ -112,7 +135,9 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     expect(summary.tables[table]).toEqual({ loaded: 2, rejected: 2 });
     const loaded = await sql.unsafe(`select click_id from warehouse."${table}" order by click_id`);
     expect(loaded.map((r) => r.click_id)).toEqual([`${run}-a`, `${run}-c`, `${run}-first`]);
-    const rejects = await sql.unsafe(`select raw::jsonb ->> 'click_id' as click_id, _key, reason from warehouse."${table}_rejects" order by click_id`);
+    const rejects = await sql.unsafe(
+      `select raw::jsonb ->> 'click_id' as click_id, _key, reason from warehouse."${table}_rejects" order by click_id`,
+    );
     expect(rejects.map((r) => [r.click_id, r.reason])).toEqual([
       [`${run}-b`, expect.stringContaining(`Postgres refused the row: new row for relation`)],
       [`${run}-d`, "key: must not contain a NUL character or a lone surrogate"],
@@ -129,12 +154,18 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     const search = createOpenSearch(config);
     // The index exists with `country` as a number: a profile whose country is a word cannot be indexed.
     const index = profilesIndex(prefix);
-    const mappings = { ...PROFILE_MAPPING, properties: { ...PROFILE_MAPPING.properties, country: { type: "integer" } } };
+    const mappings = {
+      ...PROFILE_MAPPING,
+      properties: { ...PROFILE_MAPPING.properties, country: { type: "integer" } },
+    };
     await search.indices.create({ index, body: { mappings } as never });
     cleanups.push(() => search.indices.delete({ index }).finally(() => search.close()));
     running.push(
       await runWorker(
-        profileWorker({ ...config, INDEX_PREFIX: prefix }, { name: `${run}-profiles`, topics: { events: t.events!, actions: t.actions! } }),
+        profileWorker(
+          { ...config, INDEX_PREFIX: prefix },
+          { name: `${run}-profiles`, topics: { events: t.events!, actions: t.actions! } },
+        ),
         config,
       ),
     );
@@ -143,7 +174,14 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     const event = (user: string, country: string | null): OutRecord => ({
       topic: t.events!,
       key: user,
-      value: { event_id: `${run}-${user}`, type: "page_view", user_id: user, partner_id: partner, country, occurred_at: iso(Date.now() - 1000) },
+      value: {
+        event_id: `${run}-${user}`,
+        type: "page_view",
+        user_id: user,
+        partner_id: partner,
+        country,
+        occurred_at: iso(Date.now() - 1000),
+      },
     });
     await produce([event("word", "FR"), event("none", null), event("number", "49")]);
 
@@ -160,7 +198,11 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
       return body.count === 2;
     });
     const redis = createRedis(config);
-    const stored = await redis.mget(profileKey(partner, "word"), profileKey(partner, "none"), profileKey(partner, "number"));
+    const stored = await redis.mget(
+      profileKey(partner, "word"),
+      profileKey(partner, "none"),
+      profileKey(partner, "number"),
+    );
     redis.disconnect();
     // The refused event was not applied anywhere: the state and the search copy agree.
     expect(stored.map((doc) => doc !== null)).toEqual([false, true, true]);
@@ -173,7 +215,10 @@ describe("an event time from the future never moves a stream time", () => {
     const t = await newTopics(run, "clicks", "checkouts", "attributed");
     running.push(
       await runWorker(
-        attributionWorker(config, { name: `${run}-attribution`, topics: { clicks: t.clicks!, checkouts: t.checkouts!, attributed: t.attributed! } }),
+        attributionWorker(config, {
+          name: `${run}-attribution`,
+          topics: { clicks: t.clicks!, checkouts: t.checkouts!, attributed: t.attributed! },
+        }),
         config,
       ),
       await runWorker(attributedCheckoutsWorker(config, { name: `${run}-rows`, topic: t.attributed! }), config),
@@ -187,7 +232,13 @@ describe("an event time from the future never moves a stream time", () => {
     const checkout = (id: string, at: number, product: string): OutRecord => ({
       topic: t.checkouts!,
       key: user,
-      value: { checkout_id: `${run}-${id}`, user_id: user, product_id: product, total_amount: 5, occurred_at: iso(at) } satisfies Checkout,
+      value: {
+        checkout_id: `${run}-${id}`,
+        user_id: user,
+        product_id: product,
+        total_amount: 5,
+        occurred_at: iso(at),
+      } satisfies Checkout,
     });
     const now = Date.now();
     await produce([
@@ -201,7 +252,11 @@ describe("an event time from the future never moves a stream time", () => {
       checkout("k-marker", now + 200, "marker"),
     ]);
     const clickOf = async (id: string) =>
-      (await sql<{ click_id: string | null }[]>`select click_id from attributed_checkouts where checkout_id = ${`${run}-${id}`}`)[0]?.click_id;
+      (
+        await sql<
+          { click_id: string | null }[]
+        >`select click_id from attributed_checkouts where checkout_id = ${`${run}-${id}`}`
+      )[0]?.click_id;
     await eventually("the marker to be folded", async () => (await clickOf("k-marker")) === `${run}-marker`);
     expect(await clickOf("k")).toBe(`${run}-genuine`);
     const dead = await readTopic(config, deadLetterTopic(t.clicks!));
@@ -214,7 +269,12 @@ describe("an event time from the future never moves a stream time", () => {
     const run = unique("future-win");
     const t = await newTopics(run, "enriched", "activity", "opens");
     const windowed = { ...config, CONTENT_WINDOW_MS: 1000, CONTENT_GRACE_MS: 2000 };
-    const topics = { ...PERSONALIZATION_TOPICS, interactionsEnriched: t.enriched!, userActivity: t.activity!, opens: t.opens! };
+    const topics = {
+      ...PERSONALIZATION_TOPICS,
+      interactionsEnriched: t.enriched!,
+      userActivity: t.activity!,
+      opens: t.opens!,
+    };
     running.push(await runWorker(userActivityWorker(windowed, { name: `${run}-activity`, topics }), windowed));
     const user = `${run}-u`;
     let offset = 0;
@@ -242,7 +302,9 @@ describe("an event time from the future never moves a stream time", () => {
     const windowOf = (ms: number) => iso(Math.floor(ms / 1000) * 1000);
     const expected = [now - 500, now + 300].map(windowOf);
     const results = await eventually("both genuine windows' results", async () => {
-      const records = (await readTopic(config, t.activity!)).map((r) => JSON.parse(r.value) as { window_start: string; opens: number });
+      const records = (await readTopic(config, t.activity!)).map(
+        (r) => JSON.parse(r.value) as { window_start: string; opens: number },
+      );
       return expected.every((start) => records.some((r) => r.window_start === start)) ? records : undefined;
     });
     const opens = new Map<string, number>();
@@ -250,6 +312,8 @@ describe("an event time from the future never moves a stream time", () => {
     expect(expected.map((start) => opens.get(start))).toEqual(expected[0] === expected[1] ? [2, 2] : [1, 1]);
     expect(results.some((r) => r.window_start === windowOf(now + 4 * 60_000))).toBe(false);
     const dead = await readTopic(config, deadLetterTopic(t.enriched!));
-    expect(dead.map((d) => d.headers["dlq.reason"])).toEqual(["occurred_at: is in the future (beyond now + MAX_CLOCK_SKEW_MS)"]);
+    expect(dead.map((d) => d.headers["dlq.reason"])).toEqual([
+      "occurred_at: is in the future (beyond now + MAX_CLOCK_SKEW_MS)",
+    ]);
   }, 60_000);
 });

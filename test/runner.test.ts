@@ -58,10 +58,19 @@ describe("worker runner", () => {
 
     const redis = createRedis(config);
     const flushes: Change<Tally>[][] = [];
-    const sink = { name: "collect", write: async (changes: readonly Change<Tally>[]) => void flushes.push([...changes]) };
-    const running = await runWorker(countWorker({ name: group, topic, redis: createRedis(config), sinks: [sink] }), config);
+    const sink = {
+      name: "collect",
+      write: async (changes: readonly Change<Tally>[]) => void flushes.push([...changes]),
+    };
+    const running = await runWorker(
+      countWorker({ name: group, topic, redis: createRedis(config), sinks: [sink] }),
+      config,
+    );
     try {
-      await eventually("all 600 readings to be counted", async () => totalCount(await tallies(redis, group, expected.keys())) === 600);
+      await eventually(
+        "all 600 readings to be counted",
+        async () => totalCount(await tallies(redis, group, expected.keys())) === 600,
+      );
     } finally {
       await running.stop();
     }
@@ -87,12 +96,19 @@ describe("worker runner", () => {
       { topic, key: "k1", value: { key: "k1", n: "seven" } },
       { topic, key: "k1", value: null },
     ];
-    await produce([{ topic, key: "k1", value: { key: "k1", n: 1 } }, ...bad, { topic, key: "k1", value: { key: "k1", n: 2 } }]);
+    await produce([
+      { topic, key: "k1", value: { key: "k1", n: 1 } },
+      ...bad,
+      { topic, key: "k1", value: { key: "k1", n: 2 } },
+    ]);
 
     const redis = createRedis(config);
     const running = await runWorker(countWorker({ name: group, topic, redis: createRedis(config) }), config);
     try {
-      await eventually("both good readings to be counted", async () => (await tallies(redis, group, ["k1"])).get("k1")?.count === 2);
+      await eventually(
+        "both good readings to be counted",
+        async () => (await tallies(redis, group, ["k1"])).get("k1")?.count === 2,
+      );
     } finally {
       await running.stop();
     }
@@ -162,7 +178,11 @@ describe("worker runner", () => {
 
       const worker = spawnWorker(false);
       const stdout = new Response(worker.stdout).text();
-      await eventually("all 3000 readings to be counted", async () => totalCount(await tallies(redis, group, expected.keys())) === 3000, 90_000);
+      await eventually(
+        "all 3000 readings to be counted",
+        async () => totalCount(await tallies(redis, group, expected.keys())) === 3000,
+        90_000,
+      );
       worker.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
       const stats = JSON.parse((await stdout).match(/stats (\{.*\})/)?.[1] ?? "{}") as { skipped?: number };

@@ -58,7 +58,8 @@ describe("service calls, classified for retries", () => {
 
   test("no answer within the timeout is retried and says so", async () => {
     answer = { status: 200, delayMs: 600 };
-    for (const attempt of [await push(), await key()]) expect(attempt).toEqual({ ok: false, retryable: true, reason: "no answer within 200 ms" });
+    for (const attempt of [await push(), await key()])
+      expect(attempt).toEqual({ ok: false, retryable: true, reason: "no answer within 200 ms" });
   });
 
   test("a refused connection is retried", async () => {
@@ -75,7 +76,11 @@ describe("service calls, classified for retries", () => {
     expect(await push()).toEqual({ ok: true });
     expect(seen).toEqual([{ path: "/push", idempotencyKey: "p%201:a%2F1" }]);
     answer = { status: 200, body: { subscriber_key: "" } };
-    expect(await key()).toEqual({ ok: false, retryable: false, reason: "key service answered without a subscriber_key" });
+    expect(await key()).toEqual({
+      ok: false,
+      retryable: false,
+      reason: "key service answered without a subscriber_key",
+    });
     answer = { status: 200, body: { subscriber_key: "sk-7" } };
     expect(await key()).toEqual({ ok: true, subscriberKey: "sk-7" });
     expect(seen.at(-1)?.path).toBe("/v1/subscriber-keys/member%207");
@@ -84,9 +89,17 @@ describe("service calls, classified for retries", () => {
   test("withRetries stops at a non-retryable answer and after the last attempt of a retryable one", async () => {
     answer = { status: 404 };
     seen.length = 0;
-    expect(await withRetries(() => push(), { maxAttempts: 5, baseMs: 1 })).toEqual({ ok: false, attempts: 1, reason: "webhook answered HTTP 404" });
+    expect(await withRetries(() => push(), { maxAttempts: 5, baseMs: 1 })).toEqual({
+      ok: false,
+      attempts: 1,
+      reason: "webhook answered HTTP 404",
+    });
     answer = { status: 429 };
-    expect(await withRetries(() => push(), { maxAttempts: 3, baseMs: 1 })).toEqual({ ok: false, attempts: 3, reason: "webhook answered HTTP 429" });
+    expect(await withRetries(() => push(), { maxAttempts: 3, baseMs: 1 })).toEqual({
+      ok: false,
+      attempts: 3,
+      reason: "webhook answered HTTP 429",
+    });
     expect(seen.length).toBe(4);
   });
 });

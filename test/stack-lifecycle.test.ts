@@ -20,7 +20,15 @@ chmodSync(runtime, 0o755);
 // Reuse the jars the main stack already fetched.
 symlinkSync(join(testConfig().RUNTIME_DIR, "jars"), join(runtime, "jars"));
 
-const ports = { kafka: 19092, controller: 19093, opensearch: 9250, transport: 9350, postgres: 15432, redis: 16379, smtp: 12525 };
+const ports = {
+  kafka: 19092,
+  controller: 19093,
+  opensearch: 9250,
+  transport: 9350,
+  postgres: 15432,
+  redis: 16379,
+  smtp: 12525,
+};
 const env = {
   RUNTIME_DIR: runtime,
   KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
@@ -56,13 +64,15 @@ describe("stack up, status and down", () => {
   test("up starts all five servers; a second up reuses them", async () => {
     const first = await stack("up");
     expect(first.code, first.stderr).toBe(0);
-    for (const server of ["postgres", "redis", "kafka", "opensearch", "smtp"]) expect(first.stdout).toMatch(new RegExp(`^${server}\\s+started`, "m"));
+    for (const server of ["postgres", "redis", "kafka", "opensearch", "smtp"])
+      expect(first.stdout).toMatch(new RegExp(`^${server}\\s+started`, "m"));
     expect(first.stdout).toMatch(/^topics\s+\d+ created/m);
     expect(first.stdout).toContain("migrations applied");
 
     const second = await stack("up");
     expect(second.code, second.stderr).toBe(0);
-    for (const server of ["postgres", "redis", "kafka", "opensearch", "smtp"]) expect(second.stdout).toMatch(new RegExp(`^${server}\\s+already up`, "m"));
+    for (const server of ["postgres", "redis", "kafka", "opensearch", "smtp"])
+      expect(second.stdout).toMatch(new RegExp(`^${server}\\s+already up`, "m"));
     expect(second.stdout).toMatch(/^topics\s+0 created, 0 reconfigured/m);
   }, 300_000);
 
@@ -71,8 +81,12 @@ describe("stack up, status and down", () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`^postgres\\s+running\\s+${ports.postgres}\\s+PostgreSQL \\d+`, "m"));
     expect(status.stdout).toMatch(new RegExp(`^redis\\s+running\\s+${ports.redis}\\s+Redis \\d+`, "m"));
-    expect(status.stdout).toMatch(new RegExp(`^kafka\\s+running\\s+${ports.kafka}\\s+Apache Kafka 4\\.\\d+\\.\\d+ \\(KRaft\\)`, "m"));
-    expect(status.stdout).toMatch(new RegExp(`^opensearch\\s+running\\s+${ports.opensearch}\\s+opensearch 3\\.\\d+`, "m"));
+    expect(status.stdout).toMatch(
+      new RegExp(`^kafka\\s+running\\s+${ports.kafka}\\s+Apache Kafka 4\\.\\d+\\.\\d+ \\(KRaft\\)`, "m"),
+    );
+    expect(status.stdout).toMatch(
+      new RegExp(`^opensearch\\s+running\\s+${ports.opensearch}\\s+opensearch 3\\.\\d+`, "m"),
+    );
     expect(status.stdout).toMatch(new RegExp(`^smtp\\s+running\\s+${ports.smtp}\\s+cdp local mail sink`, "m"));
   });
 
@@ -91,7 +105,13 @@ describe("stack up, status and down", () => {
       fetch("http://127.0.0.1:18380/v1/events", {
         method: "POST",
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify({ event_id: `e-${Date.now()}`, type: "page_view", user_id: "u1", partner_id: "p1", occurred_at: new Date().toISOString() }),
+        body: JSON.stringify({
+          event_id: `e-${Date.now()}`,
+          type: "page_view",
+          user_id: "u1",
+          partner_id: "p1",
+          occurred_at: new Date().toISOString(),
+        }),
       });
     try {
       let accepted: Response | undefined;
@@ -124,12 +144,14 @@ describe("stack up, status and down", () => {
 
     const down = await stack("down");
     expect(down.code).toBe(0);
-    for (const server of ["postgres", "redis", "kafka", "opensearch", "smtp"]) expect(down.stdout).toMatch(new RegExp(`^${server}\\s+stopped`, "m"));
+    for (const server of ["postgres", "redis", "kafka", "opensearch", "smtp"])
+      expect(down.stdout).toMatch(new RegExp(`^${server}\\s+stopped`, "m"));
 
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(processesUsing(runtime)).toEqual([]);
-    for (const [name, port] of Object.entries(ports)) expect(await isListening(port), `${name} port ${port}`).toBe(false);
+    for (const [name, port] of Object.entries(ports))
+      expect(await isListening(port), `${name} port ${port}`).toBe(false);
     expect(existsSync(pidDir) ? readdirSync(pidDir) : []).toEqual([]);
 
     const status = await stack("status");

@@ -29,7 +29,11 @@ describe("the local stack's servers answer", () => {
     const received: { key: string | undefined; value: unknown; header: string | undefined }[] = [];
     await consumer.run({
       eachMessage: async ({ message }) => {
-        received.push({ key: message.key?.toString(), value: JSON.parse(message.value!.toString()), header: message.headers?.source?.toString() });
+        received.push({
+          key: message.key?.toString(),
+          value: JSON.parse(message.value!.toString()),
+          header: message.headers?.source?.toString(),
+        });
       },
     });
     await eventually("the record to come back", async () => received.length > 0);
@@ -43,7 +47,9 @@ describe("the local stack's servers answer", () => {
     try {
       const producer = await createProducer(createKafka(config));
       // 4 MiB for one partition: four times the broker's message.max.bytes.
-      await producer.send(Array.from({ length: 4096 }, (_, i) => ({ topic: one, key: "same-key", value: { i, pad: "x".repeat(1000) } })));
+      await producer.send(
+        Array.from({ length: 4096 }, (_, i) => ({ topic: one, key: "same-key", value: { i, pad: "x".repeat(1000) } })),
+      );
       await producer.disconnect();
       const admin = createKafka(config).admin();
       await admin.connect();
@@ -77,14 +83,18 @@ describe("the local stack's servers answer", () => {
   test("migrations are applied: every committed migration is recorded and the source tables exist", async () => {
     const sql = createSql(config, 1);
     try {
-      const journal = JSON.parse(readFileSync(join(MIGRATIONS, "meta", "_journal.json"), "utf8")) as { entries: unknown[] };
+      const journal = JSON.parse(readFileSync(join(MIGRATIONS, "meta", "_journal.json"), "utf8")) as {
+        entries: unknown[];
+      };
       const [applied] = await sql<{ count: number }[]>`select count(*)::int as count from drizzle.__drizzle_migrations`;
       expect(applied?.count).toBe(journal.entries.length);
       const tables = await sql<{ table_name: string }[]>`
         select table_name from information_schema.tables where table_schema = 'public' and table_name in ('members', 'users') order by table_name`;
       expect(tables.map((t) => t.table_name)).toEqual(["members", "users"]);
       // The identity column works as the SPEC's plain-SQL writers expect.
-      const [member] = await sql<{ id: string }[]>`insert into members (email) values ('probe@example.com') returning id`;
+      const [member] = await sql<
+        { id: string }[]
+      >`insert into members (email) values ('probe@example.com') returning id`;
       expect(BigInt(member!.id)).toBeGreaterThan(0n);
       await sql`delete from members where id = ${member!.id}`;
     } finally {
@@ -102,7 +112,11 @@ describe("declared topics", () => {
       const metadata = await admin.fetchTopicMetadata({ topics: names });
       const described = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ["cleanup.policy", "retention.ms"] })),
+        resources: names.map((name) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name,
+          configNames: ["cleanup.policy", "retention.ms"],
+        })),
       });
       for (const spec of topicSpecs()) {
         const topic = metadata.topics.find((t) => t.name === spec.name);

@@ -65,7 +65,14 @@ describe("partners", () => {
         country: "DE",
         occurred_at: at(1),
       },
-      { event_id: `${run}-shared`, type: "page_view", user_id: victim, partner_id: B, country: "DE", occurred_at: at(2) },
+      {
+        event_id: `${run}-shared`,
+        type: "page_view",
+        user_id: victim,
+        partner_id: B,
+        country: "DE",
+        occurred_at: at(2),
+      },
     ];
     // A sends one event with the id B uses next, before B does: B's must still count.
     const fromA = [
@@ -76,17 +83,42 @@ describe("partners", () => {
     expect((await call(keys[B]!, "/v1/events", { method: "POST", body: fromB })).status).toBe(202);
 
     const profileOf = (partner: string) => call(keys[partner]!, `/v1/profiles/${victim}`);
-    await eventually("both partners' profiles", async () => (await profileOf(A)).status === 200 && (await profileOf(B)).status === 200);
+    await eventually(
+      "both partners' profiles",
+      async () => (await profileOf(A)).status === 200 && (await profileOf(B)).status === 200,
+    );
     const [a, b] = [await json(await profileOf(A)), await json(await profileOf(B))];
-    expect(a).toMatchObject({ partner_id: A, events_total: 2, total_purchases: 0, country: "FR", partner_name: null, referrer: null });
-    expect(b).toMatchObject({ partner_id: B, events_total: 2, total_purchases: 99, country: "DE", partner_name: "B shop", referrer: "https://b.example" });
+    expect(a).toMatchObject({
+      partner_id: A,
+      events_total: 2,
+      total_purchases: 0,
+      country: "FR",
+      partner_name: null,
+      referrer: null,
+    });
+    expect(b).toMatchObject({
+      partner_id: B,
+      events_total: 2,
+      total_purchases: 99,
+      country: "DE",
+      partner_name: "B shop",
+      referrer: "https://b.example",
+    });
     expect((await profileOf(C)).status).toBe(404);
 
     type Page = { total: number; results: { user_id: string; partner_id: string; country: string | null }[] };
-    const search = async (partner: string, query = "") => json<Page>(await call(keys[partner]!, `/v1/search/profiles?size=100${query}`));
-    await eventually("search to see both profiles", async () => (await search(B, `&partner_id=${B}`)).total === 1 && (await search(A)).total === 1);
-    expect((await search(B, `&partner_id=${B}`)).results).toEqual([expect.objectContaining({ user_id: victim, partner_id: B, country: "DE" })]);
-    expect((await search(A)).results).toEqual([expect.objectContaining({ user_id: victim, partner_id: A, country: "FR" })]);
+    const search = async (partner: string, query = "") =>
+      json<Page>(await call(keys[partner]!, `/v1/search/profiles?size=100${query}`));
+    await eventually(
+      "search to see both profiles",
+      async () => (await search(B, `&partner_id=${B}`)).total === 1 && (await search(A)).total === 1,
+    );
+    expect((await search(B, `&partner_id=${B}`)).results).toEqual([
+      expect.objectContaining({ user_id: victim, partner_id: B, country: "DE" }),
+    ]);
+    expect((await search(A)).results).toEqual([
+      expect.objectContaining({ user_id: victim, partner_id: A, country: "FR" }),
+    ]);
     expect((await search(A, "&country=DE")).total).toBe(0);
     expect((await search(C)).total).toBe(0);
     expect((await call(keys[A]!, `/v1/search/profiles?partner_id=${B}`)).status).toBe(403);
@@ -110,7 +142,12 @@ describe("scopes", () => {
       scope: "events:write",
       body: { event_id: `${run}-s`, type: "page_view", user_id: "u", partner_id: "PARTNER", occurred_at: now() },
     },
-    { method: "POST", path: "/v1/clicks", scope: "commerce:write", body: { click_id: `${run}-c`, user_id: "u", product_id: "p", occurred_at: now() } },
+    {
+      method: "POST",
+      path: "/v1/clicks",
+      scope: "commerce:write",
+      body: { click_id: `${run}-c`, user_id: "u", product_id: "p", occurred_at: now() },
+    },
     {
       method: "POST",
       path: "/v1/checkouts",
@@ -118,7 +155,12 @@ describe("scopes", () => {
       body: { checkout_id: `${run}-k`, user_id: "u", product_id: "p", total_amount: 1, occurred_at: now() },
     },
     { method: "POST", path: "/v1/beacons", scope: "content:write", body: { user_id: "u", occurred_at: now() } },
-    { method: "POST", path: "/v1/interactions", scope: "content:write", body: { user_id: "u", content_id: "c", action: "opened", occurred_at: now() } },
+    {
+      method: "POST",
+      path: "/v1/interactions",
+      scope: "content:write",
+      body: { user_id: "u", content_id: "c", action: "opened", occurred_at: now() },
+    },
     { method: "GET", path: "/v1/profiles/u", scope: "profiles:read" },
     { method: "GET", path: "/v1/search/profiles", scope: "profiles:read" },
     { method: "GET", path: "/v1/checkouts/attributed", scope: "checkouts:read" },
@@ -137,11 +179,18 @@ describe("scopes", () => {
       const body = JSON.parse(JSON.stringify(route.body ?? null).replace("PARTNER", partner));
       const send = async (scopes: Scope[]) => {
         const { key } = await createApiKey(db, partner, scopes);
-        const response = await call(key, route.path, { method: route.method, body: route.body === undefined ? undefined : body });
+        const response = await call(key, route.path, {
+          method: route.method,
+          body: route.body === undefined ? undefined : body,
+        });
         return { status: response.status, body: await response.text() };
       };
       const without = await send(others);
-      expect([route.path, without.status, without.body]).toEqual([route.path, 403, expect.stringContaining(`lacks the ${route.scope} scope`)]);
+      expect([route.path, without.status, without.body]).toEqual([
+        route.path,
+        403,
+        expect.stringContaining(`lacks the ${route.scope} scope`),
+      ]);
       for (const scopes of [[route.scope], ["admin"]] as Scope[][]) {
         const allowed = await send(scopes);
         const outcome = [200, 202, 404].includes(allowed.status) ? "served" : `${allowed.status} ${allowed.body}`;
@@ -153,8 +202,15 @@ describe("scopes", () => {
 
 describe("cost and abuse", () => {
   test("a key's requests beyond its rate get 429 with Retry-After; another key is not slowed", async () => {
-    const limited = createApp({ ...deps, ingestTopics, config: { ...config, RATE_LIMIT_PER_SECOND: 2, RATE_LIMIT_BURST: 5 } });
-    const [first, second] = [(await createApiKey(db, unique("busy"))).key, (await createApiKey(db, unique("calm"))).key];
+    const limited = createApp({
+      ...deps,
+      ingestTopics,
+      config: { ...config, RATE_LIMIT_PER_SECOND: 2, RATE_LIMIT_BURST: 5 },
+    });
+    const [first, second] = [
+      (await createApiKey(db, unique("busy"))).key,
+      (await createApiKey(db, unique("calm"))).key,
+    ];
     const get = (key: string) => limited.request("/v1/profiles/u", { headers: { authorization: `Bearer ${key}` } });
     const statuses = [];
     for (let i = 0; i < 8; i++) statuses.push((await get(first)).status);
@@ -212,7 +268,13 @@ describe("cost and abuse", () => {
   });
 
   test("a huge invalid batch gets at most 100 item errors and their count, quickly", async () => {
-    const bad = Array.from({ length: 1000 }, () => ({ event_id: "", type: "nope", user_id: "\u0000", partner_id: A, occurred_at: "0000-01-01T00:00:00Z" }));
+    const bad = Array.from({ length: 1000 }, () => ({
+      event_id: "",
+      type: "nope",
+      user_id: "\u0000",
+      partner_id: A,
+      occurred_at: "0000-01-01T00:00:00Z",
+    }));
     const response = await call(keys[A]!, "/v1/events", { method: "POST", body: bad });
     expect(response.status).toBe(400);
     const body = await json<{ errors: unknown[]; error_count: number }>(response);
@@ -220,9 +282,19 @@ describe("cost and abuse", () => {
     expect(body.error_count).toBe(4000);
     const category = await call(keys[A]!, "/v1/events", {
       method: "POST",
-      body: { event_id: "e", type: "page_view", user_id: "u", partner_id: A, occurred_at: new Date().toISOString(), category: new Array(400_000).fill(0) },
+      body: {
+        event_id: "e",
+        type: "page_view",
+        user_id: "u",
+        partner_id: A,
+        occurred_at: new Date().toISOString(),
+        category: new Array(400_000).fill(0),
+      },
     });
     expect(category.status).toBe(400);
-    expect(await json(category)).toMatchObject({ errors: [{ index: 0, field: "category", reason: "at most 50 categories" }], error_count: 1 });
+    expect(await json(category)).toMatchObject({
+      errors: [{ index: 0, field: "category", reason: "at most 50 categories" }],
+      error_count: 1,
+    });
   });
 });

@@ -8,8 +8,19 @@ import { deleteTopics, testConfig, unique } from "./helpers.ts";
 const config = testConfig();
 
 describe("applying the topic list", () => {
-  const compacted: TopicSpec = { name: unique("test.apply-compact"), cleanup: "compact", retentionMs: -1, description: "test" };
-  const raw: TopicSpec = { name: unique("test.apply-raw"), cleanup: "delete", retentionMs: 3_600_000, partitions: 2, description: "test" };
+  const compacted: TopicSpec = {
+    name: unique("test.apply-compact"),
+    cleanup: "compact",
+    retentionMs: -1,
+    description: "test",
+  };
+  const raw: TopicSpec = {
+    name: unique("test.apply-raw"),
+    cleanup: "delete",
+    retentionMs: 3_600_000,
+    partitions: 2,
+    description: "test",
+  };
   afterAll(() => deleteTopics(config, [compacted.name, raw.name]));
 
   test("creates missing topics, is a no-op when repeated, and corrects drifted configs", async () => {
@@ -26,7 +37,13 @@ describe("applying the topic list", () => {
       // Someone changes the policy by hand; the next apply puts it back.
       await admin.alterConfigs({
         validateOnly: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: compacted.name, configEntries: [{ name: "cleanup.policy", value: "delete" }] }],
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: compacted.name,
+            configEntries: [{ name: "cleanup.policy", value: "delete" }],
+          },
+        ],
       });
       const repaired = await applyTopics(admin, [compacted, raw], defaults);
       expect(repaired.reconfigured).toEqual([compacted.name]);

@@ -2,19 +2,35 @@ import { describe, expect, test } from "bun:test";
 import { INGEST_ENDPOINTS } from "../api/http/ingest-endpoints.ts";
 import { loadConfig } from "../infra/platform/config.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
-import { JOBS, SOURCES, TOPIC, TOPICS, type TopicId, topicSpecs, VIEWS, WORKERS, type WorkerName } from "../infra/platform/topology.ts";
+import {
+  JOBS,
+  SOURCES,
+  TOPIC,
+  TOPICS,
+  type TopicId,
+  topicSpecs,
+  VIEWS,
+  WORKERS,
+  type WorkerName,
+} from "../infra/platform/topology.ts";
 import { WAREHOUSE_TABLES } from "../workers/export/tables.ts";
 import { WORKER_ENTRIES } from "../workers/registry.ts";
 import type { Worker } from "../workers/runtime/worker.ts";
 
 // Workers that need a service's URL are created (never run) with one.
-const config = loadConfig({ ...process.env, SUBSCRIBER_KEY_URL: "http://127.0.0.1:9/keys", PUSH_WEBHOOK_URL: "http://127.0.0.1:9/push" });
+const config = loadConfig({
+  ...process.env,
+  SUBSCRIBER_KEY_URL: "http://127.0.0.1:9/keys",
+  PUSH_WEBHOOK_URL: "http://127.0.0.1:9/push",
+});
 const names = (ids: readonly TopicId[]) => ids.map((id) => TOPIC[id]);
 const declared = new Set(Object.values(TOPIC));
 
 describe("the declared topology", () => {
   test("every fold worker reads and writes exactly the topics it declares, all of them declared", async () => {
-    const folds = Object.entries(WORKER_ENTRIES).flatMap(([name, entry]) => ("create" in entry ? [[name as WorkerName, entry.create(config)] as const] : []));
+    const folds = Object.entries(WORKER_ENTRIES).flatMap(([name, entry]) =>
+      "create" in entry ? [[name as WorkerName, entry.create(config)] as const] : [],
+    );
     expect(folds.length).toBe(12);
     try {
       for (const [name, worker] of folds) {
@@ -41,11 +57,16 @@ describe("the declared topology", () => {
       const onBroker = new Map(topics.map((t) => [t.name, t.partitions.length]));
       for (const worker of copartitioned) {
         const declaredCounts = new Set(
-          worker.inputs.map((id) => ("partitions" in TOPICS[id] ? (TOPICS[id] as { partitions: number }).partitions : config.TOPIC_PARTITIONS)),
+          worker.inputs.map((id) =>
+            "partitions" in TOPICS[id] ? (TOPICS[id] as { partitions: number }).partitions : config.TOPIC_PARTITIONS,
+          ),
         );
         expect({ inputs: worker.inputs, counts: declaredCounts.size }).toEqual({ inputs: worker.inputs, counts: 1 });
         const brokerCounts = new Set(worker.inputs.map((id) => onBroker.get(TOPIC[id])));
-        expect({ inputs: worker.inputs, counts: [...brokerCounts] }).toEqual({ inputs: worker.inputs, counts: [...declaredCounts] });
+        expect({ inputs: worker.inputs, counts: [...brokerCounts] }).toEqual({
+          inputs: worker.inputs,
+          counts: [...declaredCounts],
+        });
       }
     } finally {
       await admin.disconnect();
@@ -70,7 +91,10 @@ describe("the declared topology", () => {
   });
 
   test("every topic is written by someone and every topic written from outside is ingested or produced by a declared source", () => {
-    const written = new Set([...Object.values(WORKERS).flatMap((w) => w.outputs), ...SOURCES.flatMap((s) => s.outputs)]);
+    const written = new Set([
+      ...Object.values(WORKERS).flatMap((w) => w.outputs),
+      ...SOURCES.flatMap((s) => s.outputs),
+    ]);
     expect(Object.keys(TOPICS).filter((id) => !written.has(id as TopicId))).toEqual([]);
     expect(INGEST_ENDPOINTS.map((e) => e.topic).sort()).toEqual(names(SOURCES[0]!.outputs).sort());
   });

@@ -33,7 +33,12 @@ describe("user-info workers crash", () => {
       });
 
     const group = { worker: "social-edges", topics: [TOPIC.tweets, TOPIC.follows, TOPIC.likes] };
-    const { worker: workers, kills, planned, midBatch } = await produceWithKills(config, records, spawnWorkers, { slice: 3000, killEvery: 9000, group });
+    const {
+      worker: workers,
+      kills,
+      planned,
+      midBatch,
+    } = await produceWithKills(config, records, spawnWorkers, { slice: 3000, killEvery: 9000, group });
     console.log(`userinfo crash: ${kills} kills of workers owning partitions and committing, ${midBatch} mid-batch`);
     expect(planned).toBeGreaterThanOrEqual(3);
     expect(kills).toBe(planned);
@@ -41,10 +46,17 @@ describe("user-info workers crash", () => {
 
     const redis = createRedis(config);
     const ids = [...expected.keys()];
-    const current = async () => (await redis.mget(ids.map(userInfoKey))).map((raw) => (raw ? userInfoDocument(JSON.parse(raw) as UserInfoState) : null));
+    const current = async () =>
+      (await redis.mget(ids.map(userInfoKey))).map((raw) =>
+        raw ? userInfoDocument(JSON.parse(raw) as UserInfoState) : null,
+      );
     const want = ids.map((id) => expected.get(id) ?? null);
     try {
-      await eventually("the documents to converge", async () => JSON.stringify(await current()) === JSON.stringify(want), 180_000);
+      await eventually(
+        "the documents to converge",
+        async () => JSON.stringify(await current()) === JSON.stringify(want),
+        180_000,
+      );
       workers.kill("SIGTERM");
       expect(await workers.exited).toBe(0);
       expect((await current()) as unknown[]).toEqual(want);

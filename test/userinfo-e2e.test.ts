@@ -37,7 +37,11 @@ async function documents(ids: string[]) {
   return Promise.all(
     ids.map(async (id) => {
       const response = await get(`/v1/users/${id}`);
-      return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : response.status === 404 ? null : `HTTP ${response.status}`;
+      return response.status === 200
+        ? ((await response.json()) as Record<string, unknown>)
+        : response.status === 404
+          ? null
+          : `HTTP ${response.status}`;
     }),
   );
 }
@@ -62,10 +66,18 @@ describe("user information service, end to end", () => {
 
   test("every user's document equals the counts computed from what was produced", async () => {
     const want = ids.map((id) => expected.get(id) ?? null);
-    await eventually("the documents to converge", async () => JSON.stringify(await documents(ids)) === JSON.stringify(want), 90_000);
+    await eventually(
+      "the documents to converge",
+      async () => JSON.stringify(await documents(ids)) === JSON.stringify(want),
+      90_000,
+    );
     expect(await documents(ids)).toEqual(want);
     expect(want.filter((d) => d === null).length).toBeGreaterThan(0);
-    expect(want.some((d) => d !== null && (d.followers as number) > 0 && (d.tweets as number) > 0 && (d.likes as number) > 0)).toBe(true);
+    expect(
+      want.some(
+        (d) => d !== null && (d.followers as number) > 0 && (d.tweets as number) > 0 && (d.likes as number) > 0,
+      ),
+    ).toBe(true);
   }, 120_000);
 
   test("unknown and deleted users answer 404; bad ids 400", async () => {
@@ -86,9 +98,15 @@ describe("user information service, end to end", () => {
     });
     expect(response.results[0]?.user_id).toBe(someone.user_id as string);
     const where = encodeURIComponent(String(someone.location));
-    const all = (await (await get(`/v1/search/users?q=${where}&size=100`)).json()) as { results: { user_id: string }[] };
+    const all = (await (await get(`/v1/search/users?q=${where}&size=100`)).json()) as {
+      results: { user_id: string }[];
+    };
     expect(all.results.length).toBeGreaterThan(5);
-    const page = (await (await get(`/v1/search/users?q=${where}&size=5&page=2`)).json()) as { page: number; size: number; results: { user_id: string }[] };
+    const page = (await (await get(`/v1/search/users?q=${where}&size=5&page=2`)).json()) as {
+      page: number;
+      size: number;
+      results: { user_id: string }[];
+    };
     expect(page.results.map((u) => u.user_id)).toEqual(all.results.slice(5, 10).map((u) => u.user_id));
     expect((await get(`/v1/search/users`)).status).toBe(400);
     expect((await get(`/v1/search/users?q=x&sort=evil`)).status).toBe(400);
@@ -99,12 +117,24 @@ describe("user information service, end to end", () => {
     const username = `leaver${run.replace(/[^a-z0-9]/g, "")}`;
     const producer = await createProducer(createKafka(config));
     const search = async () =>
-      ((await (await get(`/v1/search/users?q=${username}`)).json()) as { results: { user_id: string }[] }).results.map((u) => u.user_id);
+      ((await (await get(`/v1/search/users?q=${username}`)).json()) as { results: { user_id: string }[] }).results.map(
+        (u) => u.user_id,
+      );
     try {
       await producer.send([
-        { topic: TOPIC.usersChangelog, key: id, value: { user_id: id, username, name: "Leaving Soon", joined_at: "2026-01-01T00:00:00.000Z" } },
+        {
+          topic: TOPIC.usersChangelog,
+          key: id,
+          value: { user_id: id, username, name: "Leaving Soon", joined_at: "2026-01-01T00:00:00.000Z" },
+        },
       ]);
-      expect(await eventually("the user to be searchable", async () => ((await search()).includes(id) ? true : undefined), 30_000)).toBe(true);
+      expect(
+        await eventually(
+          "the user to be searchable",
+          async () => ((await search()).includes(id) ? true : undefined),
+          30_000,
+        ),
+      ).toBe(true);
       await producer.send([{ topic: TOPIC.usersChangelog, key: id, value: null }]);
       await eventually("the deleted user to leave search", async () => !(await search()).includes(id), 30_000);
       expect(await search()).toEqual([]);

@@ -38,8 +38,14 @@ const follow = (type: "follow" | "unfollow", follower = "a", followee = "b"): Ed
   kind: "follow",
   event: { type, follower_id: follower, followee_id: followee, occurred_at: at },
 });
-const like = (type: "like" | "unlike"): EdgeEvent => ({ kind: "like", event: { type, user_id: "a", tweet_id: "t1", occurred_at: at } });
-const tweet = (type: "created" | "deleted", author = "a"): EdgeEvent => ({ kind: "tweet", event: { type, tweet_id: "t1", user_id: author, occurred_at: at } });
+const like = (type: "like" | "unlike"): EdgeEvent => ({
+  kind: "like",
+  event: { type, user_id: "a", tweet_id: "t1", occurred_at: at },
+});
+const tweet = (type: "created" | "deleted", author = "a"): EdgeEvent => ({
+  kind: "tweet",
+  event: { type, tweet_id: "t1", user_id: author, occurred_at: at },
+});
 const changes = (emitted: CountDelta[]) => emitted.map((d) => [d.user_id, d.changes]);
 
 describe("edge fold (stage 1)", () => {
@@ -73,7 +79,9 @@ describe("edge fold (stage 1)", () => {
   });
 
   test("tweets: created once, a delete decrements its author, a second delete or a repeated create changes nothing", () => {
-    expect(changes(edges([tweet("created"), tweet("created"), tweet("deleted", "someone-else"), tweet("deleted")]).emitted)).toEqual([
+    expect(
+      changes(edges([tweet("created"), tweet("created"), tweet("deleted", "someone-else"), tweet("deleted")]).emitted),
+    ).toEqual([
       ["a", { tweets: 1 }],
       ["a", { tweets: -1 }],
     ]);
@@ -81,11 +89,21 @@ describe("edge fold (stage 1)", () => {
 
   test("each delta names the source record it came from", () => {
     const folded = foldEdge(undefined, like("like"), { ...record("social.likes"), partition: 7, offset: "42" });
-    expect(folded.emit?.[0]).toMatchObject({ topic: "userinfo.deltas", key: "a", value: { source: "social.likes:7", source_offset: "42" } });
+    expect(folded.emit?.[0]).toMatchObject({
+      topic: "userinfo.deltas",
+      key: "a",
+      value: { source: "social.likes:7", source_offset: "42" },
+    });
   });
 });
 
-const user = (id: string, name: string): User => ({ user_id: id, username: id, name, joined_at: at, bio: `bio of ${name}` });
+const user = (id: string, name: string): User => ({
+  user_id: id,
+  username: id,
+  name,
+  joined_at: at,
+  bio: `bio of ${name}`,
+});
 let deltaOffset = 0;
 const delta = (changesOf: CountDelta["changes"], source = "social.follows:0", at?: number): UserInfoEvent => ({
   kind: "delta",
@@ -106,7 +124,13 @@ function userInfo(events: UserInfoEvent[]) {
 
 describe("user-info fold (stage 2)", () => {
   test("the document is the user's fields plus the counts", () => {
-    const { document } = userInfo([upsert(user("u1", "Ada")), delta({ tweets: 1 }), delta({ followers: 1 }), delta({ followers: 1 }), delta({ likes: 1 })]);
+    const { document } = userInfo([
+      upsert(user("u1", "Ada")),
+      delta({ tweets: 1 }),
+      delta({ followers: 1 }),
+      delta({ followers: 1 }),
+      delta({ likes: 1 }),
+    ]);
     expect(document).toEqual({ ...user("u1", "Ada"), tweets: 1, following: 0, followers: 2, likes: 1 });
   });
 
@@ -119,7 +143,9 @@ describe("user-info fold (stage 2)", () => {
   });
 
   test("counts never go below zero", () => {
-    expect(userInfo([upsert(user("u1", "Ada")), delta({ followers: -1 }), delta({ followers: 1 })]).document?.followers).toBe(1);
+    expect(
+      userInfo([upsert(user("u1", "Ada")), delta({ followers: -1 }), delta({ followers: 1 })]).document?.followers,
+    ).toBe(1);
   });
 
   test("a replayed delta (same source offset or older) is applied once", () => {
@@ -134,10 +160,19 @@ describe("user-info fold (stage 2)", () => {
   });
 
   test("a deleted user has no document and a tombstone on the changelog; reappearing starts from the new fields", () => {
-    const deleted = userInfo([upsert({ ...user("u1", "Ada"), location: "London" }), delta({ tweets: 1 }), upsert(null)]);
+    const deleted = userInfo([
+      upsert({ ...user("u1", "Ada"), location: "London" }),
+      delta({ tweets: 1 }),
+      upsert(null),
+    ]);
     expect(deleted.document).toBeNull();
     expect(deleted.changelog.at(-1)).toBeNull();
-    const back = userInfo([upsert({ ...user("u1", "Ada"), location: "London" }), delta({ tweets: 1 }), upsert(null), upsert(user("u1", "Ada L."))]);
+    const back = userInfo([
+      upsert({ ...user("u1", "Ada"), location: "London" }),
+      delta({ tweets: 1 }),
+      upsert(null),
+      upsert(user("u1", "Ada L.")),
+    ]);
     expect(back.document).toEqual({ ...user("u1", "Ada L."), tweets: 1, following: 0, followers: 0, likes: 0 });
     expect(back.document).not.toHaveProperty("location");
   });
@@ -150,6 +185,12 @@ describe("user-info fold (stage 2)", () => {
 
   test("every document change is emitted to userinfo.changelog keyed by user", () => {
     const folded = foldUserInfo(undefined, upsert(user("u1", "Ada")));
-    expect(folded.emit).toEqual([{ topic: "userinfo.changelog", key: "u1", value: { ...user("u1", "Ada"), tweets: 0, following: 0, followers: 0, likes: 0 } }]);
+    expect(folded.emit).toEqual([
+      {
+        topic: "userinfo.changelog",
+        key: "u1",
+        value: { ...user("u1", "Ada"), tweets: 0, following: 0, followers: 0, likes: 0 },
+      },
+    ]);
   });
 });

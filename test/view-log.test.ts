@@ -100,12 +100,23 @@ async function profiles(run: string, users: string[]) {
 }
 
 const rounded = (expected: Map<string, { events: number; purchases: number }>) =>
-  new Map([...expected].map(([user, p]) => [user, { events: p.events, purchases: Math.round(p.purchases * 100) / 100 }]));
+  new Map(
+    [...expected].map(([user, p]) => [user, { events: p.events, purchases: Math.round(p.purchases * 100) / 100 }]),
+  );
 
-async function converge(run: string, expected: Map<string, { events: number; purchases: number }>, what: string, users = [...expected.keys()]) {
+async function converge(
+  run: string,
+  expected: Map<string, { events: number; purchases: number }>,
+  what: string,
+  users = [...expected.keys()],
+) {
   const want = rounded(expected);
   const wanted = new Map(users.map((u) => [u, want.get(u) ?? null]));
-  await eventually(what, async () => JSON.stringify([...(await profiles(run, users))]) === JSON.stringify([...wanted]), 90_000).catch(() => {});
+  await eventually(
+    what,
+    async () => JSON.stringify([...(await profiles(run, users))]) === JSON.stringify([...wanted]),
+    90_000,
+  ).catch(() => {});
   expect(await profiles(run, users)).toEqual(wanted);
 }
 
@@ -203,7 +214,11 @@ describe("a store that lost its state is restored from the log", () => {
 
   test("attributed_checkouts truncated with its offsets: the rows come back by themselves", async () => {
     const run = unique("truncate");
-    const t = { clicks: `test.${run}.clicks`, checkouts: `test.${run}.checkouts`, attributed: `test.${run}.attributed` };
+    const t = {
+      clicks: `test.${run}.clicks`,
+      checkouts: `test.${run}.checkouts`,
+      attributed: `test.${run}.attributed`,
+    };
     for (const topic of Object.values(t)) await newTopic(topic);
     const rowsWorker = () => attributedCheckoutsWorker(config, { name: `${run}-rows`, topic: t.attributed });
     running.push(await runWorker(attributionWorker(config, { name: `${run}-attribution`, topics: t }), config));
@@ -222,9 +237,11 @@ describe("a store that lost its state is restored from the log", () => {
     await produce(checkouts);
     const ids = checkouts.map((c) => (c.value as Checkout).checkout_id).sort();
     const stored = async () =>
-      (await sql<{ checkout_id: string }[]>`select checkout_id from attributed_checkouts where checkout_id like ${`${run}-%`} order by checkout_id`).map(
-        (r) => r.checkout_id,
-      );
+      (
+        await sql<
+          { checkout_id: string }[]
+        >`select checkout_id from attributed_checkouts where checkout_id like ${`${run}-%`} order by checkout_id`
+      ).map((r) => r.checkout_id);
     await eventually("every row", async () => (await stored()).length === ids.length);
     await rows.stop();
 

@@ -31,7 +31,13 @@ describe("welcome pipeline crashes", () => {
     const spawn = (env: Record<string, string>) =>
       Bun.spawn([process.execPath, "workers/main.ts", "capture", "augmenter", "emailer"], {
         cwd: ROOT,
-        env: { ...process.env, ...env, SUBSCRIBER_KEY_URL: keys.url, WORKER_SESSION_TIMEOUT_MS: "6000", WORKER_MAX_BATCH: "200" },
+        env: {
+          ...process.env,
+          ...env,
+          SUBSCRIBER_KEY_URL: keys.url,
+          WORKER_SESSION_TIMEOUT_MS: "6000",
+          WORKER_MAX_BATCH: "200",
+        },
         stdout: "ignore",
         stderr: "ignore",
       });
@@ -52,8 +58,11 @@ describe("welcome pipeline crashes", () => {
       await eventually(
         "every member to be emailed",
         async () =>
-          (await sql<{ n: number }[]>`select count(*)::int as n from welcome_emails where member_id = any(${ids.map((m) => m.id)}) and outcome = 'sent'`)[0]!
-            .n === ids.length,
+          (
+            await sql<
+              { n: number }[]
+            >`select count(*)::int as n from welcome_emails where member_id = any(${ids.map((m) => m.id)}) and outcome = 'sent'`
+          )[0]!.n === ids.length,
         120_000,
       );
       const mail = mailFor(config, ids);

@@ -29,12 +29,22 @@ const running: Running[] = [];
 const status = serveStatus(running, 0);
 const dlq = await tailTopic(config, deadLetterTopic(TOPIC.membersNew));
 
-type Details = { augmented: number; deadLettered: number; retried: number; breaker: { state: string; opened: number; closed: number } };
+type Details = {
+  augmented: number;
+  deadLettered: number;
+  retried: number;
+  breaker: { state: string; opened: number; closed: number };
+};
 const augmenterStatus = async () =>
-  ((await (await fetch(`http://127.0.0.1:${status.port}/status`)).json()) as { workers: Record<string, Details> }).workers[names.augmenter]!;
+  ((await (await fetch(`http://127.0.0.1:${status.port}/status`)).json()) as { workers: Record<string, Details> })
+    .workers[names.augmenter]!;
 
 const emailsHandled = async (members: Signup[]) =>
-  (await sql<{ n: number }[]>`select count(*)::int as n from welcome_emails where member_id = any(${members.map((m) => m.id)})`)[0]!.n;
+  (
+    await sql<
+      { n: number }[]
+    >`select count(*)::int as n from welcome_emails where member_id = any(${members.map((m) => m.id)})`
+  )[0]!.n;
 
 beforeAll(async () => {
   await skipToEnd(config, names.augmenter, [TOPIC.membersNew]);
@@ -71,7 +81,8 @@ describe("member welcome pipeline", () => {
     const ids = await signUp(sql, `${run}-a`, 5000);
     await eventually("5,000 welcome emails", async () => (await emailsHandled(ids)) === 5000, 120_000);
     expectOneEmailEach(ids, (i) => `${run}-a-${i}@example.com`);
-    const outcomes = await sql`select outcome, count(*)::int as n from welcome_emails where member_id = any(${ids.map((m) => m.id)}) group by outcome`;
+    const outcomes =
+      await sql`select outcome, count(*)::int as n from welcome_emails where member_id = any(${ids.map((m) => m.id)}) group by outcome`;
     expect(outcomes.map((r) => [r.outcome, r.n])).toEqual([["sent", 5000]]);
   }, 150_000);
 
@@ -81,7 +92,11 @@ describe("member welcome pipeline", () => {
     await eventually("the breaker to open", async () => (await augmenterStatus()).breaker.state === "open", 20_000);
     await Bun.sleep(10_000);
     keys.behaviour.failing = false;
-    await eventually("every member of the outage to be emailed", async () => (await emailsHandled(ids)) === 300, 60_000);
+    await eventually(
+      "every member of the outage to be emailed",
+      async () => (await emailsHandled(ids)) === 300,
+      60_000,
+    );
     expectOneEmailEach(ids, (i) => `${run}-b-${i}@example.com`);
     const details = await augmenterStatus();
     expect(details.breaker.state).toBe("closed");

@@ -32,7 +32,9 @@ async function assignments(groupId: string): Promise<Assigned[]> {
   try {
     const [group] = (await admin.describeGroups([groupId])).groups;
     if (group?.state !== "Stable") return [];
-    return group.members.map((m) => (AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}) as Assigned);
+    return group.members.map(
+      (m) => (AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}) as Assigned,
+    );
   } finally {
     await admin.disconnect();
   }
@@ -58,21 +60,36 @@ describe("a worker group with two live members", () => {
       },
       60_000,
     );
-    for (const member of members) expect([...(member[clicks] ?? [])].sort()).toEqual([...(member[checkouts] ?? [])].sort());
+    for (const member of members)
+      expect([...(member[clicks] ?? [])].sort()).toEqual([...(member[checkouts] ?? [])].sort());
     const all = members.flatMap((m) => m[clicks] ?? []).sort((a, b) => a - b);
     expect(all).toEqual(Array.from({ length: config.TOPIC_PARTITIONS }, (_, p) => p));
 
-    const run = await prepareCommerceRun(sql, { runId, checkouts: 6000, users: 400, partitions: config.TOPIC_PARTITIONS, start: Date.now() - 86_400_000 });
+    const run = await prepareCommerceRun(sql, {
+      runId,
+      checkouts: 6000,
+      users: 400,
+      partitions: config.TOPIC_PARTITIONS,
+      start: Date.now() - 86_400_000,
+    });
     const half = Math.floor(run.records.length / 2);
     const producer = await createProducer(createKafka(config));
     await producer.send(run.records.slice(0, half));
-    await eventually("both members to fold records", async () => first.stats.records > 0 && second.stats.records > 0, 60_000);
+    await eventually(
+      "both members to fold records",
+      async () => first.stats.records > 0 && second.stats.records > 0,
+      60_000,
+    );
     await second.stop();
     await eventually(
       "the remaining member to hold every partition",
       async () => {
         const now = await assignments(groupIdOf(config, name));
-        return now.length === 1 && now[0]![clicks]?.length === config.TOPIC_PARTITIONS && now[0]![checkouts]?.length === config.TOPIC_PARTITIONS;
+        return (
+          now.length === 1 &&
+          now[0]![clicks]?.length === config.TOPIC_PARTITIONS &&
+          now[0]![checkouts]?.length === config.TOPIC_PARTITIONS
+        );
       },
       60_000,
     );
@@ -80,7 +97,9 @@ describe("a worker group with two live members", () => {
     await producer.disconnect();
 
     const result = await compareUntilEqual(sql, run, runId, config.CLICK_LATENESS_MS);
-    console.log(`worker group: ${members.length} members, then 1; ${result.actual} rows, ${result.differing} differing`);
+    console.log(
+      `worker group: ${members.length} members, then 1; ${result.actual} rows, ${result.differing} differing`,
+    );
     expect(result.expected).toBe(run.checkouts.length);
     expect(result.differing).toBe(0);
   }, 180_000);
@@ -89,7 +108,10 @@ describe("a worker group with two live members", () => {
 describe("two outbox captures at once", () => {
   test("each captured row is published once, in commit order", async () => {
     const tail = await tailTopic(config, TOPIC.usersCdc);
-    running.push(await startOutboxCapture(config, { name: `${unique("capture")}-a` }), await startOutboxCapture(config, { name: `${unique("capture")}-b` }));
+    running.push(
+      await startOutboxCapture(config, { name: `${unique("capture")}-a` }),
+      await startOutboxCapture(config, { name: `${unique("capture")}-b` }),
+    );
     const run = unique("locked");
     const ids = Array.from({ length: 40 }, (_, i) => `${run}-u${i}`);
     for (let round = 0; round < 3; round++) {
@@ -103,7 +125,8 @@ describe("two outbox captures at once", () => {
     await Bun.sleep(1000);
     await tail.stop();
     const versions = new Map<string, string[]>();
-    for (const r of mine()) versions.set(r.key!, [...(versions.get(r.key!) ?? []), (JSON.parse(r.value) as { username: string }).username]);
+    for (const r of mine())
+      versions.set(r.key!, [...(versions.get(r.key!) ?? []), (JSON.parse(r.value) as { username: string }).username]);
     expect(versions.size).toBe(ids.length);
     for (const id of ids) expect({ id, versions: versions.get(id) }).toEqual({ id, versions: ["v0", "v1", "v2"] });
   }, 60_000);

@@ -1,4 +1,13 @@
-import { JOBS, SOURCES, TOPIC, TOPICS, type TopicId, VIEWS, WORKERS, type WorkerDeclaration } from "../infra/platform/topology.ts";
+import {
+  JOBS,
+  SOURCES,
+  TOPIC,
+  TOPICS,
+  type TopicId,
+  VIEWS,
+  WORKERS,
+  type WorkerDeclaration,
+} from "../infra/platform/topology.ts";
 
 /**
  * The declared topology as people read it: `bun run workers --describe`
@@ -21,7 +30,9 @@ export function describePipelines(): string {
         ...viewsOf(name).map(([view, v]) => `view ${view} (${v.store}${"index" in v ? ` + search ${v.index}` : ""})`),
         ...(w.to ?? []),
       ];
-      lines.push(`  ${name.padEnd(21)} ${from.join(", ") || "-"}  ->  ${to.join(", ") || "-"}${w.copartitioned ? "   [co-partitioned]" : ""}`);
+      lines.push(
+        `  ${name.padEnd(21)} ${from.join(", ") || "-"}  ->  ${to.join(", ") || "-"}${w.copartitioned ? "   [co-partitioned]" : ""}`,
+      );
     }
   }
   return lines.join("\n");
@@ -38,7 +49,9 @@ export function describeText(): string {
   }
   lines.push("", "views (what the API reads)");
   for (const [name, v] of Object.entries(VIEWS))
-    lines.push(`  ${name.padEnd(21)} ${v.store} ${v.key}${"index" in v ? `, search index ${v.index}` : ""}; by ${v.worker}; serves ${v.serves.join(", ")}`);
+    lines.push(
+      `  ${name.padEnd(21)} ${v.store} ${v.key}${"index" in v ? `, search index ${v.index}` : ""}; by ${v.worker}; serves ${v.serves.join(", ")}`,
+    );
   return lines.join("\n");
 }
 
@@ -55,10 +68,13 @@ export function describeMermaid(): string {
     lines.push(`  w_${node(name)}["${name}"]`);
     for (const input of w.inputs) lines.push(`  t_${node(input)} --> w_${node(name)}`);
     for (const output of w.outputs) lines.push(`  w_${node(name)} --> t_${node(output)}`);
-    for (const external of [...(w.from ?? [])]) lines.push(`  x_${node(external)}[("${external}")] -.-> w_${node(name)}`);
+    for (const external of [...(w.from ?? [])])
+      lines.push(`  x_${node(external)}[("${external}")] -.-> w_${node(name)}`);
     for (const external of [...(w.to ?? [])]) lines.push(`  w_${node(name)} -.-> x_${node(external)}[("${external}")]`);
     for (const [view, v] of viewsOf(name))
-      lines.push(`  w_${node(name)} --> v_${node(view)}[("view ${view}: ${v.store}${"index" in v ? ` + ${v.index} index` : ""}")]`);
+      lines.push(
+        `  w_${node(name)} --> v_${node(view)}[("view ${view}: ${v.store}${"index" in v ? ` + ${v.index} index` : ""}")]`,
+      );
   }
   return lines.join("\n");
 }

@@ -11,12 +11,18 @@ import { publishStatus, startStatus } from "./runtime/status.ts";
  * its view's), the process exits 1, so a supervisor sees it; the log said
  * why. (`bun run start` keeps serving the API and the status instead.)
  */
-export async function startWorkers(config: Config, names: string[], { exitWhenHalted = false } = {}): Promise<Running[]> {
+export async function startWorkers(
+  config: Config,
+  names: string[],
+  { exitWhenHalted = false } = {},
+): Promise<Running[]> {
   const unknown = names.filter((n) => !(n in WORKERS));
-  if (unknown.length > 0) throw new Error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ")}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ")}`);
   const missing = (name: WorkerName) => (WORKER_ENTRIES[name]!.requires ?? []).filter((setting) => !config[setting]);
   for (const name of names as WorkerName[]) {
-    if (missing(name).length > 0) throw new Error(`worker ${name} needs ${missing(name).join(", ")}; set it in the environment or .env`);
+    if (missing(name).length > 0)
+      throw new Error(`worker ${name} needs ${missing(name).join(", ")}; set it in the environment or .env`);
   }
   const selected =
     names.length > 0

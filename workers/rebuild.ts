@@ -23,14 +23,21 @@ export type Rebuilt = { view: string; records: number; seconds: number };
  * when the rebuild began. The worker must not be running meanwhile: its
  * consumer group is rewound, which the broker refuses while it has members.
  */
-export async function rebuild<E, S>(config: Config, worker: Worker<E, S>, say: (line: string) => void = console.log): Promise<Rebuilt> {
+export async function rebuild<E, S>(
+  config: Config,
+  worker: Worker<E, S>,
+  say: (line: string) => void = console.log,
+): Promise<Rebuilt> {
   const started = performance.now();
   const groupId = groupIdOf(config, worker.name);
   const admin = createKafka(config).admin();
   await admin.connect();
   try {
     const [group] = (await admin.describeGroups([groupId])).groups;
-    if (group && group.members.length > 0) throw new Error(`${worker.name} is running (${group.members.length} member(s) in group ${groupId}); stop it first`);
+    if (group && group.members.length > 0)
+      throw new Error(
+        `${worker.name} is running (${group.members.length} member(s) in group ${groupId}); stop it first`,
+      );
 
     await worker.store.reset();
     for (const sink of worker.sinks ?? []) await sink.reset?.();
@@ -38,10 +45,16 @@ export async function rebuild<E, S>(config: Config, worker: Worker<E, S>, say: (
     for (const topic of worker.inputs) {
       const offsets = await admin.fetchTopicOffsets(topic);
       targets.set(topic, offsets);
-      await admin.setOffsets({ groupId, topic, partitions: offsets.map((p) => ({ partition: p.partition, offset: p.low })) });
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: offsets.map((p) => ({ partition: p.partition, offset: p.low })),
+      });
     }
     const total = [...targets.values()].flat().reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-    say(`${worker.name}: view dropped; folding ${worker.inputs.join(", ")} from their earliest records (${total} records)`);
+    say(
+      `${worker.name}: view dropped; folding ${worker.inputs.join(", ")} from their earliest records (${total} records)`,
+    );
     if (total === 0) return { view: worker.name, records: 0, seconds: (performance.now() - started) / 1000 };
 
     const remaining = async () => {
@@ -116,6 +129,9 @@ if (import.meta.main) {
   }
   if (values.json) console.log(JSON.stringify(results.length === 1 ? results[0] : results));
   else if (results.length > 1)
-    for (const r of results) console.log(`  ${r.view.padEnd(22)} ${String(r.records).padStart(9)} records  ${r.seconds.toFixed(1).padStart(7)} s`);
+    for (const r of results)
+      console.log(
+        `  ${r.view.padEnd(22)} ${String(r.records).padStart(9)} records  ${r.seconds.toFixed(1).padStart(7)} s`,
+      );
   process.exit(0);
 }

@@ -3,7 +3,12 @@ import type { WorkerName } from "../infra/platform/topology.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "./attribution/worker.ts";
 import { startOutboxCapture } from "./capture/outbox.ts";
 import { notifierWorker } from "./notifier/worker.ts";
-import { contentViewsWorker, enrichWorker, popularContentWorker, userActivityWorker } from "./personalization/worker.ts";
+import {
+  contentViewsWorker,
+  enrichWorker,
+  popularContentWorker,
+  userActivityWorker,
+} from "./personalization/worker.ts";
 import { profileWorker } from "./profiles/worker.ts";
 import type { Running } from "./runtime/runner.ts";
 import type { Worker } from "./runtime/worker.ts";

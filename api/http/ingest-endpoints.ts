@@ -29,15 +29,35 @@ export const ingestEndpoints = (topics: IngestTopics = INGEST_TOPICS): readonly 
     partnerOf: (e) => e.partner_id,
   }),
   endpoint({ path: "/v1/clicks", topic: topics.clicks, scope: "commerce:write", schema: Click, key: (e) => e.user_id }),
-  endpoint({ path: "/v1/checkouts", topic: topics.checkouts, scope: "commerce:write", schema: Checkout, key: (e) => e.user_id }),
-  endpoint({ path: "/v1/beacons", topic: topics.beacons, scope: "content:write", schema: Beacon, key: (e) => e.user_id }),
-  endpoint({ path: "/v1/interactions", topic: topics.interactions, scope: "content:write", schema: Interaction, key: (e) => e.user_id }),
+  endpoint({
+    path: "/v1/checkouts",
+    topic: topics.checkouts,
+    scope: "commerce:write",
+    schema: Checkout,
+    key: (e) => e.user_id,
+  }),
+  endpoint({
+    path: "/v1/beacons",
+    topic: topics.beacons,
+    scope: "content:write",
+    schema: Beacon,
+    key: (e) => e.user_id,
+  }),
+  endpoint({
+    path: "/v1/interactions",
+    topic: topics.interactions,
+    scope: "content:write",
+    schema: Interaction,
+    key: (e) => e.user_id,
+  }),
 ];
 
 export const INGEST_ENDPOINTS = ingestEndpoints();
 
 /** topic -> the path that ingests it. */
-export const INGEST_PATHS: Readonly<Record<string, string>> = Object.fromEntries(INGEST_ENDPOINTS.map((e) => [e.topic, e.path]));
+export const INGEST_PATHS: Readonly<Record<string, string>> = Object.fromEntries(
+  INGEST_ENDPOINTS.map((e) => [e.topic, e.path]),
+);
 
 /** Every scope an ingest endpoint needs: what a traffic generator's key carries. */
 export const INGEST_SCOPES = [...new Set(INGEST_ENDPOINTS.map((e) => e.scope))];

@@ -14,7 +14,11 @@ const KEY_FORMAT = /^cdp_[A-Za-z0-9_-]{43}$/;
 const sha256 = (key: string) => new Bun.CryptoHasher("sha256").update(key).digest("hex");
 
 /** A new key for a partner; the key itself is returned once and never stored. */
-export async function createApiKey(db: Db, partnerId: string, scopes: readonly Scope[] = DEFAULT_SCOPES): Promise<{ key: string; prefix: string }> {
+export async function createApiKey(
+  db: Db,
+  partnerId: string,
+  scopes: readonly Scope[] = DEFAULT_SCOPES,
+): Promise<{ key: string; prefix: string }> {
   const key = `cdp_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
   const prefix = key.slice(0, 12);
   await db.insert(apiKeys).values({ partnerId, prefix, keyHash: sha256(key), scopes: [...scopes] });
@@ -23,7 +27,13 @@ export async function createApiKey(db: Db, partnerId: string, scopes: readonly S
 
 export async function listApiKeys(db: Db) {
   return db
-    .select({ prefix: apiKeys.prefix, partnerId: apiKeys.partnerId, scopes: apiKeys.scopes, createdAt: apiKeys.createdAt, revokedAt: apiKeys.revokedAt })
+    .select({
+      prefix: apiKeys.prefix,
+      partnerId: apiKeys.partnerId,
+      scopes: apiKeys.scopes,
+      createdAt: apiKeys.createdAt,
+      revokedAt: apiKeys.revokedAt,
+    })
     .from(apiKeys)
     .orderBy(apiKeys.id);
 }
@@ -58,7 +68,10 @@ export type ResolverOptions = {
  * keys not in the cache are looked up in one query at most every
  * `lookupEveryMs`, however many arrive meanwhile.
  */
-export function apiKeyResolver(db: Db, { ttlMs = 30_000, maxEntries = 100_000, lookupEveryMs = 100, maxWaiting = 10_000 }: ResolverOptions = {}) {
+export function apiKeyResolver(
+  db: Db,
+  { ttlMs = 30_000, maxEntries = 100_000, lookupEveryMs = 100, maxWaiting = 10_000 }: ResolverOptions = {},
+) {
   const cache = new Map<string, { grant: ApiKeyGrant | undefined; expires: number }>();
   const waiting = new Map<string, PromiseWithResolvers<ApiKeyGrant | undefined>>();
   let lastLookup = 0;
@@ -88,7 +101,9 @@ export function apiKeyResolver(db: Db, { ttlMs = 30_000, maxEntries = 100_000, l
             isNull(apiKeys.revokedAt),
           ),
         );
-      const found = new Map(rows.map((r) => [r.hash, { keyId: String(r.id), partnerId: r.partnerId, scopes: r.scopes }]));
+      const found = new Map(
+        rows.map((r) => [r.hash, { keyId: String(r.id), partnerId: r.partnerId, scopes: r.scopes }]),
+      );
       for (const [hash, answer] of batch) {
         remember(hash, found.get(hash));
         answer.resolve(found.get(hash));

@@ -5,7 +5,9 @@ const pattern = (path: string) =>
   new RegExp(
     `^${path
       .split("/")
-      .map((part) => (part.startsWith(":") ? "[^/]+" : part === "*" ? ".*" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .map((part) =>
+        part.startsWith(":") ? "[^/]+" : part === "*" ? ".*" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+      )
       .join("/")}/?$`,
   );
 

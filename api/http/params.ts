@@ -25,7 +25,9 @@ export const integerParam = (min: number, max: number, fallback: number) =>
 export const validQuery = <S extends v.GenericSchema>(schema: S) =>
   validator("query", (query, c) => {
     const parsed = validate(schema, query);
-    return parsed.ok ? (parsed.value as v.InferOutput<S>) : invalid(c, "invalid_query", "bad query parameters", parsed.errors);
+    return parsed.ok
+      ? (parsed.value as v.InferOutput<S>)
+      : invalid(c, "invalid_query", "bad query parameters", parsed.errors);
   });
 
 /**

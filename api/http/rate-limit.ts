@@ -27,7 +27,9 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return wait
 `;
 
-type WithBucket = Redis & { cdpTakeToken(numKeys: number, key: string, perSecond: number, burst: number): Promise<number> };
+type WithBucket = Redis & {
+  cdpTakeToken(numKeys: number, key: string, perSecond: number, burst: number): Promise<number>;
+};
 
 /**
  * 429 with Retry-After once a key spends its tokens (SPEC §3.5). A Redis
@@ -37,7 +39,8 @@ type WithBucket = Redis & { cdpTakeToken(numKeys: number, key: string, perSecond
 export function rateLimit(redis: Redis, { perSecond, burst }: { perSecond: number; burst: number }) {
   const log = logger("rate-limit");
   const client = redis as WithBucket;
-  if (perSecond > 0 && typeof client.cdpTakeToken !== "function") client.defineCommand("cdpTakeToken", { lua: TAKE_TOKEN });
+  if (perSecond > 0 && typeof client.cdpTakeToken !== "function")
+    client.defineCommand("cdpTakeToken", { lua: TAKE_TOKEN });
   let lastWarned = 0;
   return createMiddleware<AuthEnv>(async (c, next) => {
     if (perSecond === 0) return next();
@@ -52,7 +55,12 @@ export function rateLimit(redis: Redis, { perSecond, burst }: { perSecond: numbe
     }
     if (waitMs > 0) {
       c.header("Retry-After", String(Math.ceil(waitMs / 1000)));
-      return problem(c, 429, "rate_limited", `this API key makes more than RATE_LIMIT_PER_SECOND=${perSecond} requests a second; retry later`);
+      return problem(
+        c,
+        429,
+        "rate_limited",
+        `this API key makes more than RATE_LIMIT_PER_SECOND=${perSecond} requests a second; retry later`,
+      );
     }
     return next();
   });

@@ -11,19 +11,30 @@ export type Check = { ok: boolean; ms: number; error?: string };
 async function timed(probe: () => Promise<unknown>, timeoutMs: number): Promise<Check> {
   const started = performance.now();
   try {
-    await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))]);
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+    ]);
     return { ok: true, ms: Math.round(performance.now() - started) };
   } catch (error) {
-    return { ok: false, ms: Math.round(performance.now() - started), error: error instanceof Error ? error.message : String(error) };
+    return {
+      ok: false,
+      ms: Math.round(performance.now() - started),
+      error: error instanceof Error ? error.message : String(error),
+    };
   }
 }
 
 /** The views' workers as they last said (each writes its status every few seconds, wherever it runs): state, lag, counters. */
-export async function viewStates(redis: Redis): Promise<Record<string, { state?: string; lag?: number; lastError?: string | null }>> {
+export async function viewStates(
+  redis: Redis,
+): Promise<Record<string, { state?: string; lag?: number; lastError?: string | null }>> {
   const keys = await keysMatching(redis, WORKER_STATUS_PATTERN);
   if (keys.length === 0) return {};
   const values = await redis.mget(keys);
-  return Object.fromEntries(keys.flatMap((key, i) => (values[i] ? [[key.slice(workerStatusKey("").length), JSON.parse(values[i]!)]] : [])));
+  return Object.fromEntries(
+    keys.flatMap((key, i) => (values[i] ? [[key.slice(workerStatusKey("").length), JSON.parse(values[i]!)]] : [])),
+  );
 }
 
 /** Ready means every store answers now; each check is bounded so /readyz never hangs. */

@@ -12,13 +12,24 @@ export const MAX_RESULT_WINDOW = 10_000;
  */
 export const searchQuery = <E extends v.ObjectEntries>(entries: E) =>
   v.pipe(
-    v.strictObject({ ...entries, page: integerParam(1, MAX_RESULT_WINDOW, 1), size: integerParam(1, 100, 20) }, "unknown query parameter"),
+    v.strictObject(
+      { ...entries, page: integerParam(1, MAX_RESULT_WINDOW, 1), size: integerParam(1, 100, 20) },
+      "unknown query parameter",
+    ),
     v.rawCheck(({ dataset, addIssue }) => {
       const { page, size } = dataset.value as { page: number; size: number };
       if (dataset.typed && page * size > MAX_RESULT_WINDOW) {
         addIssue({
           message: `page × size must be at most ${MAX_RESULT_WINDOW} (the deepest result search reaches); narrow the filters`,
-          path: [{ type: "object", origin: "value", input: dataset.value as Record<string, unknown>, key: "page", value: page }],
+          path: [
+            {
+              type: "object",
+              origin: "value",
+              input: dataset.value as Record<string, unknown>,
+              key: "page",
+              value: page,
+            },
+          ],
         });
       }
     }),
@@ -27,7 +38,13 @@ export const searchQuery = <E extends v.ObjectEntries>(entries: E) =>
 export type SearchPage = { total: number; page: number; size: number; results: unknown[] };
 
 /** Run one page of a query (sort included in `body`) and answer it in the API's shape. */
-export async function searchPage(client: Client, index: string, body: object, page: number, size: number): Promise<SearchPage> {
+export async function searchPage(
+  client: Client,
+  index: string,
+  body: object,
+  page: number,
+  size: number,
+): Promise<SearchPage> {
   const { body: found } = await client.search({
     index,
     ignore_unavailable: true,

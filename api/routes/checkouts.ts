@@ -47,11 +47,15 @@ const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
  * while rows are added). They hold personal data: `checkouts:read` only.
  */
 export function checkoutRoutes(deps: { sql: Sql }): Hono<AuthEnv> {
-  return new Hono<AuthEnv>().get("/v1/checkouts/attributed", requireScope("checkouts:read"), validQuery(AttributedQuery), async (c) => {
-    const q = c.req.valid("query");
-    const { sql } = deps;
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor)!;
-    const rows = await sql<Row[]>`
+  return new Hono<AuthEnv>().get(
+    "/v1/checkouts/attributed",
+    requireScope("checkouts:read"),
+    validQuery(AttributedQuery),
+    async (c) => {
+      const q = c.req.valid("query");
+      const { sql } = deps;
+      const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor)!;
+      const rows = await sql<Row[]>`
       select checkout_id, user_id, product_id, total_amount::float8 as total_amount,
         to_char(occurred_at at time zone 'UTC', ${sql.unsafe(ISO)}) as occurred_at, payment_method, shipping_address, billing_address,
         user_agent, ip_address, click_id, to_char(clicked_at at time zone 'UTC', ${sql.unsafe(ISO)}) as clicked_at, click_url,
@@ -66,11 +70,12 @@ export function checkoutRoutes(deps: { sql: Sql }): Hono<AuthEnv> {
         ${after === undefined ? sql`` : sql`and (occurred_at, checkout_id) < (${after.at}::timestamptz, ${after.id})`}
       order by occurred_at desc, checkout_id desc
       limit ${q.size}`;
-    const last = rows.length === q.size ? rows[rows.length - 1] : undefined;
-    return c.json({
-      results: rows,
-      size: q.size,
-      next_cursor: last ? encodeCursor({ at: last.occurred_at, id: last.checkout_id }) : null,
-    });
-  });
+      const last = rows.length === q.size ? rows[rows.length - 1] : undefined;
+      return c.json({
+        results: rows,
+        size: q.size,
+        next_cursor: last ? encodeCursor({ at: last.occurred_at, id: last.checkout_id }) : null,
+      });
+    },
+  );
 }

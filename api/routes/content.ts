@@ -2,7 +2,14 @@ import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
 import { QueryTime } from "../../infra/platform/contracts/fields.ts";
-import { type ActivityView, activityViewKey, contentViewKey, mergeTop, POPULAR_VIEW_KEY, type PopularView } from "../../workers/personalization/view.ts";
+import {
+  type ActivityView,
+  activityViewKey,
+  contentViewKey,
+  mergeTop,
+  POPULAR_VIEW_KEY,
+  type PopularView,
+} from "../../workers/personalization/view.ts";
 import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
 import { integerParam, validIds, validQuery } from "../http/params.ts";
@@ -26,7 +33,10 @@ export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteO
   const size = windowName(windowMs);
   const PopularQuery = v.strictObject(
     {
-      window: v.optional(v.literal(size, `must be ${size}, the window the pipeline counts in (CONTENT_WINDOW_MS)`), size),
+      window: v.optional(
+        v.literal(size, `must be ${size}, the window the pipeline counts in (CONTENT_WINDOW_MS)`),
+        size,
+      ),
       /** A window's start; without it, the latest closed window. */
       start: v.optional(QueryTime),
       limit: integerParam(1, topN, topN),
@@ -42,15 +52,23 @@ export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteO
     .get("/v1/content/popular", requireScope("content:read"), validQuery(PopularQuery), async (c) => {
       const { start, limit } = c.req.valid("query");
       const windows = (await read<PopularView>(POPULAR_VIEW_KEY))?.windows ?? [];
-      const wanted = start === undefined ? windows[0] : windows.find((w) => Date.parse(w.window_start) === Date.parse(start));
+      const wanted =
+        start === undefined ? windows[0] : windows.find((w) => Date.parse(w.window_start) === Date.parse(start));
       if (!wanted)
         return problem(
           c,
           404,
           "not_found",
-          start === undefined ? "no window has closed yet" : `no results for the window starting ${start} (the last ${windows.length} windows are kept)`,
+          start === undefined
+            ? "no window has closed yet"
+            : `no results for the window starting ${start} (the last ${windows.length} windows are kept)`,
         );
-      return c.json({ window: size, window_start: wanted.window_start, window_end: wanted.window_end, top: mergeTop(wanted, limit) });
+      return c.json({
+        window: size,
+        window_start: wanted.window_start,
+        window_end: wanted.window_end,
+        top: mergeTop(wanted, limit),
+      });
     })
     .get("/v1/users/:userId/activity", requireScope("content:read"), validIds("userId"), async (c) => {
       const { userId } = c.req.valid("param");

@@ -11,7 +11,12 @@ import { searchPage, searchQuery } from "../http/search.ts";
 
 const SORTABLE = ["last_visit", "first_seen", "total_purchases", "events_total", "sessions"] as const;
 
-const numberParam = v.pipe(v.string(), v.regex(/^\d{1,12}(\.\d{1,6})?$/, "expected a non-negative number"), v.transform(Number), Amount);
+const numberParam = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,12}(\.\d{1,6})?$/, "expected a non-negative number"),
+  v.transform(Number),
+  Amount,
+);
 
 /** The only query parameters search understands; anything else is a 400, never passed through. */
 export const ProfileSearch = searchQuery({
@@ -33,10 +38,16 @@ type Search = v.InferOutput<typeof ProfileSearch>;
 function profileQuery(search: Search, partnerId: string) {
   const filter: object[] = [{ term: { partner_id: partnerId } }];
   const exact = { country: search.country, language: search.language, recent_categories: search.category };
-  for (const [field, value] of Object.entries(exact)) if (value !== undefined) filter.push({ term: { [field]: value } });
+  for (const [field, value] of Object.entries(exact))
+    if (value !== undefined) filter.push({ term: { [field]: value } });
   if (search.last_visit_from || search.last_visit_to) {
     filter.push({
-      range: { last_visit: { ...(search.last_visit_from && { gte: search.last_visit_from }), ...(search.last_visit_to && { lte: search.last_visit_to }) } },
+      range: {
+        last_visit: {
+          ...(search.last_visit_from && { gte: search.last_visit_from }),
+          ...(search.last_visit_to && { lte: search.last_visit_to }),
+        },
+      },
     });
   }
   if (search.total_purchases_min !== undefined || search.total_purchases_max !== undefined) {
@@ -65,6 +76,8 @@ export function profileRoutes(deps: { redis: Redis; search: Client; index: strin
       if (search.partner_id !== undefined && search.partner_id !== c.var.partnerId) {
         return problem(c, 403, "forbidden", `this API key reads partner ${c.var.partnerId}'s profiles only`);
       }
-      return c.json(await searchPage(deps.search, deps.index, profileQuery(search, c.var.partnerId), search.page, search.size));
+      return c.json(
+        await searchPage(deps.search, deps.index, profileQuery(search, c.var.partnerId), search.page, search.size),
+      );
     });
 }

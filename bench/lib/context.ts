@@ -55,7 +55,8 @@ export function groupTools(config: Config) {
 
   /** Wait for a worker's first commit on its topics: catch-up is timed from there, as group joins are not folding. */
   async function firstCommit(worker: string, topics: string[]): Promise<void> {
-    const committed = async () => (await Promise.all(topics.map((t) => sizeOf(t, groupIdOf(config, worker))))).reduce((n, s) => n + s.committed, 0);
+    const committed = async () =>
+      (await Promise.all(topics.map((t) => sizeOf(t, groupIdOf(config, worker))))).reduce((n, s) => n + s.committed, 0);
     const before = await committed();
     while ((await committed()) === before) await Bun.sleep(20);
   }
@@ -81,7 +82,10 @@ export function groupTools(config: Config) {
   }
 
   /** Move a consumer group to given offsets (per topic, per partition). */
-  async function setGroupOffsets(groupId: string, offsets: Map<string, { partition: number; offset: string }[]>): Promise<void> {
+  async function setGroupOffsets(
+    groupId: string,
+    offsets: Map<string, { partition: number; offset: string }[]>,
+  ): Promise<void> {
     const admin = createKafka(config).admin();
     await admin.connect();
     try {

@@ -33,7 +33,12 @@ export type Child = { process: Subprocess; stop(): Promise<void> };
 
 /** A separate process (API, worker, load generator) with the bench env. */
 export function spawnBun(args: string[], env: Record<string, string>, output: "inherit" | "pipe" = "inherit"): Child {
-  const child = Bun.spawn([process.execPath, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdout: output, stderr: "inherit" });
+  const child = Bun.spawn([process.execPath, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdout: output,
+    stderr: "inherit",
+  });
   return {
     process: child,
     async stop() {

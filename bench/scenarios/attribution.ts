@@ -40,7 +40,15 @@ export async function attributionScenarios(bench: Bench) {
   // Baseline: the same records read by a bare kafkajs consumer (no decode, no state, no sink).
   await setGroupOffsets(groupIdOf(config, "consume-baseline"), start);
   const bare = await runJson<{ records: number; seconds: number }>(
-    ["bench/consume-baseline.ts", "--group", "consume-baseline", "--topics", inputs.join(","), "--records", String(records.length)],
+    [
+      "bench/consume-baseline.ts",
+      "--group",
+      "consume-baseline",
+      "--topics",
+      inputs.join(","),
+      "--records",
+      String(records.length),
+    ],
     env,
   );
 

@@ -13,10 +13,14 @@ export async function exportScenario(bench: Bench) {
   const topic = `bench.export-${Date.now().toString(36)}`;
   const admin = createKafka(config).admin();
   await admin.connect();
-  await applyTopics(admin, [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench export source" }], {
-    partitions: config.TOPIC_PARTITIONS,
-    replication: 1,
-  });
+  await applyTopics(
+    admin,
+    [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench export source" }],
+    {
+      partitions: config.TOPIC_PARTITIONS,
+      replication: 1,
+    },
+  );
   const producer = await createProducer(createKafka(config));
   const now = Date.now();
   for (let i = 0; i < events; i += 10_000) {

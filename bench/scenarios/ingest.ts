@@ -19,8 +19,25 @@ export async function ingestScenario(bench: Bench) {
   const file = join(tmpdir(), `cdp-bench-batches-${process.pid}.json`);
   await Bun.write(file, JSON.stringify(batches));
   console.log(`ingest: POST /v1/events, batches of 100 events of ~${bytes} bytes, 16 connections, ${seconds}s`);
-  const result = await runJson<{ eventsPerSecond: number; accepted: number; rejected: number; requestLatency: Summary }>(
-    ["bench/ingest-load.ts", "--url", `${api}/v1/events`, "--auth", key, "--batches", file, "--connections", "16", "--seconds", String(seconds)],
+  const result = await runJson<{
+    eventsPerSecond: number;
+    accepted: number;
+    rejected: number;
+    requestLatency: Summary;
+  }>(
+    [
+      "bench/ingest-load.ts",
+      "--url",
+      `${api}/v1/events`,
+      "--auth",
+      key,
+      "--batches",
+      file,
+      "--connections",
+      "16",
+      "--seconds",
+      String(seconds),
+    ],
     env,
   );
 
@@ -28,10 +45,14 @@ export async function ingestScenario(bench: Bench) {
   const topic = "bench.producer-perf";
   const admin = createKafka(config).admin();
   await admin.connect();
-  await applyTopics(admin, [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench baseline" }], {
-    partitions: config.TOPIC_PARTITIONS,
-    replication: 1,
-  });
+  await applyTopics(
+    admin,
+    [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench baseline" }],
+    {
+      partitions: config.TOPIC_PARTITIONS,
+      replication: 1,
+    },
+  );
   await admin.disconnect();
   const records = quick ? 1_000_000 : 3_000_000;
   console.log(`baseline: kafka ProducerPerformance, ${records} records of ${bytes} bytes, acks=all`);

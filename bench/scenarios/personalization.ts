@@ -21,9 +21,16 @@ export async function personalizationScenarios(bench: Bench) {
   const stages: Child[] = [];
   try {
     const events = quick ? 60_000 : 300_000;
-    const generator = contentGenerator({ users: 20_000, contents: 2000, seed: 17, runId: `pb${Date.now().toString(36)}` });
+    const generator = contentGenerator({
+      users: 20_000,
+      contents: 2000,
+      seed: 17,
+      runId: `pb${Date.now().toString(36)}`,
+    });
     const start = Date.now() - 3_600_000;
-    const records = Array.from({ length: events }, (_, i) => generator.next(start + i)).flatMap((item) => (item.kind === "record" ? [item.record] : []));
+    const records = Array.from({ length: events }, (_, i) => generator.next(start + i)).flatMap((item) =>
+      item.kind === "record" ? [item.record] : [],
+    );
     const inputs = [TOPIC.beacons, TOPIC.interactions];
     const from = await endOffsets([TOPIC.usersCdc, ...inputs]);
     const users = generator.initialUsers();
@@ -36,7 +43,15 @@ export async function personalizationScenarios(bench: Bench) {
 
     await setGroupOffsets(groupIdOf(config, "consume-baseline"), new Map(inputs.map((t) => [t, from.get(t)!])));
     const bare = await runJson<{ records: number; seconds: number }>(
-      ["bench/consume-baseline.ts", "--group", "consume-baseline", "--topics", inputs.join(","), "--records", String(records.length)],
+      [
+        "bench/consume-baseline.ts",
+        "--group",
+        "consume-baseline",
+        "--topics",
+        inputs.join(","),
+        "--records",
+        String(records.length),
+      ],
       env,
     );
 
@@ -75,8 +90,17 @@ export async function personalizationScenarios(bench: Bench) {
     console.log(
       `personalization latency: content traffic at ${trafficRate} records/s, 1 s windows, a probe open every 50 ms for ${latencySeconds}s; open -> the user's window readable in Redis`,
     );
-    type Latency = { probes: number; missed: number; delay: Summary; afterWindowEnd: Summary; backgroundRecordsPerSecond: number };
-    const latency = await runJson<Latency>(["bench/personalization-latency.ts", "--rate", String(trafficRate), "--seconds", String(latencySeconds)], windowed);
+    type Latency = {
+      probes: number;
+      missed: number;
+      delay: Summary;
+      afterWindowEnd: Summary;
+      backgroundRecordsPerSecond: number;
+    };
+    const latency = await runJson<Latency>(
+      ["bench/personalization-latency.ts", "--rate", String(trafficRate), "--seconds", String(latencySeconds)],
+      windowed,
+    );
     rows.push({
       figure: `open -> window result ms (1 s windows)`,
       value: line(latency),

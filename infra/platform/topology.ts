@@ -36,7 +36,8 @@ const DLQ_RETENTION = 14 * DAY;
 export const TOPIC_PREFIX_PATTERN = /^[A-Za-z0-9._-]*$/;
 function topicPrefix(): string {
   const prefix = (process.env.TOPIC_PREFIX ?? "").trim();
-  if (!TOPIC_PREFIX_PATTERN.test(prefix)) throw new Error(`TOPIC_PREFIX: expected letters, digits, '.', '_' or '-' (got ${JSON.stringify(prefix)})`);
+  if (!TOPIC_PREFIX_PATTERN.test(prefix))
+    throw new Error(`TOPIC_PREFIX: expected letters, digits, '.', '_' or '-' (got ${JSON.stringify(prefix)})`);
   return prefix;
 }
 export const TOPIC_PREFIX = topicPrefix();
@@ -58,7 +59,9 @@ export type TopicDeclaration = {
   description: string;
 };
 
-const raw = (d: Omit<TopicDeclaration, "cleanup" | "retentionMs" | "deadLetters"> & Partial<TopicDeclaration>): TopicDeclaration => ({
+const raw = (
+  d: Omit<TopicDeclaration, "cleanup" | "retentionMs" | "deadLetters"> & Partial<TopicDeclaration>,
+): TopicDeclaration => ({
   cleanup: "delete",
   retentionMs: RAW_RETENTION,
   deadLetters: true,
@@ -66,10 +69,25 @@ const raw = (d: Omit<TopicDeclaration, "cleanup" | "retentionMs" | "deadLetters"
 });
 
 export const TOPICS = {
-  clickstream: raw({ name: "clickstream.events", contract: ClickstreamEvent, key: "user_id", description: "clickstream events (SPEC §2.1)" }),
-  pushActions: raw({ name: "actions.push", contract: PushAction, key: "user_id", description: "push actions to deliver (add_to_cart promotions) (SPEC §2.1)" }),
+  clickstream: raw({
+    name: "clickstream.events",
+    contract: ClickstreamEvent,
+    key: "user_id",
+    description: "clickstream events (SPEC §2.1)",
+  }),
+  pushActions: raw({
+    name: "actions.push",
+    contract: PushAction,
+    key: "user_id",
+    description: "push actions to deliver (add_to_cart promotions) (SPEC §2.1)",
+  }),
   clicks: raw({ name: "commerce.clicks", contract: Click, key: "user_id", description: "product clicks (SPEC §2.3)" }),
-  checkouts: raw({ name: "commerce.checkouts", contract: Checkout, key: "user_id", description: "checkouts (SPEC §2.3)" }),
+  checkouts: raw({
+    name: "commerce.checkouts",
+    contract: Checkout,
+    key: "user_id",
+    description: "checkouts (SPEC §2.3)",
+  }),
   attributed: raw({
     name: "commerce.attributed",
     contract: Attribution,
@@ -84,8 +102,18 @@ export const TOPICS = {
     retentionMs: -1,
     description: "full user records, null deletes (SPEC §2.2)",
   }),
-  tweets: raw({ name: "social.tweets", contract: TweetEvent, key: "tweet_id", description: "tweets created/deleted (SPEC §2.2)" }),
-  follows: raw({ name: "social.follows", contract: FollowEvent, key: "follower_id", description: "follow/unfollow (SPEC §2.2)" }),
+  tweets: raw({
+    name: "social.tweets",
+    contract: TweetEvent,
+    key: "tweet_id",
+    description: "tweets created/deleted (SPEC §2.2)",
+  }),
+  follows: raw({
+    name: "social.follows",
+    contract: FollowEvent,
+    key: "follower_id",
+    description: "follow/unfollow (SPEC §2.2)",
+  }),
   likes: raw({ name: "social.likes", contract: LikeEvent, key: "user_id", description: "like/unlike (SPEC §2.2)" }),
   // Kept forever so `bun run rebuild userinfo` can replay every count change.
   userinfoDeltas: raw({
@@ -104,7 +132,12 @@ export const TOPICS = {
     deadLetters: false,
     description: "user-info documents, null when deleted (SPEC §2.2)",
   }),
-  membersNew: raw({ name: "members.new", contract: MemberSignup, key: "member id", description: "member signups captured from Postgres members (SPEC §2.4)" }),
+  membersNew: raw({
+    name: "members.new",
+    contract: MemberSignup,
+    key: "member id",
+    description: "member signups captured from Postgres members (SPEC §2.4)",
+  }),
   membersAugmented: raw({
     name: "members.augmented",
     contract: AugmentedMember,
@@ -119,8 +152,18 @@ export const TOPICS = {
     retentionMs: -1,
     description: "users rows captured from Postgres, null when deleted (SPEC §2.5)",
   }),
-  beacons: raw({ name: "content.beacons", contract: Beacon, key: "user_id", description: "active-user beacons (SPEC §2.5)" }),
-  interactions: raw({ name: "content.interactions", contract: Interaction, key: "user_id", description: "content interactions (SPEC §2.5)" }),
+  beacons: raw({
+    name: "content.beacons",
+    contract: Beacon,
+    key: "user_id",
+    description: "active-user beacons (SPEC §2.5)",
+  }),
+  interactions: raw({
+    name: "content.interactions",
+    contract: Interaction,
+    key: "user_id",
+    description: "content interactions (SPEC §2.5)",
+  }),
   activeUsersEnriched: raw({
     name: "active_users.enriched",
     contract: EnrichedBeacon,
@@ -145,7 +188,12 @@ export const TOPICS = {
     key: "content_id",
     description: "opened interactions and upstream watermarks (SPEC §2.5, repartition)",
   }),
-  userActivity: raw({ name: "content.user-activity", contract: UserActivity, key: "user_id", description: "content opened per user per window (SPEC §2.5)" }),
+  userActivity: raw({
+    name: "content.user-activity",
+    contract: UserActivity,
+    key: "user_id",
+    description: "content opened per user per window (SPEC §2.5)",
+  }),
   // One partition: every content.opens partition's result for a window meets in one place.
   popular: raw({
     name: "content.popular",
@@ -159,7 +207,9 @@ export const TOPICS = {
 export type TopicId = keyof typeof TOPICS;
 
 /** A declared topic's name as this process uses it (with TOPIC_PREFIX). */
-export const TOPIC = Object.fromEntries(Object.entries(TOPICS).map(([id, t]) => [id, `${TOPIC_PREFIX}${t.name}`])) as Record<TopicId, string>;
+export const TOPIC = Object.fromEntries(
+  Object.entries(TOPICS).map(([id, t]) => [id, `${TOPIC_PREFIX}${t.name}`]),
+) as Record<TopicId, string>;
 
 /** Where a topic's refused records go. */
 export const deadLetterTopic = (topic: string) => `${topic}.dlq`;
@@ -261,7 +311,13 @@ export const WORKERS = {
     from: ["subscriber-key service"],
     summary: "adds each new member's subscriber key",
   },
-  emailer: { pipeline: "member welcome", inputs: ["membersAugmented"], outputs: [], to: ["SMTP"], summary: "sends each member one welcome email" },
+  emailer: {
+    pipeline: "member welcome",
+    inputs: ["membersAugmented"],
+    outputs: [],
+    to: ["SMTP"],
+    summary: "sends each member one welcome email",
+  },
   enrich: {
     pipeline: "real-time personalization",
     inputs: ["usersCdc", "beacons", "interactions"],
@@ -295,7 +351,18 @@ export type WorkerName = keyof typeof WORKERS;
 export const JOBS = {
   export: {
     pipeline: "warehouse export",
-    inputs: ["clickstream", "clicks", "checkouts", "tweets", "follows", "likes", "beacons", "interactions", "activeUsersEnriched", "interactionsEnriched"],
+    inputs: [
+      "clickstream",
+      "clicks",
+      "checkouts",
+      "tweets",
+      "follows",
+      "likes",
+      "beacons",
+      "interactions",
+      "activeUsersEnriched",
+      "interactionsEnriched",
+    ],
     outputs: [],
     to: ["warehouse.* day tables"],
     summary: "copies each day's records of the raw topics to day-partitioned Postgres tables",

@@ -15,12 +15,25 @@ type Item = { type: string; message?: unknown; description?: string; pipe?: Item
 const ROOT = join(import.meta.dir, "..", "..");
 
 function settingRow(name: string, schema: Item): string {
-  const items = (item: Item): Item[] => [item, ...(item.pipe?.slice(1) ?? []), ...(item.pipe?.[0] && item.pipe[0] !== item ? items(item.pipe[0]) : [])];
+  const items = (item: Item): Item[] => [
+    item,
+    ...(item.pipe?.slice(1) ?? []),
+    ...(item.pipe?.[0] && item.pipe[0] !== item ? items(item.pipe[0]) : []),
+  ];
   const all = items(schema);
   const meaning = all.find((i) => i.type === "description")?.description ?? "";
-  const expected = all.map((i) => (typeof i.message === "string" ? i.message : "")).find((m) => m.startsWith(`${name}: expected`));
+  const expected = all
+    .map((i) => (typeof i.message === "string" ? i.message : ""))
+    .find((m) => m.startsWith(`${name}: expected`));
   const fallback = v.getDefault(schema as v.GenericSchema) as string | undefined;
-  const shown = name === "RUNTIME_DIR" ? "`<repo>/.runtime`" : fallback === undefined ? "(unset)" : fallback === "" ? "(empty)" : `\`${fallback}\``;
+  const shown =
+    name === "RUNTIME_DIR"
+      ? "`<repo>/.runtime`"
+      : fallback === undefined
+        ? "(unset)"
+        : fallback === ""
+          ? "(empty)"
+          : `\`${fallback}\``;
   return `| \`${name}\` | ${shown} | ${meaning}${expected ? ` (${expected.slice(name.length + 2)})` : ""} |`;
 }
 

@@ -33,10 +33,23 @@ const demoTraffic = [
 ];
 const demo = process.argv.includes("--demo")
   ? demoTraffic.map((args) =>
-      Bun.spawn([process.execPath, "infra/tools/datagen/cli.ts", ...args, "--duration", "86400", "--users", "500", "--via", "api"], {
-        cwd: `${import.meta.dir}/../..`,
-        stdio: ["ignore", "inherit", "inherit"],
-      }),
+      Bun.spawn(
+        [
+          process.execPath,
+          "infra/tools/datagen/cli.ts",
+          ...args,
+          "--duration",
+          "86400",
+          "--users",
+          "500",
+          "--via",
+          "api",
+        ],
+        {
+          cwd: `${import.meta.dir}/../..`,
+          stdio: ["ignore", "inherit", "inherit"],
+        },
+      ),
     )
   : [];
 stopOnSignals(workers, async () => {

@@ -41,5 +41,8 @@ await dropViews(loadConfig(env));
 await applyDeclaredTopics(loadConfig(env));
 
 // Real servers: a consumer group join or a JVM start takes seconds, not ms.
-const run = Bun.spawn([process.execPath, "test", "--timeout", "120000", ...process.argv.slice(2)], { env, stdio: ["inherit", "inherit", "inherit"] });
+const run = Bun.spawn([process.execPath, "test", "--timeout", "120000", ...process.argv.slice(2)], {
+  env,
+  stdio: ["inherit", "inherit", "inherit"],
+});
 process.exit(await run.exited);

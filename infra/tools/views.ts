@@ -32,7 +32,8 @@ export async function dropViews(config: Config): Promise<void> {
  * from there, rather than restore views that were dropped on purpose.
  */
 export async function keepGroupPositions(config: Config): Promise<void> {
-  if (config.CONSUMER_GROUP_PREFIX === "") throw new Error("keepGroupPositions is for an environment with its own CONSUMER_GROUP_PREFIX");
+  if (config.CONSUMER_GROUP_PREFIX === "")
+    throw new Error("keepGroupPositions is for an environment with its own CONSUMER_GROUP_PREFIX");
   const admin = createKafka(config).admin();
   await admin.connect();
   try {
@@ -40,7 +41,12 @@ export async function keepGroupPositions(config: Config): Promise<void> {
     for (const { groupId } of groups.filter((g) => g.groupId.startsWith(config.CONSUMER_GROUP_PREFIX))) {
       for (const { topic, partitions } of await admin.fetchOffsets({ groupId })) {
         const committed = partitions.filter((p) => Number(p.offset) >= 0);
-        if (committed.length > 0) await admin.setOffsets({ groupId, topic, partitions: committed.map((p) => ({ partition: p.partition, offset: p.offset })) });
+        if (committed.length > 0)
+          await admin.setOffsets({
+            groupId,
+            topic,
+            partitions: committed.map((p) => ({ partition: p.partition, offset: p.offset })),
+          });
       }
     }
   } finally {

@@ -27,9 +27,14 @@ export type AttributionRules = {
 
 /** Earlier wins; the smaller id breaks a tie, so the choice never depends on arrival order. */
 const earlier = (a: KeptClick, b: KeptClick | null) => b === null || a.at < b.at || (a.at === b.at && a.id < b.id);
-const inWindow = (click: KeptClick, checkoutAt: number) => checkoutAt - ATTRIBUTION_WINDOW_MS <= click.at && click.at <= checkoutAt;
+const inWindow = (click: KeptClick, checkoutAt: number) =>
+  checkoutAt - ATTRIBUTION_WINDOW_MS <= click.at && click.at <= checkoutAt;
 
-const toAttributedClick = (click: KeptClick): AttributedClick => ({ click_id: click.id, occurred_at: new Date(click.at).toISOString(), url: click.url });
+const toAttributedClick = (click: KeptClick): AttributedClick => ({
+  click_id: click.id,
+  occurred_at: new Date(click.at).toISOString(),
+  url: click.url,
+});
 
 /**
  * Checkout attribution as a fold over one user's clicks and checkouts, keyed
@@ -62,7 +67,10 @@ export function attributionFold(rules: AttributionRules) {
    * that is not late, checkouts no click that is not late can precede.
    */
   function prune(product: ProductState, clickTime: number | undefined, checkoutTime: number | undefined): ProductState {
-    const clicks = checkoutTime === undefined ? product.clicks : product.clicks.filter((c) => c.at + ATTRIBUTION_WINDOW_MS >= checkoutTime - allowanceMs);
+    const clicks =
+      checkoutTime === undefined
+        ? product.clicks
+        : product.clicks.filter((c) => c.at + ATTRIBUTION_WINDOW_MS >= checkoutTime - allowanceMs);
     const open = clickTime === undefined ? product.open : product.open.filter((o) => o.at >= clickTime - allowanceMs);
     return { clicks: clicks.slice(-MAX_KEPT), open: open.slice(-MAX_KEPT) };
   }
@@ -83,7 +91,12 @@ export function attributionFold(rules: AttributionRules) {
     return Object.keys(products).length === 0 ? null : { products };
   }
 
-  function onClick(state: AttributionState | undefined, click: Click, times: StreamTimes, writtenAt: number): Folded<AttributionState> {
+  function onClick(
+    state: AttributionState | undefined,
+    click: Click,
+    times: StreamTimes,
+    writtenAt: number,
+  ): Folded<AttributionState> {
     const streamTime = times.get(rules.clicksTopic);
     const at = Date.parse(click.occurred_at);
     if (streamTime !== undefined && at < streamTime - allowanceMs) return { state: state ?? null };
@@ -99,10 +112,24 @@ export function attributionFold(rules: AttributionRules) {
       return improved;
     });
     const clicks = [...current.clicks, kept].sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { state: settle(state, click.product_id, { clicks, open }, progress(at, streamTime, writtenAt), times.get(rules.checkoutsTopic)), emit };
+    return {
+      state: settle(
+        state,
+        click.product_id,
+        { clicks, open },
+        progress(at, streamTime, writtenAt),
+        times.get(rules.checkoutsTopic),
+      ),
+      emit,
+    };
   }
 
-  function onCheckout(state: AttributionState | undefined, checkout: Checkout, times: StreamTimes, writtenAt: number): Folded<AttributionState> {
+  function onCheckout(
+    state: AttributionState | undefined,
+    checkout: Checkout,
+    times: StreamTimes,
+    writtenAt: number,
+  ): Folded<AttributionState> {
     const current = state?.products[checkout.product_id] ?? { clicks: [], open: [] };
     if (current.open.some((o) => o.checkout.checkout_id === checkout.checkout_id)) return { state: state ?? null };
 
@@ -112,13 +139,20 @@ export function attributionFold(rules: AttributionRules) {
     const streamTime = times.get(rules.checkoutsTopic);
     const product = { clicks: current.clicks, open: [...current.open, opened] };
     return {
-      state: settle(state, checkout.product_id, product, times.get(rules.clicksTopic), progress(at, streamTime, writtenAt)),
+      state: settle(
+        state,
+        checkout.product_id,
+        product,
+        times.get(rules.clicksTopic),
+        progress(at, streamTime, writtenAt),
+      ),
       emit: [attribution(opened)],
     };
   }
 
   /** A stream's time after an event: never back, and never past when the event's record was written (as the runner keeps it). */
-  const progress = (at: number, streamTime: number | undefined, writtenAt: number) => Math.max(Math.min(at, writtenAt), streamTime ?? -Infinity);
+  const progress = (at: number, streamTime: number | undefined, writtenAt: number) =>
+    Math.max(Math.min(at, writtenAt), streamTime ?? -Infinity);
 
   /** `record` absent (pure tests): no write time bounds the streams. */
   return (

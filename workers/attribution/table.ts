@@ -26,7 +26,12 @@ export async function loadRowClicks(sql: Sql, checkoutIds: readonly string[]): P
   const rows = await sql<{ checkout_id: string; click_id: string | null; clicked_ms: number | null }[]>`
     select checkout_id, click_id, (extract(epoch from clicked_at) * 1000)::float8 as clicked_ms
     from attributed_checkouts where checkout_id = any(${checkoutIds as string[]})`;
-  return new Map(rows.map((r) => [r.checkout_id, { click: r.click_id === null ? null : { id: r.click_id, at: Math.round(r.clicked_ms!) } }]));
+  return new Map(
+    rows.map((r) => [
+      r.checkout_id,
+      { click: r.click_id === null ? null : { id: r.click_id, at: Math.round(r.clicked_ms!) } },
+    ]),
+  );
 }
 
 /**
@@ -34,7 +39,10 @@ export async function loadRowClicks(sql: Sql, checkoutIds: readonly string[]): P
  * users_history version whose [valid_from, valid_to) holds it (none: the
  * user was unknown then, and the user columns stay null).
  */
-export async function writeAttributedCheckouts(tx: TransactionSql, changes: readonly Change<RowClick, Attribution>[]): Promise<void> {
+export async function writeAttributedCheckouts(
+  tx: TransactionSql,
+  changes: readonly Change<RowClick, Attribution>[],
+): Promise<void> {
   const rows = changes.map(({ event: { checkout, click } }) => ({
     ...checkout,
     click_id: click?.click_id ?? null,

@@ -12,7 +12,11 @@ import { keepEarliestClick, loadRowClicks, type RowClick, writeAttributedCheckou
 
 /** Where the stages read and write; tests point them at their own topics. */
 export type AttributionTopics = { clicks: string; checkouts: string; attributed: string };
-export const ATTRIBUTION_TOPICS: AttributionTopics = { clicks: TOPIC.clicks, checkouts: TOPIC.checkouts, attributed: TOPIC.attributed };
+export const ATTRIBUTION_TOPICS: AttributionTopics = {
+  clicks: TOPIC.clicks,
+  checkouts: TOPIC.checkouts,
+  attributed: TOPIC.attributed,
+};
 
 const decodeClick = decodeWith(Click);
 const decodeCheckout = decodeWith(Checkout);
@@ -25,7 +29,10 @@ const decodeCheckout = decodeWith(Checkout);
  * different partition numbers fold at once. State per user lives in Redis;
  * a user idle for twice the window plus the allowance is forgotten.
  */
-export function attributionWorker(config: Config, { name = "attribution", topics = ATTRIBUTION_TOPICS } = {}): Worker<CommerceEvent, AttributionState> {
+export function attributionWorker(
+  config: Config,
+  { name = "attribution", topics = ATTRIBUTION_TOPICS } = {},
+): Worker<CommerceEvent, AttributionState> {
   const decode = (record: InputRecord): Decoded<CommerceEvent> => {
     if (record.topic === topics.clicks) {
       const click = decodeClick(record);
@@ -64,7 +71,10 @@ export function attributionWorker(config: Config, { name = "attribution", topics
  * transaction. A user's attributions stay in one partition, so partitions
  * are written concurrently.
  */
-export function attributedCheckoutsWorker(config: Config, { name = "attributed-checkouts", topic = TOPIC.attributed } = {}): Worker<Attribution, RowClick> {
+export function attributedCheckoutsWorker(
+  config: Config,
+  { name = "attributed-checkouts", topic = TOPIC.attributed } = {},
+): Worker<Attribution, RowClick> {
   return {
     name,
     inputs: [topic],

@@ -13,7 +13,13 @@ const BATCH = 1000;
 /** Held while draining: one capture process publishes at a time, so each key keeps its order. */
 const DRAIN_LOCK = 7316202612;
 
-export type CaptureStats = { published: number; batches: number; retried: number; lastError: string | null; lastPublishedAt: string | null };
+export type CaptureStats = {
+  published: number;
+  batches: number;
+  retried: number;
+  lastError: string | null;
+  lastPublishedAt: string | null;
+};
 
 type OutboxRow = { id: string; topic: string; key: string; payload: unknown };
 
@@ -38,9 +44,13 @@ export async function startOutboxCapture(config: Config, { name = "capture" } = 
     sql.begin(async (tx) => {
       const [lock] = await tx<{ held: boolean }[]>`select pg_try_advisory_xact_lock(${DRAIN_LOCK}) as held`;
       if (!lock!.held) return undefined;
-      const rows = await tx<OutboxRow[]>`select id::text, topic, key, payload from cdc_outbox order by id limit ${BATCH}`;
+      const rows = await tx<
+        OutboxRow[]
+      >`select id::text, topic, key, payload from cdc_outbox order by id limit ${BATCH}`;
       if (rows.length === 0) return 0;
-      await producer.send(rows.map((row) => ({ topic: `${TOPIC_PREFIX}${row.topic}`, key: row.key, value: row.payload })));
+      await producer.send(
+        rows.map((row) => ({ topic: `${TOPIC_PREFIX}${row.topic}`, key: row.key, value: row.payload })),
+      );
       await tx`delete from cdc_outbox where id = any(${rows.map((row) => row.id)}::bigint[])`;
       return rows.length;
     });

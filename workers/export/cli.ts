@@ -14,7 +14,11 @@ const usage = `usage: bun run export [topics...] [--schedule "<cron>"] [--json]
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
-  options: { schedule: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+  options: {
+    schedule: { type: "string" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
   allowPositionals: true,
 });
 if (values.help) {
@@ -35,7 +39,9 @@ async function once(): Promise<boolean> {
     console.log(values.json ? JSON.stringify(summary) : describeSummary(summary));
     return true;
   } catch (error) {
-    console.error(error instanceof ExportBusy ? `export skipped: ${error.message}` : `export failed: ${(error as Error).message}`);
+    console.error(
+      error instanceof ExportBusy ? `export skipped: ${error.message}` : `export failed: ${(error as Error).message}`,
+    );
     return false;
   }
 }
@@ -47,7 +53,10 @@ try {
   // protect: a tick never starts a run while the previous one is going.
   job = new Cron(
     values.schedule,
-    { protect: (skipped) => console.error(`export: tick at ${skipped.currentRun()?.toISOString()} skipped, a run is still going`) },
+    {
+      protect: (skipped) =>
+        console.error(`export: tick at ${skipped.currentRun()?.toISOString()} skipped, a run is still going`),
+    },
     async () => {
       console.log(`export run at ${new Date().toISOString()}`);
       await once();

@@ -15,7 +15,11 @@ export const PARALLEL_CHUNKS = 4;
  * seeked to the ranges' starts, deleted after), handing chunks of at most
  * EXPORT_BATCH records to `load`; done when every range reached its end.
  */
-export async function consume(config: Config, ranges: readonly Range[], load: (range: Range, messages: KafkaMessage[]) => Promise<void>): Promise<void> {
+export async function consume(
+  config: Config,
+  ranges: readonly Range[],
+  load: (range: Range, messages: KafkaMessage[]) => Promise<void>,
+): Promise<void> {
   const kafka = createKafka(config);
   const groupId = groupIdOf(config, `warehouse-export-${process.pid}-${Date.now().toString(36)}`);
   const admin = kafka.admin();
@@ -28,7 +32,12 @@ export async function consume(config: Config, ranges: readonly Range[], load: (r
   // A chunk that failed (Postgres down, say) ends the run with its error; nothing after it is loaded.
   let failed = false;
   // A short fetch wait: leaving the group waits for the fetch in flight.
-  const consumer = kafka.consumer({ groupId, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 8 * 1024 * 1024, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({
+    groupId,
+    maxBytes: 64 * 1024 * 1024,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxWaitTimeInMs: 200,
+  });
   try {
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });

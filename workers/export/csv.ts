@@ -15,7 +15,8 @@ const QUOTE = "\x01";
 const quoted = (text: string) => QUOTE + (text.includes(QUOTE) ? text.replaceAll(QUOTE, QUOTE + QUOTE) : text) + QUOTE;
 
 /** An array literal: {"a","b"} with backslash escapes inside elements. */
-const arrayLiteral = (items: readonly unknown[]) => `{${items.map((item) => `"${String(item).replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`;
+const arrayLiteral = (items: readonly unknown[]) =>
+  `{${items.map((item) => `"${String(item).replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`;
 
 /** `raw` is a record's JSON text that parsed, so it holds no control character and needs no scan. */
 export function csvField(value: unknown, type: ColumnType | "raw"): string {

@@ -29,7 +29,10 @@ export class ExportBusy extends Error {}
  */
 export async function runExport(
   config: Config,
-  { tables = WAREHOUSE_TABLES, onProgress }: { tables?: readonly WarehouseTable[]; onProgress?(progress: ExportProgress): void } = {},
+  {
+    tables = WAREHOUSE_TABLES,
+    onProgress,
+  }: { tables?: readonly WarehouseTable[]; onProgress?(progress: ExportProgress): void } = {},
 ): Promise<ExportSummary> {
   const began = performance.now();
   const sql = createSql(config, PARALLEL_CHUNKS + 2);

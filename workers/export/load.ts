@@ -39,9 +39,12 @@ export async function loadChunk(
     const refused = loadable.length > 0 ? await loadRows(tx, table, loadable) : [];
     const rejects = [
       ...fresh.flatMap((r) => (r.reject ? [r.reject] : [])),
-      ...refused.map(({ row, reason }) => rejectOf(table, partition, row.message, `Postgres refused the row: ${reason}`)),
+      ...refused.map(({ row, reason }) =>
+        rejectOf(table, partition, row.message, `Postgres refused the row: ${reason}`),
+      ),
     ];
-    if (rejects.length > 0) await tx`insert into ${tx(`warehouse`)}.${tx(`${table.table}_rejects`)} ${tx(rejects)} on conflict do nothing`;
+    if (rejects.length > 0)
+      await tx`insert into ${tx(`warehouse`)}.${tx(`${table.table}_rejects`)} ${tx(rejects)} on conflict do nothing`;
     const next = String(BigInt(fresh[fresh.length - 1]!.message.offset) + 1n);
     await tx`
       insert into warehouse.export_offsets (topic, partition, next_offset, updated_at) values (${table.topic}, ${partition}, ${next}, now())
@@ -56,7 +59,11 @@ export async function loadChunk(
  * the chunk is loaded again row by row, each an INSERT in its own savepoint,
  * and the rows refused are returned with Postgres' reason; the rest loads.
  */
-async function loadRows(tx: TransactionSql, table: WarehouseTable, rows: Row[]): Promise<{ row: Row; reason: string }[]> {
+async function loadRows(
+  tx: TransactionSql,
+  table: WarehouseTable,
+  rows: Row[],
+): Promise<{ row: Row; reason: string }[]> {
   const columns = [...table.columns.map((c) => c.name), ...META_COLUMNS].map((c) => `"${c}"`).join(", ");
   try {
     // One write per chunk: a CopyData message per line costs more than the COPY itself.

@@ -14,7 +14,9 @@ export function dayPartitions(sql: Sql, known: Set<string>): DayPartitions {
       if (known.has(name)) return Promise.resolve();
       const made = queue.then(async () => {
         if (known.has(name)) return;
-        await sql.unsafe(`create table if not exists ${qualified(name)} partition of ${qualified(table)} for values from ('${from}') to ('${to}')`);
+        await sql.unsafe(
+          `create table if not exists ${qualified(name)} partition of ${qualified(table)} for values from ('${from}') to ('${to}')`,
+        );
         known.add(name);
         created.push(name);
       });

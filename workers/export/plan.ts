@@ -23,7 +23,9 @@ export async function plan(config: Config, sql: Sql, tables: readonly WarehouseT
         const low = BigInt(p.low);
         const stored = next.get(p.partition);
         if (stored !== undefined && stored < low) {
-          log.warn(`${table.topic}[${p.partition}]: offsets ${stored} to ${low - 1n} left the topic (retention) before they were exported`);
+          log.warn(
+            `${table.topic}[${p.partition}]: offsets ${stored} to ${low - 1n} left the topic (retention) before they were exported`,
+          );
         }
         const start = stored !== undefined && stored > low ? stored : low;
         const end = BigInt(p.high);

@@ -24,7 +24,8 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr, ev
 
 export function describeSummary(summary: ExportSummary): string {
   const lines = Object.entries(summary.tables).map(
-    ([table, c]) => `  ${table.padEnd(20)} ${String(c.loaded).padStart(9)} loaded ${String(c.rejected).padStart(6)} rejected`,
+    ([table, c]) =>
+      `  ${table.padEnd(20)} ${String(c.loaded).padStart(9)} loaded ${String(c.rejected).padStart(6)} rejected`,
   );
   return [
     `export finished in ${summary.seconds.toFixed(1)}s`,

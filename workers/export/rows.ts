@@ -20,7 +20,8 @@ export function toFields(
 ): { fields: Field[]; day: string } | { reason: string } {
   if (message.value === null) return { reason: "null value (tombstone)" };
   const key = message.key?.toString() ?? null;
-  if (key !== null && !isStorableText(key)) return { reason: "key: must not contain a NUL character or a lone surrogate" };
+  if (key !== null && !isStorableText(key))
+    return { reason: "key: must not contain a NUL character or a lone surrogate" };
   const json = message.value.toString("utf8");
   let parsed: unknown;
   try {
@@ -37,9 +38,17 @@ export function toFields(
 }
 
 /** The UTC day of a contract timestamp; one in UTC already starts with it (most do; a Date costs more than the rest of the row). */
-const utcDay = (timestamp: string) => (timestamp.endsWith("Z") ? timestamp.slice(0, 10) : new Date(timestamp).toISOString().slice(0, 10));
+const utcDay = (timestamp: string) =>
+  timestamp.endsWith("Z") ? timestamp.slice(0, 10) : new Date(timestamp).toISOString().slice(0, 10);
 
-export type Reject = { _topic: string; _partition: number; _offset: string; _key: string | null; raw: string | null; reason: string };
+export type Reject = {
+  _topic: string;
+  _partition: number;
+  _offset: string;
+  _key: string | null;
+  raw: string | null;
+  reason: string;
+};
 export type Row = { message: KafkaMessage; fields?: Field[]; day?: string; reject?: Reject };
 
 export const rejectOf = (table: WarehouseTable, partition: number, message: KafkaMessage, reason: string): Reject => ({
@@ -52,4 +61,5 @@ export const rejectOf = (table: WarehouseTable, partition: number, message: Kafk
   reason: escapedForText(reason),
 });
 
-const escapedForText = (text: string) => (isStorableText(text) ? text : JSON.stringify(text.toWellFormed()).slice(1, -1));
+const escapedForText = (text: string) =>
+  isStorableText(text) ? text : JSON.stringify(text.toWellFormed()).slice(1, -1);

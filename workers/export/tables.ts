@@ -26,7 +26,12 @@ export type WarehouseTable = {
 const text = (...names: string[]): Column[] => names.map((name) => ({ name, type: "text" }));
 const occurredAt: Column = { name: "occurred_at", type: "timestamptz" };
 const beacon: Column[] = [...text("user_id"), occurredAt, ...text("device")];
-const interaction: Column[] = [...text("user_id", "content_id", "action"), occurredAt, { name: "liked", type: "boolean" }, { name: "shared", type: "boolean" }];
+const interaction: Column[] = [
+  ...text("user_id", "content_id", "action"),
+  occurredAt,
+  { name: "liked", type: "boolean" },
+  { name: "shared", type: "boolean" },
+];
 /** What an enriched record adds: the user's attributes as joined (jsonb, null when unknown) and where the event entered. */
 const enrichment: Column[] = [
   { name: "user", type: "jsonb" },
@@ -42,7 +47,17 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
     columns: [
       ...text("event_id", "type", "user_id", "partner_id"),
       occurredAt,
-      ...text("session_id", "partner_name", "country", "language", "version", "user_agent", "referrer", "current_url", "page_type"),
+      ...text(
+        "session_id",
+        "partner_name",
+        "country",
+        "language",
+        "version",
+        "user_agent",
+        "referrer",
+        "current_url",
+        "page_type",
+      ),
       { name: "category", type: "text[]" },
       ...text("search_query"),
       { name: "cart_amount", type: "numeric" },
@@ -71,17 +86,46 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
       ...text("payment_method", "shipping_address", "billing_address", "user_agent", "ip_address"),
     ],
   },
-  { topic: TOPIC.tweets, table: "social_tweets", schema: TweetEvent, columns: [...text("type", "tweet_id", "user_id"), occurredAt, ...text("text")] },
-  { topic: TOPIC.follows, table: "social_follows", schema: FollowEvent, columns: [...text("type", "follower_id", "followee_id"), occurredAt] },
-  { topic: TOPIC.likes, table: "social_likes", schema: LikeEvent, columns: [...text("type", "user_id", "tweet_id"), occurredAt] },
+  {
+    topic: TOPIC.tweets,
+    table: "social_tweets",
+    schema: TweetEvent,
+    columns: [...text("type", "tweet_id", "user_id"), occurredAt, ...text("text")],
+  },
+  {
+    topic: TOPIC.follows,
+    table: "social_follows",
+    schema: FollowEvent,
+    columns: [...text("type", "follower_id", "followee_id"), occurredAt],
+  },
+  {
+    topic: TOPIC.likes,
+    table: "social_likes",
+    schema: LikeEvent,
+    columns: [...text("type", "user_id", "tweet_id"), occurredAt],
+  },
   { topic: TOPIC.beacons, table: "content_beacons", schema: Beacon, columns: beacon },
   { topic: TOPIC.interactions, table: "content_interactions", schema: Interaction, columns: interaction },
-  { topic: TOPIC.activeUsersEnriched, table: "active_users_enriched", schema: EnrichedBeacon, columns: [...beacon, ...enrichment] },
-  { topic: TOPIC.interactionsEnriched, table: "interactions_enriched", schema: EnrichedInteraction, columns: [...interaction, ...enrichment] },
+  {
+    topic: TOPIC.activeUsersEnriched,
+    table: "active_users_enriched",
+    schema: EnrichedBeacon,
+    columns: [...beacon, ...enrichment],
+  },
+  {
+    topic: TOPIC.interactionsEnriched,
+    table: "interactions_enriched",
+    schema: EnrichedInteraction,
+    columns: [...interaction, ...enrichment],
+  },
 ];
 
 /** A table shaped like `like`, for another topic and under another name (tests, bench). */
-export const tableLike = (like: WarehouseTable, topic: string, table: string): WarehouseTable => ({ ...like, topic, table });
+export const tableLike = (like: WarehouseTable, topic: string, table: string): WarehouseTable => ({
+  ...like,
+  topic,
+  table,
+});
 
 /** Columns every warehouse table has after the contract's. */
 export const META_COLUMNS = ["raw", "_key", "_topic", "_partition", "_offset"] as const;

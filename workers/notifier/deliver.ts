@@ -8,7 +8,8 @@ import type { Attempt } from "../runtime/retry.ts";
  * reusing another's event ids can neither suppress nor repeat the other's
  * pushes. Also the delivery's Idempotency-Key.
  */
-export const actionKey = (action: Pick<PushAction, "partner_id" | "action_id">) => keyOf(action.partner_id, action.action_id);
+export const actionKey = (action: Pick<PushAction, "partner_id" | "action_id">) =>
+  keyOf(action.partner_id, action.action_id);
 
 /**
  * One delivery attempt: POST the action as JSON with its idempotency key
@@ -17,7 +18,11 @@ export const actionKey = (action: Pick<PushAction, "partner_id" | "action_id">) 
  * retryable; any other 4xx never).
  */
 export async function postAction(url: string, action: PushAction, timeoutMs: number): Promise<Attempt> {
-  const init = { method: "POST", headers: { "content-type": "application/json", "idempotency-key": actionKey(action) }, body: JSON.stringify(action) };
+  const init = {
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": actionKey(action) },
+    body: JSON.stringify(action),
+  };
   const answer = await httpAttempt("webhook", url, init, timeoutMs);
   if (!answer.ok) return answer;
   await answer.response.body?.cancel();

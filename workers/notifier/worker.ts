@@ -28,7 +28,12 @@ export type NotifierStats = { delivered: number; retried: number; deadLettered: 
  * marked handled, so neither a replay nor a crash before the offset commit
  * sends it again.
  */
-function webhookSink(config: Config & { PUSH_WEBHOOK_URL: string }, redis: Redis, producer: Producer, stats: NotifierStats): Sink<Handled, PushAction> {
+function webhookSink(
+  config: Config & { PUSH_WEBHOOK_URL: string },
+  redis: Redis,
+  producer: Producer,
+  stats: NotifierStats,
+): Sink<Handled, PushAction> {
   const log = logger("notifier");
   return {
     name: "webhook",
@@ -45,15 +50,30 @@ function webhookSink(config: Config & { PUSH_WEBHOOK_URL: string }, redis: Redis
           return;
         }
         stats.deadLettered++;
-        log.warn("push action dead-lettered", { action_id: action.action_id, attempts: result.attempts, reason: result.reason });
-        await producer.send([deadLetterEvent(TOPIC.pushActions, action.user_id, action, `${result.reason} (after ${result.attempts} attempts)`, "notifier")]);
+        log.warn("push action dead-lettered", {
+          action_id: action.action_id,
+          attempts: result.attempts,
+          reason: result.reason,
+        });
+        await producer.send([
+          deadLetterEvent(
+            TOPIC.pushActions,
+            action.user_id,
+            action,
+            `${result.reason} (after ${result.attempts} attempts)`,
+            "notifier",
+          ),
+        ]);
       });
     },
     close: () => producer.disconnect(),
   };
 }
 
-export function notifierWorker(config: Config, stats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 }): Worker<PushAction, Handled> {
+export function notifierWorker(
+  config: Config,
+  stats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 },
+): Worker<PushAction, Handled> {
   const url = config.PUSH_WEBHOOK_URL;
   if (!url) throw new Error("the notifier needs PUSH_WEBHOOK_URL (where to POST push actions)");
   const redis = createRedis(config);
@@ -65,7 +85,12 @@ export function notifierWorker(config: Config, stats: NotifierStats = { delivere
     outputs: [],
     decode: decodeWith(PushAction),
     key: actionKey,
-    store: redisStateStore<Handled>({ redis, namespace: HANDLED_NAMESPACE, worker: "notifier", ttlSeconds: HANDLED_TTL_SECONDS }),
+    store: redisStateStore<Handled>({
+      redis,
+      namespace: HANDLED_NAMESPACE,
+      worker: "notifier",
+      ttlSeconds: HANDLED_TTL_SECONDS,
+    }),
     sinks: [webhookSink({ ...config, PUSH_WEBHOOK_URL: url }, redis, producer, stats)],
     // A known action id is a duplicate: leave it alone.
     fold: (handled) => ({ state: handled ?? true }),

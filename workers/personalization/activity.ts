@@ -1,4 +1,9 @@
-import type { ContentOpened, EnrichedInteraction, OpensWatermark, UserActivity } from "../../infra/platform/contracts/content.ts";
+import type {
+  ContentOpened,
+  EnrichedInteraction,
+  OpensWatermark,
+  UserActivity,
+} from "../../infra/platform/contracts/content.ts";
 import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
 import type { Folded } from "../runtime/worker.ts";
 import { type WindowSpec, type WindowState, windowedFold, windowStart } from "./windows.ts";
@@ -35,11 +40,21 @@ export function userActivityFold(spec: WindowSpec, topics: ActivityTopics) {
     },
     results: ({ start, end }, groups, changed) =>
       (changed === undefined ? Object.keys(groups) : [changed]).map((userId) => {
-        const value: UserActivity = { user_id: userId, window_start: iso(start), window_end: iso(end), ...groups[userId]! };
+        const value: UserActivity = {
+          user_id: userId,
+          window_start: iso(start),
+          window_end: iso(end),
+          ...groups[userId]!,
+        };
         return { topic: topics.userActivity, key: userId, value };
       }),
   });
-  return (state: WindowState<UserWindow> | undefined, event: EnrichedInteraction, lane: number, writtenAt?: number): Folded<WindowState<UserWindow>> => {
+  return (
+    state: WindowState<UserWindow> | undefined,
+    event: EnrichedInteraction,
+    lane: number,
+    writtenAt?: number,
+  ): Folded<WindowState<UserWindow>> => {
     const folded = fold(state, event, lane, writtenAt);
     if (folded.replay) return folded;
     const before = state?.streamTime ?? null;
@@ -61,7 +76,8 @@ export function userActivityFold(spec: WindowSpec, topics: ActivityTopics) {
     }
     if (before === null || windowStart(after, spec.sizeMs) > windowStart(before, spec.sizeMs)) {
       const mark: OpensWatermark = { upstream_partition: lane, watermark };
-      for (let partition = 0; partition < topics.opensPartitions; partition++) emit.push({ topic: topics.opens, key: null, partition, value: mark });
+      for (let partition = 0; partition < topics.opensPartitions; partition++)
+        emit.push({ topic: topics.opens, key: null, partition, value: mark });
     }
     return { ...folded, emit };
   };

@@ -1,10 +1,19 @@
 import type { PopularInPartition, UserActivity } from "../../infra/platform/contracts/content.ts";
 import type { Folded } from "../runtime/worker.ts";
-import { type ActivityView, activityViewKey, type ContentView, POPULAR_VIEW_KEY, type PopularView, type PopularWindow, VIEW_WINDOWS } from "./view.ts";
+import {
+  type ActivityView,
+  activityViewKey,
+  type ContentView,
+  POPULAR_VIEW_KEY,
+  type PopularView,
+  type PopularWindow,
+  VIEW_WINDOWS,
+} from "./view.ts";
 
 export type ViewEvent = { kind: "activity"; activity: UserActivity } | { kind: "popular"; popular: PopularInPartition };
 
-export const viewKey = (event: ViewEvent) => (event.kind === "activity" ? activityViewKey(event.activity.user_id) : POPULAR_VIEW_KEY);
+export const viewKey = (event: ViewEvent) =>
+  event.kind === "activity" ? activityViewKey(event.activity.user_id) : POPULAR_VIEW_KEY;
 
 /** Newest first, at most VIEW_WINDOWS, one entry per window start: the last result sent for a window replaces the one before. */
 function upsertWindow<W extends { window_start: string }>(windows: readonly W[], window: W): W[] {

@@ -1,4 +1,10 @@
-import type { Beacon, CapturedUser, EnrichedBeacon, EnrichedInteraction, Interaction } from "../../infra/platform/contracts/content.ts";
+import type {
+  Beacon,
+  CapturedUser,
+  EnrichedBeacon,
+  EnrichedInteraction,
+  Interaction,
+} from "../../infra/platform/contracts/content.ts";
 import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
 import type { Folded, InputRecord } from "../runtime/worker.ts";
 
@@ -29,7 +35,11 @@ export const userIdOf = (event: EnrichEvent) =>
  * stages deduplicate by.
  */
 export function enrichFold(topics: EnrichTopics) {
-  return (state: CapturedUser | undefined, event: EnrichEvent, record: Pick<InputRecord, "partition" | "offset">): Folded<CapturedUser> => {
+  return (
+    state: CapturedUser | undefined,
+    event: EnrichEvent,
+    record: Pick<InputRecord, "partition" | "offset">,
+  ): Folded<CapturedUser> => {
     if (event.kind === "user") return { state: event.user };
     const user = state ?? null;
     const source = { source_partition: record.partition, source_offset: record.offset };

@@ -22,7 +22,10 @@ export const topN = (counts: Readonly<Record<string, number>>, n: number): Ranke
  * the partition's top N for that window goes to `content.popular`, keyed by
  * the window start.
  */
-export function popularContentFold(spec: WindowSpec, { topic, topN: n, watermarks }: { topic: string; topN: number; watermarks: Watermarks }) {
+export function popularContentFold(
+  spec: WindowSpec,
+  { topic, topN: n, watermarks }: { topic: string; topN: number; watermarks: Watermarks },
+) {
   return windowedFold<OpensRecord, number>({
     ...spec,
     time: (record) => Date.parse(record.kind === "open" ? record.open.occurred_at : record.mark.watermark),

@@ -16,7 +16,8 @@ export type ContentView = ActivityView | PopularView;
 export type Ranked = { content_id: string; opens: number };
 
 /** Most opens first; the smaller id breaks a tie, so the ranking never depends on arrival order. */
-export const byOpens = (a: Ranked, b: Ranked) => b.opens - a.opens || (a.content_id < b.content_id ? -1 : a.content_id > b.content_id ? 1 : 0);
+export const byOpens = (a: Ranked, b: Ranked) =>
+  b.opens - a.opens || (a.content_id < b.content_id ? -1 : a.content_id > b.content_id ? 1 : 0);
 
 /** The namespace of the views the API reads (the `content-views` worker's name; tests name their own). */
 export const CONTENT_VIEWS = "content-views";
@@ -27,4 +28,5 @@ export const POPULAR_VIEW_KEY = "popular";
 export const contentViewKey = (key: string, namespace = CONTENT_VIEWS) => documentKey(namespace, key);
 
 /** A window's top `n` across partitions: each content id is counted in one partition only, so their lists merge. */
-export const mergeTop = (window: PopularWindow, n: number): Ranked[] => Object.values(window.partitions).flat().sort(byOpens).slice(0, n);
+export const mergeTop = (window: PopularWindow, n: number): Ranked[] =>
+  Object.values(window.partitions).flat().sort(byOpens).slice(0, n);

@@ -66,7 +66,12 @@ export type WindowedAggregation<E, A> = WindowSpec & {
    * Records that carry a window's results: all groups when it closes, or
    * `changed` alone after a late event changed a closed window.
    */
-  results(window: { start: number; end: number }, groups: Readonly<Record<string, A>>, changed: string | undefined, lane: number): OutRecord[];
+  results(
+    window: { start: number; end: number },
+    groups: Readonly<Record<string, A>>,
+    changed: string | undefined,
+    lane: number,
+  ): OutRecord[];
   /** Set for a repartitioned input: the upstream partition and watermark each record carries. */
   watermarks?: Watermarks & { of(event: E): { partition: number; watermark: number } };
 };
@@ -101,7 +106,9 @@ export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
   return (state: WindowState<A> | undefined, event: E, lane: number, writtenAt = Infinity): WindowFolded<A> => {
     const current = state ?? emptyWindows<A>();
     const source = aggregation.source(event);
-    const sources = source ? applyOnce(current.sources, String(source.source_partition), source.source_offset) : current.sources;
+    const sources = source
+      ? applyOnce(current.sources, String(source.source_partition), source.source_offset)
+      : current.sources;
     if (!sources) return { state: state ?? null, replay: true };
 
     const next: WindowState<A> = { ...current, sources };
@@ -118,7 +125,8 @@ export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
       } else {
         const window = (next.windows[start] ??= { closed: false, groups: {} });
         window.groups[group] = aggregation.add(window.groups[group], event);
-        if (window.closed) emit.push(...aggregation.results({ start, end: start + sizeMs }, window.groups, group, lane));
+        if (window.closed)
+          emit.push(...aggregation.results({ start, end: start + sizeMs }, window.groups, group, lane));
       }
     }
     let streamTime: number;

@@ -48,11 +48,16 @@ const decodeUsers = decodeTableRecord(CapturedUser, "user_id");
  * events meet in one partition number; the users table lives in Redis as
  * this worker's state, one document per user.
  */
-export function enrichWorker(config: Config, { name = "enrich", topics = PERSONALIZATION_TOPICS }: Options = {}): Worker<EnrichEvent, CapturedUser> {
+export function enrichWorker(
+  config: Config,
+  { name = "enrich", topics = PERSONALIZATION_TOPICS }: Options = {},
+): Worker<EnrichEvent, CapturedUser> {
   const decode = decodeByTopic<EnrichEvent>({
     [topics.users]: (record) => {
       const decoded = decodeUsers(record);
-      return decoded.ok ? { ok: true, event: { kind: "user", userId: decoded.event.id, user: decoded.event.row } } : decoded;
+      return decoded.ok
+        ? { ok: true, event: { kind: "user", userId: decoded.event.id, user: decoded.event.row } }
+        : decoded;
     },
     [topics.beacons]: decodeWith(Beacon, (beacon) => ({ kind: "beacon", beacon })),
     [topics.interactions]: decodeWith(Interaction, (interaction) => ({ kind: "interaction", interaction })),
@@ -100,7 +105,11 @@ function windowedWorker<E, A>(
       return decoded.ok ? { ok: true, event: { lane: record.partition, event: decoded.event } } : decoded;
     },
     key: ({ lane }) => String(lane),
-    store: redisStateStore<WindowState<A>>({ redis: createRedis(config), namespace: `${name}:partition`, worker: name }),
+    store: redisStateStore<WindowState<A>>({
+      redis: createRedis(config),
+      namespace: `${name}:partition`,
+      worker: name,
+    }),
     fold: (state, { lane, event }, record) => fold(state, event, lane, record.writtenAt),
     partitionConcurrency: config.TOPIC_PARTITIONS,
   };
@@ -109,14 +118,21 @@ function windowedWorker<E, A>(
 const windowSpec = (config: Config) => ({ sizeMs: config.CONTENT_WINDOW_MS, graceMs: config.CONTENT_GRACE_MS });
 
 /** interactions.enriched -> content.user-activity (opens per user per window) and content.opens (the repartition by content). */
-export function userActivityWorker(config: Config, { name = "user-activity", topics = PERSONALIZATION_TOPICS }: Options = {}) {
+export function userActivityWorker(
+  config: Config,
+  { name = "user-activity", topics = PERSONALIZATION_TOPICS }: Options = {},
+) {
   return windowedWorker<EnrichedInteraction, UserWindow>(config, {
     name,
     input: topics.interactionsEnriched,
     outputs: [topics.userActivity, topics.opens],
     decode: decodeWith(EnrichedInteraction),
     // content.opens has TOPIC_PARTITIONS partitions (declared topics default to it), each of which gets the watermarks.
-    fold: userActivityFold(windowSpec(config), { userActivity: topics.userActivity, opens: topics.opens, opensPartitions: config.TOPIC_PARTITIONS }),
+    fold: userActivityFold(windowSpec(config), {
+      userActivity: topics.userActivity,
+      opens: topics.opens,
+      opensPartitions: config.TOPIC_PARTITIONS,
+    }),
   });
 }
 
@@ -136,7 +152,10 @@ function decodeOpens(record: InputRecord): Decoded<OpensRecord> {
  * the least watermark of interactions.enriched's TOPIC_PARTITIONS partitions
  * (those user-activity folds).
  */
-export function popularContentWorker(config: Config, { name = "popular-content", topics = PERSONALIZATION_TOPICS }: Options = {}) {
+export function popularContentWorker(
+  config: Config,
+  { name = "popular-content", topics = PERSONALIZATION_TOPICS }: Options = {},
+) {
   return windowedWorker<OpensRecord, number>(config, {
     name,
     input: topics.opens,
@@ -151,7 +170,10 @@ export function popularContentWorker(config: Config, { name = "popular-content",
 }
 
 /** content.user-activity + content.popular -> the Redis documents `GET /v1/users/:id/activity` and `GET /v1/content/popular` read. */
-export function contentViewsWorker(config: Config, { name = CONTENT_VIEWS, topics = PERSONALIZATION_TOPICS }: Options = {}): Worker<ViewEvent, ContentView> {
+export function contentViewsWorker(
+  config: Config,
+  { name = CONTENT_VIEWS, topics = PERSONALIZATION_TOPICS }: Options = {},
+): Worker<ViewEvent, ContentView> {
   return {
     name,
     inputs: [topics.userActivity, topics.popular],

@@ -8,7 +8,8 @@ export const LIMITS = { recentCategories: 20, recentEvents: 64, recentSessions: 
 /** wyhash of the id, cut to 52 bits so it is an exact JSON number. */
 export const eventHash = (eventId: string) => Number(BigInt.asUintN(52, BigInt(Bun.hash(eventId))));
 
-export const emptyCounts = (): Record<EventType, number> => Object.fromEntries(EVENT_TYPES.map((type) => [type, 0])) as Record<EventType, number>;
+export const emptyCounts = (): Record<EventType, number> =>
+  Object.fromEntries(EVENT_TYPES.map((type) => [type, 0])) as Record<EventType, number>;
 
 /** Most recent first, without duplicates, at most `max` long. */
 function remember(list: readonly string[], items: readonly string[], max: number): string[] {
@@ -79,8 +80,11 @@ export const profileFold =
       state: {
         profile,
         recent_events: [...(state?.recent_events ?? []), hash].slice(-LIMITS.recentEvents),
-        recent_sessions: newSession ? [...(state?.recent_sessions ?? []), event.session_id!].slice(-LIMITS.recentSessions) : (state?.recent_sessions ?? []),
+        recent_sessions: newSession
+          ? [...(state?.recent_sessions ?? []), event.session_id!].slice(-LIMITS.recentSessions)
+          : (state?.recent_sessions ?? []),
       },
-      emit: event.type === "add_to_cart" ? [{ topic: actionsTopic, key: event.user_id, value: pushActionFor(event) }] : [],
+      emit:
+        event.type === "add_to_cart" ? [{ topic: actionsTopic, key: event.user_id, value: pushActionFor(event) }] : [],
     };
   };

@@ -49,7 +49,8 @@ export const PROFILE_NAMESPACE = "profile";
 /** The state key of a partner's profile of a user (also its search document id). */
 export const profileId = (partnerId: string, userId: string) => keyOf(partnerId, userId);
 /** Where the profile lives in Redis. */
-export const profileKey = (partnerId: string, userId: string) => documentKey(PROFILE_NAMESPACE, profileId(partnerId, userId));
+export const profileKey = (partnerId: string, userId: string) =>
+  documentKey(PROFILE_NAMESPACE, profileId(partnerId, userId));
 export const profilesIndex = (prefix: string) => `${prefix}profiles`;
 
 /** Exact-value fields only: search filters on them, never full text (SPEC §2.1). */

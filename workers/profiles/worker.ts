@@ -18,7 +18,10 @@ export const PROFILE_TOPICS: ProfileTopics = { events: TOPIC.clickstream, action
  * state and lookups in Redis, the same document searchable in OpenSearch,
  * and a push action on actions.push for every add_to_cart.
  */
-export function profileWorker(config: Config, { name = "profiles", topics = PROFILE_TOPICS } = {}): Worker<ClickstreamEvent, ProfileState> {
+export function profileWorker(
+  config: Config,
+  { name = "profiles", topics = PROFILE_TOPICS } = {},
+): Worker<ClickstreamEvent, ProfileState> {
   return {
     name,
     inputs: [topics.events],

@@ -16,5 +16,8 @@ export function writtenAt(record: Pick<InputRecord, "timestamp">): number {
  * written: an event time beyond that + `clockSkewMs` breaks its contract
  * (the record goes to the DLQ), so it never reaches a stream time.
  */
-export const decodeAdmitted = <E>(worker: Pick<Worker<E, unknown>, "decode">, record: InputRecord, clockSkewMs: number): Decoded<E> =>
-  admittingUntil(record.writtenAt + clockSkewMs, () => worker.decode(record));
+export const decodeAdmitted = <E>(
+  worker: Pick<Worker<E, unknown>, "decode">,
+  record: InputRecord,
+  clockSkewMs: number,
+): Decoded<E> => admittingUntil(record.writtenAt + clockSkewMs, () => worker.decode(record));

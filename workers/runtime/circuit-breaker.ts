@@ -10,7 +10,11 @@ export type BreakerStats = { state: BreakerState; opened: number; closed: number
  * breaker and lets everyone through, its failure opens it again. An answer
  * that is not worth retrying (a 4xx) still shows the service is up.
  */
-export function circuitBreaker(options: { failureThreshold: number; cooldownMs: number; onChange?(state: BreakerState): void }) {
+export function circuitBreaker(options: {
+  failureThreshold: number;
+  cooldownMs: number;
+  onChange?(state: BreakerState): void;
+}) {
   const stats: BreakerStats = { state: "closed", opened: 0, closed: 0 };
   let failures = 0;
   let openedAt = 0;

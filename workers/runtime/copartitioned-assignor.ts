@@ -25,11 +25,18 @@ export const CoPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
     }
     return [...assignment].map(([memberId, topicsOf]) => ({
       memberId,
-      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: this.version, assignment: topicsOf, userData: Buffer.alloc(0) }),
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({
+        version: this.version,
+        assignment: topicsOf,
+        userData: Buffer.alloc(0),
+      }),
     }));
   },
 
   protocol({ topics }) {
-    return { name: this.name, metadata: AssignerProtocol.MemberMetadata.encode({ version: this.version, topics, userData: Buffer.alloc(0) }) };
+    return {
+      name: this.name,
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: this.version, topics, userData: Buffer.alloc(0) }),
+    };
   },
 });

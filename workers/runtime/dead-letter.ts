@@ -27,5 +27,10 @@ export function deadLetter(record: InputRecord, reason: string, worker: string):
  * will never change), re-encoded, with why and who in headers.
  */
 export function deadLetterEvent(topic: string, key: string, value: unknown, reason: string, worker: string): OutRecord {
-  return { topic: deadLetterTopic(topic), key, value, headers: { "dlq.reason": reason, "dlq.worker": worker, "dlq.failed_at": new Date().toISOString() } };
+  return {
+    topic: deadLetterTopic(topic),
+    key,
+    value,
+    headers: { "dlq.reason": reason, "dlq.worker": worker, "dlq.failed_at": new Date().toISOString() },
+  };
 }

@@ -32,15 +32,20 @@ export type TableRecord<T> = { id: string; row: T | null };
  * key is the row's id, a null value deletes the row, and a row's own id
  * must be its key, or a compaction would keep the wrong one.
  */
-export function decodeTableRecord<S extends v.GenericSchema>(schema: S, idField: keyof v.InferOutput<S> & string): Decode<TableRecord<v.InferOutput<S>>> {
+export function decodeTableRecord<S extends v.GenericSchema>(
+  schema: S,
+  idField: keyof v.InferOutput<S> & string,
+): Decode<TableRecord<v.InferOutput<S>>> {
   const decodeRow = decodeWith(schema);
   return (record) => {
-    if (!v.is(Id, record.key)) return { ok: false, reason: `key: a ${record.topic} record needs the ${idField} as its key` };
+    if (!v.is(Id, record.key))
+      return { ok: false, reason: `key: a ${record.topic} record needs the ${idField} as its key` };
     if (record.value === null) return { ok: true, event: { id: record.key, row: null } };
     const row = decodeRow(record);
     if (!row.ok) return row;
     const id = (row.event as Record<string, unknown>)[idField];
-    if (id !== record.key) return { ok: false, reason: `${idField}: ${String(id)} differs from the record key ${record.key}` };
+    if (id !== record.key)
+      return { ok: false, reason: `${idField}: ${String(id)} differs from the record key ${record.key}` };
     return { ok: true, event: { id: record.key, row: row.event } };
   };
 }

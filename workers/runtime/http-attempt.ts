@@ -18,9 +18,16 @@ export async function httpAttempt(
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     if (response.ok) return { ok: true, response };
     await response.body?.cancel();
-    return { ok: false, retryable: isRetryableStatus(response.status), reason: `${service} answered HTTP ${response.status}` };
+    return {
+      ok: false,
+      retryable: isRetryableStatus(response.status),
+      reason: `${service} answered HTTP ${response.status}`,
+    };
   } catch (error) {
-    const reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : `request failed: ${(error as Error).message}`;
+    const reason =
+      error instanceof Error && error.name === "TimeoutError"
+        ? `no answer within ${timeoutMs} ms`
+        : `request failed: ${(error as Error).message}`;
     return { ok: false, retryable: true, reason };
   }
 }

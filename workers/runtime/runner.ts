@@ -9,7 +9,15 @@ import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetter } from "./dead-letter.ts";
 import { advanceStreamTime } from "./stream-time.ts";
 import { type GuardStats, viewGuard } from "./view-guard.ts";
-import { type Change, type Decoded, type InputRecord, type Loaded, Refused, type TopicPartition, type Worker } from "./worker.ts";
+import {
+  type Change,
+  type Decoded,
+  type InputRecord,
+  type Loaded,
+  Refused,
+  type TopicPartition,
+  type Worker,
+} from "./worker.ts";
 
 export type RunnerHooks = {
   /** After a chunk's state is committed to the store, before the consumer offset commit. */
@@ -84,7 +92,12 @@ type Flush = {
  * and everything around it is applied, so no record stalls a partition.
  * False: the guard did not admit the state, and nothing was folded.
  */
-async function foldChunk<E, S>(worker: Worker<E, S>, flush: Flush, records: InputRecord[], clockSkewMs: number): Promise<boolean> {
+async function foldChunk<E, S>(
+  worker: Worker<E, S>,
+  flush: Flush,
+  records: InputRecord[],
+  clockSkewMs: number,
+): Promise<boolean> {
   const admitted = records.map((record): Admitted<E> => {
     const result = decodeAdmitted(worker, record, clockSkewMs);
     return { record, result, key: result.ok ? worker.key(result.event) : "" };
@@ -102,7 +115,10 @@ async function applyRange<E, S>(worker: Worker<E, S>, flush: Flush, range: Admit
       return true;
     }
     const middle = Math.ceil(range.length / 2);
-    return (await applyRange(worker, flush, range.slice(0, middle))) && (await applyRange(worker, flush, range.slice(middle)));
+    return (
+      (await applyRange(worker, flush, range.slice(0, middle))) &&
+      (await applyRange(worker, flush, range.slice(middle)))
+    );
   }
 }
 
@@ -121,11 +137,16 @@ const writableTopics = new WeakMap<object, ReadonlySet<string>>();
 /** A worker's outputs and its inputs' dead-letter topics: all its fold may write. */
 function writable(worker: Pick<Worker<never, never>, "inputs" | "outputs">): ReadonlySet<string> {
   let topics = writableTopics.get(worker);
-  if (!topics) writableTopics.set(worker, (topics = new Set<string>([...worker.outputs, ...worker.inputs.map(deadLetterTopic)])));
+  if (!topics)
+    writableTopics.set(worker, (topics = new Set<string>([...worker.outputs, ...worker.inputs.map(deadLetterTopic)])));
   return topics;
 }
 
-async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnation, stats, admits }: Flush, range: Admitted<E>[]): Promise<boolean> {
+async function foldAndFlush<E, S>(
+  worker: Worker<E, S>,
+  { producer, tp, incarnation, stats, admits }: Flush,
+  range: Admitted<E>[],
+): Promise<boolean> {
   const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
   const loaded = await worker.store.load(tp, [...keys], clocksOf(worker, tp));
   if (!(await admits(loaded))) return false;
@@ -153,7 +174,10 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnat
       // the time before it (so it can tell a late record). Never past when
       // the record was written: an event stamped ahead (within the allowed
       // skew) does not make the genuine ones after it late.
-      streamTimes.set(tp.topic, advanceStreamTime(streamTimes.get(tp.topic), worker.eventTime(result.event), record.writtenAt));
+      streamTimes.set(
+        tp.topic,
+        advanceStreamTime(streamTimes.get(tp.topic), worker.eventTime(result.event), record.writtenAt),
+      );
     }
     // Deleting what does not exist is no change either.
     const unchanged = folded.state === before || (folded.state === null && before === undefined);
@@ -167,7 +191,9 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnat
 
   const undeclared = emit.find((out) => !writable(worker).has(out.topic));
   if (undeclared)
-    throw new Error(`${worker.name} emitted to ${undeclared.topic}, which is not among its declared outputs (${worker.outputs.join(", ") || "none"})`);
+    throw new Error(
+      `${worker.name} emitted to ${undeclared.topic}, which is not among its declared outputs (${worker.outputs.join(", ") || "none"})`,
+    );
   const lastOffset = range[range.length - 1]!.record.offset;
   const changes = [...changed.values()];
   for (const sink of worker.sinks ?? []) if (changes.length > 0) await sink.write(changes);
@@ -182,7 +208,12 @@ async function foldAndFlush<E, S>(worker: Worker<E, S>, { producer, tp, incarnat
 }
 
 /** The one record a sink or the store refused: to the DLQ with the refusal, and the partition moves past it. */
-async function deadLetterRefused<E, S>(worker: Worker<E, S>, { producer, tp, incarnation, stats }: Flush, record: InputRecord, refusal: Refused) {
+async function deadLetterRefused<E, S>(
+  worker: Worker<E, S>,
+  { producer, tp, incarnation, stats }: Flush,
+  record: InputRecord,
+  refusal: Refused,
+) {
   const { appliedOffset, streamTimes } = await worker.store.load(tp, [], clocksOf(worker, tp));
   if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
     stats.skipped++;
@@ -280,17 +311,28 @@ export async function runWorker<E, S>(
     // Not awaited here: disconnecting waits for the batch in hand, which is this one.
     setTimeout(() => void stop(), 0);
   };
-  const guard = viewGuard(worker as Worker<unknown, unknown>, groupIdOf(config, worker.name), config, admin, stats, log, {
-    seek: (tp, offset) => consumer.seek({ ...tp, offset }),
-    halt,
-    inTurn: inLane,
-  });
+  const guard = viewGuard(
+    worker as Worker<unknown, unknown>,
+    groupIdOf(config, worker.name),
+    config,
+    admin,
+    stats,
+    log,
+    {
+      seek: (tp, offset) => consumer.seek({ ...tp, offset }),
+      halt,
+      inTurn: inLane,
+    },
+  );
   await guard.start();
 
   await consumer.connect();
   consumer.on(
     consumer.events.GROUP_JOIN,
-    ({ payload }) => void guard.assigned(payload.memberAssignment).catch((error) => log.error("checking the assignment failed", { error: String(error) })),
+    ({ payload }) =>
+      void guard
+        .assigned(payload.memberAssignment)
+        .catch((error) => log.error("checking the assignment failed", { error: String(error) })),
   );
   await consumer.subscribe({ topics: [...worker.inputs], fromBeginning: options.fromBeginning ?? true });
   await consumer.run({
@@ -316,13 +358,18 @@ export async function runWorker<E, S>(
           };
           if (!(await foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS))) return false;
           await options.hooks?.afterFlush?.(tp, lastOffset);
-          await consumer.commitOffsets([{ ...tp, offset: String(BigInt(lastOffset) + 1n), metadata: guard.commitMetadata() }]);
+          await consumer.commitOffsets([
+            { ...tp, offset: String(BigInt(lastOffset) + 1n), metadata: guard.commitMetadata() },
+          ]);
           guard.applied(tp, BigInt(lastOffset));
           return true;
         });
         if (!folded) return;
         resolveOffset(lastOffset);
-        lags.set(`${tp.topic}:${tp.partition}`, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n)));
+        lags.set(
+          `${tp.topic}:${tp.partition}`,
+          Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n)),
+        );
         stats.lag = [...lags.values()].reduce((a, b) => a + b, 0);
         await heartbeat();
       }

@@ -17,7 +17,8 @@ export function serveStatus(running: readonly Running[], port: number, hostname 
     fetch(request) {
       const { pathname } = new URL(request.url);
       if (pathname === "/healthz") return Response.json({ ok: true });
-      if (pathname === "/status") return Response.json({ workers: Object.fromEntries(running.map((r) => [r.name, statusOf(r)])) });
+      if (pathname === "/status")
+        return Response.json({ workers: Object.fromEntries(running.map((r) => [r.name, statusOf(r)])) });
       return Response.json({ error: "not_found", message: "try /status or /healthz" }, { status: 404 });
     },
   });
@@ -39,11 +40,20 @@ const PUBLISHED_FOR_SECONDS = 15;
  * API's /readyz can say which views are running, restoring or stopped,
  * whatever process runs them. Returns a stop function.
  */
-export function publishStatus(running: readonly Running[], config: Config, redis: Redis = createRedis(config)): () => void {
+export function publishStatus(
+  running: readonly Running[],
+  config: Config,
+  redis: Redis = createRedis(config),
+): () => void {
   const publish = () => {
     const pipeline = redis.pipeline();
     for (const r of running)
-      pipeline.set(workerStatusKey(r.name), JSON.stringify({ ...statusOf(r), at: new Date().toISOString() }), "EX", PUBLISHED_FOR_SECONDS);
+      pipeline.set(
+        workerStatusKey(r.name),
+        JSON.stringify({ ...statusOf(r), at: new Date().toISOString() }),
+        "EX",
+        PUBLISHED_FOR_SECONDS,
+      );
     pipeline.exec().catch(() => {});
   };
   publish();

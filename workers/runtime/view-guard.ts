@@ -46,7 +46,15 @@ const tpKey = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
  *   Streams restores a store from its changelog; and while running, a store
  *   that falls behind what this process applied is caught the same way.
  */
-export function viewGuard(worker: Worker<unknown, unknown>, groupId: string, config: Config, admin: Admin, stats: GuardStats, log: Logger, act: GuardActions) {
+export function viewGuard(
+  worker: Worker<unknown, unknown>,
+  groupId: string,
+  config: Config,
+  admin: Admin,
+  stats: GuardStats,
+  log: Logger,
+  act: GuardActions,
+) {
   let storeId = "";
   let incarnations = new Map<string, string>();
   /** Per partition, the check made once per assignment (its seek or halt included). */
@@ -57,7 +65,8 @@ export function viewGuard(worker: Worker<unknown, unknown>, groupId: string, con
   const restoring = new Map<string, bigint>();
   let resetting: Promise<void> | undefined;
 
-  const lowOf = async (tp: TopicPartition) => BigInt((await admin.fetchTopicOffsets(tp.topic)).find((p) => p.partition === tp.partition)!.low);
+  const lowOf = async (tp: TopicPartition) =>
+    BigInt((await admin.fetchTopicOffsets(tp.topic)).find((p) => p.partition === tp.partition)!.low);
 
   /** Read a partition again from `from` (the state's end; null: the earliest record kept), until it is back at `until` (null: a view folded anew). */
   async function restore(tp: TopicPartition, from: bigint | null, until: bigint | null, why: string) {
@@ -134,7 +143,12 @@ export function viewGuard(worker: Worker<unknown, unknown>, groupId: string, con
     // Offsets committed for a store (not set by hand: a rebuild, a reset to the latest) that this one does not hold up to.
     if (mine?.metadata?.startsWith("store:") && at > 0n && (from === null || from < at)) {
       const whose = mine.metadata === metadataOf(storeId) ? "this store" : `another store (${mine.metadata})`;
-      await restore(tp, from, at, `view ${worker.name}: offsets up to ${at} were committed for ${whose}, which holds ${appliedOffset ?? "nothing"}`);
+      await restore(
+        tp,
+        from,
+        at,
+        `view ${worker.name}: offsets up to ${at} were committed for ${whose}, which holds ${appliedOffset ?? "nothing"}`,
+      );
     } else if (appliedOffset !== null) {
       // What the store holds now is what it must keep holding (the watch compares with it).
       applied.set(tpKey(tp), appliedOffset);
@@ -160,7 +174,11 @@ export function viewGuard(worker: Worker<unknown, unknown>, groupId: string, con
     async assigned(assignment: Record<string, number[]>) {
       checks = new Map();
       incarnations = await topicIncarnations(config, worker.inputs).catch(() => incarnations);
-      await Promise.all(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => checked({ topic, partition }))));
+      await Promise.all(
+        Object.entries(assignment).flatMap(([topic, partitions]) =>
+          partitions.map((partition) => checked({ topic, partition })),
+        ),
+      );
     },
 
     incarnation: (topic: string) => incarnations.get(topic)!,
@@ -177,8 +195,10 @@ export function viewGuard(worker: Worker<unknown, unknown>, groupId: string, con
      * holds what this process applied. False: do not fold the chunk (the
      * partition was moved, or the worker halted).
      */
-    admits: async (tp: TopicPartition, { appliedOffset, incarnation }: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) =>
-      (await sameLog(tp, incarnation)) && (await stillHeld(tp, appliedOffset)),
+    admits: async (
+      tp: TopicPartition,
+      { appliedOffset, incarnation }: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">,
+    ) => (await sameLog(tp, incarnation)) && (await stillHeld(tp, appliedOffset)),
 
     /** Compare the store with what this process applied every few seconds, also when no records come. Returns a stop function. */
     watch(): () => void {

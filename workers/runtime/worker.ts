@@ -82,7 +82,13 @@ export type StateStore<S, E = unknown> = {
    */
   id(): Promise<string>;
   load(tp: TopicPartition, keys: readonly string[], clocks: readonly TopicPartition[]): Promise<Loaded<S>>;
-  commit(tp: TopicPartition, changes: readonly Change<S, E>[], offset: string, streamTime: number | undefined, incarnation: string): Promise<void>;
+  commit(
+    tp: TopicPartition,
+    changes: readonly Change<S, E>[],
+    offset: string,
+    streamTime: number | undefined,
+    incarnation: string,
+  ): Promise<void>;
   /** Drop the view: every document the worker wrote, its applied offsets and its identity (a view folded again from its log). */
   reset(): Promise<void>;
   close(): Promise<void>;

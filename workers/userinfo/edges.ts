@@ -12,7 +12,10 @@ import type { Folded, InputRecord } from "../runtime/worker.ts";
  * `userinfo.deltas`, keyed by the user each count belongs to.
  */
 
-export type EdgeEvent = { kind: "tweet"; event: TweetEvent } | { kind: "follow"; event: FollowEvent } | { kind: "like"; event: LikeEvent };
+export type EdgeEvent =
+  | { kind: "tweet"; event: TweetEvent }
+  | { kind: "follow"; event: FollowEvent }
+  | { kind: "like"; event: LikeEvent };
 
 /** An edge that exists; for a tweet, who wrote it (a delete may not say). */
 export type Edge = { author?: string };
@@ -28,14 +31,23 @@ export function edgeKey(edge: EdgeEvent): string {
   }
 }
 
-function countChanges(topic: string, record: InputRecord, changes: [user: string, count: CountName, step: 1 | -1][]): OutRecord[] {
+function countChanges(
+  topic: string,
+  record: InputRecord,
+  changes: [user: string, count: CountName, step: 1 | -1][],
+): OutRecord[] {
   // One record per user, so a self-follow is one change of two counts.
   const byUser = new Map<string, CountDelta["changes"]>();
   for (const [user, count, step] of changes) byUser.set(user, { ...byUser.get(user), [count]: step });
   return [...byUser].map(([user_id, counts]) => ({
     topic,
     key: user_id,
-    value: { user_id, changes: counts, source: `${record.topic}:${record.partition}`, source_offset: record.offset } satisfies CountDelta,
+    value: {
+      user_id,
+      changes: counts,
+      source: `${record.topic}:${record.partition}`,
+      source_offset: record.offset,
+    } satisfies CountDelta,
   }));
 }
 
@@ -44,12 +56,15 @@ export const edgeFold =
   (deltasTopic: string) =>
   (edge: Edge | undefined, input: EdgeEvent, record: InputRecord): Folded<Edge> => {
     const exists = edge !== undefined;
-    const deltas = (changes: [user: string, count: CountName, step: 1 | -1][]) => countChanges(deltasTopic, record, changes);
+    const deltas = (changes: [user: string, count: CountName, step: 1 | -1][]) =>
+      countChanges(deltasTopic, record, changes);
     switch (input.kind) {
       case "tweet": {
         const { type, user_id } = input.event;
-        if (type === "created" && !exists) return { state: { author: user_id }, emit: deltas([[user_id, "tweets", 1]]) };
-        if (type === "deleted" && exists) return { state: null, emit: deltas([[edge.author ?? user_id, "tweets", -1]]) };
+        if (type === "created" && !exists)
+          return { state: { author: user_id }, emit: deltas([[user_id, "tweets", 1]]) };
+        if (type === "deleted" && exists)
+          return { state: null, emit: deltas([[edge.author ?? user_id, "tweets", -1]]) };
         return { state: edge ?? null };
       }
       case "follow": {

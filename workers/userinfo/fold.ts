@@ -4,7 +4,8 @@ import { applyOnce } from "../runtime/source-offsets.ts";
 import type { Folded } from "../runtime/worker.ts";
 import { type UserInfoState, userInfoDocument } from "./view.ts";
 
-export const zeroCounts = (): Record<CountName, number> => Object.fromEntries(COUNTS.map((c) => [c, 0])) as Record<CountName, number>;
+export const zeroCounts = (): Record<CountName, number> =>
+  Object.fromEntries(COUNTS.map((c) => [c, 0])) as Record<CountName, number>;
 
 /** A changelog record (null user: a tombstone) or a count change from stage 1. */
 export type UserInfoEvent = { kind: "user"; user_id: string; user: User | null } | { kind: "delta"; delta: CountDelta };

@@ -20,7 +20,8 @@ export const userInfoKey = (userId: string) => documentKey(USERINFO_NAMESPACE, k
 export const userInfoIndex = (prefix: string) => `${prefix}userinfo`;
 
 /** The document to serve, or null while the user does not exist. */
-export const userInfoDocument = (state: UserInfoState): UserInfo | null => (state.user ? { ...state.user, ...state.counts } : null);
+export const userInfoDocument = (state: UserInfoState): UserInfo | null =>
+  state.user ? { ...state.user, ...state.counts } : null;
 
 export const USERINFO_MAPPING = {
   dynamic: "strict",

@@ -13,7 +13,14 @@ import { type UserInfoEvent, userInfoFold } from "./fold.ts";
 import { USERINFO_MAPPING, USERINFO_NAMESPACE, type UserInfoState, userInfoDocument, userInfoIndex } from "./view.ts";
 
 /** Where the user information service reads and writes; tests point it at their own topics. */
-export type UserInfoTopics = { tweets: string; follows: string; likes: string; users: string; deltas: string; changelog: string };
+export type UserInfoTopics = {
+  tweets: string;
+  follows: string;
+  likes: string;
+  users: string;
+  deltas: string;
+  changelog: string;
+};
 export const USERINFO_TOPICS: UserInfoTopics = {
   tweets: TOPIC.tweets,
   follows: TOPIC.follows,
@@ -36,7 +43,10 @@ const decodeEdge = (topics: UserInfoTopics) =>
  * social.tweets, social.follows, social.likes -> edge state -> count changes
  * on userinfo.deltas, keyed by the user each count belongs to (SPEC §3.3).
  */
-export function socialEdgesWorker(config: Config, { name = "social-edges", topics = USERINFO_TOPICS }: Options = {}): Worker<EdgeEvent, Edge> {
+export function socialEdgesWorker(
+  config: Config,
+  { name = "social-edges", topics = USERINFO_TOPICS }: Options = {},
+): Worker<EdgeEvent, Edge> {
   return {
     name,
     inputs: [topics.tweets, topics.follows, topics.likes],
@@ -56,7 +66,9 @@ const decodeUserInfoInput = (topics: UserInfoTopics) =>
     [topics.deltas]: decodeWith(CountDelta, (delta) => ({ kind: "delta", delta })),
     [topics.users]: (record) => {
       const decoded = decodeUsers(record);
-      return decoded.ok ? { ok: true, event: { kind: "user", user_id: decoded.event.id, user: decoded.event.row } } : decoded;
+      return decoded.ok
+        ? { ok: true, event: { kind: "user", user_id: decoded.event.id, user: decoded.event.row } }
+        : decoded;
     },
   });
 const decodeUsers = decodeTableRecord(User, "user_id");
@@ -69,7 +81,10 @@ const decodeUsers = decodeTableRecord(User, "user_id");
  * of both topics in turn, different partition numbers at once. The
  * documents are the view the API reads, whatever the worker's name.
  */
-export function userInfoWorker(config: Config, { name = "userinfo", topics = USERINFO_TOPICS }: Options = {}): Worker<UserInfoEvent, UserInfoState> {
+export function userInfoWorker(
+  config: Config,
+  { name = "userinfo", topics = USERINFO_TOPICS }: Options = {},
+): Worker<UserInfoEvent, UserInfoState> {
   return {
     name,
     inputs: [topics.users, topics.deltas],

@@ -48,7 +48,9 @@ export function augmenterWorker(
   async function augment(member: MemberSignup): Promise<void> {
     let attempts = 0;
     for (;;) {
-      const { result, probe } = await breaker.call(() => requestSubscriberKey(url!, member.id, config.KEY_SERVICE_TIMEOUT_MS));
+      const { result, probe } = await breaker.call(() =>
+        requestSubscriberKey(url!, member.id, config.KEY_SERVICE_TIMEOUT_MS),
+      );
       if (result.ok) {
         const augmented: AugmentedMember = { ...member, subscriber_key: result.subscriberKey };
         await producer.send([{ topic: output, key: member.id, value: augmented }]);
@@ -76,11 +78,17 @@ export function augmenterWorker(
     outputs: [output],
     decode: decodeWith(MemberSignup),
     key: (member) => keyOf(member.id),
-    store: redisStateStore<Handled>({ redis: createRedis(config), namespace: `${name}:handled`, worker: name, ttlSeconds: HANDLED_TTL_SECONDS }),
+    store: redisStateStore<Handled>({
+      redis: createRedis(config),
+      namespace: `${name}:handled`,
+      worker: name,
+      ttlSeconds: HANDLED_TTL_SECONDS,
+    }),
     sinks: [
       {
         name: "subscriber-keys",
-        write: (changes: readonly Change<Handled, MemberSignup>[]) => forEachLimited(changes, config.KEY_SERVICE_CONCURRENCY, ({ event }) => augment(event)),
+        write: (changes: readonly Change<Handled, MemberSignup>[]) =>
+          forEachLimited(changes, config.KEY_SERVICE_CONCURRENCY, ({ event }) => augment(event)),
         close: () => producer.disconnect(),
       },
     ],

@@ -27,7 +27,9 @@ export function welcomeMessageId(memberId: string, from: string): string {
 /** SMTP 4xx and connection trouble are worth retrying; a 5xx answer will not change. */
 function smtpAttempt(error: unknown): Attempt {
   const { responseCode, message } = error as { responseCode?: number; message?: string };
-  const reason = responseCode ? `SMTP server answered ${responseCode}: ${message}` : `SMTP failed: ${message ?? String(error)}`;
+  const reason = responseCode
+    ? `SMTP server answered ${responseCode}: ${message}`
+    : `SMTP failed: ${message ?? String(error)}`;
   return { ok: false, retryable: responseCode === undefined || responseCode < 500, reason };
 }
 
@@ -40,7 +42,10 @@ function smtpAttempt(error: unknown): Attempt {
  * Rejected for good (SMTP 5xx, or retries exhausted): members.augmented.dlq
  * and a `dead_lettered` row.
  */
-export function emailerWorker(config: Config, { name = "emailer", input = TOPIC.membersAugmented } = {}): Worker<AugmentedMember, Handled> {
+export function emailerWorker(
+  config: Config,
+  { name = "emailer", input = TOPIC.membersAugmented } = {},
+): Worker<AugmentedMember, Handled> {
   const log = logger(name);
   const stats: EmailerStats = { sent: 0, retried: 0, deadLettered: 0, lastError: null };
   const transport = nodemailer.createTransport({
@@ -89,7 +94,9 @@ export function emailerWorker(config: Config, { name = "emailer", input = TOPIC.
     stats.deadLettered++;
     stats.lastError = `${new Date().toISOString()} member ${member.id}: ${result.reason}`;
     log.warn("welcome email dead-lettered", { member: member.id, reason: result.reason });
-    await producer.send([deadLetterEvent(input, member.id, member, `${result.reason} (after ${result.attempts} attempts)`, name)]);
+    await producer.send([
+      deadLetterEvent(input, member.id, member, `${result.reason} (after ${result.attempts} attempts)`, name),
+    ]);
     outcomes.set(member.id, { outcome: "dead_lettered", reason: result.reason, at: new Date() });
   }
 
@@ -129,7 +136,8 @@ export function emailerWorker(config: Config, { name = "emailer", input = TOPIC.
     sinks: [
       {
         name: "smtp",
-        write: (changes: readonly Change<Handled, AugmentedMember>[]) => forEachLimited(changes, config.EMAIL_CONCURRENCY * 2, ({ event }) => send(event)),
+        write: (changes: readonly Change<Handled, AugmentedMember>[]) =>
+          forEachLimited(changes, config.EMAIL_CONCURRENCY * 2, ({ event }) => send(event)),
         close: async () => {
           transport.close();
           await producer.disconnect();

@@ -8,7 +8,12 @@ export type KeyAttempt = Exclude<Attempt, { ok: true }> | { ok: true; subscriber
  * call is (`httpAttempt`); a 2xx without a usable key will never succeed.
  */
 export async function requestSubscriberKey(baseUrl: string, memberId: string, timeoutMs: number): Promise<KeyAttempt> {
-  const answer = await httpAttempt("key service", `${baseUrl.replace(/\/$/, "")}/v1/subscriber-keys/${encodeURIComponent(memberId)}`, {}, timeoutMs);
+  const answer = await httpAttempt(
+    "key service",
+    `${baseUrl.replace(/\/$/, "")}/v1/subscriber-keys/${encodeURIComponent(memberId)}`,
+    {},
+    timeoutMs,
+  );
   if (!answer.ok) return answer;
   const body = (await answer.response.json().catch(() => ({}))) as { subscriber_key?: unknown };
   const key = body.subscriber_key;

@@ -1,7 +1,15 @@
 import * as v from "valibot";
 import { Amount, boundedArray, contract, Id, optionalText, Text, Timestamp } from "./fields.ts";
 
-export const EVENT_TYPES = ["page_view", "search", "add_to_cart", "remove_from_cart", "wishlist", "purchase", "session_start"] as const;
+export const EVENT_TYPES = [
+  "page_view",
+  "search",
+  "add_to_cart",
+  "remove_from_cart",
+  "wishlist",
+  "purchase",
+  "session_start",
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** `clickstream.events`, key user_id (SPEC §8). */
@@ -26,7 +34,10 @@ export const ClickstreamEvent = v.pipe(
     cart_amount: v.nullish(Amount),
   }),
   v.forward(
-    v.check((event) => event.type !== "purchase" || typeof event.cart_amount === "number", "is required when type is purchase"),
+    v.check(
+      (event) => event.type !== "purchase" || typeof event.cart_amount === "number",
+      "is required when type is purchase",
+    ),
     ["cart_amount"],
   ),
 );

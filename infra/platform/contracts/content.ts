@@ -81,7 +81,12 @@ export type OpensWatermark = v.InferOutput<typeof OpensWatermark>;
 const windowBounds = { window_start: Timestamp, window_end: Timestamp };
 
 /** `content.user-activity`, key user_id: content a user opened in one window (sent when it closes, again when a late open within the grace changes it). */
-export const UserActivity = contract({ user_id: Id, ...windowBounds, opens: Count(), content_ids: boundedArray(Id, 1000, "content ids") });
+export const UserActivity = contract({
+  user_id: Id,
+  ...windowBounds,
+  opens: Count(),
+  content_ids: boundedArray(Id, 1000, "content ids"),
+});
 export type UserActivity = v.InferOutput<typeof UserActivity>;
 
 const Ranked = v.object({ content_id: Id, opens: v.pipe(Count(), v.minValue(1, "must be at least 1")) });
@@ -92,5 +97,9 @@ const Ranked = v.object({ content_id: Id, opens: v.pipe(Count(), v.minValue(1, "
  * one partition each, so the top N across all content is the top N of the
  * partitions' lists together.
  */
-export const PopularInPartition = contract({ ...windowBounds, partition: Count(100_000), top: boundedArray(Ranked, 1000, "ranked items") });
+export const PopularInPartition = contract({
+  ...windowBounds,
+  partition: Count(100_000),
+  top: boundedArray(Ranked, 1000, "ranked items"),
+});
 export type PopularInPartition = v.InferOutput<typeof PopularInPartition>;

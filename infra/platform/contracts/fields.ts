@@ -49,12 +49,22 @@ export const storableText = v.pipe(
   v.check((text) => text.isWellFormed(), "must not contain a lone surrogate (invalid UTF-16)"),
 );
 
-export const Id = v.pipe(v.string("expected a string id"), v.nonEmpty("must not be empty"), v.maxLength(128, "must be at most 128 characters"), storableText);
+export const Id = v.pipe(
+  v.string("expected a string id"),
+  v.nonEmpty("must not be empty"),
+  v.maxLength(128, "must be at most 128 characters"),
+  storableText,
+);
 
 /** Text of at most `max` characters (`nonEmpty`: at least one). */
 export const Text = (max: number, { nonEmpty = false } = {}) =>
   nonEmpty
-    ? v.pipe(v.string("expected a string"), v.nonEmpty("must not be empty"), v.maxLength(max, `must be at most ${max} characters`), storableText)
+    ? v.pipe(
+        v.string("expected a string"),
+        v.nonEmpty("must not be empty"),
+        v.maxLength(max, `must be at most ${max} characters`),
+        storableText,
+      )
     : v.pipe(v.string("expected a string"), v.maxLength(max, `must be at most ${max} characters`), storableText);
 
 // ISO-8601 with a zone: 2026-11-25T13:04:05.123Z or ...+01:00.
@@ -67,7 +77,8 @@ function timeProblem(value: string, latestMs: number): string | undefined {
   if (!match) return undefined;
   const [, y, m, d, hh, mm, sign, offH, offM] = match;
   const day = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
-  if (day.getUTCMonth() !== Number(m) - 1 || day.getUTCDate() !== Number(d) || Number(hh) > 23 || Number(mm) > 59) return "is not a real date and time";
+  if (day.getUTCMonth() !== Number(m) - 1 || day.getUTCDate() !== Number(d) || Number(hh) > 23 || Number(mm) > 59)
+    return "is not a real date and time";
   if (sign !== undefined) {
     const minutes = Number(offH) * 60 + Number(offM);
     const limit = sign === "+" ? ADMISSION.maxOffsetMinutes.ahead : ADMISSION.maxOffsetMinutes.behind;
@@ -107,7 +118,12 @@ export const Amount = v.pipe(
 
 /** A count or a partition number: a non-negative integer with a bound. */
 export const Count = (max = 2 ** 31 - 1) =>
-  v.pipe(v.number("expected a number"), v.integer("expected an integer"), v.minValue(0, "must not be negative"), v.maxValue(max, `must be at most ${max}`));
+  v.pipe(
+    v.number("expected a number"),
+    v.integer("expected an integer"),
+    v.minValue(0, "must not be negative"),
+    v.maxValue(max, `must be at most ${max}`),
+  );
 
 /** A Kafka offset as a string (int64). */
 export const Offset = v.pipe(v.string("expected an offset string"), v.regex(/^\d{1,19}$/, "expected an offset"));
@@ -117,7 +133,9 @@ export const Offset = v.pipe(v.string("expected an offset string"), v.regex(/^\d
  * field is reported on that field as "is required".
  */
 export const contract = <E extends v.ObjectEntries>(entries: E) =>
-  v.object(entries, (issue) => (issue.input === undefined && issue.path?.length ? "is required" : "expected a JSON object"));
+  v.object(entries, (issue) =>
+    issue.input === undefined && issue.path?.length ? "is required" : "expected a JSON object",
+  );
 
 /** Optional fields may be absent or null. */
 export const optionalText = (max = 2048) => v.nullish(Text(max));
@@ -127,4 +145,8 @@ export const optionalText = (max = 2048) => v.nullish(Text(max));
  * a huge array costs one error, not one per item.
  */
 export const boundedArray = <S extends v.GenericSchema>(item: S, max: number, what: string) =>
-  v.pipe(v.array(v.unknown(), `expected an array of ${what}`), v.maxLength(max, `at most ${max} ${what}`), v.array(item, `expected an array of ${what}`));
+  v.pipe(
+    v.array(v.unknown(), `expected an array of ${what}`),
+    v.maxLength(max, `at most ${max} ${what}`),
+    v.array(item, `expected an array of ${what}`),
+  );

@@ -32,7 +32,8 @@ function unstorable(value: unknown, path: string, depth: number): FieldError | u
   }
   for (const key in value) {
     const field = at(path, key);
-    if (key.includes("\0") || !key.isWellFormed()) return { field, reason: "a field name must not contain a NUL character or a lone surrogate" };
+    if (key.includes("\0") || !key.isWellFormed())
+      return { field, reason: "a field name must not contain a NUL character or a lone surrogate" };
     const problem = unstorable((value as Record<string, unknown>)[key], field, depth + 1);
     if (problem) return problem;
   }
@@ -47,18 +48,23 @@ export function validate<S extends v.GenericSchema>(schema: S, value: unknown): 
   // One message per field: stop a field's checks at its first failure.
   const result = v.safeParse(schema, value, { abortPipeEarly: true });
   if (!result.success) {
-    return { ok: false, errors: result.issues.map((issue) => ({ field: v.getDotPath(issue) ?? "", reason: issue.message })) };
+    return {
+      ok: false,
+      errors: result.issues.map((issue) => ({ field: v.getDotPath(issue) ?? "", reason: issue.message })),
+    };
   }
   const problem = unstorable(value, "", 0);
   return problem ? { ok: false, errors: [problem] } : { ok: true, value: result.output };
 }
 
 /** One line for logs and dead-letter headers. */
-export const describeErrors = (errors: FieldError[]) => errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join("; ");
+export const describeErrors = (errors: FieldError[]) =>
+  errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join("; ");
 
 /** Decode a record value (UTF-8 JSON) against its topic's contract. */
 export function decodeJson<S extends v.GenericSchema>(schema: S, bytes: Buffer | null): Validated<v.InferOutput<S>> {
-  if (bytes === null) return { ok: false, errors: [{ field: "", reason: "empty value (tombstone) where an event was expected" }] };
+  if (bytes === null)
+    return { ok: false, errors: [{ field: "", reason: "empty value (tombstone) where an event was expected" }] };
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString("utf8"));

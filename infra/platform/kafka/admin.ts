@@ -23,7 +23,8 @@ async function waitUntilServed(admin: Admin, topics: string[], timeoutMs = 60_00
         const offsets = await admin.fetchTopicOffsets(topic);
         if (offsets.length > 0) break;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`topic ${topic} was created but its partitions are not served: ${(error as Error).message}`);
+        if (Date.now() > deadline)
+          throw new Error(`topic ${topic} was created but its partitions are not served: ${(error as Error).message}`);
       }
       await Bun.sleep(200);
     }
@@ -41,7 +42,11 @@ const configEntriesOf = (spec: TopicSpec) => [
  * that would move keys to other partitions and break per-key order and
  * co-partitioning, so a difference is reported instead.
  */
-export async function applyTopics(admin: Admin, specs: readonly TopicSpec[], defaults: TopicDefaults): Promise<TopicsApplied> {
+export async function applyTopics(
+  admin: Admin,
+  specs: readonly TopicSpec[],
+  defaults: TopicDefaults,
+): Promise<TopicsApplied> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.name));
   const present = specs.filter((s) => existing.has(s.name));
@@ -73,16 +78,26 @@ export async function applyTopics(admin: Admin, specs: readonly TopicSpec[], def
 
   const described = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configNames: ["cleanup.policy", "retention.ms"] })),
+    resources: present.map((s) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: s.name,
+      configNames: ["cleanup.policy", "retention.ms"],
+    })),
   });
   const drifted = present.filter((spec) => {
     const entries = described.resources.find((r) => r.resourceName === spec.name)?.configEntries ?? [];
-    return configEntriesOf(spec).some((want) => entries.find((e) => e.configName === want.name)?.configValue !== want.value);
+    return configEntriesOf(spec).some(
+      (want) => entries.find((e) => e.configName === want.name)?.configValue !== want.value,
+    );
   });
   if (drifted.length > 0) {
     await admin.alterConfigs({
       validateOnly: false,
-      resources: drifted.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configEntries: configEntriesOf(s) })),
+      resources: drifted.map((s) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name: s.name,
+        configEntries: configEntriesOf(s),
+      })),
     });
     result.reconfigured = drifted.map((s) => s.name);
   }

@@ -15,7 +15,11 @@ const NO_TOPIC_ID = "00000000-0000-0000-0000-000000000000";
  * question goes through @platformatic/kafka.
  */
 export async function topicIncarnations(config: Config, topics: readonly string[]): Promise<Map<string, string>> {
-  const admin = new Admin({ clientId: `${config.KAFKA_CLIENT_ID}-incarnations`, bootstrapBrokers: config.KAFKA_BROKERS, timeout: 10_000 });
+  const admin = new Admin({
+    clientId: `${config.KAFKA_CLIENT_ID}-incarnations`,
+    bootstrapBrokers: config.KAFKA_BROKERS,
+    timeout: 10_000,
+  });
   try {
     const metadata = await admin.metadata({ topics: [...topics] });
     return new Map(

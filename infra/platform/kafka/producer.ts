@@ -36,7 +36,11 @@ type Waiting = { records: Encoded[]; resolve(): void; reject(error: unknown): vo
 function encodeRecord(record: OutRecord): Encoded {
   const value = encode(record.value);
   const bytes = (value?.length ?? 0) + (record.key?.length ?? 0) + 64;
-  return { topic: record.topic, message: { key: record.key, value, headers: record.headers, partition: record.partition }, bytes };
+  return {
+    topic: record.topic,
+    message: { key: record.key, value, headers: record.headers, partition: record.partition },
+    bytes,
+  };
 }
 
 /**

@@ -120,11 +120,16 @@ async function due(count: number): Promise<Item[]> {
   return Array.from({ length: count }, (): Item => {
     if (values.mode === "social") {
       const record = social.next();
-      const type = (record.value as { type?: string } | null)?.type ?? (record.value === null ? "user deleted" : "user upsert");
+      const type =
+        (record.value as { type?: string } | null)?.type ?? (record.value === null ? "user deleted" : "user upsert");
       return { record, label: `${record.topic} ${type}` };
     }
     const event = clicks.next();
-    return { record: { topic: TOPIC.clickstream, key: event.user_id, value: event }, label: event.type, partner: event.partner_id };
+    return {
+      record: { topic: TOPIC.clickstream, key: event.user_id, value: event },
+      label: event.type,
+      partner: event.partner_id,
+    };
   });
 }
 const api = values.api ?? `http://127.0.0.1:${config.PORT}`;
@@ -160,7 +165,8 @@ async function openSink(): Promise<{ send(items: Item[]): Promise<void>; close()
               headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
               body: JSON.stringify(list.slice(i, i + 100).map((item) => item.record.value)),
             }).then(async (response) => {
-              if (response.status !== 202) throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
+              if (response.status !== 202)
+                throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
             }),
           );
         }
@@ -176,7 +182,9 @@ const users = new Set<string>();
 let sent = 0;
 let failed = 0;
 const tickMs = 100;
-console.log(`datagen ${runId}: ${values.mode}, ${rate} events/s for ${duration}s via ${via === "api" ? api : "the topics"}`);
+console.log(
+  `datagen ${runId}: ${values.mode}, ${rate} events/s for ${duration}s via ${via === "api" ? api : "the topics"}`,
+);
 
 let lastReport = started;
 for (let tick = 0; Date.now() - started < duration * 1000; tick++) {

@@ -11,8 +11,32 @@ import { random } from "./random.ts";
 export type ClickstreamOptions = { users: number; partners: number; seed: number; runId: string };
 
 const COUNTRIES = ["DE", "FR", "US", "GB", "ES", "IT", "NL", "PL", "SE", "BR"];
-const LANGUAGES: Record<string, string> = { DE: "de", FR: "fr", US: "en", GB: "en", ES: "es", IT: "it", NL: "nl", PL: "pl", SE: "sv", BR: "pt" };
-const CATEGORIES = ["shoes", "bags", "dresses", "shirts", "watches", "toys", "books", "garden", "kitchen", "sports", "beauty", "games"];
+const LANGUAGES: Record<string, string> = {
+  DE: "de",
+  FR: "fr",
+  US: "en",
+  GB: "en",
+  ES: "es",
+  IT: "it",
+  NL: "nl",
+  PL: "pl",
+  SE: "sv",
+  BR: "pt",
+};
+const CATEGORIES = [
+  "shoes",
+  "bags",
+  "dresses",
+  "shirts",
+  "watches",
+  "toys",
+  "books",
+  "garden",
+  "kitchen",
+  "sports",
+  "beauty",
+  "games",
+];
 const AGENTS = [
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
   "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",

@@ -96,7 +96,10 @@ export function commerceGenerator(options: CommerceOptions) {
     };
   };
   const at = (item: CommerceItem, emitAt: number) => pending.push({ emitAt, seq: seq++, item });
-  const record = (topic: string, user: string, value: Click | Checkout): CommerceItem => ({ kind: "record", record: { topic, key: user, value } });
+  const record = (topic: string, user: string, value: Click | Checkout): CommerceItem => ({
+    kind: "record",
+    record: { topic, key: user, value },
+  });
 
   function startSession(time: number) {
     const u = pickIndex(options.users);
@@ -148,7 +151,8 @@ export function commerceGenerator(options: CommerceOptions) {
 
   return {
     /** Every user's first version, valid from a day before the start. */
-    initialUsers: (): UserRow[] => Array.from({ length: options.users }, (_, i) => userRow(i, options.start - 86_400_000)),
+    initialUsers: (): UserRow[] =>
+      Array.from({ length: options.users }, (_, i) => userRow(i, options.start - 86_400_000)),
 
     /** Everything due up to `time` (event time), in emission order. */
     advanceTo(time: number): CommerceItem[] {
@@ -178,7 +182,10 @@ export function commerceGenerator(options: CommerceOptions) {
  * checkouts were made, with every user's versions (the first ones included)
  * in time order. Sessions still open at the end are left out.
  */
-export function commerceRun(options: CommerceOptions & { checkouts: number }): { records: OutRecord[]; versions: UserRow[] } {
+export function commerceRun(options: CommerceOptions & { checkouts: number }): {
+  records: OutRecord[];
+  versions: UserRow[];
+} {
   const generator = commerceGenerator(options);
   const records: OutRecord[] = [];
   const versions = generator.initialUsers();

@@ -20,7 +20,12 @@ const REGIONS = ["eu-west", "eu-north", "us-east", "us-west", "ap-south", "sa-ea
 const GENDERS = ["f", "m", "x"];
 const DEVICES = ["ios", "android", "web"];
 // Opened most, then clicked and watched, scrolled least.
-const ACTION_WEIGHTS: Record<(typeof ACTIONS)[number], number> = { opened: 0.5, clicked: 0.2, watched: 0.2, scrolled: 0.1 };
+const ACTION_WEIGHTS: Record<(typeof ACTIONS)[number], number> = {
+  opened: 0.5,
+  clicked: 0.2,
+  watched: 0.2,
+  scrolled: 0.1,
+};
 
 /**
  * A content app's traffic (SPEC §2.5): beacons and interactions of a user
@@ -29,7 +34,13 @@ const ACTION_WEIGHTS: Record<(typeof ACTIONS)[number], number> = { opened: 0.5, 
  * attributes); now and then a user moves region, a change written to
  * Postgres and captured like any other.
  */
-export function contentGenerator({ users, contents, seed, runId, topics = { beacons: TOPIC.beacons, interactions: TOPIC.interactions } }: ContentOptions) {
+export function contentGenerator({
+  users,
+  contents,
+  seed,
+  runId,
+  topics = { beacons: TOPIC.beacons, interactions: TOPIC.interactions },
+}: ContentOptions) {
   const rand = random(seed);
   const pick = <T>(items: readonly T[]) => items[Math.floor(rand() * items.length)]!;
   const userId = (i: number) => `${runId}-u${i}`;

@@ -49,20 +49,39 @@ export function socialGenerator(options: { users: number; seed: number; runId: s
       if (r < 0.35) {
         if (tweets.length > 0 && rand() < 0.2) {
           const t = pick(tweets);
-          return { topic: TOPIC.tweets, key: t.id, value: { type: "deleted", tweet_id: t.id, user_id: t.author, occurred_at } };
+          return {
+            topic: TOPIC.tweets,
+            key: t.id,
+            value: { type: "deleted", tweet_id: t.id, user_id: t.author, occurred_at },
+          };
         }
-        const t = rand() < 0.05 && tweets.length > 0 ? pick(tweets) : { id: `${options.runId}-t${sequence++}`, author: userId(someone) };
+        const t =
+          rand() < 0.05 && tweets.length > 0
+            ? pick(tweets)
+            : { id: `${options.runId}-t${sequence++}`, author: userId(someone) };
         tweets.push(t);
-        return { topic: TOPIC.tweets, key: t.id, value: { type: "created", tweet_id: t.id, user_id: t.author, occurred_at, text: `about ${pick(words)}` } };
+        return {
+          topic: TOPIC.tweets,
+          key: t.id,
+          value: { type: "created", tweet_id: t.id, user_id: t.author, occurred_at, text: `about ${pick(words)}` },
+        };
       }
       if (r < 0.7) {
         const followee = userId(pickIndex(options.users));
         const type = rand() < 0.7 ? "follow" : "unfollow";
-        return { topic: TOPIC.follows, key: userId(someone), value: { type, follower_id: userId(someone), followee_id: followee, occurred_at } };
+        return {
+          topic: TOPIC.follows,
+          key: userId(someone),
+          value: { type, follower_id: userId(someone), followee_id: followee, occurred_at },
+        };
       }
       const tweet = tweets.length > 0 ? pick(tweets).id : `${options.runId}-t-none`;
       const type = rand() < 0.7 ? "like" : "unlike";
-      return { topic: TOPIC.likes, key: userId(someone), value: { type, user_id: userId(someone), tweet_id: tweet, occurred_at } };
+      return {
+        topic: TOPIC.likes,
+        key: userId(someone),
+        value: { type, user_id: userId(someone), tweet_id: tweet, occurred_at },
+      };
     },
   };
 }

@@ -10,7 +10,8 @@ import { createHash } from "node:crypto";
 
 export type KeyServiceBehaviour = { failing: boolean; delayMs: number; failMembers: string[] };
 
-export const subscriberKeyOf = (memberId: string) => `sk_${createHash("sha256").update(`member:${memberId}`).digest("hex").slice(0, 24)}`;
+export const subscriberKeyOf = (memberId: string) =>
+  `sk_${createHash("sha256").update(`member:${memberId}`).digest("hex").slice(0, 24)}`;
 
 export type KeyService = {
   url: string;
@@ -38,7 +39,10 @@ export function startKeyService({ port = 0, hostname = "127.0.0.1" } = {}): KeyS
       if (behaviour.delayMs > 0) await Bun.sleep(behaviour.delayMs);
       if (behaviour.failing || behaviour.failMembers.includes(memberId)) {
         calls.failed++;
-        return Response.json({ error: behaviour.failing ? "unavailable" : "key store error for this member" }, { status: behaviour.failing ? 503 : 500 });
+        return Response.json(
+          { error: behaviour.failing ? "unavailable" : "key store error for this member" },
+          { status: behaviour.failing ? 503 : 500 },
+        );
       }
       return Response.json({ member_id: memberId, subscriber_key: subscriberKeyOf(memberId) });
     },

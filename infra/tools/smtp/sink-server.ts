@@ -11,7 +11,10 @@ import type { StoredMessage } from "./mailbox.ts";
  * <dir>/messages.jsonl, which tests and the bench read. It stands in for a
  * mail provider; `received_at` is when it accepted the message.
  */
-const { values } = parseArgs({ args: process.argv.slice(2), options: { port: { type: "string" }, dir: { type: "string" } } });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { port: { type: "string" }, dir: { type: "string" } },
+});
 if (!values.port || !values.dir) {
   console.error("usage: bun infra/tools/smtp/sink-server.ts --port N --dir FOLDER");
   process.exit(2);
@@ -38,7 +41,9 @@ const server = new SMTPServer({
         envelope_from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
         envelope_to: session.envelope.rcptTo.map((r) => r.address),
         subject: parsed.subject ?? null,
-        headers: Object.fromEntries(["x-member-id", "x-subscriber-key"].flatMap((name) => (header(name) ? [[name, header(name)!]] : []))),
+        headers: Object.fromEntries(
+          ["x-member-id", "x-subscriber-key"].flatMap((name) => (header(name) ? [[name, header(name)!]] : [])),
+        ),
         text: parsed.text ?? null,
       };
       // One write per message: lines never interleave.
@@ -50,7 +55,9 @@ const server = new SMTPServer({
   },
 });
 server.on("error", (error) => console.error(`smtp: ${error.message}`));
-server.listen(Number(values.port), "127.0.0.1", () => console.log(`mail sink listening on 127.0.0.1:${values.port}, storing to ${mailbox}`));
+server.listen(Number(values.port), "127.0.0.1", () =>
+  console.log(`mail sink listening on 127.0.0.1:${values.port}, storing to ${mailbox}`),
+);
 const stop = () => server.close(() => process.exit(0));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

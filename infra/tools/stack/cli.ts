@@ -17,13 +17,15 @@ try {
     case "down": {
       await stackDown(config);
       const open = await listeningStackPorts(config);
-      if (open.length > 0) console.log(`note: ports ${open.join(", ")} still listen (servers not started by this stack)`);
+      if (open.length > 0)
+        console.log(`note: ports ${open.join(", ")} still listen (servers not started by this stack)`);
       break;
     }
     case "status": {
       const rows = await stackStatus(config);
       console.log(`${"server".padEnd(12)}${"state".padEnd(10)}${"port".padEnd(7)}version`);
-      for (const s of rows) console.log(`${s.name.padEnd(12)}${s.state.padEnd(10)}${String(s.port).padEnd(7)}${s.version}`);
+      for (const s of rows)
+        console.log(`${s.name.padEnd(12)}${s.state.padEnd(10)}${String(s.port).padEnd(7)}${s.version}`);
       break;
     }
     default:

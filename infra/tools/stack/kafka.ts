@@ -99,13 +99,25 @@ async function formatStorage(java: string, jars: string, home: string): Promise<
   const clusterId = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
   await runToEnd(
     // `--cluster-id=`: a base64url id may start with "-", which would read as an option.
-    [java, ...javaArgs(jars, home, "256m"), "kafka.tools.StorageTool", "format", `--cluster-id=${clusterId}`, "-c", join(home, "server.properties")],
+    [
+      java,
+      ...javaArgs(jars, home, "256m"),
+      "kafka.tools.StorageTool",
+      "format",
+      `--cluster-id=${clusterId}`,
+      "-c",
+      join(home, "server.properties"),
+    ],
     "kafka storage format",
   );
 }
 
 async function metadataAnswers(config: Config): Promise<boolean> {
-  const admin = createKafka(config, { retry: { retries: 0 }, connectionTimeout: 1000, logLevel: logLevel.NOTHING }).admin();
+  const admin = createKafka(config, {
+    retry: { retries: 0 },
+    connectionTimeout: 1000,
+    logLevel: logLevel.NOTHING,
+  }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
@@ -124,7 +136,10 @@ export const kafka: Server = {
     if (remote) return remote;
     if (runningPid(NAME) === undefined) {
       if (await metadataAnswers(config).catch(() => false)) return "external";
-      if (await isListening(port)) throw new Error(`port ${port} is taken by something that is not a Kafka broker; set KAFKA_BROKERS to another port`);
+      if (await isListening(port))
+        throw new Error(
+          `port ${port} is taken by something that is not a Kafka broker; set KAFKA_BROKERS to another port`,
+        );
     }
     const jars = await kafkaJars(config);
     const home = dir("kafka");
@@ -133,12 +148,21 @@ export const kafka: Server = {
       const jdk = findJdk(17);
       writeConfig(home, config);
       await formatStorage(jdk.java, jars, home);
-      startDetached(NAME, jdk.java, [...javaArgs(jars, home, config.KAFKA_HEAP), "kafka.Kafka", join(home, "server.properties")]);
+      startDetached(NAME, jdk.java, [
+        ...javaArgs(jars, home, config.KAFKA_HEAP),
+        "kafka.Kafka",
+        join(home, "server.properties"),
+      ]);
     }
-    await waitFor("Kafka metadata", async () => ((await metadataAnswers(config).catch(() => false)) ? true : undefined), {
-      timeoutMs: 120_000,
-      failFast: () => (runningPid(NAME) === undefined ? `the broker exited; last log lines:\n${tail(NAME)}` : undefined),
-    });
+    await waitFor(
+      "Kafka metadata",
+      async () => ((await metadataAnswers(config).catch(() => false)) ? true : undefined),
+      {
+        timeoutMs: 120_000,
+        failFast: () =>
+          runningPid(NAME) === undefined ? `the broker exited; last log lines:\n${tail(NAME)}` : undefined,
+      },
+    );
     return wasRunning ? "running" : "started";
   },
 
@@ -153,6 +177,11 @@ export const kafka: Server = {
     const jar = existsSync(jarDir) ? readdirSync(jarDir).find((f) => /^kafka_2\.13-.*\.jar$/.test(f)) : undefined;
     const version = jar?.replace(/^kafka_2\.13-|\.jar$/g, "") ?? "unknown";
     const up = await metadataAnswers(config).catch(() => false);
-    return { name: NAME, version: pid !== undefined ? `Apache Kafka ${version} (KRaft)` : up ? "Kafka API (external)" : "-", port, state: stateOf(up, pid) };
+    return {
+      name: NAME,
+      version: pid !== undefined ? `Apache Kafka ${version} (KRaft)` : up ? "Kafka API (external)" : "-",
+      port,
+      state: stateOf(up, pid),
+    };
   },
 };

@@ -17,7 +17,10 @@ export async function resolveJars(name: string, artifacts: Artifact[]): Promise<
   const work = runtimePath("maven", name);
   mkdirSync(work, { recursive: true });
   const deps = artifacts
-    .map((a) => `<dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId><version>${a.version}</version></dependency>`)
+    .map(
+      (a) =>
+        `<dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId><version>${a.version}</version></dependency>`,
+    )
     .join("\n    ");
   writeFileSync(
     join(work, "pom.xml"),
@@ -35,7 +38,16 @@ export async function resolveJars(name: string, artifacts: Artifact[]): Promise<
   );
   console.log(`fetching ${artifacts.map((a) => `${a.artifactId}:${a.version}`).join(", ")} from Maven Central...`);
   await runToEnd(
-    ["mvn", "-B", "-q", "-f", join(work, "pom.xml"), "dependency:copy-dependencies", "-DincludeScope=runtime", `-DoutputDirectory=${target}`],
+    [
+      "mvn",
+      "-B",
+      "-q",
+      "-f",
+      join(work, "pom.xml"),
+      "dependency:copy-dependencies",
+      "-DincludeScope=runtime",
+      `-DoutputDirectory=${target}`,
+    ],
     `mvn resolving ${name}`,
   );
   if (readdirSync(target).length === 0) throw new Error(`mvn resolved no jars for ${name}`);

@@ -18,7 +18,11 @@ export function isListening(port: number, host = "127.0.0.1", timeoutMs = 500): 
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
-  { timeoutMs = 120_000, intervalMs = 500, failFast }: { timeoutMs?: number; intervalMs?: number; failFast?: () => string | undefined } = {},
+  {
+    timeoutMs = 120_000,
+    intervalMs = 500,
+    failFast,
+  }: { timeoutMs?: number; intervalMs?: number; failFast?: () => string | undefined } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -42,7 +46,11 @@ export async function waitFor<T>(
  * elsewhere is used when it answers ("external") and is an error otherwise;
  * undefined means the address is local and the caller manages it.
  */
-export async function useRemote(what: string, host: string, answers: () => Promise<unknown>): Promise<"external" | undefined> {
+export async function useRemote(
+  what: string,
+  host: string,
+  answers: () => Promise<unknown>,
+): Promise<"external" | undefined> {
   if (["127.0.0.1", "localhost", "::1", "[::1]"].includes(host)) return undefined;
   if (await answers().catch(() => undefined)) return "external";
   throw new Error(`${what} at ${host} does not answer; the local stack only starts servers on 127.0.0.1`);

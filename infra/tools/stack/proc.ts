@@ -30,7 +30,12 @@ export function runningPid(name: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
 }
 
-export function startDetached(name: string, command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): number {
+export function startDetached(
+  name: string,
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): number {
   const log = openSync(logFile(name), "a");
   const child = spawn(command, args, {
     cwd: options.cwd,
@@ -90,7 +95,11 @@ export function tail(name: string, lines = 20): string {
  */
 export async function runToEnd(command: string[], what: string, env?: Record<string, string>): Promise<string> {
   const child = Bun.spawn(command, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
   if (code !== 0) {
     const output = `${stdout}${stderr}`.trim().split("\n").slice(-15).join("\n");
     throw new Error(`${what} failed (exit ${code}):\n${output}`);

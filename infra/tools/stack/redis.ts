@@ -14,7 +14,12 @@ import { type Server, type ServerStatus, stateOf } from "./server.ts";
 const NAME = "redis";
 
 async function serverVersion(url: string): Promise<string | undefined> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on("error", () => {});
   try {
     await redis.connect();
@@ -45,7 +50,8 @@ export const redisServer: Server = {
     if (!wasRunning) {
       if (await serverVersion(url).catch(() => undefined)) return "external";
       const port = portOf(url, 6379);
-      if (await isListening(port)) throw new Error(`port ${port} is open but Redis at REDIS_URL does not answer; check REDIS_URL`);
+      if (await isListening(port))
+        throw new Error(`port ${port} is open but Redis at REDIS_URL does not answer; check REDIS_URL`);
       startDetached(NAME, await redisServerBinary(), [
         "--port",
         String(port),
@@ -72,6 +78,11 @@ export const redisServer: Server = {
   async status(config): Promise<ServerStatus> {
     const version = await serverVersion(config.REDIS_URL).catch(() => undefined);
     const pid = runningPid(NAME);
-    return { name: NAME, version: version ? `Redis ${version}` : "-", port: portOf(config.REDIS_URL, 6379), state: stateOf(version !== undefined, pid) };
+    return {
+      name: NAME,
+      version: version ? `Redis ${version}` : "-",
+      port: portOf(config.REDIS_URL, 6379),
+      state: stateOf(version !== undefined, pid),
+    };
   },
 };

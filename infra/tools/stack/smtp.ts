@@ -42,8 +42,15 @@ export const smtpServer: Server = {
     const wasRunning = runningPid(NAME) !== undefined;
     if (!wasRunning) {
       if (await greeting("127.0.0.1", port)) return "external";
-      if (await isListening(port)) throw new Error(`port ${port} is open but no SMTP server greets there; check SMTP_URL`);
-      startDetached(NAME, process.execPath, [join(import.meta.dir, "..", "smtp", "sink-server.ts"), "--port", String(port), "--dir", dir("smtp")]);
+      if (await isListening(port))
+        throw new Error(`port ${port} is open but no SMTP server greets there; check SMTP_URL`);
+      startDetached(NAME, process.execPath, [
+        join(import.meta.dir, "..", "smtp", "sink-server.ts"),
+        "--port",
+        String(port),
+        "--dir",
+        dir("smtp"),
+      ]);
     }
     await waitFor("the mail sink", () => greeting("127.0.0.1", port), { timeoutMs: 15_000 });
     return wasRunning ? "running" : "started";
@@ -56,6 +63,11 @@ export const smtpServer: Server = {
   async status(config): Promise<ServerStatus> {
     const port = portOf(config.SMTP_URL, 25);
     const banner = await greeting(new URL(config.SMTP_URL).hostname, port);
-    return { name: NAME, version: banner ? banner.slice(0, 40) : "-", port, state: stateOf(banner !== undefined, runningPid(NAME)) };
+    return {
+      name: NAME,
+      version: banner ? banner.slice(0, 40) : "-",
+      port,
+      state: stateOf(banner !== undefined, runningPid(NAME)),
+    };
   },
 };

@@ -17,7 +17,10 @@ export async function applyDeclaredTopics(config: Config): Promise<TopicsApplied
   const admin = createKafka(config).admin();
   await admin.connect();
   try {
-    return await applyTopics(admin, topicSpecs(config.TOPIC_PREFIX), { partitions: config.TOPIC_PARTITIONS, replication: config.TOPIC_REPLICATION });
+    return await applyTopics(admin, topicSpecs(config.TOPIC_PREFIX), {
+      partitions: config.TOPIC_PARTITIONS,
+      replication: config.TOPIC_REPLICATION,
+    });
   } finally {
     await admin.disconnect();
   }
@@ -27,7 +30,11 @@ export async function applyDeclaredTopics(config: Config): Promise<TopicsApplied
  * Bring every server up (reusing those already answering), then apply the
  * declared topics and the database migrations. Safe to run again.
  */
-const describe: Record<UpResult, string> = { started: "started", running: "already up", external: "found running (not ours), used as is" };
+const describe: Record<UpResult, string> = {
+  started: "started",
+  running: "already up",
+  external: "found running (not ours), used as is",
+};
 
 /** Returns the servers this call started. */
 export async function stackUp(config: Config, say: (line: string) => void = console.log): Promise<Server[]> {
@@ -43,9 +50,13 @@ export async function stackUp(config: Config, say: (line: string) => void = cons
     }),
   );
   const topics = await applyDeclaredTopics(config);
-  say(`topics     ${topics.created.length} created, ${topics.reconfigured.length} reconfigured, ${topicSpecs().length} declared`);
+  say(
+    `topics     ${topics.created.length} created, ${topics.reconfigured.length} reconfigured, ${topicSpecs().length} declared`,
+  );
   for (const drift of topics.partitionDrift) {
-    say(`WARNING    topic ${drift.name} has ${drift.actual} partitions, declared ${drift.declared}; not changed (it would move keys)`);
+    say(
+      `WARNING    topic ${drift.name} has ${drift.actual} partitions, declared ${drift.declared}; not changed (it would move keys)`,
+    );
   }
   await migrateDatabase(config.DATABASE_URL);
   say(`migrations applied`);

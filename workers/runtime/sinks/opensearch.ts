@@ -15,7 +15,8 @@ export async function ensureIndex(client: Client, index: string, mappings: objec
 }
 
 /** A document id OpenSearch takes (at most 512 bytes): the key itself, or `#` and its SHA-256 when longer (keys never start with `#`: ids are percent-encoded). */
-export const documentId = (key: string) => (Buffer.byteLength(key) <= 512 ? key : `#${new Bun.CryptoHasher("sha256").update(key).digest("hex")}`);
+export const documentId = (key: string) =>
+  Buffer.byteLength(key) <= 512 ? key : `#${new Bun.CryptoHasher("sha256").update(key).digest("hex")}`;
 
 /**
  * Whole documents, bulk-indexed with the record offset as an external
@@ -43,7 +44,12 @@ export function openSearchSink<S>(options: {
       });
       await ready;
       const body = changes.flatMap((change) => {
-        const meta = { _index: index, _id: documentId(change.key), version: Number(change.offset) + 1, version_type: "external" as const };
+        const meta = {
+          _index: index,
+          _id: documentId(change.key),
+          version: Number(change.offset) + 1,
+          version_type: "external" as const,
+        };
         const document = change.state === null ? null : options.document(change.state);
         return document === null ? [{ delete: meta }] : [{ index: meta }, document];
       });
@@ -51,7 +57,10 @@ export function openSearchSink<S>(options: {
       if (!response.errors) return;
       const failures = (response.items as BulkItem[])
         .map((item) => Object.values(item)[0]!)
-        .filter((result) => result.error && result.error.type !== "version_conflict_engine_exception" && result.status !== 404);
+        .filter(
+          (result) =>
+            result.error && result.error.type !== "version_conflict_engine_exception" && result.status !== 404,
+        );
       if (failures.length === 0) return;
       const first = `${failures[0]!.error!.type}: ${failures[0]!.error!.reason ?? ""}`;
       const refused = failures.every((f) => f.status >= 400 && f.status < 500 && f.status !== 408 && f.status !== 429);

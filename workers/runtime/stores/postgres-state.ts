@@ -6,7 +6,8 @@ import { type Change, Refused, type StateStore } from "../worker.ts";
  * out of range, bad encoding...), integrity violations (23: a check or not
  * null constraint) and program limits (54: a row too large for an index).
  */
-export const refusedForContent = (error: unknown) => /^(22|23|54)/.test(String((error as { code?: unknown })?.code ?? ""));
+export const refusedForContent = (error: unknown) =>
+  /^(22|23|54)/.test(String((error as { code?: unknown })?.code ?? ""));
 
 /** Rethrow a content error as a `Refused` naming what was refused. */
 const refusal =
@@ -37,7 +38,13 @@ export type PostgresStateOptions<S, E> = {
  * (SPEC §3.2). A commit whose offset is not past the stored one (a replay,
  * or a consumer that lost its partition) writes nothing.
  */
-export function postgresStateStore<S, E>({ sql, worker, loadStates, writeChanges, dropRows }: PostgresStateOptions<S, E>): StateStore<S, E> {
+export function postgresStateStore<S, E>({
+  sql,
+  worker,
+  loadStates,
+  writeChanges,
+  dropRows,
+}: PostgresStateOptions<S, E>): StateStore<S, E> {
   return {
     async id() {
       await sql`insert into worker_stores (worker, store_id) values (${worker}, ${crypto.randomUUID()}) on conflict (worker) do nothing`;
@@ -46,7 +53,10 @@ export function postgresStateStore<S, E>({ sql, worker, loadStates, writeChanges
     },
 
     async load(tp, keys, clocks) {
-      if (clocks.length > 0) throw new Error(`worker ${worker}: the Postgres state store keeps no stream times; a worker with eventTime needs the Redis store`);
+      if (clocks.length > 0)
+        throw new Error(
+          `worker ${worker}: the Postgres state store keeps no stream times; a worker with eventTime needs the Redis store`,
+        );
       const [offsets, states] = await Promise.all([
         sql<{ applied_offset: string; incarnation: string | null }[]>`
           select applied_offset, incarnation from worker_offsets where worker = ${worker} and topic = ${tp.topic} and partition = ${tp.partition}`,

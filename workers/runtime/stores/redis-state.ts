@@ -50,7 +50,9 @@ export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }:
     },
 
     async load(tp, keys, clocks) {
-      const pipeline = redis.pipeline().hmget(offsetsHash, field(tp), `${field(tp)}:incarnation`, ...clocks.map((clock) => `${field(clock)}:time`));
+      const pipeline = redis
+        .pipeline()
+        .hmget(offsetsHash, field(tp), `${field(tp)}:incarnation`, ...clocks.map((clock) => `${field(clock)}:time`));
       if (keys.length > 0) pipeline.mget(keys.map(docKey));
       const [[offsetsError, offsets] = [], [docsError, docs] = []] = (await pipeline.exec()) ?? [];
       if (offsetsError || docsError) throw offsetsError ?? docsError;
@@ -64,7 +66,12 @@ export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }:
         const time = times[i];
         if (typeof time === "string") streamTimes.set(clock.topic, Number(time));
       });
-      return { appliedOffset: typeof offset === "string" ? BigInt(offset) : null, incarnation: incarnation ?? null, states, streamTimes };
+      return {
+        appliedOffset: typeof offset === "string" ? BigInt(offset) : null,
+        incarnation: incarnation ?? null,
+        states,
+        streamTimes,
+      };
     },
 
     async commit(tp, changes: readonly Change<S>[], offset, streamTime, incarnation) {
