@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
+import { apiKeyResolver } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { runCommand, testConfig, unique } from "./helpers.ts";
 
@@ -29,12 +31,13 @@ describe("bun run apikey", () => {
     const prefix = line!.split("...")[0]!;
     expect(key.startsWith(prefix)).toBe(true);
 
-    // A fresh app each time: no key cache carries an answer over.
+    // A fresh key resolver each time: no key cache carries an answer over.
     const read = async () =>
       (
-        await createApp(deps).request(`/v1/profiles/${unique("nobody")}`, {
-          headers: { authorization: `Bearer ${key}` },
-        })
+        await createApp({ ...deps, resolveApiKey: apiKeyResolver(drizzle(deps.sql)) }).request(
+          `/v1/profiles/${unique("nobody")}`,
+          { headers: { authorization: `Bearer ${key}` } },
+        )
       ).status;
     expect(await read()).toBe(404);
     const revoked = await bun("api/apikey.ts", "revoke", prefix);

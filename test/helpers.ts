@@ -191,14 +191,21 @@ export async function produceWithKills(
   const producer = await createProducer(createKafka(config));
   const victim = await crashableWorker(config, spawn, group);
   let planned = 0;
-  for (let i = 0; i < records.length; i += slice) {
-    await producer.send(records.slice(i, i + slice));
-    if (i > 0 && i % killEvery === 0) {
-      planned++;
-      await victim.killWhenWorking();
+  try {
+    for (let i = 0; i < records.length; i += slice) {
+      await producer.send(records.slice(i, i + slice));
+      if (i > 0 && i % killEvery === 0) {
+        planned++;
+        await victim.killWhenWorking();
+      }
     }
+  } catch (error) {
+    // No worker outlives a failed test: it would fold what later tests produce.
+    victim.process.kill("SIGKILL");
+    throw error;
+  } finally {
+    await producer.disconnect();
   }
-  await producer.disconnect();
   return { worker: victim.process, planned, ...victim.report };
 }
 

@@ -45,14 +45,13 @@ describe("welcome pipeline crashes", () => {
     keys.behaviour.delayMs = 20;
     const victim = await crashableWorker(config, spawn, { worker: "augmenter", topics: [TOPIC.membersNew] });
     const ids: Signup[] = [];
-    for (let slice = 0; slice < 60; slice++) {
-      ids.push(...(await signUp(sql, run, 50, { from: slice * 50 })));
-      await Bun.sleep(200);
-      if (slice % 10 === 9) await victim.killWhenWorking();
-    }
-    const worker = victim.process;
-    const { kills, midBatch } = victim.report;
     try {
+      for (let slice = 0; slice < 60; slice++) {
+        ids.push(...(await signUp(sql, run, 50, { from: slice * 50 })));
+        await Bun.sleep(200);
+        if (slice % 10 === 9) await victim.killWhenWorking();
+      }
+      const { kills, midBatch } = victim.report;
       expect(kills).toBe(6);
       expect(midBatch).toBeGreaterThanOrEqual(1);
       await eventually(
@@ -79,8 +78,8 @@ describe("welcome pipeline crashes", () => {
       expect(idsByMember.size).toBe(ids.length);
       for (const { id } of ids) expect([...idsByMember.get(id)!]).toEqual([expectedMessageId(id, config.EMAIL_FROM)]);
     } finally {
-      worker.kill("SIGTERM");
-      await worker.exited;
+      victim.process.kill("SIGTERM");
+      await victim.process.exited;
     }
   }, 240_000);
 });
