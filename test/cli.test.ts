@@ -63,36 +63,10 @@ describe("bun run apikey", () => {
 describe("bun run users", () => {
   test("set, history and delete write and show the users table", async () => {
     const id = unique("cli-user");
-    expect(
-      (
-        await bun(
-          "db/users-cli.ts",
-          "set",
-          id,
-          "--username",
-          "ada",
-          "--region",
-          "eu-west",
-          "--at",
-          "2026-01-01T00:00:00Z",
-        )
-      ).code,
-    ).toBe(0);
-    expect(
-      (
-        await bun(
-          "db/users-cli.ts",
-          "set",
-          id,
-          "--username",
-          "ada",
-          "--region",
-          "us-east",
-          "--at",
-          "2026-02-01T00:00:00Z",
-        )
-      ).code,
-    ).toBe(0);
+    const set = (region: string, at: string) =>
+      bun("db/users-cli.ts", "set", id, "--username", "ada", "--region", region, "--at", at);
+    expect((await set("eu-west", "2026-01-01T00:00:00Z")).code).toBe(0);
+    expect((await set("us-east", "2026-02-01T00:00:00Z")).code).toBe(0);
     const history = await bun("db/users-cli.ts", "history", id);
     const versions = history.stdout.trim().split("\n");
     expect(versions.length).toBe(2);

@@ -1,8 +1,9 @@
 import type { Config } from "../../infra/platform/config.ts";
+import { applyTopics } from "../../infra/platform/kafka/admin.ts";
 import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { groupIdOf } from "../../workers/runtime/runner.ts";
-import type { Child } from "./harness.ts";
+import { type Child, runJson } from "./harness.ts";
 import { ms, type Summary } from "./stats.ts";
 
 /** A row of the printed table: a figure beside its baseline from the same run. */
@@ -111,5 +112,32 @@ export function groupTools(config: Config) {
     }
   }
 
-  return { sizeOf, firstCommit, waitCaughtUp, setGroupOffsets, endOffsets };
+  /**
+   * The baseline of a worker's throughput: the same records read from the
+   * same offsets by a bare kafkajs consumer (no decode, no state, no sink).
+   */
+  async function bareConsumerRate(
+    env: Record<string, string>,
+    from: Map<string, { partition: number; offset: string }[]>,
+    records: number,
+  ) {
+    await setGroupOffsets(groupIdOf(config, "consume-baseline"), from);
+    const args = ["--group", "consume-baseline", "--topics", [...from.keys()].join(","), "--records", String(records)];
+    const bare = await runJson<{ records: number; seconds: number }>(["bench/consume-baseline.ts", ...args], env);
+    return { ...bare, recordsPerSecond: bare.records / bare.seconds };
+  }
+
+  /** A topic of the bench's own (a baseline's, a source's), partitioned like the declared ones. */
+  async function createBenchTopic(name: string, description: string) {
+    const admin = createKafka(config).admin();
+    await admin.connect();
+    try {
+      const spec = { name, cleanup: "delete" as const, retentionMs: 3_600_000, description };
+      await applyTopics(admin, [spec], { partitions: config.TOPIC_PARTITIONS, replication: 1 });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  return { sizeOf, firstCommit, waitCaughtUp, setGroupOffsets, endOffsets, bareConsumerRate, createBenchTopic };
 }

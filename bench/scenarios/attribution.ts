@@ -16,7 +16,7 @@ import type { Summary } from "../lib/stats.ts";
  */
 export async function attributionScenarios(bench: Bench) {
   const { quick, config, env, rows, report, children } = bench;
-  const { firstCommit, waitCaughtUp, setGroupOffsets, endOffsets } = bench.tools;
+  const { firstCommit, waitCaughtUp, setGroupOffsets, endOffsets, bareConsumerRate } = bench.tools;
   const inputs = [TOPIC.clicks, TOPIC.checkouts];
   const checkouts = quick ? 20_000 : 100_000;
   const { records, versions } = commerceRun({
@@ -37,20 +37,7 @@ export async function attributionScenarios(bench: Bench) {
   for (let i = 0; i < records.length; i += 5000) await producer.send(records.slice(i, i + 5000));
   await producer.disconnect();
 
-  // Baseline: the same records read by a bare kafkajs consumer (no decode, no state, no sink).
-  await setGroupOffsets(groupIdOf(config, "consume-baseline"), start);
-  const bare = await runJson<{ records: number; seconds: number }>(
-    [
-      "bench/consume-baseline.ts",
-      "--group",
-      "consume-baseline",
-      "--topics",
-      inputs.join(","),
-      "--records",
-      String(records.length),
-    ],
-    env,
-  );
+  const bare = await bareConsumerRate(env, start, records.length);
 
   await setGroupOffsets(groupIdOf(config, "attribution"), start);
   await setGroupOffsets(groupIdOf(config, "attributed-checkouts"), await endOffsets([TOPIC.attributed]));
@@ -62,7 +49,7 @@ export async function attributionScenarios(bench: Bench) {
   await waitCaughtUp("rows catching up", "attributed-checkouts", [TOPIC.attributed]);
   const seconds = (performance.now() - started) / 1000;
   const throughput = records.length / seconds;
-  const bareRate = bare.records / bare.seconds;
+  const bareRate = bare.recordsPerSecond;
   rows.push({
     figure: "attribution clicks+checkouts/s -> Postgres",
     value: `${throughput.toFixed(0)} (${records.length} records, ${made} checkouts, ${seconds.toFixed(1)} s)`,
@@ -74,7 +61,7 @@ export async function attributionScenarios(bench: Bench) {
     checkouts: made,
     seconds,
     recordsPerSecond: throughput,
-    baseline: { ...bare, recordsPerSecond: bareRate },
+    baseline: bare,
   };
 
   const rate = 2000;

@@ -1,6 +1,5 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyTopics } from "../../infra/platform/kafka/admin.ts";
 import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import type { Bench } from "../lib/context.ts";
@@ -9,18 +8,10 @@ import { runJson } from "../lib/harness.ts";
 /** Warehouse export: 1M click events from a topic of their own, beside a raw COPY of the same rows from a file. */
 export async function exportScenario(bench: Bench) {
   const { quick, config, env, rows, report } = bench;
+  const { createBenchTopic } = bench.tools;
   const events = quick ? 200_000 : 1_000_000;
   const topic = `bench.export-${Date.now().toString(36)}`;
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  await applyTopics(
-    admin,
-    [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench export source" }],
-    {
-      partitions: config.TOPIC_PARTITIONS,
-      replication: 1,
-    },
-  );
+  await createBenchTopic(topic, "bench export source");
   const producer = await createProducer(createKafka(config));
   const now = Date.now();
   for (let i = 0; i < events; i += 10_000) {
@@ -61,6 +52,8 @@ export async function exportScenario(bench: Bench) {
     });
     report.warehouseExport = { events, ...out, exportRowsPerSecond: exportRate, copyRowsPerSecond: copyRate };
   } finally {
+    const admin = createKafka(config).admin();
+    await admin.connect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();
     await Bun.file(file)

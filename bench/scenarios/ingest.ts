@@ -1,7 +1,5 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyTopics } from "../../infra/platform/kafka/admin.ts";
-import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { findJdk } from "../../infra/tools/stack/java.ts";
 import { kafkaJars } from "../../infra/tools/stack/kafka.ts";
 import type { Bench } from "../lib/context.ts";
@@ -43,17 +41,7 @@ export async function ingestScenario(bench: Bench) {
 
   // Baseline: Kafka's own producer benchmark, same record size and acks, a topic like clickstream.events.
   const topic = "bench.producer-perf";
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  await applyTopics(
-    admin,
-    [{ name: topic, cleanup: "delete", retentionMs: 3_600_000, description: "bench baseline" }],
-    {
-      partitions: config.TOPIC_PARTITIONS,
-      replication: 1,
-    },
-  );
-  await admin.disconnect();
+  await bench.tools.createBenchTopic(topic, "bench baseline");
   const records = quick ? 1_000_000 : 3_000_000;
   console.log(`baseline: kafka ProducerPerformance, ${records} records of ${bytes} bytes, acks=all`);
   const jdk = findJdk(17);

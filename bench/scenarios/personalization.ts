@@ -17,7 +17,7 @@ import type { Summary } from "../lib/stats.ts";
  */
 export async function personalizationScenarios(bench: Bench) {
   const { quick, config, env, rows, report } = bench;
-  const { firstCommit, waitCaughtUp, setGroupOffsets, endOffsets } = bench.tools;
+  const { firstCommit, waitCaughtUp, setGroupOffsets, endOffsets, bareConsumerRate } = bench.tools;
   const stages: Child[] = [];
   try {
     const events = quick ? 60_000 : 300_000;
@@ -41,19 +41,7 @@ export async function personalizationScenarios(bench: Bench) {
     for (let i = 0; i < records.length; i += 5000) await producer.send(records.slice(i, i + 5000));
     await producer.disconnect();
 
-    await setGroupOffsets(groupIdOf(config, "consume-baseline"), new Map(inputs.map((t) => [t, from.get(t)!])));
-    const bare = await runJson<{ records: number; seconds: number }>(
-      [
-        "bench/consume-baseline.ts",
-        "--group",
-        "consume-baseline",
-        "--topics",
-        inputs.join(","),
-        "--records",
-        String(records.length),
-      ],
-      env,
-    );
+    const bare = await bareConsumerRate(env, new Map(inputs.map((t) => [t, from.get(t)!])), records.length);
 
     await setGroupOffsets(groupIdOf(config, "enrich"), from);
     const enrich = spawnBun(["workers/main.ts", "capture", "enrich"], env);
@@ -64,7 +52,7 @@ export async function personalizationScenarios(bench: Bench) {
     await waitCaughtUp("enrich catching up", "enrich", topics);
     const seconds = (performance.now() - started) / 1000;
     const rate = records.length / seconds;
-    const bareRate = bare.records / bare.seconds;
+    const bareRate = bare.recordsPerSecond;
     rows.push({
       figure: "enrich beacons+interactions/s (join)",
       value: `${rate.toFixed(0)} (${records.length} records, ${seconds.toFixed(1)} s)`,
@@ -76,7 +64,7 @@ export async function personalizationScenarios(bench: Bench) {
       users: users.length,
       seconds,
       recordsPerSecond: rate,
-      baseline: { ...bare, recordsPerSecond: bareRate },
+      baseline: bare,
     };
 
     // The windowed stages start at the ends: the backlog's event times are an hour old.
