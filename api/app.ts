@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { Config } from "../infra/platform/config.ts";
 import type { Producer } from "../infra/platform/kafka/producer.ts";
+import { metricsResponse } from "../infra/platform/metrics.ts";
 import { profilesIndex } from "../workers/profiles/view.ts";
 import { userInfoIndex } from "../workers/userinfo/view.ts";
 import { apiKeyAuth } from "./http/auth.ts";
@@ -8,8 +9,10 @@ import { isUnavailable, problem } from "./http/errors.ts";
 import { type IngestTopics, ingestEndpoints } from "./http/ingest-endpoints.ts";
 import type { Resolved } from "./http/keys.ts";
 import { methodsAllowed } from "./http/methods.ts";
+import { requestMetrics } from "./http/metrics.ts";
 import { rateLimit } from "./http/rate-limit.ts";
 import type { Dependencies } from "./http/readiness.ts";
+import { docsPage, openApiDocument } from "./openapi.ts";
 import { checkoutRoutes } from "./routes/checkouts.ts";
 import { contentRoutes } from "./routes/content.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -28,6 +31,12 @@ export type AppDependencies = Dependencies & {
 export function createApp(deps: AppDependencies): Hono {
   const { config } = deps;
   const app = new Hono();
+  app.use("*", requestMetrics());
+  // Open like /healthz, for Prometheus to scrape: counts and timings, no data of anyone's.
+  app.get("/metrics", () => metricsResponse());
+  const openApi = openApiDocument(config);
+  app.get("/openapi.json", (c) => c.json(openApi));
+  app.get("/docs", (c) => c.html(docsPage(config)));
   app.route("/", healthRoutes(deps));
   app.use(
     "/v1/*",

@@ -22,16 +22,10 @@ export function windowName(ms: number): string {
   return `${ms}ms`;
 }
 
-export type ContentRouteOptions = { redis: Redis; windowMs: number; topN: number; viewName?: string };
-
-/**
- * Window results of the personalization pipeline (SPEC §2.5), as the
- * `content-views` worker keeps them: the last closed windows' popular
- * content, and a user's opens per window.
- */
-export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteOptions): Hono<AuthEnv> {
+/** The query of GET /v1/content/popular: the window the pipeline counts in, a window's start, how many. */
+export function popularQuery(windowMs: number, topN: number) {
   const size = windowName(windowMs);
-  const PopularQuery = v.strictObject(
+  return v.strictObject(
     {
       window: v.optional(
         v.literal(size, `must be ${size}, the window the pipeline counts in (CONTENT_WINDOW_MS)`),
@@ -43,6 +37,18 @@ export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteO
     },
     "unknown query parameter",
   );
+}
+
+export type ContentRouteOptions = { redis: Redis; windowMs: number; topN: number; viewName?: string };
+
+/**
+ * Window results of the personalization pipeline (SPEC §2.5), as the
+ * `content-views` worker keeps them: the last closed windows' popular
+ * content, and a user's opens per window.
+ */
+export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteOptions): Hono<AuthEnv> {
+  const size = windowName(windowMs);
+  const PopularQuery = popularQuery(windowMs, topN);
   const read = async <T>(key: string) => {
     const raw = await redis.get(contentViewKey(key, viewName));
     return raw === null ? undefined : (JSON.parse(raw) as T);

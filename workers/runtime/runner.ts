@@ -3,6 +3,16 @@ import type { Config } from "../../infra/platform/config.ts";
 import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord, type Producer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";
+import {
+  consumerGroupLag,
+  workerCommitDuration,
+  workerDeadLettered,
+  workerFlushDuration,
+  workerFoldDuration,
+  workerFreshness,
+  workerRecordsIn,
+  workerRecordsOut,
+} from "../../infra/platform/metrics.ts";
 import { deadLetterTopic } from "../../infra/platform/topology.ts";
 import { decodeAdmitted, writtenAt } from "./admission.ts";
 import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
@@ -152,6 +162,7 @@ async function foldAndFlush<E, S>(
   if (!(await admits(loaded))) return false;
   const { appliedOffset, states, streamTimes } = loaded;
 
+  const folding = workerFoldDuration.startTimer({ worker: worker.name });
   const counted = { records: 0, deadLettered: 0, late: 0, skipped: 0 };
   const changed = new Map<string, Change<S, E>>();
   const emit: OutRecord[] = [];
@@ -194,11 +205,20 @@ async function foldAndFlush<E, S>(
     throw new Error(
       `${worker.name} emitted to ${undeclared.topic}, which is not among its declared outputs (${worker.outputs.join(", ") || "none"})`,
     );
-  const lastOffset = range[range.length - 1]!.record.offset;
+  const last = range[range.length - 1]!.record;
+  const lastOffset = last.offset;
   const changes = [...changed.values()];
+  folding();
+  const flushing = workerFlushDuration.startTimer({ worker: worker.name });
   for (const sink of worker.sinks ?? []) if (changes.length > 0) await sink.write(changes);
   await producer.send(emit);
   await worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic), incarnation);
+  flushing();
+  const labels = { worker: worker.name };
+  workerFreshness.observe(labels, Math.max(0, Date.now() - last.writtenAt) / 1000);
+  workerRecordsIn.inc(labels, counted.records);
+  workerDeadLettered.inc(labels, counted.deadLettered + counted.late);
+  workerRecordsOut.inc(labels, emit.length - counted.deadLettered - counted.late);
   stats.records += counted.records;
   stats.deadLettered += counted.deadLettered;
   stats.late += counted.late;
@@ -254,8 +274,9 @@ export async function runWorker<E, S>(
   const producer = await createProducer(kafka);
   const admin = kafka.admin();
   await admin.connect();
+  const groupId = groupIdOf(config, worker.name);
   const consumer: Consumer = kafka.consumer({
-    groupId: groupIdOf(config, worker.name),
+    groupId,
     sessionTimeout: config.WORKER_SESSION_TIMEOUT_MS,
     rebalanceTimeout: config.WORKER_SESSION_TIMEOUT_MS * 2,
     heartbeatInterval: Math.min(3000, config.WORKER_SESSION_TIMEOUT_MS / 3),
@@ -358,18 +379,19 @@ export async function runWorker<E, S>(
           };
           if (!(await foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS))) return false;
           await options.hooks?.afterFlush?.(tp, lastOffset);
+          const committing = workerCommitDuration.startTimer({ worker: worker.name });
           await consumer.commitOffsets([
             { ...tp, offset: String(BigInt(lastOffset) + 1n), metadata: guard.commitMetadata() },
           ]);
+          committing();
           guard.applied(tp, BigInt(lastOffset));
           return true;
         });
         if (!folded) return;
         resolveOffset(lastOffset);
-        lags.set(
-          `${tp.topic}:${tp.partition}`,
-          Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n)),
-        );
+        const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n));
+        lags.set(`${tp.topic}:${tp.partition}`, lag);
+        consumerGroupLag.set({ consumergroup: groupId, topic: tp.topic, partition: String(tp.partition) }, lag);
         stats.lag = [...lags.values()].reduce((a, b) => a + b, 0);
         await heartbeat();
       }

@@ -1,6 +1,7 @@
 import type Redis from "ioredis";
 import { createRedis } from "../../infra/platform/clients.ts";
 import type { Config } from "../../infra/platform/config.ts";
+import { metricsResponse } from "../../infra/platform/metrics.ts";
 import { workerStatusKey } from "../../infra/platform/redis-keys.ts";
 import type { Running } from "./runner.ts";
 
@@ -8,7 +9,8 @@ import type { Running } from "./runner.ts";
  * Health and counters of the workers in this process over HTTP (SPEC §2.4):
  * GET /status -> each worker's counters (processed, retried, dead-lettered,
  * last error, lag, and whatever the worker adds, such as its circuit
- * breaker); GET /healthz -> 200 while the process runs.
+ * breaker); GET /metrics -> the process's Prometheus metrics; GET /healthz
+ * -> 200 while the process runs.
  */
 export function serveStatus(running: readonly Running[], port: number, hostname = "127.0.0.1") {
   return Bun.serve({
@@ -17,9 +19,10 @@ export function serveStatus(running: readonly Running[], port: number, hostname 
     fetch(request) {
       const { pathname } = new URL(request.url);
       if (pathname === "/healthz") return Response.json({ ok: true });
+      if (pathname === "/metrics") return metricsResponse();
       if (pathname === "/status")
         return Response.json({ workers: Object.fromEntries(running.map((r) => [r.name, statusOf(r)])) });
-      return Response.json({ error: "not_found", message: "try /status or /healthz" }, { status: 404 });
+      return Response.json({ error: "not_found", message: "try /status, /metrics or /healthz" }, { status: 404 });
     },
   });
 }

@@ -1,4 +1,5 @@
 import { CompressionTypes, type Kafka, type Message, Partitioners } from "kafkajs";
+import { produceDuration, recordsProduced } from "../metrics.ts";
 
 /** A record to write. `value` is JSON-encoded unless it is already bytes; null is a tombstone. */
 export type OutRecord = {
@@ -120,12 +121,23 @@ export async function createProducer(kafka: Kafka): Promise<Producer> {
   };
 
   return {
-    send(records) {
-      if (records.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
+    async send(records) {
+      if (records.length === 0) return;
+      const took = produceDuration.startTimer();
+      await new Promise<void>((resolve, reject) => {
         waiting.push({ records: records.map(encodeRecord), resolve, reject });
         draining ??= drain();
       });
+      took();
+      // One count per run of records to the same topic (a send is usually one topic).
+      let run = 0;
+      for (let i = 0; i < records.length; i++) {
+        run++;
+        if (i + 1 === records.length || records[i + 1]!.topic !== records[i]!.topic) {
+          recordsProduced.inc({ topic: records[i]!.topic }, run);
+          run = 0;
+        }
+      }
     },
     async disconnect() {
       await draining;
