@@ -4,6 +4,7 @@ import type { Producer } from "../infra/platform/kafka/producer.ts";
 import { metricsResponse } from "../infra/platform/metrics.ts";
 import { profilesIndex } from "../workers/profiles/view.ts";
 import { userInfoIndex } from "../workers/userinfo/view.ts";
+import { consoleRoutes } from "./console/routes.tsx";
 import { apiKeyAuth } from "./http/auth.ts";
 import { isUnavailable, problem } from "./http/errors.ts";
 import { type IngestTopics, ingestEndpoints } from "./http/ingest-endpoints.ts";
@@ -38,6 +39,7 @@ export function createApp(deps: AppDependencies): Hono {
   app.get("/openapi.json", (c) => c.json(openApi));
   app.get("/docs", (c) => c.html(docsPage(config)));
   app.route("/", healthRoutes(deps));
+  app.route("/", consoleRoutes({ config, redis: deps.redis, resolveApiKey: deps.resolveApiKey }));
   app.use(
     "/v1/*",
     apiKeyAuth(deps.resolveApiKey),

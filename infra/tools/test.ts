@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
 import { migrateDatabase } from "../../db/migrate.ts";
 import { configOrExit, loadConfig } from "../platform/config.ts";
+import { aptInstall } from "./stack/apt.ts";
 import { ensureDatabase } from "./stack/postgres.ts";
 import { applyDeclaredTopics, stackUp } from "./stack/stack.ts";
 import { dropViews } from "./views.ts";
@@ -17,6 +19,9 @@ try {
   console.error(`could not bring the stack up: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }
+
+// What tests drive besides the servers: Chromium for the console's browser test.
+if (!existsSync("/usr/bin/chromium")) await aptInstall(["chromium"]);
 
 const database = new URL(config.DATABASE_URL);
 database.pathname = `${database.pathname.slice(1) || "postgres"}_test`;
