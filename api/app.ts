@@ -12,7 +12,7 @@ import type { Resolved } from "./http/keys.ts";
 import { methodsAllowed } from "./http/methods.ts";
 import { requestMetrics } from "./http/metrics.ts";
 import { rateLimit } from "./http/rate-limit.ts";
-import type { Dependencies } from "./http/readiness.ts";
+import { type Dependencies, registerDependencyGauge } from "./http/readiness.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { checkoutRoutes } from "./routes/checkouts.ts";
 import { contentRoutes } from "./routes/content.ts";
@@ -34,6 +34,7 @@ export function createApp(deps: AppDependencies): Hono {
   const app = new Hono();
   app.use("*", requestMetrics());
   // Open like /healthz, for Prometheus to scrape: counts and timings, no data of anyone's.
+  registerDependencyGauge(deps);
   app.get("/metrics", () => metricsResponse());
   const openApi = openApiDocument(config);
   app.get("/openapi.json", (c) => c.json(openApi));

@@ -2,6 +2,8 @@ import type { Client as OpenSearch } from "@opensearch-project/opensearch";
 import type Redis from "ioredis";
 import type { Admin } from "kafkajs";
 import type { Sql } from "postgres";
+import { Gauge } from "prom-client";
+import { registry } from "../../infra/platform/metrics.ts";
 import { keysMatching, WORKER_STATUS_PATTERN, workerStatusKey } from "../../infra/platform/redis-keys.ts";
 
 export type Dependencies = { admin: Admin; redis: Redis; sql: Sql; search: OpenSearch };
@@ -49,4 +51,23 @@ export async function checkDependencies(deps: Dependencies, timeoutMs = 2000): P
     }, timeoutMs),
   ]);
   return { broker, redis, postgres, opensearch };
+}
+
+/**
+ * `cdp_dependency_up{dependency}` on the API's /metrics, checked when
+ * Prometheus scrapes, so an alert sees readiness fail without anyone
+ * calling /readyz. The newest app's dependencies are the ones checked.
+ */
+export function registerDependencyGauge(deps: Dependencies): void {
+  registry.removeSingleMetric("cdp_dependency_up");
+  new Gauge({
+    name: "cdp_dependency_up",
+    help: "1 when the API reaches the dependency (broker, redis, postgres, opensearch), checked at each scrape",
+    labelNames: ["dependency"] as const,
+    registers: [registry],
+    async collect() {
+      for (const [dependency, check] of Object.entries(await checkDependencies(deps)))
+        this.set({ dependency }, check.ok ? 1 : 0);
+    },
+  });
 }

@@ -194,6 +194,10 @@ export const ConfigSchema = v.object({
     integer("WAREHOUSE_RETENTION_DAYS", 1, 36_500, 3),
     "the export drops day partitions older than this",
   ),
+  EXPORT_METRICS_PORT: described(
+    integer("EXPORT_METRICS_PORT", 0, 65_535, 8082),
+    "`GET /metrics` of a scheduled export (`bun run export --schedule`), on WORKER_STATUS_HOST; `0`: none",
+  ),
   EXPORT_BATCH: described(integer("EXPORT_BATCH", 100, 100_000, 10_000), "records per export transaction"),
   CLICK_LATENESS_MS: described(
     integer("CLICK_LATENESS_MS", 0, 3_600_000, 15_000),

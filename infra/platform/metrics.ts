@@ -92,6 +92,26 @@ export const consumerGroupLag = new Gauge({
   registers: [registry],
 });
 
+export const exportRowsLoaded = new Counter({
+  name: "export_rows_loaded_total",
+  help: "Rows the warehouse export loaded, by table",
+  labelNames: ["table"] as const,
+  registers: [registry],
+});
+
+export const exportRowsRejected = new Counter({
+  name: "export_rows_rejected_total",
+  help: "Records the warehouse export put in a reject table, by table",
+  labelNames: ["table"] as const,
+  registers: [registry],
+});
+
+export const exportLastSuccess = new Gauge({
+  name: "export_last_success_timestamp_seconds",
+  help: "When the last warehouse export run finished without error (Unix seconds)",
+  registers: [registry],
+});
+
 /** The registry's text, as `/metrics` answers it. */
 export async function metricsResponse(): Promise<Response> {
   return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });

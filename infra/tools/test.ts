@@ -20,8 +20,13 @@ try {
   process.exit(1);
 }
 
-// What tests drive besides the servers: Chromium for the console's browser test.
-if (!existsSync("/usr/bin/chromium")) await aptInstall(["chromium"]);
+// What tests drive besides the servers: Chromium for the console's browser
+// test, Prometheus and promtool for the alert rules and the dashboard.
+const missing = [
+  ["/usr/bin/chromium", "chromium"],
+  ["/usr/bin/promtool", "prometheus"],
+].flatMap(([binary, pkg]) => (existsSync(binary!) ? [] : [pkg!]));
+if (missing.length > 0) await aptInstall(missing);
 
 const database = new URL(config.DATABASE_URL);
 database.pathname = `${database.pathname.slice(1) || "postgres"}_test`;
@@ -34,6 +39,7 @@ const env = {
   INDEX_PREFIX: "cdp-test-",
   // Tests start many worker processes; those that need a status port pick one.
   WORKER_STATUS_PORT: "0",
+  EXPORT_METRICS_PORT: "0",
   CONSUMER_GROUP_PREFIX: "test-",
   // Topics of their own: a developer's running system (`bun run start`) and
   // the tests never see each other's records.

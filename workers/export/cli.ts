@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { Cron } from "croner";
 import { configOrExit } from "../../infra/platform/config.ts";
+import { serveStatus } from "../runtime/status.ts";
 import { ExportBusy, runExport } from "./export.ts";
 import { describeSummary, progressReporter } from "./progress.ts";
 import { WAREHOUSE_TABLES } from "./tables.ts";
@@ -67,6 +68,11 @@ try {
   process.exit(2);
 }
 console.log(`export scheduled "${values.schedule}", next run ${job.nextRun()?.toISOString()}; Ctrl-C to stop`);
+// A scheduled export is a long-running process: its /metrics (rows loaded, last success) for Prometheus.
+if (config.EXPORT_METRICS_PORT !== 0) {
+  const server = serveStatus([], config.EXPORT_METRICS_PORT, config.WORKER_STATUS_HOST);
+  console.log(`export metrics on http://${config.WORKER_STATUS_HOST}:${server.port}/metrics`);
+}
 const stop = () => {
   job.stop();
   process.exit(0);

@@ -1,5 +1,6 @@
 import { createSql } from "../../infra/platform/clients.ts";
 import type { Config } from "../../infra/platform/config.ts";
+import { exportLastSuccess, exportRowsLoaded, exportRowsRejected } from "../../infra/platform/metrics.ts";
 import { consume, PARALLEL_CHUNKS } from "./consume.ts";
 import { loadChunk } from "./load.ts";
 import { dayPartitions, dropExpired, existingPartitions } from "./partitions.ts";
@@ -66,6 +67,11 @@ export async function runExport(
     summary.partitionsCreated = partitions.created;
     summary.partitionsDropped = await dropExpired(sql, tables, config.WAREHOUSE_RETENTION_DAYS);
     summary.seconds = (performance.now() - began) / 1000;
+    for (const [table, counts] of Object.entries(summary.tables)) {
+      exportRowsLoaded.inc({ table }, counts.loaded);
+      exportRowsRejected.inc({ table }, counts.rejected);
+    }
+    exportLastSuccess.set(Date.now() / 1000);
     return summary;
   } finally {
     await session`select pg_advisory_unlock(${EXPORT_LOCK})`.catch(() => {});
