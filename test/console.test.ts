@@ -115,6 +115,15 @@ describe("the console", () => {
       await page.goto(`${base}/console/groups/${groupId}`);
       return (await page.locator("#lag").innerText()) === "0";
     });
+    // Lag over time: the console samples every 10 s while it is open; two samples draw a line.
+    await eventually(
+      "the lag history on the group's page",
+      async () => {
+        await page.goto(`${base}/console/groups/${groupId}`);
+        return (await page.locator("svg polyline").count()) === 1;
+      },
+      60_000,
+    );
     await shot("group");
     await page.goto(`${base}/console/groups`);
     expect(await page.locator("#groups a", { hasText: groupId }).count()).toBe(1);

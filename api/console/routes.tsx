@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
+import { raw } from "hono/html";
 import type Redis from "ioredis";
 import type { Config } from "../../infra/platform/config.ts";
 import { deadLetterTopics, listDeadLetters, replayDeadLetters } from "../../infra/platform/kafka/dead-letters.ts";
@@ -16,6 +17,7 @@ import { TOPIC, VIEWS, WORKERS, type WorkerName } from "../../infra/platform/top
 import type { Resolved } from "../http/keys.ts";
 import { viewStates } from "../http/readiness.ts";
 import { consoleAccess } from "./access.ts";
+import { consoleHistory, sparkline } from "./history.ts";
 import { Layout } from "./layout.tsx";
 
 /**
@@ -63,8 +65,15 @@ function RecordRow({ r }: { r: InspectedRecord }) {
 
 export function consoleRoutes({ config, redis, resolveApiKey }: ConsoleDependencies): Hono {
   const app = new Hono();
+  const history = consoleHistory(config, redis);
   app.use("/console", consoleAccess(resolveApiKey));
   app.use("/console/*", consoleAccess(resolveApiKey));
+  for (const path of ["/console", "/console/*"]) {
+    app.use(path, async (_, next) => {
+      await history.start();
+      await next();
+    });
+  }
 
   app.get("/console", async (c) => {
     const statuses = await viewStates(redis).catch(() => ({}) as Awaited<ReturnType<typeof viewStates>>);
@@ -90,7 +99,9 @@ export function consoleRoutes({ config, redis, resolveApiKey }: ConsoleDependenc
             <th>writes</th>
             <th>state</th>
             <th>records</th>
+            <th>records/s</th>
             <th>lag</th>
+            <th>lag, last 15 min</th>
             <th>last error</th>
           </tr>
           {(Object.entries(WORKERS) as [WorkerName, (typeof WORKERS)[WorkerName]][]).map(([name, w]) => {
@@ -112,9 +123,11 @@ export function consoleRoutes({ config, redis, resolveApiKey }: ConsoleDependenc
                 </td>
                 <td>{status?.state ?? (group && group.members.length > 0 ? "running" : "not running")}</td>
                 <td>{status?.records ?? "-"}</td>
+                <td>{history.rate(name)?.toFixed(1) ?? "-"}</td>
                 <td>
                   {group ? <a href={`/console/groups/${encodeURIComponent(group.groupId)}`}>{group.lag}</a> : "-"}
                 </td>
+                <td>{raw(sparkline(history.lagSeries(history.groupOf(name))))}</td>
                 <td class="bad">{status?.lastError ?? ""}</td>
               </tr>
             );
@@ -274,6 +287,7 @@ export function consoleRoutes({ config, redis, resolveApiKey }: ConsoleDependenc
 
   app.get("/console/groups/:id", async (c) => {
     const id = c.req.param("id");
+    history.watch(id);
     const [group] = await describeGroups(config, [id]);
     if (!group)
       return c.html(
@@ -287,6 +301,10 @@ export function consoleRoutes({ config, redis, resolveApiKey }: ConsoleDependenc
       <Layout title={`Group ${id}`} path="/console/groups">
         <p>
           state <b id="state">{group.state}</b>, {group.members.length} member(s), lag <b id="lag">{group.lag}</b>
+        </p>
+        <p>
+          lag over the last 15 minutes (every 10 s while the console is open):{" "}
+          {raw(sparkline(history.lagSeries(id), 480, 60)) || "not enough samples yet"}
         </p>
         <table id="offsets">
           <tr>
