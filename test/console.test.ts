@@ -9,11 +9,11 @@ import { closeApiDependencies, connectApiDependencies, type RunningApi, startApi
 import { createRedis } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
-import { deadLetterTopic, TOPIC, WORKERS } from "../infra/platform/topology.ts";
+import { TOPIC, WORKERS } from "../infra/platform/topology.ts";
 import { profileKey } from "../workers/profiles/view.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
-import { eventually, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { eventually, skipToEnd, testConfig, unique, writeDeadLetter } from "./helpers.ts";
 
 /**
  * The console in a real browser (Debian's Chromium, driven by
@@ -132,7 +132,6 @@ describe("the console", () => {
 
   test("a dead letter is on the dead-letter page with its reason, and its replay reaches its view", async () => {
     expect(worker).toBeDefined();
-    const dlq = deadLetterTopic(TOPIC.clickstream);
     const event = {
       event_id: `${run}-dead`,
       type: "page_view",
@@ -140,22 +139,7 @@ describe("the console", () => {
       partner_id: `${run}-p`,
       occurred_at: new Date().toISOString(),
     };
-    const producer = await createProducer(createKafka(config));
-    await producer.send([
-      {
-        topic: dlq,
-        key: event.user_id,
-        value: Buffer.from(JSON.stringify(event)),
-        headers: {
-          "dlq.reason": `${run}: refused by an older contract`,
-          "dlq.worker": "profiles",
-          "dlq.source.topic": TOPIC.clickstream,
-          "dlq.source.partition": "3",
-          "dlq.source.offset": "7",
-        },
-      },
-    ]);
-    await producer.disconnect();
+    await writeDeadLetter(config, event, { reason: `${run}: refused by an older contract`, partition: 3, offset: 7 });
     await page.goto(`${base}/console/dlq`);
     const row = page.locator("#letters tr", { hasText: `${run}: refused by an older contract` });
     expect(await row.count()).toBe(1);

@@ -8,7 +8,7 @@ import { applyTopics } from "../infra/platform/kafka/admin.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import type { TopicSpec } from "../infra/platform/topology.ts";
-import { deadLetterTopic } from "../infra/platform/topology.ts";
+import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { groupIdOf } from "../workers/runtime/runner.ts";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
@@ -307,4 +307,35 @@ export async function readTopic(config: Config, topic: string): Promise<TailedRe
   await Promise.race([done.promise, Bun.sleep(60_000)]);
   await consumer.disconnect();
   return records;
+}
+
+/**
+ * A clickstream event as a dead letter, the way the runner writes one (the
+ * original bytes, the reason, the worker and the source in headers): a
+ * record an earlier version refused that the current one accepts.
+ */
+export async function writeDeadLetter(
+  config: Config,
+  event: { user_id: string },
+  { reason, partition, offset }: { reason: string; partition: number; offset: number },
+): Promise<void> {
+  const producer = await createProducer(createKafka(config));
+  try {
+    await producer.send([
+      {
+        topic: deadLetterTopic(TOPIC.clickstream),
+        key: event.user_id,
+        value: Buffer.from(JSON.stringify(event)),
+        headers: {
+          "dlq.reason": reason,
+          "dlq.worker": "profiles",
+          "dlq.source.topic": TOPIC.clickstream,
+          "dlq.source.partition": String(partition),
+          "dlq.source.offset": String(offset),
+        },
+      },
+    ]);
+  } finally {
+    await producer.disconnect();
+  }
 }

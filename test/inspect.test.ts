@@ -9,7 +9,7 @@ import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { profileKey } from "../workers/profiles/view.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
-import { eventually, runCommand, skipToEnd, testConfig, unique } from "./helpers.ts";
+import { eventually, runCommand, skipToEnd, testConfig, unique, writeDeadLetter } from "./helpers.ts";
 
 /**
  * The inspection commands (`topics`, `groups`, `tail`, `dlq`) as a user runs
@@ -140,22 +140,7 @@ describe("bun run dlq", () => {
     worker = await runWorker(profileWorker(config, { name }), config);
     // A record an earlier version refused, now acceptable: as the runner writes dead letters.
     const refused = event(900, { user_id: `${run}-replayed` });
-    const producer = await createProducer(createKafka(config));
-    await producer.send([
-      {
-        topic: dlq,
-        key: refused.user_id,
-        value: Buffer.from(JSON.stringify(refused)),
-        headers: {
-          "dlq.reason": `${run}: refused by an older contract`,
-          "dlq.worker": "profiles",
-          "dlq.source.topic": TOPIC.clickstream,
-          "dlq.source.partition": "0",
-          "dlq.source.offset": "0",
-        },
-      },
-    ]);
-    await producer.disconnect();
+    await writeDeadLetter(config, refused, { reason: `${run}: refused by an older contract`, partition: 0, offset: 0 });
     const listed = (await bun<DeadLetter[]>("infra/tools/inspect/dlq.ts", "list", dlq, "--limit", "100000")).filter(
       (d) => d.reason.startsWith(run),
     );
