@@ -5,7 +5,7 @@ import type { AuthEnv } from "../api/http/auth.ts";
 import type { Scope } from "../api/http/scopes.ts";
 import { type Config, loadConfig } from "../infra/platform/config.ts";
 import { applyTopics } from "../infra/platform/kafka/admin.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createKafka, withAdmin } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import type { TopicSpec } from "../infra/platform/topology.ts";
 import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
@@ -124,18 +124,9 @@ export async function crashableWorker(
     }
     return { committed, lag };
   };
-  const withAdmin = async <T>(use: (admin: Admin) => Promise<T>): Promise<T> => {
-    const admin = createKafka(config).admin();
-    await admin.connect();
-    try {
-      return await use(admin);
-    } finally {
-      await admin.disconnect();
-    }
-  };
   /** A new process, and the group's committed position when it started: it has committed once the position moved past it. */
   const start = async () => {
-    const atStart = await withAdmin(async (admin) => (await positions(admin)).committed);
+    const atStart = await withAdmin(config, async (admin) => (await positions(admin)).committed);
     return { process: spawn({ KAFKA_CLIENT_ID: `crash-victim-${++incarnation}` }), atStart };
   };
   let current = await start();
@@ -145,7 +136,7 @@ export async function crashableWorker(
       return current.process;
     },
     async killWhenWorking(): Promise<void> {
-      await withAdmin(async (admin) => {
+      await withAdmin(config, async (admin) => {
         const clientId = `crash-victim-${incarnation}`;
         await eventually(
           `${clientId} to own partitions of ${groupId}`,

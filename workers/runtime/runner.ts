@@ -91,6 +91,8 @@ type Flush = {
   tp: TopicPartition;
   incarnation: string;
   stats: RunnerStats;
+  /** The worker's declared outputs and its inputs' dead-letter topics: all its fold may write. */
+  writable: ReadonlySet<string>;
   admits(loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">): Promise<boolean>;
 };
 
@@ -143,18 +145,10 @@ const clocksOf = (worker: Pick<Worker<never, never>, "eventTime" | "inputs">, tp
  * offset were applied by an earlier run that died before committing its
  * consumer offset; they are skipped entirely.
  */
-const writableTopics = new WeakMap<object, ReadonlySet<string>>();
-/** A worker's outputs and its inputs' dead-letter topics: all its fold may write. */
-function writable(worker: Pick<Worker<never, never>, "inputs" | "outputs">): ReadonlySet<string> {
-  let topics = writableTopics.get(worker);
-  if (!topics)
-    writableTopics.set(worker, (topics = new Set<string>([...worker.outputs, ...worker.inputs.map(deadLetterTopic)])));
-  return topics;
-}
 
 async function foldAndFlush<E, S>(
   worker: Worker<E, S>,
-  { producer, tp, incarnation, stats, admits }: Flush,
+  { producer, tp, incarnation, stats, writable, admits }: Flush,
   range: Admitted<E>[],
 ): Promise<boolean> {
   const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
@@ -200,7 +194,7 @@ async function foldAndFlush<E, S>(
     }
   }
 
-  const undeclared = emit.find((out) => !writable(worker).has(out.topic));
+  const undeclared = emit.find((out) => !writable.has(out.topic));
   if (undeclared)
     throw new Error(
       `${worker.name} emitted to ${undeclared.topic}, which is not among its declared outputs (${worker.outputs.join(", ") || "none"})`,
@@ -275,6 +269,7 @@ export async function runWorker<E, S>(
   const admin = kafka.admin();
   await admin.connect();
   const groupId = groupIdOf(config, worker.name);
+  const writable = new Set([...worker.outputs, ...worker.inputs.map(deadLetterTopic)]);
   const consumer: Consumer = kafka.consumer({
     groupId,
     sessionTimeout: config.WORKER_SESSION_TIMEOUT_MS,
@@ -332,19 +327,11 @@ export async function runWorker<E, S>(
     // Not awaited here: disconnecting waits for the batch in hand, which is this one.
     setTimeout(() => void stop(), 0);
   };
-  const guard = viewGuard(
-    worker as Worker<unknown, unknown>,
-    groupIdOf(config, worker.name),
-    config,
-    admin,
-    stats,
-    log,
-    {
-      seek: (tp, offset) => consumer.seek({ ...tp, offset }),
-      halt,
-      inTurn: inLane,
-    },
-  );
+  const guard = viewGuard(worker as Worker<unknown, unknown>, groupId, config, admin, stats, log, {
+    seek: (tp, offset) => consumer.seek({ ...tp, offset }),
+    halt,
+    inTurn: inLane,
+  });
   await guard.start();
 
   await consumer.connect();
@@ -375,6 +362,7 @@ export async function runWorker<E, S>(
             tp,
             incarnation: guard.incarnation(tp.topic),
             stats,
+            writable,
             admits: (loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) => guard.admits(tp, loaded),
           };
           if (!(await foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS))) return false;

@@ -1,4 +1,4 @@
-import { Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
+import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
 import type { Config } from "../config.ts";
 import { logger } from "../log.ts";
 
@@ -37,4 +37,15 @@ export function createKafka(config: Config, overrides: Partial<KafkaConfig> = {}
     requestTimeout: 30_000,
     ...overrides,
   });
+}
+
+/** An admin client for the length of `use`, disconnected after whatever happens. */
+export async function withAdmin<T>(config: Config, use: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect();
+  }
 }

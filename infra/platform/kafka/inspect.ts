@@ -1,10 +1,10 @@
 import { Admin as PlatformaticAdmin } from "@platformatic/kafka";
 import type { Admin } from "kafkajs";
-import { ConfigResourceTypes } from "kafkajs";
+import { AssignerProtocol, ConfigResourceTypes } from "kafkajs";
 import type { Config } from "../config.ts";
 import { decodeJson, describeErrors } from "../contracts/validate.ts";
 import { TOPIC, TOPICS, type TopicId } from "../topology.ts";
-import { createKafka } from "./client.ts";
+import { createKafka, withAdmin } from "./client.ts";
 
 /**
  * What people inspect in a Kafka-API broker, as Redpanda Console shows it:
@@ -47,16 +47,6 @@ export type GroupInfo = {
   offsets: GroupPartition[];
   lag: number;
 };
-
-async function withAdmin<T>(config: Config, use: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  try {
-    return await use(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /** The declared topic a name belongs to (itself, or the topic whose dead letters it holds). */
 export function declaredTopicOf(name: string): { id: TopicId; deadLetters: boolean } | undefined {
@@ -181,14 +171,24 @@ export async function describeGroups(config: Config, only?: readonly string[]): 
     const ids = only ?? (await admin.listGroups()).groups.map((g) => g.groupId);
     if (ids.length === 0) return [];
     const { groups } = await admin.describeGroups([...ids]);
+    // Groups often read the same topics: each topic's ends are fetched once per call.
+    const endsOf = new Map<string, ReturnType<Admin["fetchTopicOffsets"]>>();
+    const ends = (topic: string) => {
+      if (!endsOf.has(topic))
+        endsOf.set(
+          topic,
+          admin.fetchTopicOffsets(topic).catch(() => []),
+        );
+      return endsOf.get(topic)!;
+    };
     const infos: GroupInfo[] = [];
     for (const group of groups) {
       const committed = await admin.fetchOffsets({ groupId: group.groupId });
       const offsets: GroupPartition[] = [];
       for (const { topic, partitions } of committed) {
-        const ends = await admin.fetchTopicOffsets(topic).catch(() => []);
+        const topicEnds = await ends(topic);
         for (const p of partitions) {
-          const high = ends.find((e) => e.partition === p.partition)?.high ?? "0";
+          const high = topicEnds.find((e) => e.partition === p.partition)?.high ?? "0";
           const at = Number(p.offset) >= 0 ? p.offset : null;
           offsets.push({
             topic,
@@ -206,7 +206,10 @@ export async function describeGroups(config: Config, only?: readonly string[]): 
           memberId: m.memberId,
           clientId: m.clientId,
           host: m.clientHost,
-          assignment: decodeAssignment(m.memberAssignment),
+          assignment: (AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}) as Record<
+            string,
+            number[]
+          >,
         })),
         offsets: offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
         lag: offsets.reduce((n, o) => n + o.lag, 0),
@@ -214,30 +217,6 @@ export async function describeGroups(config: Config, only?: readonly string[]): 
     }
     return infos.sort((a, b) => a.groupId.localeCompare(b.groupId));
   });
-}
-
-function decodeAssignment(buffer: Buffer): Record<string, number[]> {
-  // ConsumerProtocolAssignment: version int16, then [topic string, [partition int32]].
-  try {
-    if (buffer.length < 6) return {};
-    let at = 2;
-    const topics = buffer.readInt32BE(at);
-    at += 4;
-    const assignment: Record<string, number[]> = {};
-    for (let t = 0; t < topics; t++) {
-      const length = buffer.readInt16BE(at);
-      at += 2;
-      const name = buffer.toString("utf8", at, at + length);
-      at += length;
-      const count = buffer.readInt32BE(at);
-      at += 4;
-      assignment[name] = Array.from({ length: count }, (_, i) => buffer.readInt32BE(at + i * 4));
-      at += count * 4;
-    }
-    return assignment;
-  } catch {
-    return {};
-  }
 }
 
 /** Move a stopped group's committed offsets on a topic: to its earliest or latest records, or the first at or after a time. */
