@@ -159,6 +159,25 @@ describe("the console", () => {
     await page.goto(`${base}/console`);
     const shown = await page.locator("tr.worker").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-worker")));
     expect(shown.sort()).toEqual(Object.keys(WORKERS).sort());
+    const drawn = await page
+      .locator("svg.pipeline-graph g.node.worker")
+      .evaluateAll((nodes) => nodes.map((n) => n.getAttribute("data-node")));
+    expect(drawn.sort()).toEqual(
+      Object.keys(WORKERS)
+        .map((w) => `worker:${w}`)
+        .sort(),
+    );
+    const edges = new Set(
+      await page
+        .locator("svg.pipeline-graph path.edge")
+        .evaluateAll((paths) => paths.map((p) => `${p.getAttribute("data-from")} -> ${p.getAttribute("data-to")}`)),
+    );
+    const declared = Object.entries(WORKERS).flatMap(([name, w]) => [
+      ...w.inputs.map((id) => `topic:${id} -> worker:${name}`),
+      ...w.outputs.map((id) => `worker:${name} -> topic:${id}`),
+    ]);
+    expect(declared.length).toBeGreaterThan(20);
+    expect(declared.filter((edge) => !edges.has(edge))).toEqual([]);
     await shot("pipelines");
     await page.goto(`${base}/console/stand-ins`);
     expect(await page.locator("#mails").count()).toBe(1);

@@ -17,6 +17,7 @@ import { TOPIC, VIEWS, WORKERS, type WorkerName } from "../../infra/platform/top
 import type { Resolved } from "../http/keys.ts";
 import { viewStates } from "../http/readiness.ts";
 import { consoleAccess } from "./access.ts";
+import { PipelineGraphSvg, pipelineGraphs, type WorkerLive } from "./graph.tsx";
 import { consoleHistory, sparkline } from "./history.ts";
 import { Layout } from "./layout.tsx";
 
@@ -66,6 +67,7 @@ function RecordRow({ r }: { r: InspectedRecord }) {
 export function consoleRoutes({ config, redis, resolveApiKey }: ConsoleDependencies): Hono {
   const app = new Hono();
   const history = consoleHistory(config, redis);
+  const graphs = pipelineGraphs();
   app.use("/console", consoleAccess(resolveApiKey));
   app.use("/console/*", consoleAccess(resolveApiKey));
   for (const path of ["/console", "/console/*"]) {
@@ -89,8 +91,31 @@ export function consoleRoutes({ config, redis, resolveApiKey }: ConsoleDependenc
       Object.entries(VIEWS)
         .filter(([, v]) => v.worker === worker)
         .map(([name]) => `view ${name}`);
+    const live = Object.fromEntries(
+      (Object.keys(WORKERS) as WorkerName[]).map((name) => {
+        const status = statuses[name] as { state?: string; records?: number; lastError?: string | null } | undefined;
+        const group = groups.get(consumerGroupOf(config, name));
+        const worker: WorkerLive & { records?: number; lastError?: string | null; group?: string } = {
+          state: status?.state ?? (group && group.members.length > 0 ? "running" : "not running"),
+          rate: history.rate(name),
+          lag: group?.lag,
+          failing: Boolean(status?.lastError),
+          records: status?.records,
+          lastError: status?.lastError,
+          group: group?.groupId,
+        };
+        return [name, worker];
+      }),
+    );
     return c.html(
       <Layout title="Pipelines" path="/console">
+        {graphs.map((graph) => (
+          <section>
+            <h2>{graph.pipeline}</h2>
+            <PipelineGraphSvg graph={graph} live={live} />
+          </section>
+        ))}
+        <h2>Workers</h2>
         <table id="pipelines">
           <tr>
             <th>pipeline</th>
@@ -105,10 +130,7 @@ export function consoleRoutes({ config, redis, resolveApiKey }: ConsoleDependenc
             <th>last error</th>
           </tr>
           {(Object.entries(WORKERS) as [WorkerName, (typeof WORKERS)[WorkerName]][]).map(([name, w]) => {
-            const status = statuses[name] as
-              | { state?: string; records?: number; lastError?: string | null }
-              | undefined;
-            const group = groups.get(consumerGroupOf(config, name));
+            const worker = live[name] as (typeof live)[string];
             return (
               <tr class="worker" data-worker={name}>
                 <td>{w.pipeline}</td>
@@ -121,14 +143,18 @@ export function consoleRoutes({ config, redis, resolveApiKey }: ConsoleDependenc
                   {[...w.outputs.map((id) => TOPIC[id]), ...viewsOf(name), ...("to" in w ? w.to : [])].join(", ") ||
                     "-"}
                 </td>
-                <td>{status?.state ?? (group && group.members.length > 0 ? "running" : "not running")}</td>
-                <td>{status?.records ?? "-"}</td>
-                <td>{history.rate(name)?.toFixed(1) ?? "-"}</td>
+                <td>{worker.state}</td>
+                <td>{worker.records ?? "-"}</td>
+                <td>{worker.rate?.toFixed(1) ?? "-"}</td>
                 <td>
-                  {group ? <a href={`/console/groups/${encodeURIComponent(group.groupId)}`}>{group.lag}</a> : "-"}
+                  {worker.group ? (
+                    <a href={`/console/groups/${encodeURIComponent(worker.group)}`}>{worker.lag}</a>
+                  ) : (
+                    "-"
+                  )}
                 </td>
                 <td>{raw(sparkline(history.lagSeries(history.groupOf(name))))}</td>
-                <td class="bad">{status?.lastError ?? ""}</td>
+                <td class="bad">{worker.lastError ?? ""}</td>
               </tr>
             );
           })}
