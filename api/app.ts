@@ -6,6 +6,7 @@ import { profilesIndex } from "../workers/profiles/view.ts";
 import { userInfoIndex } from "../workers/userinfo/view.ts";
 import { consoleRoutes } from "./console/routes.tsx";
 import { apiKeyAuth } from "./http/auth.ts";
+import { lookupCaching } from "./http/caching.ts";
 import { isUnavailable, problem } from "./http/errors.ts";
 import { type IngestTopics, ingestEndpoints } from "./http/ingest-endpoints.ts";
 import type { Resolved } from "./http/keys.ts";
@@ -45,6 +46,7 @@ export function createApp(deps: AppDependencies): Hono {
     "/v1/*",
     apiKeyAuth(deps.resolveApiKey),
     rateLimit(deps.redis, { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
+    lookupCaching(config.LOOKUP_CACHE_CONTROL),
   );
   for (const endpoint of ingestEndpoints(deps.ingestTopics))
     app.route("/", ingestRoutes(endpoint, deps.producer, config));

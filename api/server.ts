@@ -36,8 +36,14 @@ export async function closeApiDependencies(deps: AppDependencies): Promise<void>
 
 export async function startApi(config: Config): Promise<RunningApi> {
   const deps = await connectApiDependencies(config);
-  const server = Bun.serve({ port: config.PORT, hostname: "127.0.0.1", fetch: createApp(deps).fetch });
-  logger("api").info(`listening on http://127.0.0.1:${server.port}`);
+  const server = Bun.serve({
+    port: config.PORT,
+    hostname: config.HOST,
+    // Several processes on one port: the kernel spreads connections between them.
+    reusePort: config.API_PROCESSES > 1,
+    fetch: createApp(deps).fetch,
+  });
+  logger("api").info(`listening on http://${config.HOST}:${server.port}`);
   return {
     port: server.port ?? config.PORT,
     async stop() {
@@ -47,11 +53,29 @@ export async function startApi(config: Config): Promise<RunningApi> {
   };
 }
 
+/** `bun run api`: API_PROCESSES processes on one port, this one and its children, stopped together. */
 if (import.meta.main) {
-  const api = await startApi(configOrExit());
+  const config = configOrExit();
+  const children = process.argv.includes("--child")
+    ? []
+    : Array.from({ length: config.API_PROCESSES - 1 }, () =>
+        Bun.spawn([process.execPath, import.meta.path, "--child"], { stdio: ["ignore", "inherit", "inherit"] }),
+      );
+  let stopping = false;
+  for (const child of children)
+    child.exited.then((code) => {
+      if (stopping) return;
+      // One process gone would silently halve the capacity: stop all, for the supervisor to restart.
+      logger("api").error(`an API process exited (${code}); stopping`);
+      for (const other of children) other.kill("SIGTERM");
+      process.exit(1);
+    });
+  const api = await startApi(config);
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, async () => {
-      await api.stop();
+      stopping = true;
+      for (const child of children) child.kill(signal);
+      await Promise.all([api.stop(), ...children.map((child) => child.exited)]);
       process.exit(0);
     });
   }

@@ -147,6 +147,52 @@ describe("clickstream to profiles, end to end", () => {
     }
   }, 120_000);
 
+  test("a lookup sends the answer the worker stored, with an ETag, and 304 to If-None-Match", async () => {
+    const [user, want] = [...expected][1]!;
+    const redis = deps.redis;
+    const stored = await redis.getBuffer(
+      `response:profile:${encodeURIComponent(want.partner_id)}:${encodeURIComponent(user)}`,
+    );
+    expect(stored).not.toBeNull();
+    const newline = (stored as Buffer).indexOf(10);
+    const first = await request(`/v1/profiles/${user}`, want.partner_id);
+    expect(first.status).toBe(200);
+    const etag = first.headers.get("etag");
+    expect(etag).toBe((stored as Buffer).toString("utf8", 0, newline));
+    expect(first.headers.get("cache-control")).toBe(config.LOOKUP_CACHE_CONTROL);
+    expect(first.headers.get("vary")).toBe("Authorization");
+    // The stored bytes, sent as they are.
+    expect(Buffer.from(await first.arrayBuffer()).equals((stored as Buffer).subarray(newline + 1))).toBe(true);
+
+    const again = await app.request(`/v1/profiles/${user}`, {
+      headers: { authorization: `Bearer ${keys[want.partner_id]}`, "if-none-match": etag as string },
+    });
+    expect(again.status).toBe(304);
+    expect(again.headers.get("etag")).toBe(etag);
+    expect(await again.text()).toBe("");
+
+    // A profile committed before answers were stored has none: it is answered from its state, the same bytes.
+    const responseKey = `response:profile:${encodeURIComponent(want.partner_id)}:${encodeURIComponent(user)}`;
+    expect(await redis.del(responseKey)).toBe(1);
+    const fromState = await request(`/v1/profiles/${user}`, want.partner_id);
+    expect(fromState.headers.get("etag")).toBe(etag);
+    expect(Buffer.from(await fromState.arrayBuffer()).equals((stored as Buffer).subarray(newline + 1))).toBe(true);
+
+    // A new event for the user: a new answer, a new ETag, and the old one no longer matches.
+    const event = { ...events.find((e) => e.user_id === user)!, event_id: `${user}-again` };
+    expect((await request("/v1/events", want.partner_id, { method: "POST", body: JSON.stringify(event) })).status).toBe(
+      202,
+    );
+    const changed = await eventually("the profile to count the new event", async () => {
+      const r = await app.request(`/v1/profiles/${user}`, {
+        headers: { authorization: `Bearer ${keys[want.partner_id]}`, "if-none-match": etag as string },
+      });
+      return r.status === 200 ? r : undefined;
+    });
+    expect(changed.headers.get("etag")).not.toBe(etag);
+    expect(((await changed.json()) as Profile).events_total).toBe(want.events_total + 1);
+  });
+
   test("a partner reads only its own users' profiles", async () => {
     const [user, want] = [...expected][0]!;
     const other = partners.find((p) => p !== want.partner_id)!;

@@ -87,6 +87,17 @@ describe("user information service, end to end", () => {
     expect((await get(`/v1/users/${"x".repeat(129)}`)).status).toBe(400);
   });
 
+  test("a lookup sends the stored answer with its ETag; a deleted user has none stored", async () => {
+    const living = ids.find((id) => expected.get(id) !== null) as string;
+    const deleted = ids.find((id) => expected.get(id) === null) as string;
+    const stored = (await deps.redis.getBuffer(`response:userinfo:${encodeURIComponent(living)}`)) as Buffer;
+    const newline = stored.indexOf(10);
+    const response = await get(`/v1/users/${living}`);
+    expect(response.headers.get("etag")).toBe(stored.toString("utf8", 0, newline));
+    expect(Buffer.from(await response.arrayBuffer()).equals(stored.subarray(newline + 1))).toBe(true);
+    expect(await deps.redis.exists(`response:userinfo:${encodeURIComponent(deleted)}`)).toBe(0);
+  });
+
   test("search finds users by the words of their name, bio and location, with paging", async () => {
     const someone = [...expected.values()].find((d) => d !== null)!;
     const response = await eventually("search to index the users", async () => {
@@ -146,11 +157,16 @@ describe("user information service, end to end", () => {
 
   test("a rebuild from the topics gives the same documents", async () => {
     const before = await documents(ids);
+    const etags = async () => Promise.all(ids.map(async (id) => (await get(`/v1/users/${id}`)).headers.get("etag")));
+    const etagsBefore = await etags();
+    expect(etagsBefore.filter(Boolean).length).toBeGreaterThan(0);
     const userinfo = workers.pop()!;
     await userinfo.stop();
     const rebuilt = await rebuildView(config, "userinfo", () => {});
     expect(rebuilt.records).toBeGreaterThan(0);
     expect(await documents(ids)).toEqual(before);
+    // The same bytes again, so the same ETags: a cache in front keeps what it holds.
+    expect(await etags()).toEqual(etagsBefore);
     workers.push(await runWorker(userInfoWorker(config), config));
   }, 120_000);
 });

@@ -3,11 +3,12 @@ import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
 import { Amount, Id, QueryTime } from "../../infra/platform/contracts/fields.ts";
-import { type ProfileState, profileKey } from "../../workers/profiles/view.ts";
+import { type ProfileState, profileAnswer, profileKey, profileResponseKey } from "../../workers/profiles/view.ts";
 import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
 import { validIds, validQuery } from "../http/params.ts";
 import { searchPage, searchQuery } from "../http/search.ts";
+import { readStoredAnswer, sendStored } from "../http/stored-answers.ts";
 
 const SORTABLE = ["last_visit", "first_seen", "total_purchases", "events_total", "sessions"] as const;
 
@@ -67,9 +68,13 @@ function profileQuery(search: Search, partnerId: string) {
 export function profileRoutes(deps: { redis: Redis; search: Client; index: string }): Hono<AuthEnv> {
   return new Hono<AuthEnv>()
     .get("/v1/profiles/:userId", requireScope("profiles:read"), validIds("userId"), async (c) => {
-      const raw = await deps.redis.get(profileKey(c.var.partnerId, c.req.valid("param").userId));
-      if (!raw) return problem(c, 404, "not_found", "no profile for this user");
-      return c.json((JSON.parse(raw) as ProfileState).profile);
+      const { userId } = c.req.valid("param");
+      const stored = await readStoredAnswer(deps.redis, profileResponseKey(c.var.partnerId, userId), async () => {
+        const state = await deps.redis.get(profileKey(c.var.partnerId, userId));
+        return state === null ? null : profileAnswer(JSON.parse(state) as ProfileState);
+      });
+      if (!stored) return problem(c, 404, "not_found", "no profile for this user");
+      return sendStored(c, stored);
     })
     .get("/v1/search/profiles", requireScope("profiles:read"), validQuery(ProfileSearch), async (c) => {
       const search = c.req.valid("query");

@@ -3,11 +3,12 @@ import { Hono } from "hono";
 import type Redis from "ioredis";
 import * as v from "valibot";
 import { Text } from "../../infra/platform/contracts/fields.ts";
-import { type UserInfoState, userInfoDocument, userInfoKey } from "../../workers/userinfo/view.ts";
+import { type UserInfoState, userInfoDocument, userInfoKey, userInfoResponseKey } from "../../workers/userinfo/view.ts";
 import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
 import { validIds, validQuery } from "../http/params.ts";
 import { searchPage, searchQuery } from "../http/search.ts";
+import { readStoredAnswer, sendStored } from "../http/stored-answers.ts";
 
 /** Full-text search over the user's words; only these parameters exist. */
 export const UserSearch = searchQuery({ q: v.pipe(Text(256), v.trim(), v.nonEmpty("must not be empty")) });
@@ -16,10 +17,13 @@ export const UserSearch = searchQuery({ q: v.pipe(Text(256), v.trim(), v.nonEmpt
 export function userRoutes(deps: { redis: Redis; search: Client; index: string }): Hono<AuthEnv> {
   return new Hono<AuthEnv>()
     .get("/v1/users/:userId", requireScope("users:read"), validIds("userId"), async (c) => {
-      const raw = await deps.redis.get(userInfoKey(c.req.valid("param").userId));
-      const document = raw ? userInfoDocument(JSON.parse(raw) as UserInfoState) : null;
-      if (!document) return problem(c, 404, "not_found", "no such user");
-      return c.json(document);
+      const { userId } = c.req.valid("param");
+      const stored = await readStoredAnswer(deps.redis, userInfoResponseKey(userId), async () => {
+        const state = await deps.redis.get(userInfoKey(userId));
+        return state === null ? null : userInfoDocument(JSON.parse(state) as UserInfoState);
+      });
+      if (!stored) return problem(c, 404, "not_found", "no such user");
+      return sendStored(c, stored);
     })
     .get("/v1/search/users", requireScope("users:read"), validQuery(UserSearch), async (c) => {
       const { q, page, size } = c.req.valid("query");

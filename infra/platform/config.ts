@@ -95,6 +95,15 @@ export const ConfigSchema = v.object({
     "search indices are `<prefix><view>`, e.g. `cdp-profiles`",
   ),
   PORT: described(integer("PORT", 1, 65535, 8080), "API port"),
+  HOST: described(text("HOST", "127.0.0.1"), "the address the API listens on (`0.0.0.0`: every interface)"),
+  API_PROCESSES: described(
+    integer("API_PROCESSES", 1, 64, 1),
+    "API processes sharing the port (SO_REUSEPORT, Linux): `bun run api` starts them",
+  ),
+  LOOKUP_CACHE_CONTROL: described(
+    text("LOOKUP_CACHE_CONTROL", "private, no-cache"),
+    "`Cache-Control` of lookups (each also answers an `ETag` and 304 to `If-None-Match`); a cache in front that keys on `Authorization` may be given `s-maxage`",
+  ),
   INGEST_MAX_BATCH: described(integer("INGEST_MAX_BATCH", 1, 100_000, 1000), "most events in one POST"),
   INGEST_MAX_BODY_BYTES: described(
     integer("INGEST_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024, 1024 * 1024),

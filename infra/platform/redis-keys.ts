@@ -5,8 +5,9 @@ import type Redis from "ioredis";
  * made of ids by `keyOf`: each id percent-encoded, so no id can reach another
  * id's document (`a:b` + `c` vs `a` + `b:c`) or another namespace. A
  * worker's bookkeeping (applied offsets, stream times) lives under
- * `offsets:<worker>`, its published status under `status:<worker>` and rate
- * limits under `ratelimit:`, namespaces no
+ * `offsets:<worker>`, its published status under `status:<worker>`, the
+ * answer a lookup sends for a document under `response:<namespace>:<key>`
+ * and rate limits under `ratelimit:`, namespaces no
  * document uses, so no id the API is given can name them.
  */
 
@@ -14,6 +15,9 @@ import type Redis from "ioredis";
 export const keyOf = (...ids: readonly string[]) => ids.map(encodeURIComponent).join(":");
 
 export const documentKey = (namespace: string, key: string) => `${namespace}:${key}`;
+
+/** Where a view's ready-to-send answer for a document lives (infra/platform/stored-response.ts). */
+export const responseKey = (namespace: string, key: string) => `response:${namespace}:${key}`;
 
 export const offsetsKey = (worker: string) => `offsets:${worker}`;
 

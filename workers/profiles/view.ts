@@ -1,5 +1,5 @@
 import { EVENT_TYPES, type EventType } from "../../infra/platform/contracts/clickstream.ts";
-import { documentKey, keyOf } from "../../infra/platform/redis-keys.ts";
+import { documentKey, keyOf, responseKey } from "../../infra/platform/redis-keys.ts";
 
 /**
  * The profile view (SPEC §2.1): what `GET /v1/profiles/:id` returns and what
@@ -51,6 +51,11 @@ export const profileId = (partnerId: string, userId: string) => keyOf(partnerId,
 /** Where the profile lives in Redis. */
 export const profileKey = (partnerId: string, userId: string) =>
   documentKey(PROFILE_NAMESPACE, profileId(partnerId, userId));
+/** What `GET /v1/profiles/:id` answers (and search indexes) for a state. */
+export const profileAnswer = (state: ProfileState): Profile => state.profile;
+/** Where the worker stores that answer ready to send (infra/platform/stored-response.ts). */
+export const profileResponseKey = (partnerId: string, userId: string) =>
+  responseKey(PROFILE_NAMESPACE, profileId(partnerId, userId));
 export const profilesIndex = (prefix: string) => `${prefix}profiles`;
 
 /** Exact-value fields only: search filters on them, never full text (SPEC §2.1). */

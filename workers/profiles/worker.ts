@@ -7,7 +7,14 @@ import { openSearchSink } from "../runtime/sinks/opensearch.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Worker } from "../runtime/worker.ts";
 import { profileFold } from "./fold.ts";
-import { PROFILE_MAPPING, PROFILE_NAMESPACE, type ProfileState, profileId, profilesIndex } from "./view.ts";
+import {
+  PROFILE_MAPPING,
+  PROFILE_NAMESPACE,
+  type ProfileState,
+  profileAnswer,
+  profileId,
+  profilesIndex,
+} from "./view.ts";
 
 /** Where the profile worker reads and writes; tests point it at their own topics. */
 export type ProfileTopics = { events: string; actions: string };
@@ -28,13 +35,18 @@ export function profileWorker(
     outputs: [topics.actions],
     decode: decodeWith(ClickstreamEvent),
     key: (event) => profileId(event.partner_id, event.user_id),
-    store: redisStateStore<ProfileState>({ redis: createRedis(config), namespace: PROFILE_NAMESPACE, worker: name }),
+    store: redisStateStore<ProfileState>({
+      redis: createRedis(config),
+      namespace: PROFILE_NAMESPACE,
+      worker: name,
+      response: profileAnswer,
+    }),
     sinks: [
       openSearchSink<ProfileState>({
         client: createOpenSearch(config),
         index: profilesIndex(config.INDEX_PREFIX),
         mappings: PROFILE_MAPPING,
-        document: (state) => state.profile,
+        document: profileAnswer,
       }),
     ],
     fold: profileFold(topics.actions),

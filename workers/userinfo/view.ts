@@ -1,6 +1,6 @@
 import type { User } from "../../infra/platform/contracts/social.ts";
 import type { CountName } from "../../infra/platform/contracts/userinfo.ts";
-import { documentKey, keyOf } from "../../infra/platform/redis-keys.ts";
+import { documentKey, keyOf, responseKey } from "../../infra/platform/redis-keys.ts";
 import type { SourceOffsets } from "../runtime/source-offsets.ts";
 
 /** The user-info document (SPEC §2.2): the user's fields plus their counts. */
@@ -17,6 +17,8 @@ export type UserInfoState = {
 
 export const USERINFO_NAMESPACE = "userinfo";
 export const userInfoKey = (userId: string) => documentKey(USERINFO_NAMESPACE, keyOf(userId));
+/** Where the worker stores `userInfoDocument` ready to send (infra/platform/stored-response.ts). */
+export const userInfoResponseKey = (userId: string) => responseKey(USERINFO_NAMESPACE, keyOf(userId));
 export const userInfoIndex = (prefix: string) => `${prefix}userinfo`;
 
 /** The document to serve, or null while the user does not exist. */

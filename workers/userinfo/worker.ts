@@ -91,7 +91,12 @@ export function userInfoWorker(
     outputs: [topics.changelog],
     decode: decodeUserInfoInput(topics),
     key: (input) => keyOf(input.kind === "user" ? input.user_id : input.delta.user_id),
-    store: redisStateStore<UserInfoState>({ redis: createRedis(config), namespace: USERINFO_NAMESPACE, worker: name }),
+    store: redisStateStore<UserInfoState>({
+      redis: createRedis(config),
+      namespace: USERINFO_NAMESPACE,
+      worker: name,
+      response: userInfoDocument,
+    }),
     sinks: [
       openSearchSink<UserInfoState>({
         client: createOpenSearch(config),
