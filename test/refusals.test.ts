@@ -3,6 +3,7 @@ import { createOpenSearch, createRedis, createSql } from "../infra/platform/clie
 import type { Checkout, Click } from "../infra/platform/contracts/commerce.ts";
 import type { EnrichedInteraction } from "../infra/platform/contracts/content.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
+import { REPLAYED_FROM } from "../infra/platform/kafka/dead-letters.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
@@ -147,7 +148,7 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     expect(rejects[1]!._key).toBe("nul\\u0000key");
   }, 60_000);
 
-  test("profiles: a document the search engine refuses is dead-lettered with its reason; the others are indexed", async () => {
+  test("profiles: a document the search engine refuses is dead-lettered with its reason; the others are indexed; a replay after the fix indexes it", async () => {
     const run = unique("refuse-os");
     const t = await newTopics(run, "events", "actions");
     const prefix = `cdp-test-${run.toLowerCase()}-`;
@@ -204,8 +205,28 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
       profileKey(partner, "number"),
     );
     redis.disconnect();
-    // The refused event was not applied anywhere: the state and the search copy agree.
-    expect(stored.map((doc) => doc !== null)).toEqual([false, true, true]);
+    // Search trails the store: the profile is applied and served; only its search copy was refused.
+    expect(stored.map((doc) => doc !== null)).toEqual([true, true, true]);
+
+    // The mapping fixed (the index made again), the dead letter replayed: its profile reaches search,
+    // though the fold counts its event once (the replay changes no state).
+    await search.indices.delete({ index });
+    await search.indices.create({ index, body: { mappings: PROFILE_MAPPING } as never });
+    // As `bun run dlq replay` sends it (this test's topic is not a declared one): its bytes, marked as replayed.
+    await produce([
+      {
+        topic: t.events!,
+        key: dead[0]!.key,
+        value: Buffer.from(dead[0]!.value),
+        headers: { [REPLAYED_FROM]: `${deadLetterTopic(t.events!)}:0:0` },
+      },
+    ]);
+    const found = await eventually("the replayed profile in search", async () => {
+      await search.indices.refresh({ index });
+      const { body } = await search.search({ index, body: { query: { term: { user_id: "word" } } } });
+      return body.hits.hits.length === 1 ? (body.hits.hits[0]!._source as { events_total: number }) : undefined;
+    });
+    expect(found.events_total).toBe(1);
   }, 60_000);
 });
 

@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
 import type { Config } from "../../infra/platform/config.ts";
 import { createKafka } from "../../infra/platform/kafka/client.ts";
+import { REPLAYED_FROM } from "../../infra/platform/kafka/dead-letters.ts";
 import { createProducer, type OutRecord, type Producer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";
 import {
@@ -18,6 +19,7 @@ import { decodeAdmitted, writtenAt } from "./admission.ts";
 import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetter } from "./dead-letter.ts";
 import { advanceStreamTime } from "./stream-time.ts";
+import { type TrailingSink, trailingSink } from "./trailing-sink.ts";
 import { type GuardStats, viewGuard } from "./view-guard.ts";
 import {
   type Change,
@@ -25,6 +27,8 @@ import {
   type InputRecord,
   type Loaded,
   Refused,
+  type Sink,
+  type StateStore,
   type TopicPartition,
   type Worker,
 } from "./worker.ts";
@@ -93,6 +97,8 @@ type Flush = {
   stats: RunnerStats;
   /** The worker's declared outputs and its inputs' dead-letter topics: all its fold may write. */
   writable: ReadonlySet<string>;
+  /** The worker's trailing sinks, written after the store commit from queues of their own. */
+  trailing: readonly TrailingSink<never, never>[];
   admits(loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">): Promise<boolean>;
 };
 
@@ -141,24 +147,34 @@ const clocksOf = (worker: Pick<Worker<never, never>, "eventTime" | "inputs">, tp
 /**
  * Load the touched keys' state, fold in order, then flush in the order that
  * keeps effects exactly-once: sinks, emitted records, then state + applied
- * offset in one atomic store commit. Records at or below the store's applied
- * offset were applied by an earlier run that died before committing its
- * consumer offset; they are skipped entirely.
+ * offset in one atomic store commit, then the trailing sinks' queues.
+ * Records at or below the store's applied offset were applied by an earlier
+ * run that died before committing its consumer offset; they are not folded
+ * again, and a trailing sink that had not written them gets their keys'
+ * states as the store holds them.
  */
 
 async function foldAndFlush<E, S>(
   worker: Worker<E, S>,
-  { producer, tp, incarnation, stats, writable, admits }: Flush,
+  { producer, tp, incarnation, stats, writable, trailing, admits }: Flush,
   range: Admitted<E>[],
 ): Promise<boolean> {
   const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
-  const loaded = await worker.store.load(tp, [...keys], clocksOf(worker, tp));
+  const loaded = await worker.store.load(
+    tp,
+    [...keys],
+    clocksOf(worker, tp),
+    trailing.map((t) => t.sink.name),
+  );
   if (!(await admits(loaded))) return false;
   const { appliedOffset, states, streamTimes } = loaded;
 
   const folding = workerFoldDuration.startTimer({ worker: worker.name });
   const counted = { records: 0, deadLettered: 0, late: 0, skipped: 0 };
   const changed = new Map<string, Change<S, E>>();
+  const changedBy = new Map<string, InputRecord>();
+  /** Keys of records replayed from a DLQ that changed nothing: a trailing sink that refused them gets them again. */
+  const replayed = new Map<string, { record: InputRecord; event: E }>();
   const emit: OutRecord[] = [];
   for (const { record, result, key } of range) {
     if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
@@ -186,7 +202,10 @@ async function foldAndFlush<E, S>(
     }
     // Deleting what does not exist is no change either.
     const unchanged = folded.state === before || (folded.state === null && before === undefined);
-    if (!unchanged) changed.set(key, { key, state: folded.state, offset: record.offset, event: result.event });
+    if (!unchanged) {
+      changed.set(key, { key, state: folded.state, offset: record.offset, event: result.event });
+      changedBy.set(key, record);
+    } else if (record.headers[REPLAYED_FROM] !== undefined) replayed.set(key, { record, event: result.event });
     if (folded.emit) emit.push(...folded.emit);
     if (folded.late) {
       counted.late++;
@@ -204,9 +223,32 @@ async function foldAndFlush<E, S>(
   const changes = [...changed.values()];
   folding();
   const flushing = workerFlushDuration.startTimer({ worker: worker.name });
-  for (const sink of worker.sinks ?? []) if (changes.length > 0) await sink.write(changes);
+  for (const sink of worker.sinks ?? []) if (changes.length > 0 && !sink.trailing) await sink.write(changes);
   await producer.send(emit);
   await worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic), incarnation);
+  for (const sink of trailing as unknown as TrailingSink<S, E>[]) {
+    const work = { tp, changes: [...changes], records: new Map(changedBy), upTo: BigInt(lastOffset) };
+    for (const [key, { record, event }] of replayed) {
+      if (changed.has(key)) continue;
+      work.changes.push({ key, state: states.get(key) ?? null, offset: record.offset, event });
+      work.records.set(key, record);
+    }
+    // Records applied before (a replay) that this sink may not have written: their keys as the store holds them.
+    const from = [loaded.sinkOffsets.get(sink.sink.name), sink.queuedUpTo(tp)].reduce<bigint>(
+      (a, b) => (b !== undefined && b > a ? b : a),
+      -1n,
+    );
+    if (appliedOffset !== null && from < appliedOffset) {
+      for (const { record, result, key } of range) {
+        const offset = BigInt(record.offset);
+        if (!result.ok || offset <= from || offset > appliedOffset || changed.has(key) || work.records.has(key))
+          continue;
+        work.changes.push({ key, state: states.get(key) ?? null, offset: String(appliedOffset), event: result.event });
+        work.records.set(key, record);
+      }
+    }
+    await sink.enqueue(work);
+  }
   flushing();
   const labels = { worker: worker.name };
   workerFreshness.observe(labels, Math.max(0, Date.now() - last.writtenAt) / 1000);
@@ -224,7 +266,7 @@ async function foldAndFlush<E, S>(
 /** The one record a sink or the store refused: to the DLQ with the refusal, and the partition moves past it. */
 async function deadLetterRefused<E, S>(
   worker: Worker<E, S>,
-  { producer, tp, incarnation, stats }: Flush,
+  { producer, tp, incarnation, stats, trailing }: Flush,
   record: InputRecord,
   refusal: Refused,
 ) {
@@ -235,6 +277,7 @@ async function deadLetterRefused<E, S>(
   }
   await producer.send([deadLetter(record, refusal.message, worker.name)]);
   await worker.store.commit(tp, [], record.offset, streamTimes.get(tp.topic), incarnation);
+  for (const sink of trailing) await sink.enqueue({ tp, changes: [], records: new Map(), upTo: BigInt(record.offset) });
   stats.records++;
   stats.deadLettered++;
   stats.flushes++;
@@ -270,6 +313,9 @@ export async function runWorker<E, S>(
   await admin.connect();
   const groupId = groupIdOf(config, worker.name);
   const writable = new Set([...worker.outputs, ...worker.inputs.map(deadLetterTopic)]);
+  const trailingSinks = (worker.sinks ?? []).filter((sink) => sink.trailing);
+  if (trailingSinks.length > 0 && !worker.store.commitSinkOffset)
+    throw new Error(`worker ${worker.name}: its store keeps no sink offsets, so its sinks cannot be trailing`);
   const consumer: Consumer = kafka.consumer({
     groupId,
     sessionTimeout: config.WORKER_SESSION_TIMEOUT_MS,
@@ -290,6 +336,52 @@ export async function runWorker<E, S>(
   });
   const lags = new Map<string, number>();
 
+  // Consumer offsets go no further than the store's commit and every
+  // trailing sink's writes, in order per partition (never backwards).
+  const storeCommitted = new Map<string, bigint>();
+  const consumerCommitted = new Map<string, bigint>();
+  const commitTurns = new Map<string, Promise<void>>();
+  const commitConsumer = (tp: TopicPartition): Promise<void> => {
+    const key = `${tp.topic}:${tp.partition}`;
+    const turn = (commitTurns.get(key) ?? Promise.resolve()).then(async () => {
+      let upTo = storeCommitted.get(key);
+      for (const sink of trailing) {
+        const written = sink.written(tp);
+        if (upTo === undefined || written === undefined) return;
+        if (written < upTo) upTo = written;
+      }
+      if (upTo === undefined || upTo <= (consumerCommitted.get(key) ?? -1n)) return;
+      const committing = workerCommitDuration.startTimer({ worker: worker.name });
+      await consumer.commitOffsets([{ ...tp, offset: String(upTo + 1n), metadata: guard.commitMetadata() }]);
+      committing();
+      consumerCommitted.set(key, upTo);
+    });
+    commitTurns.set(
+      key,
+      turn.catch(() => {}),
+    );
+    return turn;
+  };
+  const trailing = trailingSinks.map((sink) =>
+    trailingSink(sink as Sink<never, never>, {
+      store: worker.store as StateStore<never, never>,
+      log,
+      maxQueued: config.WORKER_MAX_BATCH * 20,
+      advanced: (tp) =>
+        void commitConsumer(tp).catch((error) =>
+          log.debug("committing after a trailing sink's write failed (the partition moved?)", { error: String(error) }),
+        ),
+      refused: async (record, reason) => {
+        await producer.send([deadLetter(record, reason, worker.name)]);
+        stats.deadLettered++;
+        workerDeadLettered.inc({ worker: worker.name });
+      },
+      failed: (error) => {
+        stats.lastError = `${new Date().toISOString()} ${sink.name}: ${String(error)}`;
+      },
+    }),
+  );
+
   // Inputs share keys by partition number (co-partitioned): partition N of
   // two topics may hold the same keys, so their chunks take turns in one lane.
   const lanes = new Map<number, Promise<unknown>>();
@@ -303,10 +395,15 @@ export async function runWorker<E, S>(
   };
 
   let stopping: Promise<void> | undefined;
+  let stopRequested = false;
   let unwatch = () => {};
   const stop = () => {
     unwatch();
     stopping ??= (async () => {
+      stopRequested = true;
+      // What is queued for the trailing sinks is written first (for a while, if one is down).
+      await Promise.all(trailing.map((sink) => sink.close(10_000)));
+      await Promise.all(commitTurns.values());
       await consumer.disconnect();
       await producer.disconnect();
       await admin.disconnect();
@@ -331,10 +428,23 @@ export async function runWorker<E, S>(
     seek: (tp, offset) => consumer.seek({ ...tp, offset }),
     halt,
     inTurn: inLane,
+    beforeReset: async () => {
+      for (const sink of trailing) {
+        sink.clear();
+        await sink.drain();
+      }
+      storeCommitted.clear();
+      consumerCommitted.clear();
+    },
   });
   await guard.start();
 
   await consumer.connect();
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const sink of trailing) sink.forget();
+    storeCommitted.clear();
+    consumerCommitted.clear();
+  });
   consumer.on(
     consumer.events.GROUP_JOIN,
     ({ payload }) =>
@@ -350,7 +460,7 @@ export async function runWorker<E, S>(
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       const tp = { topic: batch.topic, partition: batch.partition };
       for (let start = 0; start < batch.messages.length; start += config.WORKER_MAX_BATCH) {
-        if (!isRunning() || isStale() || halted) return;
+        if (!isRunning() || isStale() || halted || stopRequested) return;
         const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));
         const lastOffset = chunk[chunk.length - 1]!.offset;
         const folded = await inLane(tp.partition, async () => {
@@ -363,15 +473,13 @@ export async function runWorker<E, S>(
             incarnation: guard.incarnation(tp.topic),
             stats,
             writable,
+            trailing,
             admits: (loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) => guard.admits(tp, loaded),
           };
           if (!(await foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS))) return false;
           await options.hooks?.afterFlush?.(tp, lastOffset);
-          const committing = workerCommitDuration.startTimer({ worker: worker.name });
-          await consumer.commitOffsets([
-            { ...tp, offset: String(BigInt(lastOffset) + 1n), metadata: guard.commitMetadata() },
-          ]);
-          committing();
+          storeCommitted.set(`${tp.topic}:${tp.partition}`, BigInt(lastOffset));
+          await commitConsumer(tp);
           guard.applied(tp, BigInt(lastOffset));
           return true;
         });

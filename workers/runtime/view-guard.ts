@@ -24,6 +24,8 @@ export type GuardActions = {
   seek(tp: TopicPartition, offset: string): void;
   halt(message: string): void;
   inTurn(partition: number, work: () => Promise<void>): Promise<void>;
+  /** Before the view is dropped: nothing queued for its sinks may land after. */
+  beforeReset(): Promise<void>;
 };
 
 /** How often a worker compares its store with what it applied, so a store emptied under an idle worker is restored too. */
@@ -107,6 +109,7 @@ export function viewGuard(
     }
     resetting ??= (async () => {
       log.error(`${message}; dropping the view and folding its topics from the beginning (ON_LOG_MISMATCH=rebuild)`);
+      await act.beforeReset();
       await worker.store.reset();
       for (const sink of worker.sinks ?? []) await sink.reset?.();
       storeId = await worker.store.id();

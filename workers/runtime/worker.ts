@@ -65,6 +65,8 @@ export type Loaded<S> = {
   states: Map<string, S>;
   /** Stream times of the topic-partitions asked for (those recorded so far). */
   streamTimes: Map<string, number>;
+  /** Of the trailing sinks asked for, the partition's offset each has written up to (absent: none recorded). */
+  sinkOffsets: Map<string, bigint>;
 };
 
 /**
@@ -81,7 +83,12 @@ export type StateStore<S, E = unknown> = {
    * offsets committed for state this store no longer holds.
    */
   id(): Promise<string>;
-  load(tp: TopicPartition, keys: readonly string[], clocks: readonly TopicPartition[]): Promise<Loaded<S>>;
+  load(
+    tp: TopicPartition,
+    keys: readonly string[],
+    clocks: readonly TopicPartition[],
+    trailing?: readonly string[],
+  ): Promise<Loaded<S>>;
   commit(
     tp: TopicPartition,
     changes: readonly Change<S, E>[],
@@ -89,6 +96,8 @@ export type StateStore<S, E = unknown> = {
     streamTime: number | undefined,
     incarnation: string,
   ): Promise<void>;
+  /** Record how far a trailing sink has written a partition (never backwards); stores that have none refuse trailing sinks. */
+  commitSinkOffset?(tp: TopicPartition, sink: string, offset: bigint): Promise<void>;
   /** Drop the view: every document the worker wrote, its applied offsets and its identity (a view folded again from its log). */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -105,9 +114,17 @@ export class Refused extends Error {
   override name = "Refused";
 }
 
-/** A secondary view written before the state commit; it must be idempotent (e.g. versioned by offset). */
+/**
+ * A secondary view or an effect, written before the state commit; it must
+ * be idempotent (e.g. versioned by offset). A `trailing` one (a search
+ * index) is written after the commit instead, from a queue of its own with
+ * its own applied offset, so the store's view is readable first
+ * (trailing-sink.ts); an effect the state records as done (an email sent)
+ * is never trailing.
+ */
 export type Sink<S, E = unknown> = {
   name: string;
+  trailing?: boolean;
   write(changes: readonly Change<S, E>[]): Promise<void>;
   /** Drop what it holds, when its view is folded again from the beginning. */
   reset?(): Promise<void>;

@@ -4,6 +4,9 @@ import { createKafka } from "./client.ts";
 import { declaredTopicOf, type InspectedRecord, readRecords } from "./inspect.ts";
 import { createProducer } from "./producer.ts";
 
+/** The header a replayed dead letter carries: where in the DLQ it came from. */
+export const REPLAYED_FROM = "dlq.replayed_from";
+
 /** A dead letter as people triage it: where it came from, who refused it and why. */
 export type DeadLetter = InspectedRecord & {
   source: { topic: string; partition: number | null; offset: string | null };
@@ -78,7 +81,7 @@ export async function replayDeadLetters(
         topic: source,
         key: d.key,
         value: Buffer.from(d.text ?? "", "utf8"),
-        headers: { "dlq.replayed_from": `${dlq}:${d.partition}:${d.offset}` },
+        headers: { [REPLAYED_FROM]: `${dlq}:${d.partition}:${d.offset}` },
       })),
     );
   } finally {

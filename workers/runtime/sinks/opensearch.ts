@@ -20,7 +20,8 @@ export const documentId = (key: string) =>
 
 /**
  * Whole documents, bulk-indexed with the record offset as an external
- * version (SPEC §3.2): a replayed or older write is refused by OpenSearch as
+ * version (SPEC §3.2), trailing the store (the runner writes them after the
+ * state's commit): a replayed or older write is refused by OpenSearch as
  * a version conflict, which here means "already applied". A document refused
  * for its content (a 4xx such as a mapping or parse error) is a `Refused`
  * (the runner dead-letters the record behind it); anything else (429, 5xx,
@@ -37,6 +38,8 @@ export function openSearchSink<S>(options: {
   let ready: Promise<void> | undefined;
   return {
     name: `opensearch:${index}`,
+    // Search follows the store: a lookup is readable as soon as the store commits.
+    trailing: true,
     async write(changes: readonly Change<S>[]) {
       ready ??= ensureIndex(client, index, options.mappings).catch((error) => {
         ready = undefined;

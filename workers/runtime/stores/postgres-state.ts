@@ -68,6 +68,8 @@ export function postgresStateStore<S, E>({
         incarnation: stored?.incarnation ?? null,
         states,
         streamTimes: new Map(),
+        // No trailing sinks here: the runner refuses them on a store without commitSinkOffset.
+        sinkOffsets: new Map(),
       };
     },
 

@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
-import { documentKey, keysMatching, offsetsKey } from "../../../infra/platform/redis-keys.ts";
+import { documentKey, keysMatching, offsetsKey, responseKey } from "../../../infra/platform/redis-keys.ts";
+import { storedResponse } from "../../../infra/platform/stored-response.ts";
 import type { Change, StateStore, TopicPartition } from "../worker.ts";
 
 /**
@@ -24,9 +25,20 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[1] .. ':incarnation', ARGV[5]
 return 1
 `;
 
-type WithCommit = Redis & { cdpCommitState(numKeys: number, ...args: string[]): Promise<number> };
+/** A trailing sink's offset only moves forward (two processes may write it around a rebalance). */
+const COMMIT_SINK_OFFSET = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and tonumber(current) >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
 
-export type RedisStateOptions = {
+type WithCommit = Redis & {
+  cdpCommitState(numKeys: number, ...args: string[]): Promise<number>;
+  cdpCommitSinkOffset(key: string, field: string, offset: string): Promise<number>;
+};
+
+export type RedisStateOptions<S> = {
   redis: Redis;
   /** Documents are stored under `<namespace>:<state key>` (infra/platform/redis-keys.ts), what readers GET. */
   namespace: string;
@@ -34,11 +46,25 @@ export type RedisStateOptions = {
   worker: string;
   /** Let documents expire (e.g. dedupe markers kept as long as the topic keeps records); 0 keeps them. */
   ttlSeconds?: number;
+  /**
+   * What a lookup answers for a state (null: nothing, a 404). Given, each
+   * commit also stores that answer ready to send under
+   * `response:<namespace>:<key>`, in the same script as the state.
+   */
+  response?: (state: S) => unknown | null;
 };
 
-export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }: RedisStateOptions): StateStore<S> {
+export function redisStateStore<S>({
+  redis,
+  namespace,
+  worker,
+  ttlSeconds = 0,
+  response,
+}: RedisStateOptions<S>): StateStore<S> {
   const client = redis as WithCommit;
   if (typeof client.cdpCommitState !== "function") client.defineCommand("cdpCommitState", { lua: COMMIT });
+  if (typeof client.cdpCommitSinkOffset !== "function")
+    client.defineCommand("cdpCommitSinkOffset", { lua: COMMIT_SINK_OFFSET, numberOfKeys: 1 });
   const offsetsHash = offsetsKey(worker);
   const docKey = (key: string) => documentKey(namespace, key);
   const field = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
@@ -49,14 +75,26 @@ export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }:
       return (await redis.hget(offsetsHash, "store"))!;
     },
 
-    async load(tp, keys, clocks) {
+    async load(tp, keys, clocks, trailing = []) {
       const pipeline = redis
         .pipeline()
-        .hmget(offsetsHash, field(tp), `${field(tp)}:incarnation`, ...clocks.map((clock) => `${field(clock)}:time`));
+        .hmget(
+          offsetsHash,
+          field(tp),
+          `${field(tp)}:incarnation`,
+          ...clocks.map((clock) => `${field(clock)}:time`),
+          ...trailing.map((sink) => `${field(tp)}:sink:${sink}`),
+        );
       if (keys.length > 0) pipeline.mget(keys.map(docKey));
       const [[offsetsError, offsets] = [], [docsError, docs] = []] = (await pipeline.exec()) ?? [];
       if (offsetsError || docsError) throw offsetsError ?? docsError;
-      const [offset, incarnation, ...times] = offsets as (string | null)[];
+      const [offset, incarnation, ...rest] = offsets as (string | null)[];
+      const times = rest.slice(0, clocks.length);
+      const sinkOffsets = new Map<string, bigint>();
+      trailing.forEach((sink, i) => {
+        const at = rest[clocks.length + i];
+        if (typeof at === "string") sinkOffsets.set(sink, BigInt(at));
+      });
       const states = new Map<string, S>();
       (docs as (string | null)[] | undefined)?.forEach((doc, i) => {
         if (doc !== null) states.set(keys[i]!, JSON.parse(doc) as S);
@@ -71,12 +109,24 @@ export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }:
         incarnation: incarnation ?? null,
         states,
         streamTimes,
+        sinkOffsets,
       };
+    },
+
+    async commitSinkOffset(tp, sink, offset) {
+      await client.cdpCommitSinkOffset(offsetsHash, `${field(tp)}:sink:${sink}`, String(offset));
     },
 
     async commit(tp, changes: readonly Change<S>[], offset, streamTime, incarnation) {
       const keys = [offsetsHash, ...changes.map((c) => docKey(c.key))];
       const values = changes.map((c) => (c.state === null ? "" : JSON.stringify(c.state)));
+      if (response) {
+        for (const c of changes) {
+          const answer = c.state === null ? null : response(c.state);
+          keys.push(responseKey(namespace, c.key));
+          values.push(answer === null ? "" : storedResponse(answer));
+        }
+      }
       await client.cdpCommitState(
         keys.length,
         ...keys,
@@ -90,7 +140,10 @@ export function redisStateStore<S>({ redis, namespace, worker, ttlSeconds = 0 }:
     },
 
     async reset() {
-      const keys = await keysMatching(redis, `${namespace}:*`);
+      const keys = [
+        ...(await keysMatching(redis, `${namespace}:*`)),
+        ...(await keysMatching(redis, responseKey(namespace, "*"))),
+      ];
       for (let i = 0; i < keys.length; i += 1000) await redis.unlink(...keys.slice(i, i + 1000));
       await redis.del(offsetsHash);
     },
