@@ -4,25 +4,31 @@ import { httpPool } from "./http-pipeline.ts";
 import { summarize } from "./lib/stats.ts";
 
 /**
- * Open-loop load generator, run as its own process by the bench. Requests
- * are fired on a fixed schedule (every millisecond, all that are due)
- * whatever the answers do, so a slow server faces a growing queue instead of
- * a politely lowered rate (no coordinated omission). Latency runs from the
- * request's send to its answer; the achieved rate is reported beside it.
- * The same loop drives HTTP GETs (on a pool of keep-alive
- * connections, see http-pipeline.ts) and raw Redis GETs (ioredis, one
- * connection, pipelined), so a view and its baseline are measured by
- * one tool in the same way.
+ * Load generator, run as its own process by the bench.
  *
- *   bun bench/load.ts --target http --url http://127.0.0.1:8080/v1/profiles/ --auth KEY --keys prefix:N --rate 10000 --seconds 30
- *   bun bench/load.ts --target redis --url redis://127.0.0.1:6379/14 --key-prefix profile: --keys prefix:N ...
- * Prints one JSON line: achieved rate, errors and latency percentiles (ms).
+ * `--mode rate` (default) is open-loop: requests are fired on a fixed
+ * schedule (every millisecond, all that are due) whatever the answers do,
+ * and each latency runs from the request's *scheduled* time to its answer,
+ * so a server (or a generator) that falls behind shows its queueing in the
+ * figures instead of hiding it (no coordinated omission). `--mode saturate`
+ * is closed-loop: every connection sends its next request as soon as the
+ * last is answered, for the most requests per second the target gives.
+ *
+ * The same loop drives HTTP GETs (over `--connections` keep-alive
+ * connections, see http-pipeline.ts) and raw Redis GETs (over as many
+ * ioredis connections), so a view and its baseline are measured by one tool
+ * with the same number of connections.
+ *
+ *   bun bench/load.ts --target http --url http://127.0.0.1:8080/v1/profiles/ --auth KEY --users prefix:N --rate 10000 --seconds 30
+ *   bun bench/load.ts --target redis --url redis://127.0.0.1:6379/14 --key-prefix response:profile: --users prefix:N ...
+ * Prints one JSON line: requests sent, achieved rate, errors and latency percentiles (ms).
  */
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     target: { type: "string" },
+    mode: { type: "string", default: "rate" },
     url: { type: "string" },
     auth: { type: "string" },
     "key-prefix": { type: "string", default: "" },
@@ -30,27 +36,28 @@ const { values } = parseArgs({
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
     warmup: { type: "string", default: "2" },
-    connections: { type: "string", default: "64" },
+    connections: { type: "string", default: "16" },
   },
 });
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
+const connections = Number(values.connections);
 const [userPrefix, userCount] = (values.users ?? "user:1").split(":") as [string, string];
 const pickUser = () => `${userPrefix}${Math.floor(Math.random() * Number(userCount))}`;
 
 type Call = () => Promise<boolean>;
 let call: Call;
 if (values.target === "redis") {
-  const redis = new Redis(values.url!, { enableAutoPipelining: false });
-  call = async () => (await redis.get(`${values["key-prefix"]}${pickUser()}`)) !== null;
+  const clients = Array.from({ length: connections }, () => new Redis(values.url!, { enableAutoPipelining: false }));
+  let next = 0;
+  call = async () => {
+    next = (next + 1) % clients.length;
+    return (await clients[next]!.getBuffer(`${values["key-prefix"]}${pickUser()}`)) !== null;
+  };
 } else {
   const base = new URL(values.url!);
-  const pool = await httpPool(
-    values.url!,
-    Number(values.connections),
-    values.auth ? { authorization: `Bearer ${values.auth}` } : {},
-  );
+  const pool = await httpPool(values.url!, connections, values.auth ? { authorization: `Bearer ${values.auth}` } : {});
   call = async () => (await pool.get(`${base.pathname}${pickUser()}`)) === 200;
 }
 
@@ -68,11 +75,11 @@ async function phase(durationS: number, record: boolean) {
     if (now >= end) break;
     const due = Math.floor((now - start) / interval) + 1;
     for (; sent < due; sent++) {
-      const sentAt = performance.now();
+      const scheduledAt = start + sent * interval;
       const p = call()
         .then((ok) => {
           if (!ok) errors++;
-          if (record) latencies.push(performance.now() - sentAt);
+          if (record) latencies.push(performance.now() - scheduledAt);
         })
         .catch(() => void errors++)
         .finally(() => inFlight.delete(p));
@@ -86,7 +93,30 @@ async function phase(durationS: number, record: boolean) {
   return { sent, errors, achievedRate: sent / elapsed, latency: summarize(latencies) };
 }
 
-await phase(warmup, false);
-const result = await phase(seconds, true);
-console.log(JSON.stringify({ target: values.target, rate, seconds, ...result }));
+/** Closed loop: each connection's next request goes when its last is answered. */
+async function saturate(durationS: number, record: boolean) {
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const start = performance.now();
+  const end = start + durationS * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        const at = performance.now();
+        sent++;
+        const ok = await call().catch(() => false);
+        if (!ok) errors++;
+        if (record) latencies.push(performance.now() - at);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  return { sent, errors, achievedRate: sent / elapsed, latency: summarize(latencies) };
+}
+
+const run = values.mode === "saturate" ? saturate : phase;
+await run(warmup, false);
+const result = await run(seconds, true);
+console.log(JSON.stringify({ target: values.target, mode: values.mode, rate, seconds, connections, ...result }));
 process.exit(0);

@@ -9,9 +9,11 @@ import { configOrExit } from "../infra/platform/config.ts";
 import { ensureDatabase } from "../infra/tools/stack/postgres.ts";
 import { stackUp } from "../infra/tools/stack/stack.ts";
 import { dropViews, keepGroupPositions } from "../infra/tools/views.ts";
+import { benchChart } from "./lib/chart.ts";
 import { type Bench, groupTools } from "./lib/context.ts";
-import { benchConfig, benchEnv, ROOT, spawnBun, waitHttp } from "./lib/harness.ts";
+import { benchConfig, benchEnv, profileWorkersTo, ROOT, spawnBun, waitHttp } from "./lib/harness.ts";
 import { attributionScenarios } from "./scenarios/attribution.ts";
+import { clientScenario } from "./scenarios/client.ts";
 import { exportScenario } from "./scenarios/export.ts";
 import { freshnessScenario } from "./scenarios/freshness.ts";
 import { ingestScenario } from "./scenarios/ingest.ts";
@@ -21,15 +23,19 @@ import { userInfoScenarios } from "./scenarios/userinfo.ts";
 import { welcomeScenarios } from "./scenarios/welcome.ts";
 
 /**
- * `bun run bench [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [personalization] [--quick]`: SPEC §6 figures,
+ * `bun run bench [client] [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [personalization] [--quick] [--profile]`: SPEC §6 figures,
  * each beside its baseline measured in the same run, printed as a table and
- * written to bench/results/<time>.json. Every load runs as its own process;
- * each scenario is a file of bench/scenarios.
+ * written to bench/results/<time>.json, with a chart beside it (<time>.svg).
+ * Every load runs as its own process; each scenario is a file of
+ * bench/scenarios. With --profile, worker processes write CPU profiles
+ * (Markdown) to bench/results/profiles-<time>/.
  */
 
 const args = process.argv.slice(2);
 const chosen = args.filter((a) => !a.startsWith("--"));
 const base = configOrExit();
+const startedAt = new Date().toISOString().replaceAll(":", "-");
+if (args.includes("--profile")) profileWorkersTo(join(ROOT, "bench", "results", `profiles-${startedAt}`));
 const env = benchEnv(base);
 const config = benchConfig(env);
 const partner = "bench-partner";
@@ -55,6 +61,7 @@ const bench: Bench = {
   key,
   children: [],
   rows: [],
+  chart: [],
   report: {},
   tools: groupTools(config),
 };
@@ -63,6 +70,7 @@ const { wanted, children, rows, report } = bench;
 try {
   children.push(spawnBun(["api/server.ts"], env));
   await waitHttp(`${bench.api}/healthz`);
+  if (wanted("client")) await clientScenario(bench);
   if (wanted("ingest")) await ingestScenario(bench);
   if (wanted("freshness") || wanted("lookup")) {
     children.push(spawnBun(["workers/main.ts", "profiles"], env));
@@ -91,7 +99,15 @@ const machine = {
 const at = new Date().toISOString();
 mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
 const file = join(ROOT, "bench", "results", `${at.replaceAll(":", "-")}.json`);
-writeFileSync(file, JSON.stringify({ at, machine, quick: bench.quick, ...report }, null, 2));
+const chartFile = file.replace(/\.json$/, ".svg");
+writeFileSync(
+  chartFile,
+  benchChart(
+    bench.chart,
+    `bun run bench${bench.quick ? " --quick" : ""}, ${at}: ${machine.cores} cores, Bun ${machine.bun} (blue: the figure; grey: its baseline in the same run; red: the target)`,
+  ),
+);
+writeFileSync(file, JSON.stringify({ at, machine, quick: bench.quick, chart: chartFile, ...report }, null, 2));
 
 const widths = [38, 52, 60];
 console.log(
@@ -106,5 +122,5 @@ for (const r of rows)
   console.log(
     [r.figure.padEnd(widths[0]!), r.value.padEnd(widths[1]!), r.baseline.padEnd(widths[2]!), r.ratio].join(" | "),
   );
-console.log(`\nreport: ${file}`);
+console.log(`\nreport: ${file}\nchart: ${chartFile}`);
 process.exit(0);

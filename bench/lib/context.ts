@@ -3,6 +3,7 @@ import { applyTopics } from "../../infra/platform/kafka/admin.ts";
 import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { groupIdOf } from "../../workers/runtime/runner.ts";
+import type { ChartEntry } from "./chart.ts";
 import { type Child, runJson } from "./harness.ts";
 import { ms, type Summary } from "./stats.ts";
 
@@ -25,6 +26,8 @@ export type Bench = {
   /** Processes to stop when the run ends. */
   children: Child[];
   rows: Row[];
+  /** What the SVG chart beside the JSON report draws. */
+  chart: ChartEntry[];
   report: Record<string, unknown>;
   tools: ReturnType<typeof groupTools>;
 };
@@ -54,12 +57,20 @@ export function groupTools(config: Config) {
     }
   }
 
-  /** Wait for a worker's first commit on its topics: catch-up is timed from there, as group joins are not folding. */
-  async function firstCommit(worker: string, topics: string[]): Promise<void> {
+  /**
+   * Wait for a worker's first commit on its topics: catch-up is timed from
+   * there, as group joins are not folding. Returns how many records that
+   * commit covered: folded before the clock started, so not to be counted.
+   */
+  async function firstCommit(worker: string, topics: string[]): Promise<number> {
     const committed = async () =>
       (await Promise.all(topics.map((t) => sizeOf(t, groupIdOf(config, worker))))).reduce((n, s) => n + s.committed, 0);
     const before = await committed();
-    while ((await committed()) === before) await Bun.sleep(20);
+    for (;;) {
+      const now = await committed();
+      if (now !== before) return now - before;
+      await Bun.sleep(20);
+    }
   }
 
   /** Wait until a worker has committed everything on its topics; returns records folded per second. */
@@ -73,7 +84,7 @@ export function groupTools(config: Config) {
     const started = performance.now();
     let last = first;
     while (last.committed < last.end) {
-      await Bun.sleep(1000);
+      await Bun.sleep(200);
       last = await measure();
       process.stdout.write(`\r  ${label}: ${last.end - last.committed} records behind   `);
     }

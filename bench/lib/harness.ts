@@ -31,9 +31,17 @@ export const benchConfig = (env: Record<string, string>) => loadConfig({ ...proc
 
 export type Child = { process: Subprocess; stop(): Promise<void> };
 
-/** A separate process (API, worker, load generator) with the bench env. */
+/** Where worker processes write CPU profiles (`bun run bench --profile`), if they do. */
+let profileDir: string | undefined;
+export const profileWorkersTo = (dir: string) => {
+  profileDir = dir;
+};
+
+/** A separate process (API, worker, load generator) with the bench env; workers under the CPU profiler with --profile. */
 export function spawnBun(args: string[], env: Record<string, string>, output: "inherit" | "pipe" = "inherit"): Child {
-  const child = Bun.spawn([process.execPath, ...args], {
+  const profiled =
+    profileDir && args[0]?.startsWith("workers/") ? ["--cpu-prof-md", `--cpu-prof-dir=${profileDir}`] : [];
+  const child = Bun.spawn([process.execPath, ...profiled, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdout: output,

@@ -50,6 +50,13 @@ export async function exportScenario(bench: Bench) {
       baseline: `${copyRate.toFixed(0)} (COPY from a file, ${out.copyRows} rows, ${out.copySeconds.toFixed(1)} s)`,
       ratio: `${(exportRate / copyRate).toFixed(2)}x (target >= 0.5x)`,
     });
+    bench.chart.push({
+      figure: "warehouse load (export)",
+      rate: exportRate,
+      baselineRate: copyRate,
+      baselineLabel: "COPY from a file",
+      targetRatio: 0.5,
+    });
     report.warehouseExport = { events, ...out, exportRowsPerSecond: exportRate, copyRowsPerSecond: copyRate };
   } finally {
     const admin = createKafka(config).admin();

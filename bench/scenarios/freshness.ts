@@ -32,5 +32,6 @@ export async function freshnessScenario(bench: Bench) {
     baseline: "target p95 <= 100, p99 <= 500",
     ratio: `${result.probes} probes, ${result.missed} missed`,
   });
+  bench.chart.push({ figure: `freshness 202 -> Redis (${rate}/s)`, latency: d, targetP95: 100 });
   report.freshness = { rate, seconds, ...result };
 }

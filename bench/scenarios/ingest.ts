@@ -78,6 +78,13 @@ export async function ingestScenario(bench: Bench) {
     baseline: `${perSecond.toFixed(0)} (ProducerPerformance)`,
     ratio: `${ratio.toFixed(2)}x`,
   });
+  bench.chart.push({
+    figure: "ingest (API, acks=all)",
+    rate: result.eventsPerSecond,
+    baselineRate: perSecond,
+    baselineLabel: "ProducerPerformance",
+    targetRatio: 0.5,
+  });
   report.ingest = {
     ...result,
     recordBytes: bytes,

@@ -1,13 +1,13 @@
 import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
-import { profileKey } from "../../workers/profiles/view.ts";
-import { type Bench, type Load, line } from "../lib/context.ts";
+import { profileResponseKey } from "../../workers/profiles/view.ts";
+import type { Bench } from "../lib/context.ts";
 import { benchEvents } from "../lib/events.ts";
-import { runJson } from "../lib/harness.ts";
+import { compareLookup } from "../lib/lookup-compare.ts";
 
 export async function lookupScenario(bench: Bench) {
-  const { quick, config, env, api, partner, key, rows, report } = bench;
+  const { quick, config, partner, report } = bench;
   const { waitCaughtUp } = bench.tools;
   const users = 100_000;
   const rate = 10_000;
@@ -24,31 +24,19 @@ export async function lookupScenario(bench: Bench) {
   await producer.disconnect();
   await waitCaughtUp("seeding 100K profiles");
   console.log(
-    `lookup: GET /v1/profiles/:id at ${rate}/s for ${seconds}s over ${users} profiles, then raw Redis GET of the same keys`,
+    `lookup: GET /v1/profiles/:id at ${rate}/s for ${seconds}s over ${users} profiles, then saturated; raw Redis GET of the same keys`,
   );
-  const common = ["--users", `lk-:${users}`, "--rate", String(rate), "--seconds", String(seconds)];
-  const http = await runJson<Load>(
-    ["bench/load.ts", "--target", "http", "--url", `${api}/v1/profiles/`, "--auth", key, ...common],
-    env,
-  );
-  const redis = await runJson<Load>(
-    [
-      "bench/load.ts",
-      "--target",
-      "redis",
-      "--url",
-      config.REDIS_URL,
-      "--key-prefix",
-      profileKey(partner, ""),
-      ...common,
-    ],
-    env,
-  );
-  rows.push({
-    figure: `lookup ms @${rate}/s`,
-    value: line(http),
-    baseline: `Redis GET ${line(redis)}`,
-    ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x`,
-  });
-  report.lookup = { rate, seconds, users, http, redisBaseline: redis };
+  report.lookup = {
+    rate,
+    seconds,
+    users,
+    ...(await compareLookup(bench, {
+      figure: "lookup",
+      path: "/v1/profiles/",
+      redisKeyPrefix: profileResponseKey(partner, ""),
+      users: `lk-:${users}`,
+      rate,
+      seconds,
+    })),
+  };
 }

@@ -1,13 +1,15 @@
 import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
-import { type Bench, type Load, line } from "../lib/context.ts";
+import { userInfoResponseKey } from "../../workers/userinfo/view.ts";
+import { type Bench, line } from "../lib/context.ts";
 import { runJson, spawnBun } from "../lib/harness.ts";
+import { compareLookup } from "../lib/lookup-compare.ts";
 import type { Summary } from "../lib/stats.ts";
 
 /** 100K users on users.changelog, folded by both user-info stages (run as their own process). */
 export async function userInfoScenarios(bench: Bench) {
-  const { quick, config, env, api, key, rows, report, wanted, children } = bench;
+  const { quick, config, env, rows, report, wanted, children } = bench;
   const { waitCaughtUp } = bench.tools;
   const users = 100_000;
   const rate = 10_000;
@@ -42,24 +44,21 @@ export async function userInfoScenarios(bench: Bench) {
 
   if (wanted("users")) {
     console.log(
-      `users: GET /v1/users/:id at ${rate}/s for ${seconds}s over ${users} users, then raw Redis GET of the same keys`,
+      `users: GET /v1/users/:id at ${rate}/s for ${seconds}s over ${users} users, then saturated; raw Redis GET of the same keys`,
     );
-    const common = ["--users", `bu-:${users}`, "--rate", String(rate), "--seconds", String(seconds)];
-    const http = await runJson<Load>(
-      ["bench/load.ts", "--target", "http", "--url", `${api}/v1/users/`, "--auth", key, ...common],
-      env,
-    );
-    const redis = await runJson<Load>(
-      ["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", "userinfo:", ...common],
-      env,
-    );
-    rows.push({
-      figure: `user lookup ms @${rate}/s`,
-      value: line(http),
-      baseline: `Redis GET ${line(redis)}`,
-      ratio: `p99 ${(http.latency.p99 / redis.latency.p99).toFixed(1)}x`,
-    });
-    report.userLookup = { rate, seconds, users, http, redisBaseline: redis };
+    report.userLookup = {
+      rate,
+      seconds,
+      users,
+      ...(await compareLookup(bench, {
+        figure: "user lookup",
+        path: "/v1/users/",
+        redisKeyPrefix: userInfoResponseKey(""),
+        users: `bu-:${users}`,
+        rate,
+        seconds,
+      })),
+    };
   }
   if (wanted("updates")) {
     console.log(`updates: a new follow every 50 ms for ${seconds}s; produce ack -> followee's count readable in Redis`);
@@ -73,6 +72,7 @@ export async function userInfoScenarios(bench: Bench) {
       baseline: "target p95 <= 100, p99 <= 500",
       ratio: `${updates.probes} probes, ${updates.missed} missed`,
     });
+    bench.chart.push({ figure: "user-info update (produce -> Redis)", latency: updates.delay, targetP95: 100 });
     report.userInfoUpdates = updates;
   }
   if (wanted("rebuild")) {

@@ -50,5 +50,16 @@ export async function welcomeScenarios(bench: Bench) {
     baseline,
     ratio: `${slow.received}/${slow.sent} emailed; target p95 <= 1000`,
   });
+  for (const [figure, latency] of [
+    [`signup -> email (${rate}/s)`, fast],
+    ["signup -> email, key service 50 ms", slow],
+  ] as const)
+    bench.chart.push({
+      figure,
+      latency: latency.delay,
+      baseline: direct.delay,
+      baselineLabel: "direct SMTP",
+      targetP95: 1000,
+    });
   report.welcome = { rate, seconds, direct, fast, slowKeyService: slow };
 }

@@ -1,0 +1,59 @@
+import type { Bench, Load } from "./context.ts";
+import { line } from "./context.ts";
+import { runJson } from "./harness.ts";
+
+const CONNECTIONS = 16;
+
+/**
+ * An API lookup against a raw Redis GET of the key it reads, with the same
+ * tool and the same number of connections: at a fixed rate (latency from
+ * each request's scheduled time), then saturated (closed loop: the most
+ * requests per second each gives).
+ */
+export async function compareLookup(
+  bench: Bench,
+  what: { figure: string; path: string; redisKeyPrefix: string; users: string; rate: number; seconds: number },
+) {
+  const { env, api, key, config, rows } = bench;
+  const common = ["--users", what.users, "--connections", String(CONNECTIONS), "--seconds", String(what.seconds)];
+  const http = ["bench/load.ts", "--target", "http", "--url", `${api}${what.path}`, "--auth", key, ...common];
+  const redis = ["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", what.redisKeyPrefix];
+  const atRate = ["--rate", String(what.rate)];
+  const result = {
+    connections: CONNECTIONS,
+    http: await runJson<Load>([...http, ...atRate], env),
+    redisBaseline: await runJson<Load>([...redis, ...common, ...atRate], env),
+    httpSaturated: await runJson<Load>([...http, "--mode", "saturate"], env),
+    redisSaturated: await runJson<Load>([...redis, ...common, "--mode", "saturate"], env),
+  };
+  bench.chart.push(
+    {
+      figure: `${what.figure} @${what.rate}/s`,
+      latency: result.http.latency,
+      baseline: result.redisBaseline.latency,
+      baselineLabel: "Redis GET",
+    },
+    {
+      figure: `${what.figure}, saturated`,
+      rate: result.httpSaturated.achievedRate,
+      baselineRate: result.redisSaturated.achievedRate,
+      baselineLabel: "Redis GET",
+      targetRatio: 0.5,
+    },
+  );
+  rows.push(
+    {
+      figure: `${what.figure} ms @${what.rate}/s`,
+      value: line(result.http),
+      baseline: `Redis GET ${line(result.redisBaseline)}`,
+      ratio: `p99 ${(result.http.latency.p99 / result.redisBaseline.latency.p99).toFixed(1)}x`,
+    },
+    {
+      figure: `${what.figure} saturated req/s (${CONNECTIONS} conns)`,
+      value: `${result.httpSaturated.achievedRate.toFixed(0)} (p99 ${result.httpSaturated.latency.p99.toFixed(2)} ms)`,
+      baseline: `Redis GET ${result.redisSaturated.achievedRate.toFixed(0)} (p99 ${result.redisSaturated.latency.p99.toFixed(2)} ms)`,
+      ratio: `${(result.httpSaturated.achievedRate / result.redisSaturated.achievedRate).toFixed(2)}x`,
+    },
+  );
+  return result;
+}
