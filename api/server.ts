@@ -18,7 +18,7 @@ export async function connectApiDependencies(config: Config): Promise<AppDepende
   return {
     config,
     admin,
-    producer: await createProducer(kafka),
+    producer: await createProducer(config),
     redis: createRedis(config),
     sql,
     search: createOpenSearch(config),

@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
 import { createSql } from "../infra/platform/clients.ts";
 import { loadConfig } from "../infra/platform/config.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
 import { commerceGenerator, RECORDS_PER_SESSION } from "../infra/tools/datagen/commerce.ts";
@@ -25,7 +24,7 @@ const { values } = parseArgs({
 });
 const config = loadConfig();
 const sql = createSql(config, 4);
-const producer = await createProducer(createKafka(config));
+const producer = await createProducer(config);
 const run = `al${Date.now().toString(36)}`;
 const rate = Number(values.rate);
 const background = commerceGenerator({

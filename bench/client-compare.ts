@@ -15,7 +15,7 @@ import { createKafka } from "../infra/platform/kafka/client.ts";
  * in requests of `batch` records, one request in flight, acks=all,
  * idempotent, the Java partitioner (as the project's producer does);
  * `consume` reads them back with a fresh consumer group from the earliest
- * offset, doing nothing with them. Prints records/s as the last line (JSON).
+ * offset, fetching alike, doing nothing with them. Prints records/s as the last line (JSON).
  * With `--check-partitions`, the consumer also counts how many records sit
  * where each of @platformatic/kafka's partitioners would have put them.
  */
@@ -39,6 +39,8 @@ const batch = Number(values.batch);
 const bootstrap = config.KAFKA_BROKERS;
 const keyOf = (i: number) => `bench-user-${i % 100_000}`;
 const value = Buffer.alloc(Number(values.bytes), "x");
+/** Both consumers fetch alike: up to 8 MiB per partition and 50 MiB per fetch (kafkajs' defaults are 1 and 10). */
+const FETCH = { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 50 * 1024 * 1024 };
 
 async function produce(): Promise<{ recordsPerSecond: number; seconds: number }> {
   const batches = Math.ceil(records / batch);
@@ -100,7 +102,7 @@ async function consume(): Promise<Consumed> {
     await admin.connect();
     partitionCount = (await admin.fetchTopicOffsets(topic)).length;
     await admin.disconnect();
-    const consumer = kafka.consumer({ groupId });
+    const consumer = kafka.consumer({ groupId, ...FETCH });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
@@ -117,9 +119,14 @@ async function consume(): Promise<Consumed> {
     await consumer.disconnect();
     return { recordsPerSecond: seen / seconds, seconds, ...(values["check-partitions"] ? { partitions: agree } : {}) };
   }
-  const consumer = new PlatformaticConsumer({ clientId: "bench-client-compare", bootstrapBrokers: bootstrap, groupId });
+  const consumer = new PlatformaticConsumer({
+    clientId: "bench-client-compare",
+    bootstrapBrokers: bootstrap,
+    groupId,
+    ...FETCH,
+  });
   partitionCount = (await consumer.metadata({ topics: [topic] })).topics.get(topic)?.partitionsCount ?? 0;
-  const stream = await consumer.consume({ topics: [topic], mode: "earliest", autocommit: false });
+  const stream = await consumer.consume({ topics: [topic], mode: "earliest", autocommit: false, ...FETCH });
   stream.on("data", (m) => {
     first ||= performance.now();
     check(m.key as Buffer, m.partition);

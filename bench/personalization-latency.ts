@@ -2,7 +2,6 @@ import { parseArgs } from "node:util";
 import { createRedis } from "../infra/platform/clients.ts";
 import { loadConfig } from "../infra/platform/config.ts";
 import type { Interaction } from "../infra/platform/contracts/content.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
 import { contentGenerator } from "../infra/tools/datagen/content.ts";
@@ -31,7 +30,7 @@ const { values } = parseArgs({
 });
 const config = loadConfig();
 const redis = createRedis(config);
-const producer = await createProducer(createKafka(config));
+const producer = await createProducer(config);
 const run = `pl${Date.now().toString(36)}`;
 const rate = Number(values.rate);
 const background = contentGenerator({ users: 20_000, contents: 2000, seed: 21, runId: run });

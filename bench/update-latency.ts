@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import { loadConfig } from "../infra/platform/config.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
 import { userInfoKey } from "../workers/userinfo/view.ts";
@@ -24,7 +23,7 @@ const { values } = parseArgs({
 const config = loadConfig();
 const [prefix, count] = values.users!.split(":") as [string, string];
 const redis = new Redis(config.REDIS_URL);
-const producer = await createProducer(createKafka(config));
+const producer = await createProducer(config);
 const run = Date.now().toString(36);
 
 const followers = async (user: string) => {

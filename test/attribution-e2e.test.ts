@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createSql } from "../infra/platform/clients.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { ATTRIBUTION_TOPICS, attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
@@ -37,7 +36,7 @@ describe("checkout attribution over datagen traffic", () => {
     workers.push(await runWorker(attributionWorker(config, { name: names.attribution }), config));
     workers.push(await runWorker(attributedCheckoutsWorker(config, { name: names.rows }), config));
 
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     for (let i = 0; i < run.records.length; i += 5000) await producer.send(run.records.slice(i, i + 5000));
     await producer.disconnect();
 

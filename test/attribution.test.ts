@@ -5,7 +5,6 @@ import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { upsertUsers } from "../db/users.ts";
 import type { Checkout, Click } from "../infra/platform/contracts/commerce.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { type AttributionTopics, attributedCheckoutsWorker, attributionWorker } from "../workers/attribution/worker.ts";
@@ -28,7 +27,7 @@ const topics: AttributionTopics = {
   attributed: `test.${run}.attributed`,
 };
 const workers: RunningWorker[] = [];
-const producer = await createProducer(createKafka(config));
+const producer = await createProducer(config);
 let key = "";
 
 const HOUR = 3_600_000;

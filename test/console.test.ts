@@ -7,7 +7,6 @@ import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies, type RunningApi, startApi } from "../api/server.ts";
 import { createRedis } from "../infra/platform/clients.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { TOPIC, WORKERS } from "../infra/platform/topology.ts";
 import { profileKey } from "../workers/profiles/view.ts";
@@ -92,7 +91,7 @@ describe("the console", () => {
   test("a group's lag shown falls to 0", async () => {
     const name = `${run}-profiles`;
     await skipToEnd(config, name, [TOPIC.clickstream]);
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     await producer.send(
       Array.from({ length: 50 }, (_, i) => ({
         topic: TOPIC.clickstream,

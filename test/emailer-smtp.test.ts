@@ -2,7 +2,6 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { SMTPServer } from "smtp-server";
 import { createSql } from "../infra/platform/clients.ts";
 import type { AugmentedMember } from "../infra/platform/contracts/members.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
@@ -65,7 +64,7 @@ describe("the emailer when the SMTP server refuses", () => {
       subscriber_key: `sk-${name}`,
     });
     const members = ["gone", "busy", "fine"].map(member);
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     await producer.send(members.map((m) => ({ topic, key: m.id, value: m })));
     await producer.disconnect();
 

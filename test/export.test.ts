@@ -59,7 +59,7 @@ function clicks(topic: string, count: number, days: number[] = [0]): OutRecord[]
 }
 
 async function produce(records: OutRecord[]) {
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   for (let i = 0; i < records.length; i += 5000) await producer.send(records.slice(i, i + 5000));
   await producer.disconnect();
 }

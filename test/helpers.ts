@@ -179,7 +179,7 @@ export async function produceWithKills(
   spawn: (env: Record<string, string>) => Subprocess,
   { slice, killEvery, group }: { slice: number; killEvery: number; group: { worker: string; topics: string[] } },
 ): Promise<KillReport & { worker: Subprocess; planned: number }> {
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   const victim = await crashableWorker(config, spawn, group);
   let planned = 0;
   try {
@@ -310,7 +310,7 @@ export async function writeDeadLetter(
   event: { user_id: string },
   { reason, partition, offset }: { reason: string; partition: number; offset: number },
 ): Promise<void> {
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   try {
     await producer.send([
       {

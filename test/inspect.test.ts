@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createRedis } from "../infra/platform/clients.ts";
 import type { ClickstreamEvent } from "../infra/platform/contracts/clickstream.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import type { DeadLetter } from "../infra/platform/kafka/dead-letters.ts";
 import type { GroupInfo, InspectedRecord, TopicInfo } from "../infra/platform/kafka/inspect.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
@@ -51,7 +50,7 @@ afterAll(async () => {
 describe("bun run tail, topics, groups", () => {
   test("tail shows a record with its key, headers and decoded value, and marks one that breaks the contract", async () => {
     const first = event(1);
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     await producer.send([
       { topic: TOPIC.clickstream, key: `${run}-u1`, value: first, headers: { source: run } },
       { topic: TOPIC.clickstream, key: `${run}-u1`, value: { ...event(2), type: "teleport" } },
@@ -94,7 +93,7 @@ describe("bun run tail, topics, groups", () => {
     const name = `${run}-profiles`;
     await skipToEnd(config, name, [TOPIC.clickstream]);
     worker = await runWorker(profileWorker(config, { name }), config);
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     await producer.send(
       Array.from({ length: 30 }, (_, n) => ({
         topic: TOPIC.clickstream,

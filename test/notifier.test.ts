@@ -73,7 +73,7 @@ describe("push actions", () => {
     const stats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 };
     const profiles = await runWorker(profileWorker(config), config);
     let notifier = await runWorker(notifierWorker(config, stats), config);
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     // Failing actions first: the good ones behind them must not wait for their retries to end.
     await producer.send([...failing, ...good, ...noise, ...good.slice(0, 4)]);
     await producer.disconnect();

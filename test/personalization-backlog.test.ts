@@ -2,7 +2,6 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { contentRoutes, windowName } from "../api/routes/content.ts";
 import { createRedis } from "../infra/platform/clients.ts";
 import type { EnrichedInteraction, Interaction } from "../infra/platform/contracts/content.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
 import {
@@ -75,7 +74,7 @@ async function backlogRun(stagesRunningFirst: boolean) {
   });
   const stages = stagesRunningFirst ? await start() : [];
 
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   await producer.send([...contentRun.records, ...contentRun.sentinels(config.TOPIC_PARTITIONS)]);
   await producer.disconnect();
   if (!stagesRunningFirst) stages.push(...(await start()));
@@ -130,7 +129,7 @@ describe("windows on a backlog", () => {
       liked: false,
       shared: false,
     };
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     await producer.send([{ topic: topics.interactions, key: straggler.user_id, value: straggler }]);
     await producer.disconnect();
     await eventually(

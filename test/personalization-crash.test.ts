@@ -94,7 +94,7 @@ describe("personalization worker crashes", () => {
       await eventually("every stage to catch up", caughtUp, 240_000);
       // Replays after a kill send some opens to the repartition topic again (beside the watermarks); the counts must not see them twice.
       const repartitioned = (await recordsIn(config, topics.opens)) - opensBefore;
-      const producer = await createProducer(createKafka(config));
+      const producer = await createProducer(config);
       await producer.send(run.sentinels(config.TOPIC_PARTITIONS));
       await producer.disconnect();
 

@@ -106,7 +106,7 @@ describe("real-time personalization, end to end", () => {
       60_000,
     );
 
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     let next = 0;
     for (const move of [...contentRun.moves, { afterRecord: contentRun.records.length, user: undefined }]) {
       await producer.send(contentRun.records.slice(next, move.afterRecord));

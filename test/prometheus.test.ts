@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningApi, startApi } from "../api/server.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
@@ -93,7 +92,7 @@ describe("Prometheus config, alert rules and dashboard", () => {
       60_000,
     );
 
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     await producer.send(
       Array.from({ length: 30 }, (_, i) => ({
         topic: TOPIC.clickstream,

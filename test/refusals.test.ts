@@ -2,7 +2,6 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createOpenSearch, createRedis, createSql } from "../infra/platform/clients.ts";
 import type { Checkout, Click } from "../infra/platform/contracts/commerce.ts";
 import type { EnrichedInteraction } from "../infra/platform/contracts/content.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { REPLAYED_FROM } from "../infra/platform/kafka/dead-letters.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
@@ -47,7 +46,7 @@ async function newTopics(run: string, ...names: string[]): Promise<Record<string
 }
 
 async function produce(records: OutRecord[]) {
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   // One at a time, so each record's write time follows the one before.
   for (const record of records) await producer.send([record]);
   await producer.disconnect();

@@ -36,7 +36,7 @@ function readings(topic: string, count: number, keys: number) {
 }
 
 async function produce(records: OutRecord[]): Promise<void> {
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   await producer.send(records);
   await producer.disconnect();
 }

@@ -18,7 +18,7 @@ describe("the local stack's servers answer", () => {
 
   test("a record produced with the broker module is consumed back", async () => {
     const kafka = createKafka(config);
-    const producer = await createProducer(kafka);
+    const producer = await createProducer(config);
     const sent = { id: unique("rec"), at: new Date().toISOString(), text: "héllo" };
     await producer.send([{ topic, key: "user-1", value: sent, headers: { source: "stack.test" } }]);
     await producer.disconnect();
@@ -45,7 +45,7 @@ describe("the local stack's servers answer", () => {
     const one = unique("test.big-send");
     await createTestTopic(config, one, 1);
     try {
-      const producer = await createProducer(createKafka(config));
+      const producer = await createProducer(config);
       // 4 MiB for one partition: four times the broker's message.max.bytes.
       await producer.send(
         Array.from({ length: 4096 }, (_, i) => ({ topic: one, key: "same-key", value: { i, pad: "x".repeat(1000) } })),

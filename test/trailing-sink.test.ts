@@ -94,7 +94,7 @@ const start = () =>
   );
 
 async function produceUsers(from: number, to: number) {
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   await producer.send(
     Array.from({ length: to - from }, (_, i) => {
       const user = `u${from + i}`;

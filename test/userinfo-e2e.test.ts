@@ -3,7 +3,6 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
-import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
 import { socialGenerator } from "../infra/tools/datagen/social.ts";
@@ -51,7 +50,7 @@ beforeAll(async () => {
   await skipToEnd(config, "social-edges", [TOPIC.tweets, TOPIC.follows, TOPIC.likes]);
   await skipToEnd(config, "userinfo", [TOPIC.usersChangelog, TOPIC.userinfoDeltas]);
   workers.push(await runWorker(socialEdgesWorker(config), config), await runWorker(userInfoWorker(config), config));
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   for (let i = 0; i < records.length; i += 1000) await producer.send(records.slice(i, i + 1000));
   await producer.disconnect();
 });
@@ -126,7 +125,7 @@ describe("user information service, end to end", () => {
   test("a deleted user leaves search", async () => {
     const id = `${run}-leaver`;
     const username = `leaver${run.replace(/[^a-z0-9]/g, "")}`;
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     const search = async () =>
       ((await (await get(`/v1/search/users?q=${username}`)).json()) as { results: { user_id: string }[] }).results.map(
         (u) => u.user_id,

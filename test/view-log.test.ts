@@ -51,7 +51,7 @@ async function recreate(name: string) {
 }
 
 async function produce(records: OutRecord[]) {
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   for (let i = 0; i < records.length; i += 1000) await producer.send(records.slice(i, i + 1000));
   await producer.disconnect();
 }

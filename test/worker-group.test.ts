@@ -73,7 +73,7 @@ describe("a worker group with two live members", () => {
       start: Date.now() - 86_400_000,
     });
     const half = Math.floor(run.records.length / 2);
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     await producer.send(run.records.slice(0, half));
     await eventually(
       "both members to fold records",

@@ -1,6 +1,5 @@
 import { writeUserVersions } from "../../db/users.ts";
 import { createSql } from "../../infra/platform/clients.ts";
-import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { commerceRun } from "../../infra/tools/datagen/commerce.ts";
@@ -33,7 +32,7 @@ export async function attributionScenarios(bench: Bench) {
   await writeUserVersions(sql, versions);
   await sql.end();
   const start = await endOffsets(inputs);
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   for (let i = 0; i < records.length; i += 5000) await producer.send(records.slice(i, i + 5000));
   await producer.disconnect();
 

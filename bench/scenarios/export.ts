@@ -12,7 +12,7 @@ export async function exportScenario(bench: Bench) {
   const events = quick ? 200_000 : 1_000_000;
   const topic = `bench.export-${Date.now().toString(36)}`;
   await createBenchTopic(topic, "bench export source");
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   const now = Date.now();
   for (let i = 0; i < events; i += 10_000) {
     await producer.send(

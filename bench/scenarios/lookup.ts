@@ -1,4 +1,3 @@
-import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { profileResponseKey } from "../../workers/profiles/view.ts";
@@ -18,7 +17,7 @@ export async function lookupScenario(bench: Bench) {
     user_id: `lk-${i}`,
     event_id: `lk-${i}-seed`,
   }));
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   for (let i = 0; i < seed.length; i += 5000)
     await producer.send(seed.slice(i, i + 5000).map((e) => ({ topic: TOPIC.clickstream, key: e.user_id, value: e })));
   await producer.disconnect();

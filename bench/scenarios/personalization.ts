@@ -1,6 +1,5 @@
 import { upsertUsers } from "../../db/users.ts";
 import { createSql } from "../../infra/platform/clients.ts";
-import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { contentGenerator } from "../../infra/tools/datagen/content.ts";
@@ -37,7 +36,7 @@ export async function personalizationScenarios(bench: Bench) {
     const sql = createSql(config, 2);
     await upsertUsers(sql, users);
     await sql.end();
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     for (let i = 0; i < records.length; i += 5000) await producer.send(records.slice(i, i + 5000));
     await producer.disconnect();
 

@@ -1,4 +1,3 @@
-import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { userInfoResponseKey } from "../../workers/userinfo/view.ts";
@@ -14,7 +13,7 @@ export async function userInfoScenarios(bench: Bench) {
   const users = 100_000;
   const rate = 10_000;
   const seconds = quick ? 10 : 30;
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   const joined = new Date().toISOString();
   for (let i = 0; i < users; i += 5000) {
     await producer.send(

@@ -1,6 +1,5 @@
 import { createSql } from "../../infra/platform/clients.ts";
 import type { Config } from "../../infra/platform/config.ts";
-import { createKafka } from "../../infra/platform/kafka/client.ts";
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";
 import { TOPIC_PREFIX } from "../../infra/platform/topology.ts";
@@ -35,7 +34,7 @@ type OutboxRow = { id: string; topic: string; key: string; payload: unknown };
 export async function startOutboxCapture(config: Config, { name = "capture" } = {}): Promise<Running<CaptureStats>> {
   const log = logger(name);
   const sql = createSql(config, 2);
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   const stats: CaptureStats = { published: 0, batches: 0, retried: 0, lastError: null, lastPublishedAt: null };
   let stopped = false;
 

@@ -308,7 +308,7 @@ export async function runWorker<E, S>(
     lastError: null,
   };
   const kafka = createKafka(config);
-  const producer = await createProducer(kafka);
+  const producer = await createProducer(config);
   const admin = kafka.admin();
   await admin.connect();
   const groupId = groupIdOf(config, worker.name);

@@ -1,6 +1,5 @@
 import type { Config } from "../config.ts";
 import { deadLetterTopic, TOPIC, TOPICS, type TopicId } from "../topology.ts";
-import { createKafka } from "./client.ts";
 import { declaredTopicOf, type InspectedRecord, readRecords } from "./inspect.ts";
 import { createProducer } from "./producer.ts";
 
@@ -74,7 +73,7 @@ export async function replayDeadLetters(
     throw new Error(`not on ${dlq}: ${missing.map((m) => `${m.partition}:${m.offset}`).join(", ")}`);
   }
   if (chosen.length === 0) return [];
-  const producer = await createProducer(createKafka(config));
+  const producer = await createProducer(config);
   try {
     await producer.send(
       chosen.map((d) => ({

@@ -5,7 +5,6 @@ import { createApiKey } from "../../../api/http/keys.ts";
 import { writeUserVersions } from "../../../db/users.ts";
 import { createSql } from "../../platform/clients.ts";
 import { configOrExit } from "../../platform/config.ts";
-import { createKafka } from "../../platform/kafka/client.ts";
 import type { OutRecord } from "../../platform/kafka/producer.ts";
 import { createProducer } from "../../platform/kafka/producer.ts";
 import { TOPIC } from "../../platform/topology.ts";
@@ -137,7 +136,7 @@ const api = values.api ?? `http://127.0.0.1:${config.PORT}`;
 /** Where the events go: one call per slice of events, resolved when accepted. */
 async function openSink(): Promise<{ send(items: Item[]): Promise<void>; close(): Promise<void> }> {
   if (via === "topic") {
-    const producer = await createProducer(createKafka(config));
+    const producer = await createProducer(config);
     return {
       send: (items) => producer.send(items.map((i) => i.record)),
       close: () => producer.disconnect(),
