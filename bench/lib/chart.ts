@@ -5,7 +5,7 @@ export type ChartEntry =
   | { figure: string; latency: Summary; baseline?: Summary; baselineLabel?: string; targetP95?: number }
   | { figure: string; rate: number; baselineRate: number; baselineLabel: string; targetRatio?: number };
 
-const WIDTH = 980;
+const WIDTH = 1100;
 const LABEL = 300;
 const ROW = 22;
 const PLOT = WIDTH - LABEL - 170;

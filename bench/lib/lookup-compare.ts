@@ -2,7 +2,7 @@ import type { Bench, Load } from "./context.ts";
 import { line } from "./context.ts";
 import { runJson } from "./harness.ts";
 
-const CONNECTIONS = 16;
+const CONNECTIONS = 64;
 
 /**
  * An API lookup against a raw Redis GET of the key it reads, with the same
