@@ -223,6 +223,30 @@ describe("cost and abuse", () => {
     expect((await get(second)).status).toBe(404);
   });
 
+  test("tokens taken in leases never let a key spend more than its burst, its rate and 50 ms' worth", async () => {
+    const perSecond = 200;
+    const burst = 20;
+    const limited = createApp({
+      ...deps,
+      ingestTopics,
+      config: { ...config, RATE_LIMIT_PER_SECOND: perSecond, RATE_LIMIT_BURST: burst },
+    });
+    const key = (await createApiKey(db, unique("leased"))).key;
+    const started = performance.now();
+    const statuses = await Promise.all(
+      Array.from({ length: 120 }, () =>
+        Promise.resolve(limited.request("/v1/profiles/u", { headers: { authorization: `Bearer ${key}` } })).then(
+          (r) => r.status,
+        ),
+      ),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const served = statuses.filter((s) => s === 404).length;
+    expect(statuses.filter((s) => s !== 404 && s !== 429)).toEqual([]);
+    expect(served).toBeGreaterThanOrEqual(burst);
+    expect(served).toBeLessThanOrEqual(burst + Math.ceil(perSecond * (seconds + 0.05)));
+  });
+
   test("guessed keys cost Postgres at most one query per lookup interval; malformed ones none; a revoked key stops within the cache time", async () => {
     let queries = 0;
     const counted = postgres(config.DATABASE_URL, { max: 2, onnotice: () => {}, debug: () => void queries++ });
