@@ -367,6 +367,7 @@ export async function runWorker<E, S>(
       store: worker.store as StateStore<never, never>,
       log,
       maxQueued: config.WORKER_MAX_BATCH * 20,
+      maxWrite: config.WORKER_MAX_BATCH,
       advanced: (tp) =>
         void commitConsumer(tp).catch((error) =>
           log.debug("committing after a trailing sink's write failed (the partition moved?)", { error: String(error) }),

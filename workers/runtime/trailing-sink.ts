@@ -15,6 +15,8 @@ export type TrailingOptions<S, E> = {
   log: Logger;
   /** Changes queued at most; a chunk waits for the sink below it (a sink down long pauses its worker there). */
   maxQueued: number;
+  /** Changes per write at most (one bulk request). */
+  maxWrite: number;
   /** The sink wrote (or had nothing for) `tp` up to an offset: the consumer may commit that far. */
   advanced(tp: TopicPartition): void;
   /** The sink refused a document for its content: its record goes to the DLQ. */
@@ -72,7 +74,13 @@ export function trailingSink<S, E>(sink: Sink<S, E>, options: TrailingOptions<S,
   async function drainQueue() {
     for (let attempt = 1; queue.length > 0 && !closing; ) {
       const at = generation;
-      const batch = queue.slice();
+      // Whole chunks, up to maxWrite changes (at least one chunk).
+      let take = 0;
+      for (let changes = 0; take < queue.length; take++) {
+        changes += queue[take]!.changes.length;
+        if (take > 0 && changes > options.maxWrite) break;
+      }
+      const batch = queue.slice(0, take);
       // The newest change of each key (versions are offsets); keys never span partitions.
       const newest = new Map<string, Change<S, E>>();
       const records = new Map<string, InputRecord>();
