@@ -12,14 +12,30 @@ const CONNECTIONS = 64;
  */
 export async function compareLookup(
   bench: Bench,
-  what: { figure: string; path: string; redisKeyPrefix: string; users: string; rate: number; seconds: number },
+  what: {
+    figure: string;
+    path: string;
+    redisKeyPrefix: string;
+    /** Ids `<idPrefix>0` to `<idPrefix><count - 1>`, each looked up at random. */
+    idPrefix: string;
+    count: number;
+    rate: number;
+    seconds: number;
+  },
 ) {
   const { env, api, key, config, rows } = bench;
-  const common = ["--users", what.users, "--connections", String(CONNECTIONS), "--seconds", String(what.seconds)];
+  console.log(
+    `${what.figure}: GET ${what.path}:id at ${what.rate}/s for ${what.seconds}s over ${what.count} ids, then saturated; raw Redis GET of the same keys`,
+  );
+  const users = `${what.idPrefix}:${what.count}`;
+  const common = ["--users", users, "--connections", String(CONNECTIONS), "--seconds", String(what.seconds)];
   const http = ["bench/load.ts", "--target", "http", "--url", `${api}${what.path}`, "--auth", key, ...common];
   const redis = ["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", what.redisKeyPrefix];
   const atRate = ["--rate", String(what.rate)];
   const result = {
+    rate: what.rate,
+    seconds: what.seconds,
+    ids: what.count,
     connections: CONNECTIONS,
     http: await runJson<Load>([...http, ...atRate], env),
     redisBaseline: await runJson<Load>([...redis, ...common, ...atRate], env),

@@ -22,20 +22,13 @@ export async function lookupScenario(bench: Bench) {
     await producer.send(seed.slice(i, i + 5000).map((e) => ({ topic: TOPIC.clickstream, key: e.user_id, value: e })));
   await producer.disconnect();
   await waitCaughtUp("seeding 100K profiles");
-  console.log(
-    `lookup: GET /v1/profiles/:id at ${rate}/s for ${seconds}s over ${users} profiles, then saturated; raw Redis GET of the same keys`,
-  );
-  report.lookup = {
+  report.lookup = await compareLookup(bench, {
+    figure: "lookup",
+    path: "/v1/profiles/",
+    redisKeyPrefix: profileResponseKey(partner, ""),
+    idPrefix: "lk-",
+    count: users,
     rate,
     seconds,
-    users,
-    ...(await compareLookup(bench, {
-      figure: "lookup",
-      path: "/v1/profiles/",
-      redisKeyPrefix: profileResponseKey(partner, ""),
-      users: `lk-:${users}`,
-      rate,
-      seconds,
-    })),
-  };
+  });
 }

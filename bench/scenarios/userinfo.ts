@@ -42,22 +42,15 @@ export async function userInfoScenarios(bench: Bench) {
   await waitCaughtUp("user-info catching up", "userinfo", [TOPIC.usersChangelog, TOPIC.userinfoDeltas]);
 
   if (wanted("users")) {
-    console.log(
-      `users: GET /v1/users/:id at ${rate}/s for ${seconds}s over ${users} users, then saturated; raw Redis GET of the same keys`,
-    );
-    report.userLookup = {
+    report.userLookup = await compareLookup(bench, {
+      figure: "user lookup",
+      path: "/v1/users/",
+      redisKeyPrefix: userInfoResponseKey(""),
+      idPrefix: "bu-",
+      count: users,
       rate,
       seconds,
-      users,
-      ...(await compareLookup(bench, {
-        figure: "user lookup",
-        path: "/v1/users/",
-        redisKeyPrefix: userInfoResponseKey(""),
-        users: `bu-:${users}`,
-        rate,
-        seconds,
-      })),
-    };
+    });
   }
   if (wanted("updates")) {
     console.log(`updates: a new follow every 50 ms for ${seconds}s; produce ack -> followee's count readable in Redis`);
