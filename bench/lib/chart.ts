@@ -88,6 +88,7 @@ export function benchChart(entries: ChartEntry[], title: string): string {
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 10}" font-family="sans-serif">`,
+    `<title>${xml(title)}</title>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">${xml(title)}</text>`,
     ...parts,
