@@ -102,6 +102,44 @@ describe("the admission rule (SPEC §3.7)", () => {
     expect(at("2026-01-01T24:00:00Z")).toBe("occurred_at: is not a real date and time");
   });
 
+  test("the instant a time is judged at is Date.parse's, in any zone and with any fraction", () => {
+    const two = (n: number) => String(n).padStart(2, "0");
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(1970, 0, 2), max: Date.UTC(2200, 0, 1) }),
+        fc.integer({ min: -12 * 60, max: 14 * 60 }),
+        fc.constantFrom("", ".5", ".12", ".123", ".123456789"),
+        fc.boolean(),
+        (utc, offset, fraction, colon) => {
+          const local = new Date(utc + offset * 60_000).toISOString().slice(0, 19);
+          const zone =
+            offset === 0 && colon
+              ? "Z"
+              : `${offset < 0 ? "-" : "+"}${two(Math.floor(Math.abs(offset) / 60))}${colon ? ":" : ""}${two(Math.abs(offset) % 60)}`;
+          const text = `${local}${fraction}${zone}`;
+          const instant = Date.parse(text);
+          const event = { ...valid, occurred_at: text };
+          expect(admittingUntil(instant, () => validate(ClickstreamEvent, event).ok)).toBe(true);
+          expect(admittingUntil(instant - 1, () => verdict(ClickstreamEvent, event))).toBe(
+            "occurred_at: is in the future (beyond now + MAX_CLOCK_SKEW_MS)",
+          );
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    const at = (occurred_at: string) => verdict(ClickstreamEvent, { ...valid, occurred_at });
+    expect(at("2024-02-29T00:00:00Z")).toBe("ok");
+    expect(at("2000-02-29T00:00:00Z")).toBe("ok");
+    expect(at("2025-02-29T00:00:00Z")).toBe("occurred_at: is not a real date and time");
+    expect(at("2100-02-29T00:00:00Z")).toBe("occurred_at: is not a real date and time");
+    expect(at("2026-04-31T00:00:00Z")).toBe("occurred_at: is not a real date and time");
+    expect(at("2026-13-01T00:00:00Z")).toBe("occurred_at: is not a real date and time");
+    expect(at("2026-01-00T00:00:00Z")).toBe("occurred_at: is not a real date and time");
+    expect(at("2026-01-01T00:00:60Z")).toBe("occurred_at: is not a real date and time");
+    expect(at("2026-01-01T23:60:00Z")).toBe("occurred_at: is not a real date and time");
+    expect(at("1969-12-31T23:30:00-01:00")).toBe("ok");
+  });
+
   test("the future bound is the caller's now + skew: a record is judged as of when it was written", () => {
     const written = Date.parse("2026-06-01T12:00:00Z");
     const event = (offsetMs: number) => ({ ...valid, occurred_at: new Date(written + offsetMs).toISOString() });

@@ -6,6 +6,7 @@ import { commerceRun } from "../../infra/tools/datagen/commerce.ts";
 import { groupIdOf } from "../../workers/runtime/runner.ts";
 import { type Bench, line } from "../lib/context.ts";
 import { runJson, spawnBun } from "../lib/harness.ts";
+import { freePort, stageWatch } from "../lib/stages.ts";
 import type { Summary } from "../lib/stats.ts";
 
 /**
@@ -40,13 +41,24 @@ export async function attributionScenarios(bench: Bench) {
 
   await setGroupOffsets(groupIdOf(config, "attribution"), start);
   await setGroupOffsets(groupIdOf(config, "attributed-checkouts"), await endOffsets([TOPIC.attributed]));
-  const stages = spawnBun(["workers/main.ts", "attribution", "attributed-checkouts"], env);
+  const statusPort = freePort();
+  const stages = spawnBun(["workers/main.ts", "attribution", "attributed-checkouts"], {
+    ...env,
+    WORKER_STATUS_PORT: String(statusPort),
+  });
   children.push(stages);
   const before = await firstCommit("attribution", inputs);
   const started = performance.now();
+  const watches = await Promise.all(
+    ["attribution", "attributed-checkouts"].map((worker) => stageWatch(statusPort, worker, stages.process.pid)),
+  );
   await waitCaughtUp("attribution catching up", "attribution", inputs);
   await waitCaughtUp("rows catching up", "attributed-checkouts", [TOPIC.attributed]);
   const seconds = (performance.now() - started) / 1000;
+  const [attributing, writing] = [
+    await watches[0]!.shares("attribution (stage 1)"),
+    await watches[1]!.shares("attributed-checkouts (stage 2)"),
+  ];
   const throughput = (records.length - before) / seconds;
   const bareRate = bare.recordsPerSecond;
   rows.push({
@@ -55,6 +67,7 @@ export async function attributionScenarios(bench: Bench) {
     baseline: `${bareRate.toFixed(0)} (bare kafkajs consumer, same records)`,
     ratio: `${(throughput / bareRate).toFixed(2)}x`,
   });
+  rows.push(attributing.row, writing.row);
   bench.chart.push({
     figure: "attribution (both stages)",
     rate: throughput,
@@ -68,6 +81,7 @@ export async function attributionScenarios(bench: Bench) {
     seconds,
     recordsPerSecond: throughput,
     baseline: bare,
+    stages: { attribution: attributing, attributedCheckouts: writing },
   };
 
   const rate = 2000;

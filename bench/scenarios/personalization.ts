@@ -6,6 +6,7 @@ import { contentGenerator } from "../../infra/tools/datagen/content.ts";
 import { groupIdOf } from "../../workers/runtime/runner.ts";
 import { type Bench, line } from "../lib/context.ts";
 import { type Child, runJson, spawnBun } from "../lib/harness.ts";
+import { freePort, stageWatch } from "../lib/stages.ts";
 import type { Summary } from "../lib/stats.ts";
 
 /**
@@ -43,13 +44,19 @@ export async function personalizationScenarios(bench: Bench) {
     const bare = await bareConsumerRate(env, new Map(inputs.map((t) => [t, from.get(t)!])), records.length);
 
     await setGroupOffsets(groupIdOf(config, "enrich"), from);
-    const enrich = spawnBun(["workers/main.ts", "capture", "enrich"], env);
+    const statusPort = freePort();
+    const enrich = spawnBun(["workers/main.ts", "capture", "enrich"], {
+      ...env,
+      WORKER_STATUS_PORT: String(statusPort),
+    });
     stages.push(enrich);
     const topics = [TOPIC.usersCdc, ...inputs];
     const before = await firstCommit("enrich", inputs);
     const started = performance.now();
+    const watch = await stageWatch(statusPort, "enrich", enrich.process.pid);
     await waitCaughtUp("enrich catching up", "enrich", topics);
     const seconds = (performance.now() - started) / 1000;
+    const spent = await watch.shares("enrich");
     const rate = (records.length - before) / seconds;
     const bareRate = bare.recordsPerSecond;
     rows.push({
@@ -58,6 +65,7 @@ export async function personalizationScenarios(bench: Bench) {
       baseline: `${bareRate.toFixed(0)} (bare kafkajs consumer, same records)`,
       ratio: `${(rate / bareRate).toFixed(2)}x`,
     });
+    rows.push(spent.row);
     bench.chart.push({
       figure: "enrich (join)",
       rate,
@@ -71,6 +79,7 @@ export async function personalizationScenarios(bench: Bench) {
       seconds,
       recordsPerSecond: rate,
       baseline: bare,
+      stages: spent,
     };
 
     // The windowed stages start at the ends: the backlog's event times are an hour old.

@@ -1,18 +1,22 @@
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
+import { groupIdOf } from "../../workers/runtime/runner.ts";
 import { userInfoResponseKey } from "../../workers/userinfo/view.ts";
 import { type Bench, line } from "../lib/context.ts";
 import { runJson, spawnBun } from "../lib/harness.ts";
 import { compareLookup } from "../lib/lookup-compare.ts";
+import { freePort, stageWatch } from "../lib/stages.ts";
 import type { Summary } from "../lib/stats.ts";
 
 /** 100K users on users.changelog, folded by both user-info stages (run as their own process). */
 export async function userInfoScenarios(bench: Bench) {
   const { quick, config, env, rows, report, wanted, children } = bench;
-  const { waitCaughtUp } = bench.tools;
+  const { firstCommit, waitCaughtUp, setGroupOffsets, endOffsets, bareConsumerRate } = bench.tools;
   const users = 100_000;
   const rate = 10_000;
   const seconds = quick ? 10 : 30;
+  const from = await endOffsets([TOPIC.usersChangelog]);
+  await setGroupOffsets(groupIdOf(config, "userinfo"), from);
   const producer = await createProducer(config);
   const joined = new Date().toISOString();
   for (let i = 0; i < users; i += 5000) {
@@ -35,11 +39,45 @@ export async function userInfoScenarios(bench: Bench) {
     );
   }
   await producer.disconnect();
-  const stages = spawnBun(["workers/main.ts", "social-edges", "userinfo"], env);
+  const bare = await bareConsumerRate(env, from, users);
+
+  const statusPort = freePort();
+  const stages = spawnBun(["workers/main.ts", "social-edges", "userinfo"], {
+    ...env,
+    WORKER_STATUS_PORT: String(statusPort),
+  });
   children.push(stages);
-  // Stage 1 first (its output feeds stage 2), so no backlog competes with the measurements.
-  await waitCaughtUp("social edges catching up", "social-edges", [TOPIC.tweets, TOPIC.follows, TOPIC.likes]);
+  const before = await firstCommit("userinfo", [TOPIC.usersChangelog]);
+  const started = performance.now();
+  const watch = await stageWatch(statusPort, "userinfo", stages.process.pid);
   await waitCaughtUp("user-info catching up", "userinfo", [TOPIC.usersChangelog, TOPIC.userinfoDeltas]);
+  const caughtUp = (performance.now() - started) / 1000;
+  const spent = await watch.shares("userinfo");
+  const throughput = (users - before) / caughtUp;
+  rows.push(
+    {
+      figure: "userinfo users.changelog/s -> Redis and search",
+      value: `${throughput.toFixed(0)} (${users} records, ${caughtUp.toFixed(1)} s)`,
+      baseline: `${bare.recordsPerSecond.toFixed(0)} (bare kafkajs consumer, same records)`,
+      ratio: `${(throughput / bare.recordsPerSecond).toFixed(2)}x`,
+    },
+    spent.row,
+  );
+  bench.chart.push({
+    figure: "userinfo (users.changelog)",
+    rate: throughput,
+    baselineRate: bare.recordsPerSecond,
+    baselineLabel: "a bare consumer",
+    targetRatio: 0.25,
+  });
+  report.userInfoThroughput = {
+    records: users,
+    seconds: caughtUp,
+    recordsPerSecond: throughput,
+    baseline: bare,
+    stages: spent,
+  };
+  await waitCaughtUp("social edges caught up", "social-edges", [TOPIC.tweets, TOPIC.follows, TOPIC.likes]);
 
   if (wanted("users")) {
     report.userLookup = await compareLookup(bench, {

@@ -18,6 +18,7 @@ import { deadLetterTopic } from "../../infra/platform/topology.ts";
 import { decodeAdmitted, writtenAt } from "./admission.ts";
 import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetter } from "./dead-letter.ts";
+import { fetchClock, noStageTimes, type StageTimes, timed, timedSync } from "./stage-times.ts";
 import { advanceStreamTime } from "./stream-time.ts";
 import { type TrailingSink, trailingSink } from "./trailing-sink.ts";
 import { type GuardStats, viewGuard } from "./view-guard.ts";
@@ -51,6 +52,8 @@ export type RunnerStats = GuardStats & {
   /** Records too late to count (a window closed for good), sent to the DLQ with the reason. */
   late: number;
   lastError: string | null;
+  /** Milliseconds spent in each stage since start (see stage-times.ts). */
+  stages: StageTimes;
 };
 
 /** Anything `bun run workers` runs: a worker under the runner, or a source such as the capture. */
@@ -116,10 +119,12 @@ async function foldChunk<E, S>(
   records: InputRecord[],
   clockSkewMs: number,
 ): Promise<boolean> {
-  const admitted = records.map((record): Admitted<E> => {
-    const result = decodeAdmitted(worker, record, clockSkewMs);
-    return { record, result, key: result.ok ? worker.key(result.event) : "" };
-  });
+  const admitted = timedSync(flush.stats.stages, "decode", () =>
+    records.map((record): Admitted<E> => {
+      const result = decodeAdmitted(worker, record, clockSkewMs);
+      return { record, result, key: result.ok ? worker.key(result.event) : "" };
+    }),
+  );
   return applyRange(worker, flush, admitted);
 }
 
@@ -159,17 +164,21 @@ async function foldAndFlush<E, S>(
   { producer, tp, incarnation, stats, writable, trailing, admits }: Flush,
   range: Admitted<E>[],
 ): Promise<boolean> {
+  const { stages } = stats;
   const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
-  const loaded = await worker.store.load(
-    tp,
-    [...keys],
-    clocksOf(worker, tp),
-    trailing.map((t) => t.sink.name),
+  const loaded = await timed(stages, "load", () =>
+    worker.store.load(
+      tp,
+      [...keys],
+      clocksOf(worker, tp),
+      trailing.map((t) => t.sink.name),
+    ),
   );
   if (!(await admits(loaded))) return false;
   const { appliedOffset, states, streamTimes } = loaded;
 
   const folding = workerFoldDuration.startTimer({ worker: worker.name });
+  const foldStarted = performance.now();
   const counted = { records: 0, deadLettered: 0, late: 0, skipped: 0 };
   const changed = new Map<string, Change<S, E>>();
   const changedBy = new Map<string, InputRecord>();
@@ -222,10 +231,15 @@ async function foldAndFlush<E, S>(
   const lastOffset = last.offset;
   const changes = [...changed.values()];
   folding();
+  stages.fold += performance.now() - foldStarted;
   const flushing = workerFlushDuration.startTimer({ worker: worker.name });
-  for (const sink of worker.sinks ?? []) if (changes.length > 0 && !sink.trailing) await sink.write(changes);
-  await producer.send(emit);
-  await worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic), incarnation);
+  await timed(stages, "sinks", async () => {
+    for (const sink of worker.sinks ?? []) if (changes.length > 0 && !sink.trailing) await sink.write(changes);
+  });
+  await timed(stages, "emit", () => producer.send(emit));
+  await timed(stages, "store", () =>
+    worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic), incarnation),
+  );
   for (const sink of trailing as unknown as TrailingSink<S, E>[]) {
     const work = { tp, changes: [...changes], records: new Map(changedBy), upTo: BigInt(lastOffset) };
     for (const [key, { record, event }] of replayed) {
@@ -247,7 +261,7 @@ async function foldAndFlush<E, S>(
         work.records.set(key, record);
       }
     }
-    await sink.enqueue(work);
+    await timed(stages, "trailing", () => sink.enqueue(work));
   }
   flushing();
   const labels = { worker: worker.name };
@@ -306,7 +320,9 @@ export async function runWorker<E, S>(
     unrestorable: 0,
     rebuilds: 0,
     lastError: null,
+    stages: noStageTimes(),
   };
+  const fetching = fetchClock(stats.stages);
   const kafka = createKafka(config);
   const producer = await createProducer(config);
   const admin = kafka.admin();
@@ -352,7 +368,9 @@ export async function runWorker<E, S>(
       }
       if (upTo === undefined || upTo <= (consumerCommitted.get(key) ?? -1n)) return;
       const committing = workerCommitDuration.startTimer({ worker: worker.name });
-      await consumer.commitOffsets([{ ...tp, offset: String(upTo + 1n), metadata: guard.commitMetadata() }]);
+      await timed(stats.stages, "commit", () =>
+        consumer.commitOffsets([{ ...tp, offset: String(upTo + 1n), metadata: guard.commitMetadata() }]),
+      );
       committing();
       consumerCommitted.set(key, upTo);
     });
@@ -458,45 +476,54 @@ export async function runWorker<E, S>(
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: worker.partitionConcurrency ?? 1,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
-      const tp = { topic: batch.topic, partition: batch.partition };
-      for (let start = 0; start < batch.messages.length; start += config.WORKER_MAX_BATCH) {
-        if (!isRunning() || isStale() || halted || stopRequested) return;
-        const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));
-        const lastOffset = chunk[chunk.length - 1]!.offset;
-        const folded = await inLane(tp.partition, async () => {
-          // The guard may have moved this partition (the batch in hand is then stale) or stopped the worker.
-          await guard.ready(tp);
-          if (isStale() || halted) return false;
-          const flush = {
-            producer,
-            tp,
-            incarnation: guard.incarnation(tp.topic),
-            stats,
-            writable,
-            trailing,
-            admits: (loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) => guard.admits(tp, loaded),
-          };
-          if (!(await foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS))) return false;
-          await options.hooks?.afterFlush?.(tp, lastOffset);
-          storeCommitted.set(`${tp.topic}:${tp.partition}`, BigInt(lastOffset));
-          await commitConsumer(tp);
-          guard.applied(tp, BigInt(lastOffset));
-          return true;
-        });
-        if (!folded) return;
-        resolveOffset(lastOffset);
-        const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n));
-        lags.set(`${tp.topic}:${tp.partition}`, lag);
-        consumerGroupLag.set({ consumergroup: groupId, topic: tp.topic, partition: String(tp.partition) }, lag);
-        stats.lag = [...lags.values()].reduce((a, b) => a + b, 0);
-        await heartbeat();
+    eachBatch: async (payload: EachBatchPayload) => {
+      fetching.enter();
+      try {
+        await foldBatch(payload);
+      } finally {
+        fetching.leave();
       }
     },
   });
   unwatch = guard.watch();
   log.info("running", { inputs: worker.inputs });
   return { name: worker.name, stats, details: worker.details, stop };
+
+  async function foldBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+    const tp = { topic: batch.topic, partition: batch.partition };
+    for (let start = 0; start < batch.messages.length; start += config.WORKER_MAX_BATCH) {
+      if (!isRunning() || isStale() || halted || stopRequested) return;
+      const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));
+      const lastOffset = chunk[chunk.length - 1]!.offset;
+      const folded = await inLane(tp.partition, async () => {
+        // The guard may have moved this partition (the batch in hand is then stale) or stopped the worker.
+        await guard.ready(tp);
+        if (isStale() || halted) return false;
+        const flush = {
+          producer,
+          tp,
+          incarnation: guard.incarnation(tp.topic),
+          stats,
+          writable,
+          trailing,
+          admits: (loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) => guard.admits(tp, loaded),
+        };
+        if (!(await foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS))) return false;
+        await options.hooks?.afterFlush?.(tp, lastOffset);
+        storeCommitted.set(`${tp.topic}:${tp.partition}`, BigInt(lastOffset));
+        await commitConsumer(tp);
+        guard.applied(tp, BigInt(lastOffset));
+        return true;
+      });
+      if (!folded) return;
+      resolveOffset(lastOffset);
+      const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n));
+      lags.set(`${tp.topic}:${tp.partition}`, lag);
+      consumerGroupLag.set({ consumergroup: groupId, topic: tp.topic, partition: String(tp.partition) }, lag);
+      stats.lag = [...lags.values()].reduce((a, b) => a + b, 0);
+      await heartbeat();
+    }
+  }
 }
 
 /** Stop the given workers on SIGTERM or SIGINT, then exit. */

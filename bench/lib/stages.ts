@@ -1,0 +1,60 @@
+import { STAGES, type StageTimes, stageShares } from "../../workers/runtime/stage-times.ts";
+
+/** A port no one listens on now, for a worker process's status endpoint. */
+export function freePort(): number {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = server;
+  server.stop(true);
+  return port;
+}
+
+/** CPU seconds a process has used so far (user + system), from /proc. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await Bun.file(`/proc/${pid}/stat`).text();
+  // Fields after the command's closing parenthesis; utime and stime are the 14th and 15th of the line.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A worker's stage times as its process's status endpoint reports them. */
+async function stageTimesOf(port: number, worker: string): Promise<StageTimes> {
+  const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
+    workers: Record<string, { stages?: StageTimes }>;
+  };
+  const stages = status.workers[worker]?.stages;
+  if (!stages) throw new Error(`the status on port ${port} has no stage times for ${worker}`);
+  return stages;
+}
+
+/**
+ * Where a worker's time went during a timed stretch: mark its stage times
+ * when the clock starts, and `shares()` when it stops gives each stage's
+ * percentage of the time spent in between, as a table row and as figures,
+ * beside how busy its process was (a worker near 100% of a core is CPU-bound;
+ * one well below waits on its servers).
+ */
+export async function stageWatch(port: number, worker: string, pid: number) {
+  const before = await stageTimesOf(port, worker);
+  const cpuBefore = await cpuSecondsOf(pid);
+  const started = performance.now();
+  const startedAt = Date.now();
+  return {
+    async shares(figure: string) {
+      const after = await stageTimesOf(port, worker);
+      const cpu = (await cpuSecondsOf(pid)) - cpuBefore;
+      const wall = (performance.now() - started) / 1000;
+      const shares = stageShares(before, after);
+      const milliseconds = Object.fromEntries(STAGES.map((s) => [s, after[s] - before[s]])) as StageTimes;
+      const ranked = STAGES.filter((s) => shares[s] >= 0.5).sort((a, b) => shares[b] - shares[a]);
+      const row = {
+        figure: `${figure}: where its time went`,
+        value: ranked.map((s) => `${s} ${shares[s].toFixed(0)}%`).join(", "),
+        baseline: "-",
+        ratio: `process CPU ${((100 * cpu) / wall).toFixed(0)}% of a core over ${wall.toFixed(1)} s`,
+      };
+      console.log(`  ${row.figure}: ${row.value}`);
+      // Epoch times of the stretch, to cut it out of a CPU profile (`bun run bench --profile`).
+      return { row, shares, milliseconds, cpuSeconds: cpu, wallSeconds: wall, from: startedAt, to: Date.now() };
+    },
+  };
+}
