@@ -10,7 +10,12 @@ import type {
   UserActivity,
 } from "../infra/platform/contracts/content.ts";
 import type { OutRecord } from "../infra/platform/kafka/producer.ts";
-import { MAX_CONTENT_IDS, type UserWindow, userActivityFold } from "../workers/personalization/activity.ts";
+import {
+  MAX_CONTENT_IDS,
+  type UserWindow,
+  userActivityFold,
+  userActivityIdle,
+} from "../workers/personalization/activity.ts";
 import { contentViewFold } from "../workers/personalization/content-views.ts";
 import { type EnrichEvent, enrichFold } from "../workers/personalization/enrich.ts";
 import { type OpensRecord, popularContentFold } from "../workers/personalization/popular.ts";
@@ -227,6 +232,45 @@ describe("tumbling windows with grace", () => {
     expect(
       (later.emit ?? []).filter((r) => r.topic === "activity").map((r) => (r.value as UserActivity).opens),
     ).toEqual([1]);
+  });
+
+  test("on a quiet partition the wall clock closes the latest window, tells the next stage, and a later open within the grace still counts", () => {
+    const idle = userActivityIdle(spec, activityTopics);
+    const { state } = run([opened(T0 + MIN, "u1"), opened(T0 + 2 * MIN, "u2")]);
+    expect(state.streamTime).toBe(T0 + 2 * MIN);
+    // Still inside the window: nothing to write.
+    expect(idle(state, T0 + 4 * MIN, 0).state).toBe(state);
+    // Past its end: the window's results, and a watermark to each opens partition.
+    const closed = idle(state, T0 + 5 * MIN + 10, 0);
+    expect(closed.state).not.toBe(state);
+    const emitted = closed.emit ?? [];
+    const results = emitted.filter((r) => r.topic === "activity").map((r) => r.value as UserActivity);
+    expect(results.map((r) => [r.user_id, r.window_start, r.opens])).toEqual([
+      ["u1", iso(T0), 1],
+      ["u2", iso(T0), 1],
+    ]);
+    const marks = emitted.filter((r) => r.topic === "opens");
+    expect(marks.map((r) => [r.partition, (r.value as OpensWatermark).watermark])).toEqual([
+      [0, iso(T0 + 5 * MIN + 10)],
+      [1, iso(T0 + 5 * MIN + 10)],
+    ]);
+    // The state it was given is untouched (the runner may fold it again if the write fails).
+    expect(state.windows[T0]!.closed).toBe(false);
+    const after = closed.state!;
+    expect(after.windows[T0]!.closed).toBe(true);
+    // Quiet on within the grace, in the same (empty) window: nothing more; past the grace and into the next window: the watermark alone.
+    expect(idle(after, T0 + 5.5 * MIN, 0).state).toBe(after);
+    const next = idle(after, T0 + 10 * MIN + 1, 0);
+    expect((next.emit ?? []).every((r) => r.topic === "opens")).toBe(true);
+    expect(next.state!.windows[T0]).toBeUndefined();
+    // An open for the closed window within its grace still counts, and its user's result goes again.
+    const fold = userActivityFold(spec, activityTopics);
+    const late = fold(after, opened(T0 + 3 * MIN, "u1"), 0, T0 + 5 * MIN + 20);
+    expect(late.late).toBeUndefined();
+    expect(late.state!.windows[T0]!.groups.u1!.opens).toBe(2);
+    expect((late.emit ?? []).filter((r) => r.topic === "activity").map((r) => (r.value as UserActivity).opens)).toEqual(
+      [2],
+    );
   });
 
   test(`a user's distinct content ids stop at ${MAX_CONTENT_IDS}; opens keep counting`, () => {

@@ -40,7 +40,9 @@ export const profileWorkersTo = (dir: string) => {
 /** A separate process (API, worker, load generator) with the bench env; workers under the CPU profiler with --profile. */
 export function spawnBun(args: string[], env: Record<string, string>, output: "inherit" | "pipe" = "inherit"): Child {
   const profiled =
-    profileDir && args[0]?.startsWith("workers/") ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`] : [];
+    profileDir && args[0]?.startsWith("workers/")
+      ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`]
+      : [];
   const child = Bun.spawn([process.execPath, ...profiled, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },

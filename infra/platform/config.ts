@@ -224,6 +224,10 @@ export const ConfigSchema = v.object({
     integer("POPULAR_TOP_N", 1, 1000, 10),
     "personalization: content ids kept per window and partition, and the most `GET /v1/content/popular` returns",
   ),
+  IDLE_TIMEOUT_MS: described(
+    integer("IDLE_TIMEOUT_MS", 100, 86_400_000, 30_000),
+    "a partition of a windowed stage with no new record for this long follows the wall clock: its latest window closes on a quiet stream",
+  ),
   WATERMARK_IDLE_MS: described(
     integer("WATERMARK_IDLE_MS", 1000, 86_400_000, 60_000),
     "personalization: an upstream partition that wrote nothing to `content.opens` for this long (write time) while others did stops holding popular content's watermark back",

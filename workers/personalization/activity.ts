@@ -6,7 +6,14 @@ import type {
 } from "../../infra/platform/contracts/content.ts";
 import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
 import type { Folded } from "../runtime/worker.ts";
-import { type WindowSpec, type WindowState, windowedFold, windowStart } from "./windows.ts";
+import {
+  type WindowedAggregation,
+  type WindowSpec,
+  type WindowState,
+  windowedFold,
+  windowedIdle,
+  windowStart,
+} from "./windows.ts";
 
 /** Distinct content ids kept per user and window; opens are counted past it. */
 export const MAX_CONTENT_IDS = 50;
@@ -17,18 +24,12 @@ export type ActivityTopics = { userActivity: string; opens: string; opensPartiti
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/**
- * Content opened per user per tumbling window, over one partition of
- * `interactions.enriched` (its stream time moves with every interaction,
- * opened or not). Each opened interaction that is not a replay also goes to
- * `content.opens`, keyed by content_id (the repartition the popular-content
- * count needs), with this partition's number and stream time; and when the
- * stream time passes a window's end, that watermark goes to every partition
- * of `content.opens`, so the next stage knows how far this partition has got
- * even where none of its opens went.
- */
-export function userActivityFold(spec: WindowSpec, topics: ActivityTopics) {
-  const fold = windowedFold<EnrichedInteraction, UserWindow>({
+/** What user-activity counts: opens per user, over interactions.enriched. */
+function userActivityWindows(
+  spec: WindowSpec,
+  topics: ActivityTopics,
+): WindowedAggregation<EnrichedInteraction, UserWindow> {
+  return {
     ...spec,
     time: (event) => Date.parse(event.occurred_at),
     source: (event) => event,
@@ -48,7 +49,42 @@ export function userActivityFold(spec: WindowSpec, topics: ActivityTopics) {
         };
         return { topic: topics.userActivity, key: userId, value };
       }),
-  });
+  };
+}
+
+/** When the stream time enters a later window: its watermark to every partition of content.opens. */
+function watermarksAfter(before: number | null, after: number, lane: number, spec: WindowSpec, topics: ActivityTopics) {
+  if (before !== null && windowStart(after, spec.sizeMs) <= windowStart(before, spec.sizeMs)) return [];
+  const mark: OpensWatermark = { upstream_partition: lane, watermark: iso(after) };
+  return Array.from(
+    { length: topics.opensPartitions },
+    (_, partition): OutRecord => ({ topic: topics.opens, key: null, partition, value: mark }),
+  );
+}
+
+/** A quiet partition's windows close on the wall clock (windowedIdle); the watermark goes on to content.opens. */
+export function userActivityIdle(spec: WindowSpec, topics: ActivityTopics) {
+  const idle = windowedIdle(userActivityWindows(spec, topics));
+  return (state: WindowState<UserWindow>, now: number, lane: number): Folded<WindowState<UserWindow>> => {
+    const folded = idle(state, now, lane);
+    if (folded.state === state) return folded;
+    const emit = [...(folded.emit ?? []), ...watermarksAfter(state.streamTime, now, lane, spec, topics)];
+    return { ...folded, emit };
+  };
+}
+
+/**
+ * Content opened per user per tumbling window, over one partition of
+ * `interactions.enriched` (its stream time moves with every interaction,
+ * opened or not). Each opened interaction that is not a replay also goes to
+ * `content.opens`, keyed by content_id (the repartition the popular-content
+ * count needs), with this partition's number and stream time; and when the
+ * stream time passes a window's end, that watermark goes to every partition
+ * of `content.opens`, so the next stage knows how far this partition has got
+ * even where none of its opens went.
+ */
+export function userActivityFold(spec: WindowSpec, topics: ActivityTopics) {
+  const fold = windowedFold(userActivityWindows(spec, topics));
   return (
     state: WindowState<UserWindow> | undefined,
     event: EnrichedInteraction,
@@ -74,11 +110,7 @@ export function userActivityFold(spec: WindowSpec, topics: ActivityTopics) {
       };
       emit.push({ topic: topics.opens, key: event.content_id, value: opened });
     }
-    if (before === null || windowStart(after, spec.sizeMs) > windowStart(before, spec.sizeMs)) {
-      const mark: OpensWatermark = { upstream_partition: lane, watermark };
-      for (let partition = 0; partition < topics.opensPartitions; partition++)
-        emit.push({ topic: topics.opens, key: null, partition, value: mark });
-    }
+    emit.push(...watermarksAfter(before, after, lane, spec, topics));
     return { ...folded, emit };
   };
 }

@@ -95,6 +95,57 @@ function leastWatermark(state: WindowState<unknown>, { upstreamPartitions, idleM
   return least === Infinity ? -Infinity : least;
 }
 
+/** Send the results of every window the stream time reached the end of, and forget those past their grace. */
+function closeWindows<E, A>(
+  state: WindowState<A>,
+  streamTime: number,
+  aggregation: WindowedAggregation<E, A>,
+  lane: number,
+  emit: OutRecord[],
+): boolean {
+  const { sizeMs, graceMs } = aggregation;
+  let changed = false;
+  for (const [key, window] of Object.entries(state.windows)) {
+    const start = Number(key);
+    const end = start + sizeMs;
+    if (!window.closed && end <= streamTime) {
+      window.closed = true;
+      changed = true;
+      emit.push(...aggregation.results({ start, end }, window.groups, undefined, lane));
+    }
+    if (end + graceMs <= streamTime) {
+      delete state.windows[key];
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/**
+ * Time passing on a quiet partition (no record for IDLE_TIMEOUT_MS): its
+ * stream time follows the wall clock `now`, as Flink's idleness lets a
+ * watermark move, so the latest window closes without further traffic. The
+ * same state comes back when no window closes or expires and the stream
+ * time stays in its window (nothing to write).
+ * A record arriving later for a window closed this way still counts within
+ * the grace period, and is late after it, as on any stream.
+ */
+export function windowedIdle<E, A>(aggregation: WindowedAggregation<E, A>) {
+  const { sizeMs } = aggregation;
+  return (state: WindowState<A>, now: number, lane: number): Folded<WindowState<A>> => {
+    if (state.streamTime !== null && now <= state.streamTime) return { state };
+    const next: WindowState<A> = { ...state, windows: { ...state.windows } };
+    for (const [key, window] of Object.entries(next.windows)) next.windows[key] = { ...window };
+    const emit: OutRecord[] = [];
+    const closed = closeWindows(next, now, aggregation, lane, emit);
+    // The stream time is written when it enters a later window too (once per window while quiet), so the next stage hears of it.
+    const entered = state.streamTime === null || windowStart(now, sizeMs) > windowStart(state.streamTime, sizeMs);
+    if (!closed && !entered) return { state };
+    next.streamTime = now;
+    return { state: next, emit };
+  };
+}
+
 /**
  * The fold of one event. A partition's windows are one state, so the window
  * an event touches is updated in place (copying every group per event would
@@ -147,15 +198,7 @@ export function windowedFold<E, A>(aggregation: WindowedAggregation<E, A>) {
       streamTime = advanceStreamTime(before, time, writtenAt);
     }
     next.streamTime = streamTime === -Infinity ? current.streamTime : streamTime;
-    for (const [key, window] of Object.entries(next.windows)) {
-      const windowStartMs = Number(key);
-      const end = windowStartMs + sizeMs;
-      if (!window.closed && end <= streamTime) {
-        window.closed = true;
-        emit.push(...aggregation.results({ start: windowStartMs, end }, window.groups, undefined, lane));
-      }
-      if (end + graceMs <= streamTime) delete next.windows[key];
-    }
+    closeWindows(next, streamTime, aggregation, lane, emit);
     return { state: next, emit, replay: false, ...(late && { late }) };
   };
 }

@@ -15,7 +15,7 @@ import { TOPIC } from "../../infra/platform/topology.ts";
 import { decodeByTopic, decodeTableRecord, decodeWith } from "../runtime/decode.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Decoded, Folded, InputRecord, Worker } from "../runtime/worker.ts";
-import { type UserWindow, userActivityFold } from "./activity.ts";
+import { type UserWindow, userActivityFold, userActivityIdle } from "./activity.ts";
 import { contentViewFold, type ViewEvent, viewKey } from "./content-views.ts";
 import { type EnrichEvent, type EnrichTopics, enrichFold, userIdOf } from "./enrich.ts";
 import { type OpensRecord, popularContentFold } from "./popular.ts";
@@ -88,12 +88,15 @@ function windowedWorker<E, A>(
     outputs,
     decode,
     fold,
+    idle,
   }: {
     name: string;
     input: string;
     outputs: string[];
     decode(record: InputRecord): Decoded<E>;
     fold(state: WindowState<A> | undefined, event: E, lane: number, writtenAt: number): Folded<WindowState<A>>;
+    /** How time passing on a quiet partition moves its windows (absent: only records move them). */
+    idle?(state: WindowState<A>, now: number, lane: number): Folded<WindowState<A>>;
   },
 ): Worker<InLane<E>, WindowState<A>> {
   return {
@@ -111,6 +114,7 @@ function windowedWorker<E, A>(
       worker: name,
     }),
     fold: (state, { lane, event }, record) => fold(state, event, lane, record.writtenAt),
+    ...(idle && { idle: { keys: (partition: number) => [String(partition)], fold: idle } }),
     partitionConcurrency: config.TOPIC_PARTITIONS,
   };
 }
@@ -122,17 +126,20 @@ export function userActivityWorker(
   config: Config,
   { name = "user-activity", topics = PERSONALIZATION_TOPICS }: Options = {},
 ) {
+  const activityTopics = {
+    userActivity: topics.userActivity,
+    opens: topics.opens,
+    opensPartitions: config.TOPIC_PARTITIONS,
+  };
   return windowedWorker<EnrichedInteraction, UserWindow>(config, {
     name,
     input: topics.interactionsEnriched,
     outputs: [topics.userActivity, topics.opens],
     decode: decodeWith(EnrichedInteraction),
     // content.opens has TOPIC_PARTITIONS partitions (declared topics default to it), each of which gets the watermarks.
-    fold: userActivityFold(windowSpec(config), {
-      userActivity: topics.userActivity,
-      opens: topics.opens,
-      opensPartitions: config.TOPIC_PARTITIONS,
-    }),
+    fold: userActivityFold(windowSpec(config), activityTopics),
+    // A quiet stream still closes its latest window (and tells popular-content how far it got).
+    idle: userActivityIdle(windowSpec(config), activityTopics),
   });
 }
 

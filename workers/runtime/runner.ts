@@ -52,6 +52,8 @@ export type RunnerStats = GuardStats & {
   /** Records too late to count (a window closed for good), sent to the DLQ with the reason. */
   late: number;
   lastError: string | null;
+  /** Times a quiet partition's state was moved on by the wall clock (the worker's `idle` fold) and written. */
+  idleWrites: number;
   /** Milliseconds spent in each stage since start (see stage-times.ts). */
   stages: StageTimes;
 };
@@ -320,6 +322,7 @@ export async function runWorker<E, S>(
     unrestorable: 0,
     rebuilds: 0,
     lastError: null,
+    idleWrites: 0,
     stages: noStageTimes(),
   };
   const fetching = fetchClock(stats.stages);
@@ -332,6 +335,8 @@ export async function runWorker<E, S>(
   const trailingSinks = (worker.sinks ?? []).filter((sink) => sink.trailing);
   if (trailingSinks.length > 0 && !worker.store.commitSinkOffset)
     throw new Error(`worker ${worker.name}: its store keeps no sink offsets, so its sinks cannot be trailing`);
+  if (worker.idle && (!worker.store.commitIdle || (worker.sinks?.length ?? 0) > 0))
+    throw new Error(`worker ${worker.name}: an idle fold needs a store that commits it (commitIdle) and no sinks`);
   const consumer: Consumer = kafka.consumer({
     groupId,
     sessionTimeout: config.WORKER_SESSION_TIMEOUT_MS,
@@ -413,11 +418,63 @@ export async function runWorker<E, S>(
     return turn;
   };
 
+  // Idle streams: each assigned partition and when a record last came to it;
+  // one quiet for IDLE_TIMEOUT_MS gets the worker's idle fold every second.
+  const quietSince = new Map<string, TopicPartition & { since: number; ticking?: boolean }>();
+  const idleTimer =
+    worker.idle &&
+    setInterval(
+      () => {
+        const now = Date.now();
+        for (const quiet of quietSince.values()) {
+          if (quiet.ticking || now - quiet.since < config.IDLE_TIMEOUT_MS || halted || stopRequested) continue;
+          quiet.ticking = true;
+          const tp = { topic: quiet.topic, partition: quiet.partition };
+          inLane(tp.partition, () => foldIdle(tp, now))
+            .catch((error) => {
+              stats.lastError = `${new Date().toISOString()} idle fold of ${tp.topic}:${tp.partition}: ${String(error)}`;
+              log.warn("an idle fold failed; it is tried again", { error: String(error) });
+            })
+            .finally(() => {
+              quiet.ticking = false;
+            });
+        }
+      },
+      Math.min(1000, config.IDLE_TIMEOUT_MS),
+    );
+
+  /** Time passing on a quiet partition: its states folded with the wall clock, written at its applied offset. */
+  async function foldIdle(tp: TopicPartition, now: number) {
+    const idle = worker.idle;
+    if (!idle) return;
+    await guard.ready(tp);
+    if (halted || stopRequested) return;
+    const loaded = await worker.store.load(tp, idle.keys(tp.partition), []);
+    if (loaded.appliedOffset === null || !(await guard.admits(tp, loaded))) return;
+    const offset = String(loaded.appliedOffset);
+    const changes: Change<S, E>[] = [];
+    const emit: OutRecord[] = [];
+    for (const [key, state] of loaded.states) {
+      const folded = idle.fold(state, now, tp.partition);
+      if (folded.state === state) continue;
+      // No event changed it (time did); idle workers have no sinks to read one.
+      changes.push({ key, state: folded.state, offset, event: undefined as E });
+      emit.push(...(folded.emit ?? []));
+    }
+    if (changes.length === 0) return;
+    const undeclared = emit.find((out) => !writable.has(out.topic));
+    if (undeclared) throw new Error(`${worker.name}'s idle fold emitted to ${undeclared.topic}, not a declared output`);
+    await producer.send(emit);
+    await worker.store.commitIdle!(tp, changes, offset, guard.incarnation(tp.topic));
+    stats.idleWrites++;
+  }
+
   let stopping: Promise<void> | undefined;
   let stopRequested = false;
   let unwatch = () => {};
   const stop = () => {
     unwatch();
+    if (idleTimer) clearInterval(idleTimer);
     stopping ??= (async () => {
       stopRequested = true;
       // What is queued for the trailing sinks is written first (for a while, if one is down).
@@ -428,7 +485,8 @@ export async function runWorker<E, S>(
       await admin.disconnect();
       for (const sink of worker.sinks ?? []) await sink.close?.();
       await worker.store.close();
-      log.info("stopped", { ...stats });
+      const stages = Object.fromEntries(Object.entries(stats.stages).map(([stage, ms]) => [stage, Math.round(ms)]));
+      log.info("stopped", { ...stats, stages });
     })();
     return stopping;
   };
@@ -459,10 +517,14 @@ export async function runWorker<E, S>(
   await guard.start();
 
   await consumer.connect();
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     for (const sink of trailing) sink.forget();
     storeCommitted.clear();
     consumerCommitted.clear();
+    quietSince.clear();
+    for (const [topic, partitions] of Object.entries(payload.memberAssignment))
+      for (const partition of partitions)
+        quietSince.set(`${topic}:${partition}`, { topic, partition, since: Date.now() });
   });
   consumer.on(
     consumer.events.GROUP_JOIN,
@@ -491,6 +553,8 @@ export async function runWorker<E, S>(
 
   async function foldBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
     const tp = { topic: batch.topic, partition: batch.partition };
+    const quiet = quietSince.get(`${tp.topic}:${tp.partition}`);
+    if (quiet && batch.messages.length > 0) quiet.since = Date.now();
     for (let start = 0; start < batch.messages.length; start += config.WORKER_MAX_BATCH) {
       if (!isRunning() || isStale() || halted || stopRequested) return;
       const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));

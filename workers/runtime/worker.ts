@@ -96,6 +96,13 @@ export type StateStore<S, E = unknown> = {
     streamTime: number | undefined,
     incarnation: string,
   ): Promise<void>;
+  /**
+   * Store what time passing changed (a worker's `idle` fold) at the
+   * partition's applied offset, only while it is still the stored one (a
+   * member that lost the partition, or fell behind one that folded on, writes
+   * nothing); stores that have none refuse idle workers.
+   */
+  commitIdle?(tp: TopicPartition, changes: readonly Change<S, E>[], offset: string, incarnation: string): Promise<void>;
   /** Record how far a trailing sink has written a partition (never backwards); stores that have none refuse trailing sinks. */
   commitSinkOffset?(tp: TopicPartition, sink: string, offset: bigint): Promise<void>;
   /** Drop the view: every document the worker wrote, its applied offsets and its identity (a view folded again from its log). */
@@ -148,6 +155,14 @@ export type Worker<E, S> = {
    */
   eventTime?(event: E): number;
   fold(state: S | undefined, event: E, record: InputRecord, streamTimes: StreamTimes): Folded<S>;
+  /**
+   * Time passing on a quiet partition: once no record has come to it for
+   * IDLE_TIMEOUT_MS, the runner hands `fold` the wall clock for each of the
+   * partition's `keys` (and again each second while it stays quiet), and
+   * writes what changed and what it emits. Windowed stages close their
+   * latest window this way on a quiet stream.
+   */
+  idle?: { keys(partition: number): string[]; fold(state: S, now: number, partition: number): Folded<S> };
   /**
    * Partitions folded at once (default 1). More is safe when every state key
    * lives in one partition number, as with inputs keyed by the state's key:

@@ -8,15 +8,18 @@ import type { Change, StateStore, TopicPartition } from "../worker.ts";
  * it belongs to) written by one Lua script, so Redis never holds a document
  * without the offset that produced it. A commit whose offset is not past the
  * stored one is refused: a replay, or a zombie consumer that lost its
- * partition, cannot move a view backwards.
+ * partition, cannot move a view backwards. What time passing changed (an
+ * idle fold) is written at the stored offset, and only while it is that one.
  */
 const COMMIT = `
 local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current and tonumber(current) >= tonumber(ARGV[2]) then return 0 end
+if ARGV[6] == 'same' then
+  if not current or tonumber(current) ~= tonumber(ARGV[2]) then return 0 end
+elseif current and tonumber(current) >= tonumber(ARGV[2]) then return 0 end
 local ttl = tonumber(ARGV[3])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], ARGV[1] .. ':time', ARGV[4]) end
 for i = 2, #KEYS do
-  local value = ARGV[i + 4]
+  local value = ARGV[i + 5]
   if value == '' then redis.call('DEL', KEYS[i])
   elseif ttl > 0 then redis.call('SET', KEYS[i], value, 'EX', ttl)
   else redis.call('SET', KEYS[i], value) end
@@ -69,6 +72,37 @@ export function redisStateStore<S>({
   const docKey = (key: string) => documentKey(namespace, key);
   const field = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
 
+  /** "next": the offset must pass the stored one; "same": it must be the stored one. */
+  async function commitAt(
+    tp: TopicPartition,
+    changes: readonly Change<S>[],
+    offset: string,
+    streamTime: number | undefined,
+    incarnation: string,
+    mode: "next" | "same",
+  ) {
+    const keys = [offsetsHash, ...changes.map((c) => docKey(c.key))];
+    const values = changes.map((c) => (c.state === null ? "" : JSON.stringify(c.state)));
+    if (response) {
+      for (const c of changes) {
+        const answer = c.state === null ? null : response(c.state);
+        keys.push(responseKey(namespace, c.key));
+        values.push(answer === null ? "" : storedResponse(answer));
+      }
+    }
+    await client.cdpCommitState(
+      keys.length,
+      ...keys,
+      field(tp),
+      offset,
+      String(ttlSeconds),
+      streamTime === undefined ? "" : String(streamTime),
+      incarnation,
+      mode,
+      ...values,
+    );
+  }
+
   return {
     async id() {
       await redis.hsetnx(offsetsHash, "store", crypto.randomUUID());
@@ -117,27 +151,10 @@ export function redisStateStore<S>({
       await client.cdpCommitSinkOffset(offsetsHash, `${field(tp)}:sink:${sink}`, String(offset));
     },
 
-    async commit(tp, changes: readonly Change<S>[], offset, streamTime, incarnation) {
-      const keys = [offsetsHash, ...changes.map((c) => docKey(c.key))];
-      const values = changes.map((c) => (c.state === null ? "" : JSON.stringify(c.state)));
-      if (response) {
-        for (const c of changes) {
-          const answer = c.state === null ? null : response(c.state);
-          keys.push(responseKey(namespace, c.key));
-          values.push(answer === null ? "" : storedResponse(answer));
-        }
-      }
-      await client.cdpCommitState(
-        keys.length,
-        ...keys,
-        field(tp),
-        offset,
-        String(ttlSeconds),
-        streamTime === undefined ? "" : String(streamTime),
-        incarnation,
-        ...values,
-      );
-    },
+    commit: (tp, changes, offset, streamTime, incarnation) =>
+      commitAt(tp, changes, offset, streamTime, incarnation, "next"),
+
+    commitIdle: (tp, changes, offset, incarnation) => commitAt(tp, changes, offset, undefined, incarnation, "same"),
 
     async reset() {
       const keys = [
