@@ -1,6 +1,7 @@
 import { type Config, configOrExit } from "../infra/platform/config.ts";
 import { WORKERS, type WorkerName } from "../infra/platform/topology.ts";
 import { describeMermaid, describeText } from "./describe.ts";
+import { runInstances } from "./instances.ts";
 import { WORKER_ENTRIES } from "./registry.ts";
 import { type Running, type RunningWorker, runWorker, stopOnSignals } from "./runtime/runner.ts";
 import { publishStatus, startStatus } from "./runtime/status.ts";
@@ -51,15 +52,52 @@ if (import.meta.main && process.argv.includes("--describe")) {
   console.log(`${describeText()}\n\n\`\`\`mermaid\n${describeMermaid()}\n\`\`\``);
 } else if (import.meta.main) {
   const config = configOrExit();
-  const running = await startWorkers(config, process.argv.slice(2), { exitWhenHalted: true }).catch((error: Error) => {
+  const { names, instances } = parseWorkerArgs(process.argv.slice(2));
+  const unknown = names.filter((name) => !(name in WORKERS));
+  if (unknown.length > 0) {
+    console.error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ")}`);
+    process.exit(2);
+  }
+  if (instances > 1) {
+    runInstances(config, names, instances);
+  } else {
+    await runHere(config, names);
+  }
+}
+
+/** Worker names, and `--instances N` (how many processes share their partitions; 1 by default). */
+function parseWorkerArgs(args: string[]): { names: string[]; instances: number } {
+  const at = args.indexOf("--instances");
+  if (at === -1) return { names: args, instances: 1 };
+  const instances = Number(args[at + 1]);
+  if (!Number.isInteger(instances) || instances < 1 || instances > 64) {
+    console.error(`--instances: expected a whole number from 1 to 64, got ${args[at + 1] ?? "nothing"}`);
+    process.exit(2);
+  }
+  return { names: args.filter((_, i) => i !== at && i !== at + 1), instances };
+}
+
+/** The named workers in this process, until a signal stops them. */
+async function runHere(config: Config, names: string[]) {
+  // A signal while the workers start (a supervisor stopping an instance that is still joining) stops them once started.
+  let signalled: string | undefined;
+  const early = (signal: string) => {
+    signalled = signal;
+  };
+  process.on("SIGTERM", early);
+  process.on("SIGINT", early);
+  const running = await startWorkers(config, names, { exitWhenHalted: true }).catch((error: Error) => {
     console.error(error.message);
     process.exit(2);
   });
+  process.off("SIGTERM", early);
+  process.off("SIGINT", early);
   if (running.length === 0) {
     console.log("no worker could start: each one needs a setting that is not set (see above)");
     process.exit(0);
   }
   await startStatus(running, config);
   const unpublish = publishStatus(running, config);
-  stopOnSignals(running, async () => unpublish());
+  const shutdown = stopOnSignals(running, async () => unpublish());
+  if (signalled) await shutdown(signalled);
 }

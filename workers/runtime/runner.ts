@@ -477,10 +477,14 @@ export async function runWorker<E, S>(
     if (idleTimer) clearInterval(idleTimer);
     stopping ??= (async () => {
       stopRequested = true;
-      // What is queued for the trailing sinks is written first (for a while, if one is down).
-      await Promise.all(trailing.map((sink) => sink.close(10_000)));
+      // The partitions go first (after the batch in hand), so the group hands
+      // them over without waiting for search; then what is queued for the
+      // trailing sinks is written (for a while, if one is down). Consumer
+      // offsets stay where the sinks had written, so the next owner writes
+      // the rest from the stored states, as after a crash.
       await Promise.all(commitTurns.values());
       await consumer.disconnect();
+      await Promise.all(trailing.map((sink) => sink.close(10_000)));
       await producer.disconnect();
       await admin.disconnect();
       for (const sink of worker.sinks ?? []) await sink.close?.();
@@ -590,8 +594,11 @@ export async function runWorker<E, S>(
   }
 }
 
-/** Stop the given workers on SIGTERM or SIGINT, then exit. */
-export function stopOnSignals(running: Running[], onStopped: () => Promise<void> = async () => {}): void {
+/** Stop the given workers on SIGTERM or SIGINT, then exit; returns that shutdown (for a signal that came before). */
+export function stopOnSignals(
+  running: Running[],
+  onStopped: () => Promise<void> = async () => {},
+): (signal: string) => Promise<void> {
   let signalled = false;
   const shutdown = async (signal: string) => {
     if (signalled) return;
@@ -603,4 +610,5 @@ export function stopOnSignals(running: Running[], onStopped: () => Promise<void>
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  return shutdown;
 }

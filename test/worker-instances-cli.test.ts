@@ -1,0 +1,66 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { eventually, ROOT, runCommand } from "./helpers.ts";
+
+/**
+ * `bun run workers NAME --instances N`: N processes, each with its own
+ * client id and status port (WORKER_STATUS_PORT + i); one that dies is
+ * started again; SIGTERM stops them all and leaves none behind.
+ */
+const port = 19_700 + Math.floor(Math.random() * 90);
+const spawned: ReturnType<typeof Bun.spawn>[] = [];
+afterAll(() => {
+  for (const p of spawned) p.kill("SIGKILL");
+});
+
+/** The pid listening on a port, if any. */
+async function listener(on: number): Promise<number | undefined> {
+  const out = await new Response(Bun.spawn(["ss", "-Hltnp", `sport = :${on}`]).stdout).text();
+  const pid = out.match(/pid=(\d+)/)?.[1];
+  return pid === undefined ? undefined : Number(pid);
+}
+
+const status = async (on: number) =>
+  (await fetch(`http://127.0.0.1:${on}/status`).then((r) => r.json())) as { workers: Record<string, unknown> };
+
+describe("bun run workers --instances", () => {
+  test("two processes with their own status ports; a killed one comes back; SIGTERM stops both", async () => {
+    const parent = Bun.spawn([process.execPath, "workers/main.ts", "profiles", "--instances", "2"], {
+      cwd: ROOT,
+      env: { ...process.env, WORKER_STATUS_PORT: String(port), WORKER_SESSION_TIMEOUT_MS: "6000" },
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    spawned.push(parent);
+    const ports = [port, port + 1];
+    const pids = await eventually("both instances to serve their status", async () => {
+      const found = await Promise.all(ports.map(listener));
+      if (found.some((pid) => pid === undefined)) return undefined;
+      for (const on of ports) expect(Object.keys((await status(on)).workers)).toEqual(["profiles"]);
+      return found as number[];
+    });
+    expect(new Set(pids).size).toBe(2);
+    expect(pids).not.toContain(parent.pid);
+
+    process.kill(pids[0]!, "SIGKILL");
+    const restarted = await eventually("the killed instance to be started again", async () => {
+      const pid = await listener(port);
+      return pid !== undefined && pid !== pids[0] ? pid : undefined;
+    });
+    expect(Object.keys((await status(port)).workers)).toEqual(["profiles"]);
+    expect(await listener(port + 1)).toBe(pids[1]!);
+
+    parent.kill("SIGTERM");
+    expect(await parent.exited).toBe(0);
+    for (const pid of [restarted, pids[1]!]) expect(() => process.kill(pid, 0)).toThrow();
+    expect(await Promise.all(ports.map(listener))).toEqual([undefined, undefined]);
+  }, 120_000);
+
+  test("a bad instance count or worker name stops with a message saying which", async () => {
+    const zero = await runCommand([process.execPath, "workers/main.ts", "profiles", "--instances", "0"]);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain("--instances: expected a whole number from 1 to 64, got 0");
+    const unknown = await runCommand([process.execPath, "workers/main.ts", "profilez", "--instances", "2"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown worker(s): profilez");
+  });
+});
