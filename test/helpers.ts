@@ -50,6 +50,13 @@ export async function deleteTopics(config: Config, names: string[]): Promise<voi
   }
 }
 
+/** Delete test topics and their dead-letter topics. */
+export const deleteTopicsAndDeadLetters = (config: Config, names: string[]) =>
+  deleteTopics(
+    config,
+    names.flatMap((name) => [name, deadLetterTopic(name)]),
+  );
+
 /** How many records a topic has received: the sum of its partitions' end offsets. */
 export async function recordsIn(config: Config, topic: string): Promise<number> {
   const admin = createKafka(config).admin();

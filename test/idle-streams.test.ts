@@ -1,13 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { EnrichedInteraction, PopularInPartition, UserActivity } from "../infra/platform/contracts/content.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
-import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { popularContentWorker, userActivityWorker } from "../workers/personalization/worker.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { testContentTopics } from "./fixtures/content-run.ts";
 import {
   createTestTopic,
-  deleteTopics,
+  deleteTopicsAndDeadLetters,
   eventually,
   type TailedRecord,
   tailTopic,
@@ -30,10 +29,7 @@ const toDelete: string[] = [];
 const running: RunningWorker[] = [];
 afterAll(async () => {
   await Promise.all(running.map((w) => w.stop()));
-  await deleteTopics(
-    config,
-    toDelete.flatMap((t) => [t, deadLetterTopic(t)]),
-  );
+  await deleteTopicsAndDeadLetters(config, toDelete);
 });
 
 describe("idle streams", () => {

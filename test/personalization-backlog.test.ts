@@ -12,7 +12,15 @@ import {
 } from "../workers/personalization/worker.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { compareViews, prepareContentRun, testContentTopics } from "./fixtures/content-run.ts";
-import { createTestTopic, deleteTopics, eventually, readTopic, testConfig, unique, withKey } from "./helpers.ts";
+import {
+  createTestTopic,
+  deleteTopicsAndDeadLetters,
+  eventually,
+  readTopic,
+  testConfig,
+  unique,
+  withKey,
+} from "./helpers.ts";
 
 /**
  * Windows give the same answer live and on a backlog (SPEC §2.5): an hour
@@ -30,10 +38,7 @@ const toDelete: string[] = [];
 const running: RunningWorker[] = [];
 afterAll(async () => {
   await Promise.all(running.map((w) => w.stop()));
-  await deleteTopics(
-    config,
-    toDelete.flatMap((t) => [t, deadLetterTopic(t)]),
-  );
+  await deleteTopicsAndDeadLetters(config, toDelete);
   redis.disconnect();
 });
 

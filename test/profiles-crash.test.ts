@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createOpenSearch, createRedis } from "../infra/platform/clients.ts";
-import type { OutRecord } from "../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
 import { type ProfileState, profileId, profileKey, profilesIndex } from "../workers/profiles/view.ts";
+import { differingProfiles, profileRun } from "./fixtures/profile-run.ts";
 import { eventually, produceWithKills, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
@@ -15,30 +15,9 @@ const config = testConfig();
 describe("profile worker crashes", () => {
   test("killed repeatedly mid-stream, the final profiles are exact", async () => {
     const run = unique("crash");
-    const partner = `${run}-p`;
     const users = 2000;
     const total = 50_000;
-    const expected = new Map<string, { events: number; purchases: number }>();
-    const records: OutRecord[] = [];
-    for (let i = 0; i < total; i++) {
-      const user = `${run}-u${i % users}`;
-      const purchase = i % 7 === 0;
-      const amount = purchase ? (i % 100) + 0.25 : 0;
-      records.push({
-        topic: TOPIC.clickstream,
-        key: user,
-        value: {
-          event_id: `${run}-e${i}`,
-          type: purchase ? "purchase" : "page_view",
-          user_id: user,
-          partner_id: partner,
-          occurred_at: new Date(Date.UTC(2026, 10, 25, 0, 0, i % 86_400)).toISOString(),
-          ...(purchase ? { cart_amount: amount } : {}),
-        },
-      });
-      const e = expected.get(user) ?? { events: 0, purchases: 0 };
-      expected.set(user, { events: e.events + 1, purchases: e.purchases + amount });
-    }
+    const { partner, records, expected } = profileRun(run, { events: total, users });
 
     const spawnWorker = (env: Record<string, string>) =>
       Bun.spawn([process.execPath, "workers/main.ts", "profiles"], {
@@ -75,18 +54,8 @@ describe("profile worker crashes", () => {
       worker.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
 
-      const profiles = await load();
-      let mismatches = 0;
-      profiles.forEach((profile, i) => {
-        const want = expected.get(userIds[i]!)!;
-        if (
-          !profile ||
-          profile.events_total !== want.events ||
-          Math.abs(profile.total_purchases - want.purchases) > 1e-6
-        )
-          mismatches++;
-      });
-      expect(mismatches).toBe(0);
+      expect(expected.size).toBe(users);
+      expect(await differingProfiles(redis, partner, expected)).toBe(0);
 
       // The search copy converges to the same documents.
       const search = createOpenSearch(config);

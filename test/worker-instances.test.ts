@@ -7,11 +7,10 @@ import { createProducer, type OutRecord } from "../infra/platform/kafka/producer
 import { TOPIC } from "../infra/platform/topology.ts";
 import { socialGenerator } from "../infra/tools/datagen/social.ts";
 import { ATTRIBUTION_TOPICS } from "../workers/attribution/worker.ts";
-import type { ProfileState } from "../workers/profiles/view.ts";
-import { profileKey } from "../workers/profiles/view.ts";
 import { groupIdOf } from "../workers/runtime/runner.ts";
 import { type UserInfoState, userInfoDocument, userInfoKey } from "../workers/userinfo/view.ts";
 import { compareUntilEqual, prepareCommerceRun } from "./fixtures/commerce-run.ts";
+import { differingProfiles, profileRun } from "./fixtures/profile-run.ts";
 import { expectedDocuments } from "./fixtures/social-expected.ts";
 import { eventually, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
 
@@ -115,29 +114,15 @@ describe("worker groups across processes", () => {
   test("three processes under load, one joining, one stopped, one SIGKILLed: every view equals the records'", async () => {
     const run = unique("inst");
 
-    // Profiles: 20,000 events of 1,000 users, every 7th a purchase.
-    const partner = `${run}-p`;
-    const profileRecords: OutRecord[] = [];
-    const expectedProfiles = new Map<string, { events: number; purchases: number }>();
-    for (let i = 0; i < 20_000; i++) {
-      const user = `${run}-u${i % 1000}`;
-      const purchase = i % 7 === 0;
-      const amount = purchase ? (i % 100) + 0.25 : 0;
-      profileRecords.push({
-        topic: TOPIC.clickstream,
-        key: user,
-        value: {
-          event_id: `${run}-e${i}`,
-          type: purchase ? "purchase" : "page_view",
-          user_id: user,
-          partner_id: partner,
-          occurred_at: new Date(Date.UTC(2026, 10, 25, 0, 0, i % 86_400)).toISOString(),
-          ...(purchase ? { cart_amount: amount } : {}),
-        },
-      });
-      const e = expectedProfiles.get(user) ?? { events: 0, purchases: 0 };
-      expectedProfiles.set(user, { events: e.events + 1, purchases: e.purchases + amount });
-    }
+    // Profiles: 20,000 events of 1,000 users.
+    const {
+      partner,
+      records: profileRecords,
+      expected: expectedProfiles,
+    } = profileRun(run, {
+      events: 20_000,
+      users: 1000,
+    });
     // Attribution: the commerce funnel (co-partitioned clicks and checkouts).
     const commerce = await prepareCommerceRun(sql, {
       runId: run,
@@ -205,23 +190,12 @@ describe("worker groups across processes", () => {
     try {
       // Profiles.
       const redis = createRedis(config);
-      const users = [...expectedProfiles.keys()];
-      const profiles = async () =>
-        (await redis.mget(users.map((user) => profileKey(partner, user)))).map((doc) =>
-          doc ? (JSON.parse(doc) as ProfileState).profile : undefined,
-        );
-      const differingProfiles = async () =>
-        (await profiles()).filter((profile, i) => {
-          const want = expectedProfiles.get(users[i]!)!;
-          return (
-            !profile ||
-            profile.events_total !== want.events ||
-            Math.abs(profile.total_purchases - want.purchases) > 1e-6
-          );
-        }).length;
-      await eventually("the profiles to equal the records'", async () => (await differingProfiles()) === 0, 180_000);
-      expect(users.length).toBe(1000);
-      expect(await differingProfiles()).toBe(0);
+      await eventually(
+        "the profiles to equal the records'",
+        async () => (await differingProfiles(redis, partner, expectedProfiles)) === 0,
+        180_000,
+      );
+      expect(expectedProfiles.size).toBe(1000);
 
       // Attributed checkouts.
       const attributed = await compareUntilEqual(sql, commerce, run, config.CLICK_LATENESS_MS);
@@ -244,7 +218,7 @@ describe("worker groups across processes", () => {
       expect((await documents()) as unknown[]).toEqual(want);
       redis.disconnect();
       console.log(
-        `worker instances: ${SLICES} slices; joined 1 under load, stopped 1 (partitions held by the others ${afterStop} ms after SIGTERM), SIGKILLed 1 (${afterKill} ms after, session timeout 6000 ms), joined 1 at the end; ${users.length} profiles, ${attributed.actual} attributed checkouts, ${ids.length} user-info documents: 0 differing`,
+        `worker instances: ${SLICES} slices; joined 1 under load, stopped 1 (partitions held by the others ${afterStop} ms after SIGTERM), SIGKILLed 1 (${afterKill} ms after, session timeout 6000 ms), joined 1 at the end; ${expectedProfiles.size} profiles, ${attributed.actual} attributed checkouts, ${ids.length} user-info documents: 0 differing`,
       );
     } finally {
       for (const member of [third, fourth]) member.process.kill("SIGTERM");
