@@ -17,13 +17,14 @@ import { clientScenario } from "./scenarios/client.ts";
 import { exportScenario } from "./scenarios/export.ts";
 import { freshnessScenario } from "./scenarios/freshness.ts";
 import { ingestScenario } from "./scenarios/ingest.ts";
+import { instancesScenario } from "./scenarios/instances.ts";
 import { lookupScenario } from "./scenarios/lookup.ts";
 import { personalizationScenarios } from "./scenarios/personalization.ts";
 import { userInfoScenarios } from "./scenarios/userinfo.ts";
 import { welcomeScenarios } from "./scenarios/welcome.ts";
 
 /**
- * `bun run bench [client] [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [personalization] [--quick] [--profile]`: SPEC §6 figures,
+ * `bun run bench [client] [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [personalization] [instances] [--quick] [--profile]`: SPEC §6 figures,
  * each beside its baseline measured in the same run, printed as a table and
  * written to bench/results/<time>.json, with a chart beside it (<time>.svg).
  * Every load runs as its own process; each scenario is a file of
@@ -86,6 +87,7 @@ try {
   if (wanted("welcome")) await welcomeScenarios(bench);
   if (wanted("export")) await exportScenario(bench);
   if (wanted("personalization")) await personalizationScenarios(bench);
+  if (wanted("instances")) await instancesScenario(bench);
 } finally {
   await Promise.all(children.map((c) => c.stop()));
 }

@@ -263,6 +263,15 @@ describe("tumbling windows with grace", () => {
     const next = idle(after, T0 + 10 * MIN + 1, 0);
     expect((next.emit ?? []).every((r) => r.topic === "opens")).toBe(true);
     expect(next.state!.windows[T0]).toBeUndefined();
+    // A partition that never had a record starts its stream time, and the next stage hears of it.
+    const empty = idle(undefined, T0 + MIN, 1);
+    expect(empty.state!.streamTime).toBe(T0 + MIN);
+    expect(
+      (empty.emit ?? []).map((r) => [r.topic, r.partition, (r.value as OpensWatermark).upstream_partition]),
+    ).toEqual([
+      ["opens", 0, 1],
+      ["opens", 1, 1],
+    ]);
     // An open for the closed window within its grace still counts, and its user's result goes again.
     const fold = userActivityFold(spec, activityTopics);
     const late = fold(after, opened(T0 + 3 * MIN, "u1"), 0, T0 + 5 * MIN + 20);

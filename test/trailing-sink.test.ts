@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import type { Socket, TCPSocketListener } from "bun";
 import { createOpenSearch, createRedis } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { profileKey, profilesIndex } from "../workers/profiles/view.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { groupIdOf, type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
+import { tcpProxy } from "./fixtures/tcp-proxy.ts";
 import { createTestTopic, deleteTopics, eventually, recordsIn, testConfig, unique } from "./helpers.ts";
 
 /**
@@ -29,51 +29,7 @@ const target = new URL(config.OPENSEARCH_URL);
 const proxyPort = 19_700 + Math.floor(Math.random() * 190);
 let workers: RunningWorker[] = [];
 
-/** A TCP proxy to OpenSearch that can be closed (every connection dropped) and opened again. */
-function searchProxy() {
-  let listener: TCPSocketListener<{ peer?: Socket<unknown>; pending: Buffer[] }> | undefined;
-  const open = new Set<Socket<unknown>>();
-  return {
-    up() {
-      listener = Bun.listen<{ peer?: Socket<unknown>; pending: Buffer[] }>({
-        hostname: "127.0.0.1",
-        port: proxyPort,
-        socket: {
-          async open(client) {
-            client.data = { pending: [] };
-            open.add(client);
-            const peer = await Bun.connect({
-              hostname: target.hostname,
-              port: Number(target.port),
-              socket: {
-                data: (_, chunk) => void client.write(chunk),
-                close: () => {
-                  client.end();
-                },
-              },
-            });
-            open.add(peer);
-            client.data.peer = peer;
-            for (const chunk of client.data.pending) peer.write(chunk);
-          },
-          data(client, chunk) {
-            if (client.data.peer) client.data.peer.write(chunk);
-            else client.data.pending.push(Buffer.from(chunk));
-          },
-          close(client) {
-            client.data.peer?.end();
-          },
-        },
-      });
-    },
-    down() {
-      listener?.stop(true);
-      for (const socket of open) socket.end();
-      open.clear();
-    },
-  };
-}
-const proxy = searchProxy();
+const proxy = tcpProxy({ hostname: target.hostname, port: Number(target.port) }, proxyPort);
 
 afterAll(async () => {
   proxy.down();

@@ -65,10 +65,10 @@ function watermarksAfter(before: number | null, after: number, lane: number, spe
 /** A quiet partition's windows close on the wall clock (windowedIdle); the watermark goes on to content.opens. */
 export function userActivityIdle(spec: WindowSpec, topics: ActivityTopics) {
   const idle = windowedIdle(userActivityWindows(spec, topics));
-  return (state: WindowState<UserWindow>, now: number, lane: number): Folded<WindowState<UserWindow>> => {
+  return (state: WindowState<UserWindow> | undefined, now: number, lane: number): Folded<WindowState<UserWindow>> => {
     const folded = idle(state, now, lane);
-    if (folded.state === state) return folded;
-    const emit = [...(folded.emit ?? []), ...watermarksAfter(state.streamTime, now, lane, spec, topics)];
+    if (state !== undefined && folded.state === state) return folded;
+    const emit = [...(folded.emit ?? []), ...watermarksAfter(state?.streamTime ?? null, now, lane, spec, topics)];
     return { ...folded, emit };
   };
 }

@@ -126,21 +126,24 @@ function closeWindows<E, A>(
  * stream time follows the wall clock `now`, as Flink's idleness lets a
  * watermark move, so the latest window closes without further traffic. The
  * same state comes back when no window closes or expires and the stream
- * time stays in its window (nothing to write).
+ * time stays in its window (nothing to write). A partition that never had a
+ * record starts its stream time here, so the stages behind it hear of it.
  * A record arriving later for a window closed this way still counts within
  * the grace period, and is late after it, as on any stream.
  */
 export function windowedIdle<E, A>(aggregation: WindowedAggregation<E, A>) {
   const { sizeMs } = aggregation;
-  return (state: WindowState<A>, now: number, lane: number): Folded<WindowState<A>> => {
-    if (state.streamTime !== null && now <= state.streamTime) return { state };
-    const next: WindowState<A> = { ...state, windows: { ...state.windows } };
+  return (state: WindowState<A> | undefined, now: number, lane: number): Folded<WindowState<A>> => {
+    if (state?.streamTime != null && now <= state.streamTime) return { state };
+    const current = state ?? emptyWindows<A>();
+    const next: WindowState<A> = { ...current, windows: { ...current.windows } };
     for (const [key, window] of Object.entries(next.windows)) next.windows[key] = { ...window };
     const emit: OutRecord[] = [];
     const closed = closeWindows(next, now, aggregation, lane, emit);
     // The stream time is written when it enters a later window too (once per window while quiet), so the next stage hears of it.
-    const entered = state.streamTime === null || windowStart(now, sizeMs) > windowStart(state.streamTime, sizeMs);
-    if (!closed && !entered) return { state };
+    const before = current.streamTime;
+    const entered = before === null || windowStart(now, sizeMs) > windowStart(before, sizeMs);
+    if (!closed && !entered) return { state: current };
     next.streamTime = now;
     return { state: next, emit };
   };

@@ -96,7 +96,7 @@ function windowedWorker<E, A>(
     decode(record: InputRecord): Decoded<E>;
     fold(state: WindowState<A> | undefined, event: E, lane: number, writtenAt: number): Folded<WindowState<A>>;
     /** How time passing on a quiet partition moves its windows (absent: only records move them). */
-    idle?(state: WindowState<A>, now: number, lane: number): Folded<WindowState<A>>;
+    idle?(state: WindowState<A> | undefined, now: number, lane: number): Folded<WindowState<A>>;
   },
 ): Worker<InLane<E>, WindowState<A>> {
   return {

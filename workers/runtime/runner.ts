@@ -449,12 +449,15 @@ export async function runWorker<E, S>(
     if (!idle) return;
     await guard.ready(tp);
     if (halted || stopRequested) return;
-    const loaded = await worker.store.load(tp, idle.keys(tp.partition), []);
-    if (loaded.appliedOffset === null || !(await guard.admits(tp, loaded))) return;
-    const offset = String(loaded.appliedOffset);
+    const keys = idle.keys(tp.partition);
+    const loaded = await worker.store.load(tp, keys, []);
+    if (!(await guard.admits(tp, loaded))) return;
+    // A partition that never had a record: -1, so its first record (offset 0) still passes.
+    const offset = String(loaded.appliedOffset ?? -1n);
     const changes: Change<S, E>[] = [];
     const emit: OutRecord[] = [];
-    for (const [key, state] of loaded.states) {
+    for (const key of keys) {
+      const state = loaded.states.get(key);
       const folded = idle.fold(state, now, tp.partition);
       if (folded.state === state) continue;
       // No event changed it (time did); idle workers have no sinks to read one.

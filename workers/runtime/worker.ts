@@ -159,10 +159,11 @@ export type Worker<E, S> = {
    * Time passing on a quiet partition: once no record has come to it for
    * IDLE_TIMEOUT_MS, the runner hands `fold` the wall clock for each of the
    * partition's `keys` (and again each second while it stays quiet), and
-   * writes what changed and what it emits. Windowed stages close their
+   * writes what changed and what it emits; a partition that never had a
+   * record (no state) gets it too. Windowed stages close their
    * latest window this way on a quiet stream.
    */
-  idle?: { keys(partition: number): string[]; fold(state: S, now: number, partition: number): Folded<S> };
+  idle?: { keys(partition: number): string[]; fold(state: S | undefined, now: number, partition: number): Folded<S> };
   /**
    * Partitions folded at once (default 1). More is safe when every state key
    * lives in one partition number, as with inputs keyed by the state's key:

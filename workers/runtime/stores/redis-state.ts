@@ -9,12 +9,15 @@ import type { Change, StateStore, TopicPartition } from "../worker.ts";
  * without the offset that produced it. A commit whose offset is not past the
  * stored one is refused: a replay, or a zombie consumer that lost its
  * partition, cannot move a view backwards. What time passing changed (an
- * idle fold) is written at the stored offset, and only while it is that one.
+ * idle fold) is written at the stored offset, and only while it is that one
+ * (-1 for a partition that never had a record).
  */
 const COMMIT = `
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if ARGV[6] == 'same' then
-  if not current or tonumber(current) ~= tonumber(ARGV[2]) then return 0 end
+  if not current then
+    if ARGV[2] ~= '-1' then return 0 end
+  elseif tonumber(current) ~= tonumber(ARGV[2]) then return 0 end
 elseif current and tonumber(current) >= tonumber(ARGV[2]) then return 0 end
 local ttl = tonumber(ARGV[3])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], ARGV[1] .. ':time', ARGV[4]) end
