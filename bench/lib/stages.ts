@@ -16,14 +16,32 @@ async function cpuSecondsOf(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** A worker's stage times as its process's status endpoint reports them. */
-async function stageTimesOf(port: number, worker: string): Promise<StageTimes> {
+async function statusOf(port: number, worker: string) {
   const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
-    workers: Record<string, { stages?: StageTimes }>;
+    workers: Record<string, { stages?: StageTimes; records?: number }>;
   };
-  const stages = status.workers[worker]?.stages;
-  if (!stages) throw new Error(`the status on port ${port} has no stage times for ${worker}`);
-  return stages;
+  const stats = status.workers[worker];
+  if (!stats?.stages) throw new Error(`the status on port ${port} has no stage times for ${worker}`);
+  return { stages: stats.stages, records: stats.records ?? 0 };
+}
+
+/** A worker's stage times as its process's status endpoint reports them. */
+const stageTimesOf = async (port: number, worker: string) => (await statusOf(port, worker)).stages;
+
+/**
+ * Wait for a worker's first folded chunk (its status counts records); returns
+ * how many records that covered. For a worker with a trailing sink, whose
+ * consumer offsets wait for search, this is when its store starts moving.
+ */
+export async function firstFold(port: number, worker: string): Promise<number> {
+  for (;;) {
+    const records = await statusOf(port, worker).then(
+      (s) => s.records,
+      () => 0,
+    );
+    if (records > 0) return records;
+    await Bun.sleep(20);
+  }
 }
 
 /**
