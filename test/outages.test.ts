@@ -137,6 +137,7 @@ describe("a store goes away mid-stream", () => {
           WORKER_STATUS_PORT: "0",
           WORKER_SESSION_TIMEOUT_MS: "6000",
           WORKER_MAX_BATCH: "500",
+          WORKER_FLUSH_TIMEOUT_MS: "15000",
         },
         stdout: "ignore",
         stderr: "pipe",

@@ -87,6 +87,36 @@ describe("worker runner", () => {
     redis.disconnect();
   });
 
+  test("a store commit that never answers fails its chunk after WORKER_FLUSH_TIMEOUT_MS; the chunk is read again and counted once", async () => {
+    const topic = await newTopic("test.runner-hang", 1);
+    const group = unique("test-hang");
+    const { records, expected } = readings(topic, 300, 5);
+    const redis = createRedis(config);
+    const worker = countWorker({ name: group, topic, redis: createRedis(config) });
+    // The first commit hangs forever (a write lost on a dropped connection); later ones go through.
+    const commit = worker.store.commit.bind(worker.store);
+    let hung = 0;
+    worker.store.commit = (...args) => {
+      if (hung++ === 0) return new Promise(() => {});
+      return commit(...args);
+    };
+    const running = await runWorker(worker, { ...config, WORKER_FLUSH_TIMEOUT_MS: 2000 });
+    try {
+      await produce(records);
+      await eventually(
+        "all 300 readings to be counted despite the hung commit",
+        async () => totalCount(await tallies(redis, group, expected.keys())) === 300,
+        60_000,
+      );
+    } finally {
+      await running.stop();
+    }
+    expect(hung).toBeGreaterThan(1);
+    expect(await tallies(redis, group, expected.keys())).toEqual(expected);
+    expect(running.stats.lastError).toContain("WORKER_FLUSH_TIMEOUT_MS");
+    redis.disconnect();
+  }, 90_000);
+
   test("records that break the contract go to the dead-letter topic with the reason; the partition keeps flowing", async () => {
     const topic = await newTopic("test.runner-dlq", 1);
     const group = unique("test-count");

@@ -141,6 +141,10 @@ export const ConfigSchema = v.object({
     integer("WORKER_MAX_BATCH", 1, 100_000, 5000),
     "most records a worker folds before it flushes and commits",
   ),
+  WORKER_FLUSH_TIMEOUT_MS: described(
+    integer("WORKER_FLUSH_TIMEOUT_MS", 1000, 3_600_000, 60_000),
+    "longest a chunk's fold and flush may take; past it the chunk fails and is read again from the committed offset (a store call that never answers must not hold its partition forever)",
+  ),
   WORKER_SESSION_TIMEOUT_MS: described(
     integer("WORKER_SESSION_TIMEOUT_MS", 6000, 300_000, 30_000),
     "how long the broker waits for a silent worker before reassigning its partitions",

@@ -279,6 +279,25 @@ async function foldAndFlush<E, S>(
   return true;
 }
 
+/**
+ * A chunk's fold and flush, failed if it takes longer than `ms`: a store
+ * call that never settles (a client that lost a write on a dropped
+ * connection) would otherwise hold the partition's lane forever. The chunk
+ * is then read again from the committed offset; if the late flush does land
+ * after all, the store's applied offset refuses the second commit.
+ */
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new Error(`${what}: a chunk's flush took over ${ms} ms (WORKER_FLUSH_TIMEOUT_MS); reading it again`)),
+      ms,
+    );
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** The one record a sink or the store refused: to the DLQ with the refusal, and the partition moves past it. */
 async function deadLetterRefused<E, S>(
   worker: Worker<E, S>,
@@ -579,7 +598,15 @@ export async function runWorker<E, S>(
           trailing,
           admits: (loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) => guard.admits(tp, loaded),
         };
-        if (!(await foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS))) return false;
+        const folding = foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS);
+        const done = await withDeadline(folding, config.WORKER_FLUSH_TIMEOUT_MS, `${tp.topic}[${tp.partition}]`).catch(
+          (error) => {
+            stats.lastError = `${new Date().toISOString()} ${String(error)}`;
+            log.error("a chunk failed; it is read again from the committed offset", { error: String(error) });
+            throw error;
+          },
+        );
+        if (!done) return false;
         await options.hooks?.afterFlush?.(tp, lastOffset);
         storeCommitted.set(`${tp.topic}:${tp.partition}`, BigInt(lastOffset));
         await commitConsumer(tp);
