@@ -109,10 +109,10 @@ describe("a store goes away mid-stream", () => {
       const recovered = Date.now() - backAt;
       expect(expected.size).toBe(300);
       expect(worker.stats.state).toBe("running");
-      expect(worker.stats.lastError).toBeTruthy();
+      // (An error is not required: ioredis may hold the commands while offline and send them on reconnect.)
       expect(await readiness()).toEqual({ status: 200, redis: true });
       console.log(
-        `Redis outage of ${OUTAGE_MS} ms: profiles exact ${recovered} ms after it came back (worker's last error: ${worker.stats.lastError?.slice(0, 120)})`,
+        `Redis outage of ${OUTAGE_MS} ms: profiles exact ${recovered} ms after it came back (worker's last error: ${worker.stats.lastError?.slice(0, 120) ?? "none"})`,
       );
     } finally {
       redis.disconnect();
