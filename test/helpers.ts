@@ -3,10 +3,12 @@ import { Hono } from "hono";
 import { type Admin, AssignerProtocol } from "kafkajs";
 import type { AuthEnv } from "../api/http/auth.ts";
 import type { Scope } from "../api/http/scopes.ts";
+import { createRedis } from "../infra/platform/clients.ts";
 import { type Config, loadConfig } from "../infra/platform/config.ts";
 import { applyTopics } from "../infra/platform/kafka/admin.ts";
 import { createKafka, withAdmin } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
+import { offsetsKey } from "../infra/platform/redis-keys.ts";
 import type { TopicSpec } from "../infra/platform/topology.ts";
 import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { groupIdOf } from "../workers/runtime/runner.ts";
@@ -69,12 +71,14 @@ export async function recordsIn(config: Config, topic: string): Promise<number> 
 }
 
 /**
- * Move a worker's consumer group to the end of its topics, so a test's
- * worker folds only what the test produces, however long the topics' history.
+ * Move a worker's consumer group to the end of its topics, and forget its
+ * stream times, so a test's worker folds only what the test produces, as if
+ * new, however long the topics' history.
  */
 export async function skipToEnd(config: Config, worker: string, topics: string[]): Promise<void> {
   const admin = createKafka(config).admin();
   await admin.connect();
+  const redis = createRedis(config);
   try {
     // Explicit end offsets: a reset "to latest" is stored as -1, which a
     // consumer reading from the beginning takes as "no offset yet".
@@ -93,8 +97,13 @@ export async function skipToEnd(config: Config, worker: string, topics: string[]
         },
         60_000,
       );
+      // The worker's stream times came from an earlier run's event times: a
+      // run starting a day back (test data spans hours) would find its own
+      // records late behind them and drop them. Its next record starts them again.
+      await redis.hdel(offsetsKey(worker), ...ends.map((p) => `${topic}:${p.partition}:time`));
     }
   } finally {
+    redis.disconnect();
     await admin.disconnect();
   }
 }
