@@ -169,6 +169,11 @@ describe("a store goes away mid-stream", () => {
       });
       const result = await compareUntilEqual(sql, commerce, run, config.CLICK_LATENESS_MS);
       const recovered = Date.now() - backAt;
+      if (result.differing > 0) {
+        stages.kill("SIGTERM");
+        await stages.exited;
+        console.error(`the stages' log, to its last 60 lines:\n${(await stderr).split("\n").slice(-60).join("\n")}`);
+      }
       expect(result.actual).toBe(commerce.checkouts.length);
       expect(result.differing).toBe(0);
       expect(stages.exitCode).toBeNull();

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import type Redis from "ioredis";
+import { KafkaJSNonRetriableError } from "kafkajs";
 import { createRedis } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
@@ -114,6 +115,76 @@ describe("worker runner", () => {
     expect(hung).toBeGreaterThan(1);
     expect(await tallies(redis, group, expected.keys())).toEqual(expected);
     expect(running.stats.lastError).toContain("WORKER_FLUSH_TIMEOUT_MS");
+    redis.disconnect();
+  }, 90_000);
+
+  test("a chunk whose store commit outlasts the session timeout keeps its partitions: no rebalance, no error, counted once", async () => {
+    const topic = await newTopic("test.runner-slow", 1);
+    const group = unique("test-slow");
+    const { records, expected } = readings(topic, 300, 5);
+    const redis = createRedis(config);
+    const worker = countWorker({ name: group, topic, redis: createRedis(config) });
+    // The first commit takes 2.5 session timeouts (a store that is slow, not down).
+    const sessionMs = 6000;
+    const commit = worker.store.commit.bind(worker.store);
+    let slow = 0;
+    worker.store.commit = async (...args) => {
+      if (slow++ === 0) await Bun.sleep(sessionMs * 2.5);
+      return commit(...args);
+    };
+    const started = Date.now();
+    const running = await runWorker(worker, {
+      ...config,
+      WORKER_SESSION_TIMEOUT_MS: sessionMs,
+      WORKER_FLUSH_TIMEOUT_MS: 60_000,
+      WORKER_MAX_BATCH: 50,
+    });
+    try {
+      await produce(records);
+      await eventually(
+        "all 300 readings to be counted after the slow commit",
+        async () => totalCount(await tallies(redis, group, expected.keys())) === 300,
+        60_000,
+      );
+    } finally {
+      await running.stop();
+    }
+    expect(slow).toBeGreaterThan(1);
+    expect(Date.now() - started).toBeGreaterThan(sessionMs * 2.5);
+    expect(await tallies(redis, group, expected.keys())).toEqual(expected);
+    // Dropped from the group, its consumer commit would have been refused (and recorded here).
+    expect(running.stats.lastError).toBeNull();
+    redis.disconnect();
+  }, 90_000);
+
+  test("a consumer error kafkajs does not retry starts the consumer again; every record is still counted once", async () => {
+    const topic = await newTopic("test.runner-crash", 1);
+    const group = unique("test-crash");
+    const { records, expected } = readings(topic, 300, 5);
+    const redis = createRedis(config);
+    let thrown = 0;
+    const chunks = { ...config, WORKER_MAX_BATCH: 50 };
+    const running = await runWorker(countWorker({ name: group, topic, redis: createRedis(config) }), chunks, {
+      hooks: {
+        // After the first chunk's state is written and before its consumer commit.
+        afterFlush: async () => {
+          if (thrown++ === 0) throw new KafkaJSNonRetriableError("the group dropped this member (simulated)");
+        },
+      },
+    });
+    try {
+      await produce(records);
+      await eventually(
+        "all 300 readings to be counted after the crash",
+        async () => totalCount(await tallies(redis, group, expected.keys())) === 300,
+        60_000,
+      );
+    } finally {
+      await running.stop();
+    }
+    expect(thrown).toBeGreaterThan(1);
+    expect(await tallies(redis, group, expected.keys())).toEqual(expected);
+    expect(running.stats.lastError).toContain("simulated");
     redis.disconnect();
   }, 90_000);
 

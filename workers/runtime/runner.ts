@@ -355,11 +355,12 @@ export async function runWorker<E, S>(
     throw new Error(`worker ${worker.name}: its store keeps no sink offsets, so its sinks cannot be trailing`);
   if (worker.idle && (!worker.store.commitIdle || (worker.sinks?.length ?? 0) > 0))
     throw new Error(`worker ${worker.name}: an idle fold needs a store that commits it (commitIdle) and no sinks`);
+  const heartbeatMs = Math.min(3000, config.WORKER_SESSION_TIMEOUT_MS / 3);
   const consumer: Consumer = kafka.consumer({
     groupId,
     sessionTimeout: config.WORKER_SESSION_TIMEOUT_MS,
     rebalanceTimeout: config.WORKER_SESSION_TIMEOUT_MS * 2,
-    heartbeatInterval: Math.min(3000, config.WORKER_SESSION_TIMEOUT_MS / 3),
+    heartbeatInterval: heartbeatMs,
     allowAutoTopicCreation: false,
     partitionAssigners: [CoPartitionedAssigner],
     // A failed flush (a store briefly down, say) restarts the consumer from
@@ -559,7 +560,7 @@ export async function runWorker<E, S>(
         .catch((error) => log.error("checking the assignment failed", { error: String(error) })),
   );
   await consumer.subscribe({ topics: [...worker.inputs], fromBeginning: options.fromBeginning ?? true });
-  await consumer.run({
+  const consuming = {
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: worker.partitionConcurrency ?? 1,
@@ -571,7 +572,31 @@ export async function runWorker<E, S>(
         fetching.leave();
       }
     },
+  };
+  // kafkajs starts a crashed consumer again only after an error it deems
+  // retriable; after any other (a commit refused because the group dropped
+  // this member, say) the worker would run on, consuming nothing. Start it
+  // again: it rejoins and reads from the committed offsets.
+  const consumeAgain = async () => {
+    if (stopRequested || halted) return;
+    try {
+      await consumer.connect();
+      await consumer.run(consuming);
+      log.info("consuming again", { inputs: worker.inputs });
+    } catch (error) {
+      log.error("starting the consumer again failed; trying again", { error: String(error) });
+      setTimeout(() => void consumeAgain(), 1000);
+    }
+  };
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart || stopRequested || halted) return;
+    stats.lastError = `${new Date().toISOString()} consumer: ${String(payload.error)}`;
+    log.error("the consumer stopped on an error kafkajs does not retry; starting it again", {
+      error: String(payload.error),
+    });
+    setTimeout(() => void consumeAgain(), 1000);
   });
+  await consumer.run(consuming);
   unwatch = guard.watch();
   log.info("running", { inputs: worker.inputs });
   return { name: worker.name, stats, details: worker.details, stop };
@@ -584,6 +609,10 @@ export async function runWorker<E, S>(
       if (!isRunning() || isStale() || halted || stopRequested) return;
       const chunk = batch.messages.slice(start, start + config.WORKER_MAX_BATCH).map((m) => toInput(tp, m));
       const lastOffset = chunk[chunk.length - 1]!.offset;
+      // kafkajs heartbeats between chunks only: a chunk waiting on a slow
+      // store (or on its lane) past the session timeout would cost this
+      // member its partitions, and its commit would then be refused.
+      const alive = setInterval(() => void heartbeat().catch(() => {}), heartbeatMs);
       const folded = await inLane(tp.partition, async () => {
         // The guard may have moved this partition (the batch in hand is then stale) or stopped the worker.
         await guard.ready(tp);
@@ -611,7 +640,7 @@ export async function runWorker<E, S>(
         await commitConsumer(tp);
         guard.applied(tp, BigInt(lastOffset));
         return true;
-      });
+      }).finally(() => clearInterval(alive));
       if (!folded) return;
       resolveOffset(lastOffset);
       const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n));
