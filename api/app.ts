@@ -50,10 +50,19 @@ export function createApp(deps: AppDependencies): Hono {
   );
   for (const endpoint of ingestEndpoints(deps.ingestTopics))
     app.route("/", ingestRoutes(endpoint, deps.producer, config));
-  app.route("/", profileRoutes({ redis: deps.redis, search: deps.search, index: profilesIndex(config.INDEX_PREFIX) }));
+  const views = { redis: deps.redis, search: deps.search, partitions: config.TOPIC_PARTITIONS };
+  app.route("/", profileRoutes({ ...views, index: profilesIndex(config.INDEX_PREFIX) }));
   app.route("/", checkoutRoutes({ sql: deps.sql }));
-  app.route("/", contentRoutes({ redis: deps.redis, windowMs: config.CONTENT_WINDOW_MS, topN: config.POPULAR_TOP_N }));
-  app.route("/", userRoutes({ redis: deps.redis, search: deps.search, index: userInfoIndex(config.INDEX_PREFIX) }));
+  app.route(
+    "/",
+    contentRoutes({
+      redis: deps.redis,
+      windowMs: config.CONTENT_WINDOW_MS,
+      topN: config.POPULAR_TOP_N,
+      partitions: config.TOPIC_PARTITIONS,
+    }),
+  );
+  app.route("/", userRoutes({ ...views, index: userInfoIndex(config.INDEX_PREFIX) }));
   const allowed = methodsAllowed(app);
   app.notFound((c) => {
     const methods = allowed(c.req.path);

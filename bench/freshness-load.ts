@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
+import { loadConfig } from "../infra/platform/config.ts";
 import { profileKey } from "../workers/profiles/view.ts";
 import { benchEvents } from "./lib/events.ts";
 import { summarize } from "./lib/stats.ts";
@@ -26,6 +27,7 @@ const seconds = Number(values.seconds);
 const run = `fr${Date.now().toString(36)}`;
 const background = benchEvents(rate * seconds, { runId: run, users: 50_000, partner: values.partner! });
 const redis = new Redis(values.redis!);
+const partitions = loadConfig().TOPIC_PARTITIONS;
 const delays: number[] = [];
 const watches: Promise<void>[] = [];
 let missed = 0;
@@ -34,7 +36,7 @@ let failed = 0;
 async function watch(user: string, acceptedAt: number) {
   const deadline = acceptedAt + 30_000;
   while (performance.now() < deadline) {
-    if ((await redis.exists(profileKey(values.partner!, user))) === 1) {
+    if ((await redis.exists(profileKey(values.partner!, user, partitions))) === 1) {
       delays.push(performance.now() - acceptedAt);
       return;
     }

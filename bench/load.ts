@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
+import { profileResponseKey } from "../workers/profiles/view.ts";
+import { userInfoResponseKey } from "../workers/userinfo/view.ts";
 import { httpPool } from "./http-pipeline.ts";
 import { summarize } from "./lib/stats.ts";
 
@@ -20,7 +22,8 @@ import { summarize } from "./lib/stats.ts";
  * with the same number of connections.
  *
  *   bun bench/load.ts --target http --url http://127.0.0.1:8080/v1/profiles/ --auth KEY --users prefix:N --rate 10000 --seconds 30
- *   bun bench/load.ts --target redis --url redis://127.0.0.1:6379/14 --key-prefix response:profile: --users prefix:N ...
+ *   bun bench/load.ts --target redis --url redis://127.0.0.1:6379/14 --view profiles --partner P --partitions 12 --users prefix:N ...
+ * (`--view profiles|users`: the Redis key of the answer that view's lookup sends, as the API finds it)
  * Prints one JSON line: requests sent, achieved rate, errors and latency percentiles (ms).
  */
 
@@ -31,7 +34,9 @@ const { values } = parseArgs({
     mode: { type: "string", default: "rate" },
     url: { type: "string" },
     auth: { type: "string" },
-    "key-prefix": { type: "string", default: "" },
+    view: { type: "string", default: "profiles" },
+    partner: { type: "string", default: "" },
+    partitions: { type: "string", default: "12" },
     users: { type: "string" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
@@ -49,11 +54,16 @@ const pickUser = () => `${userPrefix}${Math.floor(Math.random() * Number(userCou
 type Call = () => Promise<boolean>;
 let call: Call;
 if (values.target === "redis") {
+  const partitions = Number(values.partitions);
+  const keyOf =
+    values.view === "users"
+      ? (id: string) => userInfoResponseKey(id, partitions)
+      : (id: string) => profileResponseKey(values.partner!, id, partitions);
   const clients = Array.from({ length: connections }, () => new Redis(values.url!, { enableAutoPipelining: false }));
   let next = 0;
   call = async () => {
     next = (next + 1) % clients.length;
-    return (await clients[next]!.getBuffer(`${values["key-prefix"]}${pickUser()}`)) !== null;
+    return (await clients[next]!.getBuffer(keyOf(pickUser()))) !== null;
   };
 } else {
   const base = new URL(values.url!);

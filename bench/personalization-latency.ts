@@ -5,7 +5,7 @@ import type { Interaction } from "../infra/platform/contracts/content.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
 import { contentGenerator } from "../infra/tools/datagen/content.ts";
-import { contentViewKey } from "../workers/personalization/view.ts";
+import { activityDocumentKey } from "../workers/personalization/view.ts";
 import { windowStart } from "../workers/personalization/windows.ts";
 import { summarize } from "./lib/stats.ts";
 import { runProbes } from "./probes.ts";
@@ -67,7 +67,7 @@ const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Nu
   await producer.send([{ topic: TOPIC.interactions, key: user, value }]);
   const acked = Date.now();
   return async () => {
-    if ((await redis.exists(contentViewKey(`activity:${user}`))) === 0) return false;
+    if ((await redis.exists(activityDocumentKey(user, config.TOPIC_PARTITIONS))) === 0) return false;
     // A probe acked after its window ended (a 1 s window under load) counts from its ack instead.
     const delay = Date.now() - Math.max(end, acked);
     afterWindowEnd.set(end, Math.max(afterWindowEnd.get(end) ?? 0, delay));

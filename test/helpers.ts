@@ -100,7 +100,7 @@ export async function skipToEnd(config: Config, worker: string, topics: string[]
       // The worker's stream times came from an earlier run's event times: a
       // run starting a day back (test data spans hours) would find its own
       // records late behind them and drop them. Its next record starts them again.
-      await redis.hdel(offsetsKey(worker), ...ends.map((p) => `${topic}:${p.partition}:time`));
+      for (const { partition } of ends) await redis.hdel(offsetsKey(worker, partition), `${topic}:${partition}:time`);
     }
   } finally {
     redis.disconnect();

@@ -159,7 +159,8 @@ describe("bun run dlq", () => {
     expect(replayed.map((d) => d.offset)).toEqual([listed[0]!.offset]);
     const profile = await eventually(
       "the replayed event in its profile",
-      async () => (await redis.get(profileKey(refused.partner_id, refused.user_id))) ?? undefined,
+      async () =>
+        (await redis.get(profileKey(refused.partner_id, refused.user_id, config.TOPIC_PARTITIONS))) ?? undefined,
     );
     expect(JSON.parse(profile).profile).toMatchObject({ user_id: refused.user_id, events_total: 1 });
 

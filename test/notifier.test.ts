@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createRedis } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
-import { offsetsKey } from "../infra/platform/redis-keys.ts";
+import { deleteKeys, keysMatching, offsetsKey, storeIdKey } from "../infra/platform/redis-keys.ts";
 import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { type NotifierStats, notifierWorker } from "../workers/notifier/worker.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
@@ -112,7 +112,7 @@ describe("push actions", () => {
       // offset commit: no action is delivered a second time.
       await notifier.stop();
       const redis = createRedis(config);
-      await redis.del(offsetsKey("notifier"));
+      await deleteKeys(redis, [storeIdKey("notifier"), ...(await keysMatching(redis, offsetsKey("notifier", "*")))]);
       redis.disconnect();
       await admin.setOffsets({
         groupId: groupIdOf(config, "notifier"),

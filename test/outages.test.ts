@@ -103,7 +103,7 @@ describe("a store goes away mid-stream", () => {
     try {
       await eventually(
         "the profiles to equal the records'",
-        async () => (await differingProfiles(redis, partner, expected)) === 0,
+        async () => (await differingProfiles(redis, partner, expected, 3)) === 0,
         120_000,
       );
       const recovered = Date.now() - backAt;

@@ -85,7 +85,13 @@ async function backlogRun(stagesRunningFirst: boolean) {
   if (!stagesRunningFirst) stages.push(...(await start()));
 
   const app = withKey(
-    contentRoutes({ redis, windowMs: config.CONTENT_WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }),
+    contentRoutes({
+      redis,
+      windowMs: config.CONTENT_WINDOW_MS,
+      topN: config.POPULAR_TOP_N,
+      partitions: config.TOPIC_PARTITIONS,
+      viewName: names.views,
+    }),
     ["content:read"],
   );
   const userIds = Array.from({ length: 300 }, (_, i) => `${run}-u${i}`);
@@ -159,6 +165,7 @@ describe("windows on a backlog", () => {
               redis,
               windowMs: config.CONTENT_WINDOW_MS,
               topN: config.POPULAR_TOP_N,
+              partitions: config.TOPIC_PARTITIONS,
               viewName: `${run}-views`,
             }),
             ["content:read"],

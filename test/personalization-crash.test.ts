@@ -98,7 +98,10 @@ describe("personalization worker crashes", () => {
       await producer.send(run.sentinels(config.TOPIC_PARTITIONS));
       await producer.disconnect();
 
-      const app = withKey(contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N }), ["content:read"]);
+      const app = withKey(
+        contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N, partitions: config.TOPIC_PARTITIONS }),
+        ["content:read"],
+      );
       const userIds = Array.from({ length: 300 }, (_, i) => `${runId}-u${i}`);
       let comparison = await compareViews(app, run, windowName(WINDOW_MS), userIds);
       const deadline = Date.now() + 120_000;

@@ -51,9 +51,16 @@ const names = {
   popular: `${run}-popular`,
   views: `${run}-views`,
 };
-const app = withKey(contentRoutes({ redis, windowMs: WINDOW_MS, topN: config.POPULAR_TOP_N, viewName: names.views }), [
-  "content:read",
-]);
+const app = withKey(
+  contentRoutes({
+    redis,
+    windowMs: WINDOW_MS,
+    topN: config.POPULAR_TOP_N,
+    partitions: config.TOPIC_PARTITIONS,
+    viewName: names.views,
+  }),
+  ["content:read"],
+);
 const running: Running[] = [];
 let views: Running | undefined;
 const contentRun = prepareContentRun({

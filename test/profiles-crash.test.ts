@@ -42,7 +42,7 @@ describe("profile worker crashes", () => {
     const redis = createRedis(config);
     const userIds = [...expected.keys()];
     const load = async () =>
-      (await redis.mget(userIds.map((user) => profileKey(partner, user)))).map((doc) =>
+      (await redis.mget(userIds.map((user) => profileKey(partner, user, config.TOPIC_PARTITIONS)))).map((doc) =>
         doc ? (JSON.parse(doc) as ProfileState).profile : undefined,
       );
     try {
@@ -55,7 +55,7 @@ describe("profile worker crashes", () => {
       expect(await worker.exited).toBe(0);
 
       expect(expected.size).toBe(users);
-      expect(await differingProfiles(redis, partner, expected)).toBe(0);
+      expect(await differingProfiles(redis, partner, expected, config.TOPIC_PARTITIONS)).toBe(0);
 
       // The search copy converges to the same documents.
       const search = createOpenSearch(config);

@@ -4,6 +4,7 @@ import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { EVENT_TYPES } from "../infra/platform/contracts/clickstream.ts";
+import { partitionOf } from "../infra/platform/kafka/partitioner.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
 import type { Profile } from "../workers/profiles/view.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
@@ -150,9 +151,9 @@ describe("clickstream to profiles, end to end", () => {
   test("a lookup sends the answer the worker stored, with an ETag, and 304 to If-None-Match", async () => {
     const [user, want] = [...expected][1]!;
     const redis = deps.redis;
-    const stored = await redis.getBuffer(
-      `response:profile:${encodeURIComponent(want.partner_id)}:${encodeURIComponent(user)}`,
-    );
+    // The layout spelled out: the user's partition of clickstream.events as a hash tag, then the percent-encoded ids.
+    const responseKey = `response:profile:{p${partitionOf(user, config.TOPIC_PARTITIONS)}}:${encodeURIComponent(want.partner_id)}:${encodeURIComponent(user)}`;
+    const stored = await redis.getBuffer(responseKey);
     expect(stored).not.toBeNull();
     const newline = (stored as Buffer).indexOf(10);
     const first = await request(`/v1/profiles/${user}`, want.partner_id);
@@ -172,7 +173,6 @@ describe("clickstream to profiles, end to end", () => {
     expect(await again.text()).toBe("");
 
     // A profile committed before answers were stored has none: it is answered from its state, the same bytes.
-    const responseKey = `response:profile:${encodeURIComponent(want.partner_id)}:${encodeURIComponent(user)}`;
     expect(await redis.del(responseKey)).toBe(1);
     const fromState = await request(`/v1/profiles/${user}`, want.partner_id);
     expect(fromState.headers.get("etag")).toBe(etag);

@@ -1,15 +1,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
-import type Redis from "ioredis";
 import { KafkaJSNonRetriableError } from "kafkajs";
 import { createRedis } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
-import { offsetsKey } from "../infra/platform/redis-keys.ts";
+import { offsetsKey, type RedisClient } from "../infra/platform/redis-keys.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { groupIdOf, runWorker } from "../workers/runtime/runner.ts";
 import type { Change } from "../workers/runtime/worker.ts";
-import { countWorker, type Tally, tallyKey } from "./fixtures/count-worker.ts";
+import { countWorker, type Tally, tallies } from "./fixtures/count-worker.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, testConfig, unique } from "./helpers.ts";
 
 const config = testConfig();
@@ -42,10 +41,10 @@ async function produce(records: OutRecord[]): Promise<void> {
   await producer.disconnect();
 }
 
-async function tallies(redis: Redis, group: string, keys: Iterable<string>): Promise<Map<string, Tally>> {
-  const names = [...keys];
-  const docs = await redis.mget(names.map((k) => tallyKey(group, k)));
-  return new Map(names.flatMap((k, i) => (docs[i] ? [[k, JSON.parse(docs[i]!) as Tally] as const] : [])));
+/** The group's tallies of these keys. */
+async function talliesOf(redis: RedisClient, group: string, keys: Iterable<string>): Promise<Map<string, Tally>> {
+  const all = await tallies(redis, group);
+  return new Map([...keys].flatMap((key) => (all.has(key) ? [[key, all.get(key)!] as const] : [])));
 }
 
 const totalCount = (map: Map<string, Tally>) => [...map.values()].reduce((n, t) => n + t.count, 0);
@@ -70,13 +69,13 @@ describe("worker runner", () => {
     try {
       await eventually(
         "all 600 readings to be counted",
-        async () => totalCount(await tallies(redis, group, expected.keys())) === 600,
+        async () => totalCount(await talliesOf(redis, group, expected.keys())) === 600,
       );
     } finally {
       await running.stop();
     }
 
-    expect(await tallies(redis, group, expected.keys())).toEqual(expected);
+    expect(await talliesOf(redis, group, expected.keys())).toEqual(expected);
     expect(running.stats.records).toBe(600);
     // Coalesced: within one flush a key is written once, with its newest state.
     expect(flushes.length).toBeGreaterThan(0);
@@ -106,14 +105,14 @@ describe("worker runner", () => {
       await produce(records);
       await eventually(
         "all 300 readings to be counted despite the hung commit",
-        async () => totalCount(await tallies(redis, group, expected.keys())) === 300,
+        async () => totalCount(await talliesOf(redis, group, expected.keys())) === 300,
         60_000,
       );
     } finally {
       await running.stop();
     }
     expect(hung).toBeGreaterThan(1);
-    expect(await tallies(redis, group, expected.keys())).toEqual(expected);
+    expect(await talliesOf(redis, group, expected.keys())).toEqual(expected);
     expect(running.stats.lastError).toContain("WORKER_FLUSH_TIMEOUT_MS");
     redis.disconnect();
   }, 90_000);
@@ -143,7 +142,7 @@ describe("worker runner", () => {
       await produce(records);
       await eventually(
         "all 300 readings to be counted after the slow commit",
-        async () => totalCount(await tallies(redis, group, expected.keys())) === 300,
+        async () => totalCount(await talliesOf(redis, group, expected.keys())) === 300,
         60_000,
       );
     } finally {
@@ -151,7 +150,7 @@ describe("worker runner", () => {
     }
     expect(slow).toBeGreaterThan(1);
     expect(Date.now() - started).toBeGreaterThan(sessionMs * 2.5);
-    expect(await tallies(redis, group, expected.keys())).toEqual(expected);
+    expect(await talliesOf(redis, group, expected.keys())).toEqual(expected);
     // Dropped from the group, its consumer commit would have been refused (and recorded here).
     expect(running.stats.lastError).toBeNull();
     redis.disconnect();
@@ -176,14 +175,14 @@ describe("worker runner", () => {
       await produce(records);
       await eventually(
         "all 300 readings to be counted after the crash",
-        async () => totalCount(await tallies(redis, group, expected.keys())) === 300,
+        async () => totalCount(await talliesOf(redis, group, expected.keys())) === 300,
         60_000,
       );
     } finally {
       await running.stop();
     }
     expect(thrown).toBeGreaterThan(1);
-    expect(await tallies(redis, group, expected.keys())).toEqual(expected);
+    expect(await talliesOf(redis, group, expected.keys())).toEqual(expected);
     expect(running.stats.lastError).toContain("simulated");
     redis.disconnect();
   }, 90_000);
@@ -208,12 +207,12 @@ describe("worker runner", () => {
     try {
       await eventually(
         "both good readings to be counted",
-        async () => (await tallies(redis, group, ["k1"])).get("k1")?.count === 2,
+        async () => (await talliesOf(redis, group, ["k1"])).get("k1")?.count === 2,
       );
     } finally {
       await running.stop();
     }
-    expect((await tallies(redis, group, ["k1"])).get("k1")).toEqual({ count: 2, sum: 3 });
+    expect((await talliesOf(redis, group, ["k1"])).get("k1")).toEqual({ count: 2, sum: 3 });
     expect(running.stats.deadLettered).toBe(4);
 
     const consumer = createKafka(config).consumer({ groupId: unique("test-dlq-reader") });
@@ -269,19 +268,19 @@ describe("worker runner", () => {
         expect(tp).toBeDefined();
         const partition = Number(tp!.split(":").pop());
         // The flush reached Redis, the commit never reached the broker.
-        const applied = await redis.hget(offsetsKey(group), `${topic}:${partition}`);
+        const applied = await redis.hget(offsetsKey(group, partition), `${topic}:${partition}`);
         expect(applied).toBe(offset!);
         const committed = await admin.fetchOffsets({ groupId: groupIdOf(config, group), topics: [topic] });
         const committedOffset = BigInt(committed[0]!.partitions.find((p) => p.partition === partition)!.offset);
         expect(committedOffset).toBeLessThanOrEqual(BigInt(offset!));
       }
-      expect(totalCount(await tallies(redis, group, expected.keys()))).toBeGreaterThan(0);
+      expect(totalCount(await talliesOf(redis, group, expected.keys()))).toBeGreaterThan(0);
 
       const worker = spawnWorker(false);
       const stdout = new Response(worker.stdout).text();
       await eventually(
         "all 3000 readings to be counted",
-        async () => totalCount(await tallies(redis, group, expected.keys())) === 3000,
+        async () => totalCount(await talliesOf(redis, group, expected.keys())) === 3000,
         90_000,
       );
       worker.kill("SIGTERM");
@@ -290,7 +289,7 @@ describe("worker runner", () => {
       // The restart re-read what the crashed runs had flushed but not committed, and dropped it.
       expect(stats.skipped).toBeGreaterThan(0);
 
-      expect(await tallies(redis, group, expected.keys())).toEqual(expected);
+      expect(await talliesOf(redis, group, expected.keys())).toEqual(expected);
       // A graceful stop leaves every partition committed to its end.
       const ends = await admin.fetchTopicOffsets(topic);
       const committed = await admin.fetchOffsets({ groupId: groupIdOf(config, group), topics: [topic] });

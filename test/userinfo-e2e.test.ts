@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
+import { partitionOf } from "../infra/platform/kafka/partitioner.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
 import { socialGenerator } from "../infra/tools/datagen/social.ts";
@@ -89,12 +90,14 @@ describe("user information service, end to end", () => {
   test("a lookup sends the stored answer with its ETag; a deleted user has none stored", async () => {
     const living = ids.find((id) => expected.get(id) !== null) as string;
     const deleted = ids.find((id) => expected.get(id) === null) as string;
-    const stored = (await deps.redis.getBuffer(`response:userinfo:${encodeURIComponent(living)}`)) as Buffer;
+    const responseKey = (id: string) =>
+      `response:userinfo:{p${partitionOf(id, config.TOPIC_PARTITIONS)}}:${encodeURIComponent(id)}`;
+    const stored = (await deps.redis.getBuffer(responseKey(living))) as Buffer;
     const newline = stored.indexOf(10);
     const response = await get(`/v1/users/${living}`);
     expect(response.headers.get("etag")).toBe(stored.toString("utf8", 0, newline));
     expect(Buffer.from(await response.arrayBuffer()).equals(stored.subarray(newline + 1))).toBe(true);
-    expect(await deps.redis.exists(`response:userinfo:${encodeURIComponent(deleted)}`)).toBe(0);
+    expect(await deps.redis.exists(responseKey(deleted))).toBe(0);
   });
 
   test("search finds users by the words of their name, bio and location, with paging", async () => {

@@ -192,7 +192,7 @@ describe("worker groups across processes", () => {
       const redis = createRedis(config);
       await eventually(
         "the profiles to equal the records'",
-        async () => (await differingProfiles(redis, partner, expectedProfiles)) === 0,
+        async () => (await differingProfiles(redis, partner, expectedProfiles, config.TOPIC_PARTITIONS)) === 0,
         180_000,
       );
       expect(expectedProfiles.size).toBe(1000);

@@ -1,6 +1,6 @@
-import type Redis from "ioredis";
 import type { Config } from "../../infra/platform/config.ts";
 import { describeGroups } from "../../infra/platform/kafka/inspect.ts";
+import type { RedisClient } from "../../infra/platform/redis-keys.ts";
 import { WORKERS } from "../../infra/platform/topology.ts";
 import { viewStates } from "../http/readiness.ts";
 
@@ -16,7 +16,7 @@ const KEEP = 90;
  * nobody inspects never polls the broker for it); Prometheus keeps the
  * long history.
  */
-export function consoleHistory(config: Config, redis: Redis) {
+export function consoleHistory(config: Config, redis: RedisClient) {
   const samples: Sample[] = [];
   let timer: Timer | undefined;
   const groupOf = (worker: string) => `${config.CONSUMER_GROUP_PREFIX}${worker}`;

@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { raw } from "hono/html";
-import type Redis from "ioredis";
 import type { Config } from "../../infra/platform/config.ts";
 import { deadLetterTopics, listDeadLetters, replayDeadLetters } from "../../infra/platform/kafka/dead-letters.ts";
 import {
@@ -13,6 +12,7 @@ import {
   readRecords,
   resetGroup,
 } from "../../infra/platform/kafka/inspect.ts";
+import type { RedisClient } from "../../infra/platform/redis-keys.ts";
 import { TOPIC, VIEWS, WORKERS, type WorkerName } from "../../infra/platform/topology.ts";
 import type { Resolved } from "../http/keys.ts";
 import { viewStates } from "../http/readiness.ts";
@@ -28,7 +28,7 @@ import { Layout } from "./layout.tsx";
  * resets, dead letters with replay, and the stand-ins' traffic. Rendered on
  * the server (hono/jsx); forms, no scripts.
  */
-export type ConsoleDependencies = { config: Config; redis: Redis; resolveApiKey(key: string): Promise<Resolved> };
+export type ConsoleDependencies = { config: Config; redis: RedisClient; resolveApiKey(key: string): Promise<Resolved> };
 
 const consumerGroupOf = (config: Config, worker: string) => `${config.CONSUMER_GROUP_PREFIX}${worker}`;
 

@@ -1,7 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import type Redis from "ioredis";
 import { logger } from "../../infra/platform/log.ts";
-import { rateLimitKey } from "../../infra/platform/redis-keys.ts";
+import { type RedisClient, rateLimitKey } from "../../infra/platform/redis-keys.ts";
 import type { AuthEnv } from "./auth.ts";
 import { problem } from "./errors.ts";
 
@@ -29,14 +28,8 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {taken, wait}
 `;
 
-type WithBucket = Redis & {
-  cdpTakeTokens(
-    numKeys: number,
-    key: string,
-    perSecond: number,
-    burst: number,
-    want: number,
-  ): Promise<[number, number]>;
+type WithBucket = RedisClient & {
+  cdpTakeTokens(key: string, perSecond: number, burst: number, want: number): Promise<[number, number]>;
 };
 
 /**
@@ -48,11 +41,12 @@ type WithBucket = Redis & {
  * that does not answer lets requests through (logged): a limiter must not
  * take the API down with it.
  */
-export function rateLimit(redis: Redis, { perSecond, burst }: { perSecond: number; burst: number }) {
+export function rateLimit(redis: RedisClient, { perSecond, burst }: { perSecond: number; burst: number }) {
   const log = logger("rate-limit");
   const client = redis as WithBucket;
   if (perSecond > 0 && typeof client.cdpTakeTokens !== "function")
-    client.defineCommand("cdpTakeTokens", { lua: TAKE_TOKENS });
+    // One key, declared: autopipelining then routes it by that key (on a Cluster, its slot).
+    client.defineCommand("cdpTakeTokens", { lua: TAKE_TOKENS, numberOfKeys: 1 });
   const lease = Math.max(1, Math.min(burst, Math.floor(perSecond / 20)));
   /** Tokens this process holds per key, and the lease being taken for a key. */
   const held = new Map<string, number>();
@@ -64,7 +58,7 @@ export function rateLimit(redis: Redis, { perSecond, burst }: { perSecond: numbe
     let taking = leasing.get(keyId);
     if (!taking) {
       taking = client
-        .cdpTakeTokens(1, rateLimitKey(keyId), perSecond, burst, lease)
+        .cdpTakeTokens(rateLimitKey(keyId), perSecond, burst, lease)
         .then(([taken, wait]) => {
           held.set(keyId, (held.get(keyId) ?? 0) + taken);
           return wait;

@@ -1,12 +1,16 @@
 import type { Client as OpenSearch } from "@opensearch-project/opensearch";
-import type Redis from "ioredis";
 import type { Admin } from "kafkajs";
 import type { Sql } from "postgres";
 import { Gauge } from "prom-client";
 import { registry } from "../../infra/platform/metrics.ts";
-import { keysMatching, WORKER_STATUS_PATTERN, workerStatusKey } from "../../infra/platform/redis-keys.ts";
+import {
+  keysMatching,
+  type RedisClient,
+  WORKER_STATUS_PATTERN,
+  workerStatusKey,
+} from "../../infra/platform/redis-keys.ts";
 
-export type Dependencies = { admin: Admin; redis: Redis; sql: Sql; search: OpenSearch };
+export type Dependencies = { admin: Admin; redis: RedisClient; sql: Sql; search: OpenSearch };
 
 export type Check = { ok: boolean; ms: number; error?: string };
 
@@ -29,7 +33,7 @@ async function timed(probe: () => Promise<unknown>, timeoutMs: number): Promise<
 
 /** The views' workers as they last said (each writes its status every few seconds, wherever it runs): state, lag, counters. */
 export async function viewStates(
-  redis: Redis,
+  redis: RedisClient,
 ): Promise<Record<string, { state?: string; lag?: number; lastError?: string | null }>> {
   const keys = await keysMatching(redis, WORKER_STATUS_PATTERN);
   if (keys.length === 0) return {};

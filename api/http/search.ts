@@ -37,17 +37,22 @@ export const searchQuery = <E extends v.ObjectEntries>(entries: E) =>
 
 export type SearchPage = { total: number; page: number; size: number; results: unknown[] };
 
-/** Run one page of a query (sort included in `body`) and answer it in the API's shape. */
+/**
+ * Run one page of a query (sort included in `body`) and answer it in the
+ * API's shape. `caller` (an API key id) routes a caller's searches to the
+ * same shard copies: each copy refreshes on its own, and pages read from a
+ * primary and then a replica that is a moment behind would skip or repeat.
+ */
 export async function searchPage(
   client: Client,
   index: string,
   body: object,
-  page: number,
-  size: number,
+  { page, size, caller }: { page: number; size: number; caller: string },
 ): Promise<SearchPage> {
   const { body: found } = await client.search({
     index,
     ignore_unavailable: true,
+    preference: caller,
     body: { ...body, from: (page - 1) * size, size, track_total_hits: true } as never,
   });
   const total = typeof found.hits.total === "number" ? found.hits.total : (found.hits.total?.value ?? 0);

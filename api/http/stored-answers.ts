@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type Redis from "ioredis";
+import type { RedisClient } from "../../infra/platform/redis-keys.ts";
 import { etagOf, readStoredResponse } from "../../infra/platform/stored-response.ts";
 
 export type StoredAnswer = { etag: string; body: Uint8Array };
@@ -10,7 +10,7 @@ export type StoredAnswer = { etag: string; body: Uint8Array };
  * rendered from its state by `fromState` until `bun run rebuild` stores it.
  */
 export async function readStoredAnswer(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   fromState: () => Promise<unknown | null>,
 ): Promise<StoredAnswer | null> {

@@ -1,14 +1,13 @@
 import { Hono } from "hono";
-import type Redis from "ioredis";
 import * as v from "valibot";
 import { QueryTime } from "../../infra/platform/contracts/fields.ts";
+import type { RedisClient } from "../../infra/platform/redis-keys.ts";
 import {
   type ActivityView,
-  activityViewKey,
-  contentViewKey,
+  activityDocumentKey,
   mergeTop,
-  POPULAR_VIEW_KEY,
   type PopularView,
+  popularDocumentKey,
 } from "../../workers/personalization/view.ts";
 import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
@@ -39,25 +38,32 @@ export function popularQuery(windowMs: number, topN: number) {
   );
 }
 
-export type ContentRouteOptions = { redis: Redis; windowMs: number; topN: number; viewName?: string };
+export type ContentRouteOptions = {
+  redis: RedisClient;
+  windowMs: number;
+  topN: number;
+  /** content.user-activity's partitions: where a user's activity lives. */
+  partitions: number;
+  viewName?: string;
+};
 
 /**
  * Window results of the personalization pipeline (SPEC §2.5), as the
  * `content-views` worker keeps them: the last closed windows' popular
  * content, and a user's opens per window.
  */
-export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteOptions): Hono<AuthEnv> {
+export function contentRoutes({ redis, windowMs, topN, partitions, viewName }: ContentRouteOptions): Hono<AuthEnv> {
   const size = windowName(windowMs);
   const PopularQuery = popularQuery(windowMs, topN);
   const read = async <T>(key: string) => {
-    const raw = await redis.get(contentViewKey(key, viewName));
+    const raw = await redis.get(key);
     return raw === null ? undefined : (JSON.parse(raw) as T);
   };
 
   return new Hono<AuthEnv>()
     .get("/v1/content/popular", requireScope("content:read"), validQuery(PopularQuery), async (c) => {
       const { start, limit } = c.req.valid("query");
-      const windows = (await read<PopularView>(POPULAR_VIEW_KEY))?.windows ?? [];
+      const windows = (await read<PopularView>(popularDocumentKey(viewName)))?.windows ?? [];
       const wanted =
         start === undefined ? windows[0] : windows.find((w) => Date.parse(w.window_start) === Date.parse(start));
       if (!wanted)
@@ -78,7 +84,7 @@ export function contentRoutes({ redis, windowMs, topN, viewName }: ContentRouteO
     })
     .get("/v1/users/:userId/activity", requireScope("content:read"), validIds("userId"), async (c) => {
       const { userId } = c.req.valid("param");
-      const view = await read<ActivityView>(activityViewKey(userId));
+      const view = await read<ActivityView>(activityDocumentKey(userId, partitions, viewName));
       if (!view) return problem(c, 404, "not_found", "no closed window with activity of this user");
       return c.json({ user_id: view.user_id, window: size, windows: view.windows });
     });

@@ -1,8 +1,8 @@
 import type { Client } from "@opensearch-project/opensearch";
 import { Hono } from "hono";
-import type Redis from "ioredis";
 import * as v from "valibot";
 import { Amount, Id, QueryTime } from "../../infra/platform/contracts/fields.ts";
+import type { RedisClient } from "../../infra/platform/redis-keys.ts";
 import { type ProfileState, profileAnswer, profileKey, profileResponseKey } from "../../workers/profiles/view.ts";
 import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
@@ -65,14 +65,23 @@ function profileQuery(search: Search, partnerId: string) {
 }
 
 /** A partner's profiles (SPEC §3.8): a key reads, by id or by search, only the profiles its own partner's events built. */
-export function profileRoutes(deps: { redis: Redis; search: Client; index: string }): Hono<AuthEnv> {
+export function profileRoutes(deps: {
+  redis: RedisClient;
+  search: Client;
+  index: string;
+  partitions: number;
+}): Hono<AuthEnv> {
   return new Hono<AuthEnv>()
     .get("/v1/profiles/:userId", requireScope("profiles:read"), validIds("userId"), async (c) => {
       const { userId } = c.req.valid("param");
-      const stored = await readStoredAnswer(deps.redis, profileResponseKey(c.var.partnerId, userId), async () => {
-        const state = await deps.redis.get(profileKey(c.var.partnerId, userId));
-        return state === null ? null : profileAnswer(JSON.parse(state) as ProfileState);
-      });
+      const stored = await readStoredAnswer(
+        deps.redis,
+        profileResponseKey(c.var.partnerId, userId, deps.partitions),
+        async () => {
+          const state = await deps.redis.get(profileKey(c.var.partnerId, userId, deps.partitions));
+          return state === null ? null : profileAnswer(JSON.parse(state) as ProfileState);
+        },
+      );
       if (!stored) return problem(c, 404, "not_found", "no profile for this user");
       return sendStored(c, stored);
     })
@@ -82,7 +91,11 @@ export function profileRoutes(deps: { redis: Redis; search: Client; index: strin
         return problem(c, 403, "forbidden", `this API key reads partner ${c.var.partnerId}'s profiles only`);
       }
       return c.json(
-        await searchPage(deps.search, deps.index, profileQuery(search, c.var.partnerId), search.page, search.size),
+        await searchPage(deps.search, deps.index, profileQuery(search, c.var.partnerId), {
+          page: search.page,
+          size: search.size,
+          caller: c.var.keyId,
+        }),
       );
     });
 }

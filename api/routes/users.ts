@@ -1,8 +1,8 @@
 import type { Client } from "@opensearch-project/opensearch";
 import { Hono } from "hono";
-import type Redis from "ioredis";
 import * as v from "valibot";
 import { Text } from "../../infra/platform/contracts/fields.ts";
+import type { RedisClient } from "../../infra/platform/redis-keys.ts";
 import { type UserInfoState, userInfoDocument, userInfoKey, userInfoResponseKey } from "../../workers/userinfo/view.ts";
 import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
@@ -14,12 +14,17 @@ import { readStoredAnswer, sendStored } from "../http/stored-answers.ts";
 export const UserSearch = searchQuery({ q: v.pipe(Text(256), v.trim(), v.nonEmpty("must not be empty")) });
 
 /** The user information service (SPEC §2.2): the operator's own users, `users:read` only. */
-export function userRoutes(deps: { redis: Redis; search: Client; index: string }): Hono<AuthEnv> {
+export function userRoutes(deps: {
+  redis: RedisClient;
+  search: Client;
+  index: string;
+  partitions: number;
+}): Hono<AuthEnv> {
   return new Hono<AuthEnv>()
     .get("/v1/users/:userId", requireScope("users:read"), validIds("userId"), async (c) => {
       const { userId } = c.req.valid("param");
-      const stored = await readStoredAnswer(deps.redis, userInfoResponseKey(userId), async () => {
-        const state = await deps.redis.get(userInfoKey(userId));
+      const stored = await readStoredAnswer(deps.redis, userInfoResponseKey(userId, deps.partitions), async () => {
+        const state = await deps.redis.get(userInfoKey(userId, deps.partitions));
         return state === null ? null : userInfoDocument(JSON.parse(state) as UserInfoState);
       });
       if (!stored) return problem(c, 404, "not_found", "no such user");
@@ -31,6 +36,6 @@ export function userRoutes(deps: { redis: Redis; search: Client; index: string }
         query: { multi_match: { query: q, fields: ["username^3", "name^2", "bio", "location"] } },
         sort: [{ _score: "desc" }, { user_id: "asc" }],
       };
-      return c.json(await searchPage(deps.search, deps.index, query, page, size));
+      return c.json(await searchPage(deps.search, deps.index, query, { page, size, caller: c.var.keyId }));
     });
 }

@@ -15,7 +15,8 @@ export async function compareLookup(
   what: {
     figure: string;
     path: string;
-    redisKeyPrefix: string;
+    /** The view whose stored answers the Redis baseline GETs (`bench/load.ts --view`), and its partner. */
+    view: { name: "profiles"; partner: string } | { name: "users" };
     /** Ids `<idPrefix>0` to `<idPrefix><count - 1>`, each looked up at random. */
     idPrefix: string;
     count: number;
@@ -30,7 +31,19 @@ export async function compareLookup(
   const users = `${what.idPrefix}:${what.count}`;
   const common = ["--users", users, "--connections", String(CONNECTIONS), "--seconds", String(what.seconds)];
   const http = ["bench/load.ts", "--target", "http", "--url", `${api}${what.path}`, "--auth", key, ...common];
-  const redis = ["bench/load.ts", "--target", "redis", "--url", config.REDIS_URL, "--key-prefix", what.redisKeyPrefix];
+  const redis = [
+    "bench/load.ts",
+    "--target",
+    "redis",
+    "--url",
+    config.REDIS_URL,
+    "--view",
+    what.view.name,
+    "--partner",
+    what.view.name === "profiles" ? what.view.partner : "",
+    "--partitions",
+    String(config.TOPIC_PARTITIONS),
+  ];
   const atRate = ["--rate", String(what.rate)];
   const result = {
     rate: what.rate,

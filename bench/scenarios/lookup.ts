@@ -1,6 +1,5 @@
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
-import { profileResponseKey } from "../../workers/profiles/view.ts";
 import type { Bench } from "../lib/context.ts";
 import { benchEvents } from "../lib/events.ts";
 import { compareLookup } from "../lib/lookup-compare.ts";
@@ -25,7 +24,7 @@ export async function lookupScenario(bench: Bench) {
   report.lookup = await compareLookup(bench, {
     figure: "lookup",
     path: "/v1/profiles/",
-    redisKeyPrefix: profileResponseKey(partner, ""),
+    view: { name: "profiles", partner },
     idPrefix: "lk-",
     count: users,
     rate,

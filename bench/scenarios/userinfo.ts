@@ -1,7 +1,6 @@
 import { createProducer } from "../../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { groupIdOf } from "../../workers/runtime/runner.ts";
-import { userInfoResponseKey } from "../../workers/userinfo/view.ts";
 import { type Bench, line } from "../lib/context.ts";
 import { runJson, spawnBun } from "../lib/harness.ts";
 import { compareLookup } from "../lib/lookup-compare.ts";
@@ -84,7 +83,7 @@ export async function userInfoScenarios(bench: Bench) {
     report.userLookup = await compareLookup(bench, {
       figure: "user lookup",
       path: "/v1/users/",
-      redisKeyPrefix: userInfoResponseKey(""),
+      view: { name: "users" },
       idPrefix: "bu-",
       count: users,
       rate,

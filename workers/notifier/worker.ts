@@ -1,10 +1,9 @@
-import type Redis from "ioredis";
 import { createRedis } from "../../infra/platform/clients.ts";
 import type { Config } from "../../infra/platform/config.ts";
 import { PushAction } from "../../infra/platform/contracts/actions.ts";
 import type { Producer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";
-import { documentKey } from "../../infra/platform/redis-keys.ts";
+import { documentKey, type RedisClient } from "../../infra/platform/redis-keys.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { deadLetterEvent } from "../runtime/dead-letter.ts";
 import { decodeWith } from "../runtime/decode.ts";
@@ -30,14 +29,16 @@ export type NotifierStats = { delivered: number; retried: number; deadLettered: 
  */
 function webhookSink(
   config: Config & { PUSH_WEBHOOK_URL: string },
-  redis: Redis,
+  redis: RedisClient,
   producer: Producer,
   stats: NotifierStats,
 ): Sink<Handled, PushAction> {
   const log = logger("notifier");
   return {
     name: "webhook",
-    async write(changes: readonly Change<Handled, PushAction>[]) {
+    async write(changes: readonly Change<Handled, PushAction>[], partition?: number) {
+      if (partition === undefined)
+        throw new Error("the webhook sink marks what it delivered per partition: it cannot trail");
       await forEachLimited(changes, config.PUSH_CONCURRENCY, async ({ event: action }) => {
         const result = await withRetries((_) => postAction(config.PUSH_WEBHOOK_URL, action, config.PUSH_TIMEOUT_MS), {
           maxAttempts: config.PUSH_MAX_ATTEMPTS,
@@ -46,7 +47,12 @@ function webhookSink(
         });
         if (result.ok) {
           stats.delivered++;
-          await redis.set(documentKey(HANDLED_NAMESPACE, actionKey(action)), "true", "EX", HANDLED_TTL_SECONDS);
+          await redis.set(
+            documentKey(HANDLED_NAMESPACE, actionKey(action), partition),
+            "true",
+            "EX",
+            HANDLED_TTL_SECONDS,
+          );
           return;
         }
         stats.deadLettered++;

@@ -3,6 +3,7 @@
  * `content-views` worker keeps and the API serves, and their keys.
  */
 import type { UserActivity } from "../../infra/platform/contracts/content.ts";
+import { partitionOf } from "../../infra/platform/kafka/partitioner.ts";
 import { documentKey, keyOf } from "../../infra/platform/redis-keys.ts";
 
 /** Windows kept per view: an hour of 5-minute windows. */
@@ -24,8 +25,11 @@ export const CONTENT_VIEWS = "content-views";
 /** A user's activity is `activity:<user>`; the one popular-content document is `popular`. */
 export const activityViewKey = (userId: string) => `activity:${keyOf(userId)}`;
 export const POPULAR_VIEW_KEY = "popular";
-/** The Redis key of a view document (`key` as `activityViewKey` or `POPULAR_VIEW_KEY` makes it). */
-export const contentViewKey = (key: string, namespace = CONTENT_VIEWS) => documentKey(namespace, key);
+/** Where a user's activity lives in Redis: under the partition of content.user-activity (`partitions` of them) that holds it. */
+export const activityDocumentKey = (userId: string, partitions: number, namespace = CONTENT_VIEWS) =>
+  documentKey(namespace, activityViewKey(userId), partitionOf(userId, partitions));
+/** Where popular content lives: content.popular has one partition. */
+export const popularDocumentKey = (namespace = CONTENT_VIEWS) => documentKey(namespace, POPULAR_VIEW_KEY, 0);
 
 /** A window's top `n` across partitions: each content id is counted in one partition only, so their lists merge. */
 export const mergeTop = (window: PopularWindow, n: number): Ranked[] =>

@@ -1,4 +1,5 @@
 import { EVENT_TYPES, type EventType } from "../../infra/platform/contracts/clickstream.ts";
+import { partitionOf } from "../../infra/platform/kafka/partitioner.ts";
 import { documentKey, keyOf, responseKey } from "../../infra/platform/redis-keys.ts";
 
 /**
@@ -48,14 +49,14 @@ export type ProfileState = {
 export const PROFILE_NAMESPACE = "profile";
 /** The state key of a partner's profile of a user (also its search document id). */
 export const profileId = (partnerId: string, userId: string) => keyOf(partnerId, userId);
-/** Where the profile lives in Redis. */
-export const profileKey = (partnerId: string, userId: string) =>
-  documentKey(PROFILE_NAMESPACE, profileId(partnerId, userId));
+/** Where the profile lives in Redis: under the partition of clickstream.events (`partitions` of them) that holds the user's events. */
+export const profileKey = (partnerId: string, userId: string, partitions: number) =>
+  documentKey(PROFILE_NAMESPACE, profileId(partnerId, userId), partitionOf(userId, partitions));
 /** What `GET /v1/profiles/:id` answers (and search indexes) for a state. */
 export const profileAnswer = (state: ProfileState): Profile => state.profile;
 /** Where the worker stores that answer ready to send (infra/platform/stored-response.ts). */
-export const profileResponseKey = (partnerId: string, userId: string) =>
-  responseKey(PROFILE_NAMESPACE, profileId(partnerId, userId));
+export const profileResponseKey = (partnerId: string, userId: string, partitions: number) =>
+  responseKey(PROFILE_NAMESPACE, profileId(partnerId, userId), partitionOf(userId, partitions));
 export const profilesIndex = (prefix: string) => `${prefix}profiles`;
 
 /** Exact-value fields only: search filters on them, never full text (SPEC §2.1). */

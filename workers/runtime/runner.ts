@@ -235,7 +235,8 @@ async function foldAndFlush<E, S>(
   stages.fold += folding() * 1000;
   const flushing = workerFlushDuration.startTimer({ worker: worker.name });
   await timed(stages, "sinks", async () => {
-    for (const sink of worker.sinks ?? []) if (changes.length > 0 && !sink.trailing) await sink.write(changes);
+    for (const sink of worker.sinks ?? [])
+      if (changes.length > 0 && !sink.trailing) await sink.write(changes, tp.partition);
   });
   await timed(stages, "emit", () => producer.send(emit));
   await timed(stages, "store", () =>

@@ -1,8 +1,7 @@
-import type Redis from "ioredis";
 import { createRedis } from "../../infra/platform/clients.ts";
 import type { Config } from "../../infra/platform/config.ts";
 import { metricsResponse } from "../../infra/platform/metrics.ts";
-import { workerStatusKey } from "../../infra/platform/redis-keys.ts";
+import { type RedisClient, workerStatusKey } from "../../infra/platform/redis-keys.ts";
 import type { Running } from "./runner.ts";
 
 /**
@@ -46,7 +45,7 @@ const PUBLISHED_FOR_SECONDS = 15;
 export function publishStatus(
   running: readonly Running[],
   config: Config,
-  redis: Redis = createRedis(config),
+  redis: RedisClient = createRedis(config),
 ): () => void {
   const publish = () => {
     const pipeline = redis.pipeline();

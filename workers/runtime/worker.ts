@@ -132,7 +132,8 @@ export class Refused extends Error {
 export type Sink<S, E = unknown> = {
   name: string;
   trailing?: boolean;
-  write(changes: readonly Change<S, E>[]): Promise<void>;
+  /** `partition`: the Kafka partition the changes come from; absent for a trailing sink, whose writes may mix partitions. */
+  write(changes: readonly Change<S, E>[], partition?: number): Promise<void>;
   /** Drop what it holds, when its view is folded again from the beginning. */
   reset?(): Promise<void>;
   close?(): Promise<void>;

@@ -1,5 +1,6 @@
 import type { User } from "../../infra/platform/contracts/social.ts";
 import type { CountName } from "../../infra/platform/contracts/userinfo.ts";
+import { partitionOf } from "../../infra/platform/kafka/partitioner.ts";
 import { documentKey, keyOf, responseKey } from "../../infra/platform/redis-keys.ts";
 import type { SourceOffsets } from "../runtime/source-offsets.ts";
 
@@ -16,9 +17,12 @@ export type UserInfoState = {
 };
 
 export const USERINFO_NAMESPACE = "userinfo";
-export const userInfoKey = (userId: string) => documentKey(USERINFO_NAMESPACE, keyOf(userId));
+/** Under the partition (of `partitions`) that holds the user's records: the inputs are all keyed by user_id. */
+export const userInfoKey = (userId: string, partitions: number) =>
+  documentKey(USERINFO_NAMESPACE, keyOf(userId), partitionOf(userId, partitions));
 /** Where the worker stores `userInfoDocument` ready to send (infra/platform/stored-response.ts). */
-export const userInfoResponseKey = (userId: string) => responseKey(USERINFO_NAMESPACE, keyOf(userId));
+export const userInfoResponseKey = (userId: string, partitions: number) =>
+  responseKey(USERINFO_NAMESPACE, keyOf(userId), partitionOf(userId, partitions));
 export const userInfoIndex = (prefix: string) => `${prefix}userinfo`;
 
 /** The document to serve, or null while the user does not exist. */

@@ -1,6 +1,7 @@
 import { type Admin, ConfigResourceTypes } from "kafkajs";
 import type { TopicSpec } from "../topology.ts";
 
+/** `replication` 0: follow the cluster's size (replicationFor). */
 export type TopicDefaults = { partitions: number; replication: number };
 
 export type TopicsApplied = {
@@ -37,6 +38,16 @@ const configEntriesOf = (spec: TopicSpec) => [
 ];
 
 /**
+ * Replication follows the cluster unless set: three copies where there are
+ * three brokers or more, and a write acknowledged by all (acks=all) is on
+ * two of them at least, so one broker's loss loses nothing and stops nothing.
+ */
+export function replicationFor(brokers: number, replication: number) {
+  const factor = replication > 0 ? replication : Math.min(3, brokers);
+  return { factor, minInsync: factor >= 3 ? 2 : 1 };
+}
+
+/**
  * Make the broker match the declared topics. Creating and reconfiguring is
  * safe to repeat. Partition counts are never changed on an existing topic:
  * that would move keys to other partitions and break per-key order and
@@ -53,14 +64,18 @@ export async function applyTopics(
   const result: TopicsApplied = { created: [], reconfigured: [], partitionDrift: [] };
 
   if (missing.length > 0) {
+    const brokers = (await admin.describeCluster()).brokers.length;
     await admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((s) => ({
-        topic: s.name,
-        numPartitions: s.partitions ?? defaults.partitions,
-        replicationFactor: s.replication ?? defaults.replication,
-        configEntries: configEntriesOf(s),
-      })),
+      topics: missing.map((s) => {
+        const { factor, minInsync } = replicationFor(brokers, s.replication ?? defaults.replication);
+        return {
+          topic: s.name,
+          numPartitions: s.partitions ?? defaults.partitions,
+          replicationFactor: factor,
+          configEntries: [...configEntriesOf(s), { name: "min.insync.replicas", value: String(minInsync) }],
+        };
+      }),
     });
     result.created = missing.map((s) => s.name);
     await waitUntilServed(admin, result.created);

@@ -33,3 +33,7 @@ export function murmur2(data: Uint8Array): number {
 
 /** The Java client's default partitioner for keyed records: positive murmur2 of the key (the producer takes it modulo the partition count); no key: partition 0, as the library's compatible partitioner does. */
 export const javaPartitioner = (_message: unknown, key?: Buffer): number => (key ? murmur2(key) & 0x7fffffff : 0);
+
+/** The partition of a record keyed `key` among `partitions`, as the project's producer (and Java's) chooses it. */
+export const partitionOf = (key: string, partitions: number) =>
+  javaPartitioner(undefined, Buffer.from(key)) % partitions;

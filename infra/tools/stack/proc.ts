@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dir } from "./paths.ts";
 
@@ -21,6 +21,18 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Stop `name` and every `name-*` recorded (a cluster's nodes, or one a test
+ * started and left behind); true when any was running.
+ */
+export async function stopAllNamed(name: string, graceMs?: number): Promise<boolean> {
+  const names = readdirSync(dir("pids"))
+    .filter((file) => file.endsWith(".pid"))
+    .map((file) => file.slice(0, -".pid".length))
+    .filter((recorded) => recorded === name || recorded.startsWith(`${name}-`));
+  return (await Promise.all(names.map((recorded) => stopByPid(recorded, graceMs)))).some(Boolean);
 }
 
 /** The pid recorded for a stack server, when that process is still alive. */

@@ -3,7 +3,7 @@ import type { Config } from "../../platform/config.ts";
 import { applyTopics, type TopicsApplied } from "../../platform/kafka/admin.ts";
 import { createKafka } from "../../platform/kafka/client.ts";
 import { topicSpecs } from "../../platform/topology.ts";
-import { kafka } from "./kafka.ts";
+import { kafka, kafkaNodes, stackCluster } from "./kafka.ts";
 import { isListening, portOf } from "./net.ts";
 import { opensearch } from "./opensearch.ts";
 import { postgresServer } from "./postgres.ts";
@@ -78,10 +78,10 @@ export async function stackStatus(config: Config): Promise<ServerStatus[]> {
 /** Ports of servers the stack itself runs that still accept connections. */
 export async function listeningStackPorts(config: Config): Promise<number[]> {
   const ports = [
-    portOf(`tcp://${config.KAFKA_BROKERS[0]}`, 9092),
-    portOf(`tcp://${config.KAFKA_BROKERS[0]}`, 9092) + 1,
-    portOf(config.OPENSEARCH_URL, 9200),
-    portOf(config.OPENSEARCH_URL, 9200) + 100,
+    ...kafkaNodes(stackCluster(config)).flatMap((node) => [node.port, node.controllerPort]),
+    ...Array.from({ length: config.OPENSEARCH_NODES }, (_, i) => portOf(config.OPENSEARCH_URL, 9200) + i).flatMap(
+      (port) => [port, port + 100],
+    ),
     portOf(config.SMTP_URL, 25),
   ];
   const open = await Promise.all(ports.map(async (p) => ((await isListening(p)) ? p : undefined)));

@@ -7,7 +7,8 @@ export async function ensureIndex(client: Client, index: string, mappings: objec
   const { body: exists } = await client.indices.exists({ index });
   if (exists) return;
   await client.indices
-    .create({ index, body: { settings: { number_of_shards: 1, number_of_replicas: 0 }, mappings } })
+    // A replica wherever a second node can hold it (none on a single node, which would stay yellow).
+    .create({ index, body: { settings: { number_of_shards: 1, auto_expand_replicas: "0-1" }, mappings } })
     .catch((error: { meta?: { body?: { error?: { type?: string } } } }) => {
       // Another worker created it first.
       if (error.meta?.body?.error?.type !== "resource_already_exists_exception") throw error;

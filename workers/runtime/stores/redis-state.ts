@@ -1,5 +1,12 @@
-import type Redis from "ioredis";
-import { documentKey, keysMatching, offsetsKey, responseKey } from "../../../infra/platform/redis-keys.ts";
+import {
+  deleteKeys,
+  documentKey,
+  keysMatching,
+  offsetsKey,
+  type RedisClient,
+  responseKey,
+  storeIdKey,
+} from "../../../infra/platform/redis-keys.ts";
 import { storedResponse } from "../../../infra/platform/stored-response.ts";
 import type { Change, StateStore, TopicPartition } from "../worker.ts";
 
@@ -39,13 +46,15 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `;
 
-type WithCommit = Redis & {
-  cdpCommitState(numKeys: number, ...args: string[]): Promise<number>;
+type WithCommit = RedisClient & {
   cdpCommitSinkOffset(key: string, field: string, offset: string): Promise<number>;
+};
+type CommitPipeline = {
+  cdpCommitState(numKeys: number, ...args: string[]): { exec(): Promise<[Error | null, unknown][] | null> };
 };
 
 export type RedisStateOptions<S> = {
-  redis: Redis;
+  redis: RedisClient;
   /** Documents are stored under `<namespace>:<state key>` (infra/platform/redis-keys.ts), what readers GET. */
   namespace: string;
   /** The worker whose applied offsets (stream times, incarnations, store id) are kept, under `offsets:<worker>`. */
@@ -68,11 +77,12 @@ export function redisStateStore<S>({
   response,
 }: RedisStateOptions<S>): StateStore<S> {
   const client = redis as WithCommit;
-  if (typeof client.cdpCommitState !== "function") client.defineCommand("cdpCommitState", { lua: COMMIT });
+  if (!("cdpCommitState" in client)) client.defineCommand("cdpCommitState", { lua: COMMIT });
   if (typeof client.cdpCommitSinkOffset !== "function")
     client.defineCommand("cdpCommitSinkOffset", { lua: COMMIT_SINK_OFFSET, numberOfKeys: 1 });
-  const offsetsHash = offsetsKey(worker);
-  const docKey = (key: string) => documentKey(namespace, key);
+  // Every key a partition's commit touches carries its partition's hash tag: one Redis Cluster slot.
+  const offsetsHash = (tp: TopicPartition) => offsetsKey(worker, tp.partition);
+  const docKey = (tp: TopicPartition, key: string) => documentKey(namespace, key, tp.partition);
   const field = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
 
   /** "next": the offset must pass the stored one; "same": it must be the stored one. */
@@ -84,45 +94,51 @@ export function redisStateStore<S>({
     incarnation: string,
     mode: "next" | "same",
   ) {
-    const keys = [offsetsHash, ...changes.map((c) => docKey(c.key))];
+    const keys = [offsetsHash(tp), ...changes.map((c) => docKey(tp, c.key))];
     const values = changes.map((c) => (c.state === null ? "" : JSON.stringify(c.state)));
     if (response) {
       for (const c of changes) {
         const answer = c.state === null ? null : response(c.state);
-        keys.push(responseKey(namespace, c.key));
+        keys.push(responseKey(namespace, c.key, tp.partition));
         values.push(answer === null ? "" : storedResponse(answer));
       }
     }
-    await client.cdpCommitState(
-      keys.length,
-      ...keys,
-      field(tp),
-      offset,
-      String(ttlSeconds),
-      streamTime === undefined ? "" : String(streamTime),
-      incarnation,
-      mode,
-      ...values,
-    );
+    // A pipeline of its own: autopipelining would route a script by its first
+    // argument (here the key count), which on a Cluster is not its keys' slot.
+    const [[error] = [null]] =
+      (await (client.pipeline() as unknown as CommitPipeline)
+        .cdpCommitState(
+          keys.length,
+          ...keys,
+          field(tp),
+          offset,
+          String(ttlSeconds),
+          streamTime === undefined ? "" : String(streamTime),
+          incarnation,
+          mode,
+          ...values,
+        )
+        .exec()) ?? [];
+    if (error) throw error;
   }
 
   return {
     async id() {
-      await redis.hsetnx(offsetsHash, "store", crypto.randomUUID());
-      return (await redis.hget(offsetsHash, "store"))!;
+      await redis.set(storeIdKey(worker), crypto.randomUUID(), "NX");
+      return (await redis.get(storeIdKey(worker)))!;
     },
 
     async load(tp, keys, clocks, trailing = []) {
       const pipeline = redis
         .pipeline()
         .hmget(
-          offsetsHash,
+          offsetsHash(tp),
           field(tp),
           `${field(tp)}:incarnation`,
           ...clocks.map((clock) => `${field(clock)}:time`),
           ...trailing.map((sink) => `${field(tp)}:sink:${sink}`),
         );
-      if (keys.length > 0) pipeline.mget(keys.map(docKey));
+      if (keys.length > 0) pipeline.mget(keys.map((key) => docKey(tp, key)));
       const [[offsetsError, offsets] = [], [docsError, docs] = []] = (await pipeline.exec()) ?? [];
       if (offsetsError || docsError) throw offsetsError ?? docsError;
       const [offset, incarnation, ...rest] = offsets as (string | null)[];
@@ -151,7 +167,7 @@ export function redisStateStore<S>({
     },
 
     async commitSinkOffset(tp, sink, offset) {
-      await client.cdpCommitSinkOffset(offsetsHash, `${field(tp)}:sink:${sink}`, String(offset));
+      await client.cdpCommitSinkOffset(offsetsHash(tp), `${field(tp)}:sink:${sink}`, String(offset));
     },
 
     commit: (tp, changes, offset, streamTime, incarnation) =>
@@ -160,12 +176,12 @@ export function redisStateStore<S>({
     commitIdle: (tp, changes, offset, incarnation) => commitAt(tp, changes, offset, undefined, incarnation, "same"),
 
     async reset() {
-      const keys = [
-        ...(await keysMatching(redis, `${namespace}:*`)),
-        ...(await keysMatching(redis, responseKey(namespace, "*"))),
-      ];
-      for (let i = 0; i < keys.length; i += 1000) await redis.unlink(...keys.slice(i, i + 1000));
-      await redis.del(offsetsHash);
+      await deleteKeys(redis, [
+        ...(await keysMatching(redis, documentKey(namespace, "*", "*"))),
+        ...(await keysMatching(redis, responseKey(namespace, "*", "*"))),
+        ...(await keysMatching(redis, offsetsKey(worker, "*"))),
+        storeIdKey(worker),
+      ]);
     },
 
     async close() {
