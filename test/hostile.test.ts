@@ -74,8 +74,10 @@ const ingestTopics: IngestTopics = {
   interactions: topics.interactions,
 };
 const partners = [`${run}-p`, `${run}-q`] as const;
+const PARTITIONS = 3;
 const deps = await connectApiDependencies(config);
-const app = createApp({ ...deps, ingestTopics });
+// The test's topics have 3 partitions, and lookups find a document by its partition: the API is told so.
+const app = createApp({ ...deps, config: { ...deps.config, TOPIC_PARTITIONS: PARTITIONS }, ingestTopics });
 const keys: Record<string, string> = {};
 const workers: RunningWorker[] = [];
 const groups = ["profiles", "attribution", "checkouts", "enrich", "edges", "userinfo"].map((w) => `${run}-${w}`);
@@ -89,7 +91,7 @@ let raw: KafkaProducer;
 
 beforeAll(async () => {
   for (const partner of partners) keys[partner] = (await createApiKey(drizzle(deps.sql), partner, ["admin"])).key;
-  for (const topic of Object.values(topics)) await createTestTopic(config, topic, 3);
+  for (const topic of Object.values(topics)) await createTestTopic(config, topic, PARTITIONS);
   const personalization = {
     ...PERSONALIZATION_TOPICS,
     users: topics.usersCdc,

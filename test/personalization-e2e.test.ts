@@ -4,6 +4,7 @@ import { upsertUsers } from "../db/users.ts";
 import { createRedis, createSql } from "../infra/platform/clients.ts";
 import type { EnrichedInteraction } from "../infra/platform/contracts/content.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
+import { partitionOf } from "../infra/platform/kafka/partitioner.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { startOutboxCapture } from "../workers/capture/outbox.ts";
@@ -108,8 +109,12 @@ describe("real-time personalization, end to end", () => {
     await eventually(
       "the users to reach the join's table",
       async () =>
-        (await redis.exists(...contentRun.users.map((u) => `${names.enrich}:user:${u.user_id}`))) ===
-        contentRun.users.length,
+        (await redis.exists(
+          ...contentRun.users.map(
+            (u) =>
+              `${names.enrich}:user:{p${partitionOf(u.user_id, config.TOPIC_PARTITIONS)}}:${encodeURIComponent(u.user_id)}`,
+          ),
+        )) === contentRun.users.length,
       60_000,
     );
 

@@ -37,7 +37,8 @@ const json = async <T = Record<string, unknown>>(response: Response) => (await r
 
 beforeAll(async () => {
   for (const partner of [A, B, C]) keys[partner] = (await createApiKey(db, partner)).key;
-  for (const topic of Object.values(topics)) await createTestTopic(config, topic, 3);
+  // As many partitions as the API takes the events topic to have (TOPIC_PARTITIONS): it finds a profile by its partition.
+  for (const topic of Object.values(topics)) await createTestTopic(config, topic, config.TOPIC_PARTITIONS);
   worker = await runWorker(profileWorker(config, { name: `${run}-profiles`, topics }), config);
 });
 afterAll(async () => {
