@@ -6,7 +6,7 @@ import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { offsetsKey, type RedisClient } from "../infra/platform/redis-keys.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
-import { groupIdOf, runWorker } from "../workers/runtime/runner.ts";
+import { groupIdOf, type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import type { Change } from "../workers/runtime/worker.ts";
 import { countWorker, type Tally, tallies } from "./fixtures/count-worker.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, testConfig, unique } from "./helpers.ts";
@@ -48,6 +48,21 @@ async function talliesOf(redis: RedisClient, group: string, keys: Iterable<strin
 }
 
 const totalCount = (map: Map<string, Tally>) => [...map.values()].reduce((n, t) => n + t.count, 0);
+
+/** Produce the records, wait until the worker has counted them all, stop it. */
+async function produceAndCount(
+  running: RunningWorker,
+  records: OutRecord[],
+  counted: () => Promise<Map<string, Tally>>,
+  what: string,
+) {
+  try {
+    await produce(records);
+    await eventually(what, async () => totalCount(await counted()) === records.length, 60_000);
+  } finally {
+    await running.stop();
+  }
+}
 
 describe("worker runner", () => {
   test("a test worker's store and sink see every record exactly once, coalesced per key per flush", async () => {
@@ -101,16 +116,12 @@ describe("worker runner", () => {
       return commit(...args);
     };
     const running = await runWorker(worker, { ...config, WORKER_FLUSH_TIMEOUT_MS: 2000 });
-    try {
-      await produce(records);
-      await eventually(
-        "all 300 readings to be counted despite the hung commit",
-        async () => totalCount(await talliesOf(redis, group, expected.keys())) === 300,
-        60_000,
-      );
-    } finally {
-      await running.stop();
-    }
+    await produceAndCount(
+      running,
+      records,
+      () => talliesOf(redis, group, expected.keys()),
+      "all 300 readings to be counted despite the hung commit",
+    );
     expect(hung).toBeGreaterThan(1);
     expect(await talliesOf(redis, group, expected.keys())).toEqual(expected);
     expect(running.stats.lastError).toContain("WORKER_FLUSH_TIMEOUT_MS");
@@ -138,16 +149,12 @@ describe("worker runner", () => {
       WORKER_FLUSH_TIMEOUT_MS: 60_000,
       WORKER_MAX_BATCH: 50,
     });
-    try {
-      await produce(records);
-      await eventually(
-        "all 300 readings to be counted after the slow commit",
-        async () => totalCount(await talliesOf(redis, group, expected.keys())) === 300,
-        60_000,
-      );
-    } finally {
-      await running.stop();
-    }
+    await produceAndCount(
+      running,
+      records,
+      () => talliesOf(redis, group, expected.keys()),
+      "all 300 readings to be counted after the slow commit",
+    );
     expect(slow).toBeGreaterThan(1);
     expect(Date.now() - started).toBeGreaterThan(sessionMs * 2.5);
     expect(await talliesOf(redis, group, expected.keys())).toEqual(expected);
@@ -171,16 +178,12 @@ describe("worker runner", () => {
         },
       },
     });
-    try {
-      await produce(records);
-      await eventually(
-        "all 300 readings to be counted after the crash",
-        async () => totalCount(await talliesOf(redis, group, expected.keys())) === 300,
-        60_000,
-      );
-    } finally {
-      await running.stop();
-    }
+    await produceAndCount(
+      running,
+      records,
+      () => talliesOf(redis, group, expected.keys()),
+      "all 300 readings to be counted after the crash",
+    );
     expect(thrown).toBeGreaterThan(1);
     expect(await talliesOf(redis, group, expected.keys())).toEqual(expected);
     expect(running.stats.lastError).toContain("simulated");

@@ -15,8 +15,11 @@ import { type Server, type ServerStatus, stateOf } from "./server.ts";
  */
 
 const NAME = "redis";
+/** Every server the stack runs: an append-only file, no snapshots, in the foreground (its pid is ours). */
+const SERVER_ARGS = ["--appendonly", "yes", "--save", "", "--daemonize", "no"];
 
-async function serverVersion(url: string): Promise<string | undefined> {
+/** Ask one server once (no retries, no reconnecting), then disconnect. */
+async function probe<T>(url: string, ask: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1000,
@@ -26,12 +29,14 @@ async function serverVersion(url: string): Promise<string | undefined> {
   redis.on("error", () => {});
   try {
     await redis.connect();
-    const info = await redis.info("server");
-    return info.match(/redis_version:(\S+)/)?.[1];
+    return await ask(redis);
   } finally {
     redis.disconnect();
   }
 }
+
+const serverVersion = (url: string) =>
+  probe(url, async (redis) => (await redis.info("server")).match(/redis_version:(\S+)/)?.[1]);
 
 async function redisServerBinary(): Promise<string> {
   const found = Bun.which("redis-server");
@@ -54,27 +59,14 @@ const clusterNodes = ({ label, port }: RedisCluster) =>
   }));
 
 /** What CLUSTER INFO says of a node: its state and how many nodes it knows. */
-async function clusterState(port: number): Promise<{ state: string; known: number } | undefined> {
-  const redis = new Redis(port, "127.0.0.1", {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
+const clusterState = (port: number): Promise<{ state: string; known: number } | undefined> =>
+  probe(`redis://127.0.0.1:${port}`, async (redis) => {
     const info = await redis.cluster("INFO");
     return {
       state: info.match(/cluster_state:(\w+)/)?.[1] ?? "unknown",
       known: Number(info.match(/cluster_known_nodes:(\d+)/)?.[1] ?? 0),
     };
-  } catch {
-    return undefined;
-  } finally {
-    redis.disconnect();
-  }
-}
+  }).catch(() => undefined);
 
 /**
  * Start the cluster's nodes that are not running, join them into one cluster
@@ -100,22 +92,12 @@ export async function startRedisCluster(cluster: RedisCluster): Promise<{ wasRun
       "nodes.conf",
       "--cluster-node-timeout",
       "5000",
-      "--appendonly",
-      "yes",
-      "--save",
-      "",
-      "--daemonize",
-      "no",
+      ...SERVER_ARGS,
     ]);
   }
-  await waitFor(
-    "the Redis Cluster nodes",
-    async () => {
-      const states = await Promise.all(nodes.map((node) => clusterState(node.port)));
-      return states.every(Boolean) ? true : undefined;
-    },
-    { timeoutMs: 30_000 },
-  );
+  const everyNode = (ok: (state: Awaited<ReturnType<typeof clusterState>>) => boolean) => async () =>
+    (await Promise.all(nodes.map((node) => clusterState(node.port)))).every(ok) ? true : undefined;
+  await waitFor("the Redis Cluster nodes", everyNode(Boolean), { timeoutMs: 30_000 });
   if ((await clusterState(cluster.port))!.known < CLUSTER_NODES) {
     await runToEnd(
       [
@@ -132,10 +114,7 @@ export async function startRedisCluster(cluster: RedisCluster): Promise<{ wasRun
   }
   await waitFor(
     "the Redis Cluster to be ok on every node",
-    async () => {
-      const states = await Promise.all(nodes.map((node) => clusterState(node.port)));
-      return states.every((s) => s?.state === "ok" && s.known === CLUSTER_NODES) ? true : undefined;
-    },
+    everyNode((state) => state?.state === "ok" && state.known === CLUSTER_NODES),
     { timeoutMs: 60_000 },
   );
   return { wasRunning };
@@ -178,12 +157,7 @@ export const redisServer: Server = {
         "127.0.0.1",
         "--dir",
         dir("redis"),
-        "--appendonly",
-        "yes",
-        "--save",
-        "",
-        "--daemonize",
-        "no",
+        ...SERVER_ARGS,
       ]);
     }
     await waitFor("Redis", () => serverVersion(url), { timeoutMs: 30_000 });
