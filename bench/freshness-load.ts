@@ -36,7 +36,7 @@ let failed = 0;
 async function watch(user: string, acceptedAt: number) {
   const deadline = acceptedAt + 30_000;
   while (performance.now() < deadline) {
-    if ((await redis.exists(profileKey(values.partner!, user, partitions))) === 1) {
+    if ((await redis.exists(profileKey(values.partner!, user, { partitions }))) === 1) {
       delays.push(performance.now() - acceptedAt);
       return;
     }

@@ -57,8 +57,8 @@ if (values.target === "redis") {
   const partitions = Number(values.partitions);
   const keyOf =
     values.view === "users"
-      ? (id: string) => userInfoResponseKey(id, partitions)
-      : (id: string) => profileResponseKey(values.partner!, id, partitions);
+      ? (id: string) => userInfoResponseKey(id, { partitions })
+      : (id: string) => profileResponseKey(values.partner!, id, { partitions });
   const clients = Array.from({ length: connections }, () => new Redis(values.url!, { enableAutoPipelining: false }));
   let next = 0;
   call = async () => {

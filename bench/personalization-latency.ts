@@ -67,7 +67,7 @@ const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Nu
   await producer.send([{ topic: TOPIC.interactions, key: user, value }]);
   const acked = Date.now();
   return async () => {
-    if ((await redis.exists(activityDocumentKey(user, config.TOPIC_PARTITIONS))) === 0) return false;
+    if ((await redis.exists(activityDocumentKey(user, { partitions: config.TOPIC_PARTITIONS }))) === 0) return false;
     // A probe acked after its window ended (a 1 s window under load) counts from its ack instead.
     const delay = Date.now() - Math.max(end, acked);
     afterWindowEnd.set(end, Math.max(afterWindowEnd.get(end) ?? 0, delay));

@@ -27,7 +27,7 @@ const producer = await createProducer(config);
 const run = Date.now().toString(36);
 
 const followers = async (user: string) => {
-  const raw = await redis.get(userInfoKey(user, config.TOPIC_PARTITIONS));
+  const raw = await redis.get(userInfoKey(user, { partitions: config.TOPIC_PARTITIONS }));
   return raw ? (JSON.parse(raw) as { counts: { followers: number } }).counts.followers : -1;
 };
 

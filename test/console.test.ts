@@ -149,7 +149,9 @@ describe("the console", () => {
     expect(await page.locator("#replayed").innerText()).toContain("1 record(s)");
     const profile = await eventually(
       "the replayed event in its profile",
-      async () => (await redis.get(profileKey(event.partner_id, event.user_id, config.TOPIC_PARTITIONS))) ?? undefined,
+      async () =>
+        (await redis.get(profileKey(event.partner_id, event.user_id, { partitions: config.TOPIC_PARTITIONS }))) ??
+        undefined,
     );
     expect(JSON.parse(profile).profile).toMatchObject({ user_id: event.user_id, events_total: 1 });
   });

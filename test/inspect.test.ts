@@ -160,7 +160,8 @@ describe("bun run dlq", () => {
     const profile = await eventually(
       "the replayed event in its profile",
       async () =>
-        (await redis.get(profileKey(refused.partner_id, refused.user_id, config.TOPIC_PARTITIONS))) ?? undefined,
+        (await redis.get(profileKey(refused.partner_id, refused.user_id, { partitions: config.TOPIC_PARTITIONS }))) ??
+        undefined,
     );
     expect(JSON.parse(profile).profile).toMatchObject({ user_id: refused.user_id, events_total: 1 });
 

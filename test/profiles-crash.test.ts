@@ -42,8 +42,8 @@ describe("profile worker crashes", () => {
     const redis = createRedis(config);
     const userIds = [...expected.keys()];
     const load = async () =>
-      (await redis.mget(userIds.map((user) => profileKey(partner, user, config.TOPIC_PARTITIONS)))).map((doc) =>
-        doc ? (JSON.parse(doc) as ProfileState).profile : undefined,
+      (await redis.mget(userIds.map((user) => profileKey(partner, user, { partitions: config.TOPIC_PARTITIONS })))).map(
+        (doc) => (doc ? (JSON.parse(doc) as ProfileState).profile : undefined),
       );
     try {
       await eventually(

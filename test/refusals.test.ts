@@ -199,9 +199,9 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
     });
     const redis = createRedis(config);
     const stored = await redis.mget(
-      profileKey(partner, "word", 3),
-      profileKey(partner, "none", 3),
-      profileKey(partner, "number", 3),
+      profileKey(partner, "word", { partitions: 3 }),
+      profileKey(partner, "none", { partitions: 3 }),
+      profileKey(partner, "number", { partitions: 3 }),
     );
     redis.disconnect();
     // Search trails the store: the profile is applied and served; only its search copy was refused.

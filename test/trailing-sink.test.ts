@@ -85,8 +85,9 @@ async function committed(): Promise<number> {
   }
 }
 const inRedis = async (users: number) =>
-  (await redis.mget(...Array.from({ length: users }, (_, i) => profileKey(partner, `u${i}`, 3)))).filter(Boolean)
-    .length;
+  (
+    await redis.mget(...Array.from({ length: users }, (_, i) => profileKey(partner, `u${i}`, { partitions: 3 })))
+  ).filter(Boolean).length;
 
 describe("a trailing search sink", () => {
   test("search down: profiles still reach Redis, offsets wait for search, and search catches up after a restart", async () => {

@@ -47,7 +47,7 @@ describe("user-info workers crash", () => {
     const redis = createRedis(config);
     const ids = [...expected.keys()];
     const current = async () =>
-      (await redis.mget(ids.map((id) => userInfoKey(id, config.TOPIC_PARTITIONS)))).map((raw) =>
+      (await redis.mget(ids.map((id) => userInfoKey(id, { partitions: config.TOPIC_PARTITIONS })))).map((raw) =>
         raw ? userInfoDocument(JSON.parse(raw) as UserInfoState) : null,
       );
     const want = ids.map((id) => expected.get(id) ?? null);

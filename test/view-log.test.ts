@@ -90,7 +90,7 @@ function expectedProfiles(records: OutRecord[]): Map<string, { events: number; p
 
 /** The profiles in Redis of these users (null when absent), as {events, purchases}. */
 async function profiles(run: string, users: string[]) {
-  const docs = await redis.mget(users.map((user) => profileKey(`${run}-p`, user, 3)));
+  const docs = await redis.mget(users.map((user) => profileKey(`${run}-p`, user, { partitions: 3 })));
   return new Map(
     users.map((user, i) => {
       const doc = docs[i] ? (JSON.parse(docs[i]!) as ProfileState).profile : null;

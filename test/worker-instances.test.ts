@@ -206,7 +206,7 @@ describe("worker groups across processes", () => {
       const ids = [...expectedUsers.keys()];
       expect(ids.length).toBeGreaterThan(0);
       const documents = async () =>
-        (await redis.mget(ids.map((id) => userInfoKey(id, config.TOPIC_PARTITIONS)))).map((raw) =>
+        (await redis.mget(ids.map((id) => userInfoKey(id, { partitions: config.TOPIC_PARTITIONS })))).map((raw) =>
           raw ? userInfoDocument(JSON.parse(raw) as UserInfoState) : null,
         );
       const want = ids.map((id) => expectedUsers.get(id) ?? null);

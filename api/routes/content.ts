@@ -84,7 +84,7 @@ export function contentRoutes({ redis, windowMs, topN, partitions, viewName }: C
     })
     .get("/v1/users/:userId/activity", requireScope("content:read"), validIds("userId"), async (c) => {
       const { userId } = c.req.valid("param");
-      const view = await read<ActivityView>(activityDocumentKey(userId, partitions, viewName));
+      const view = await read<ActivityView>(activityDocumentKey(userId, { partitions }, viewName));
       if (!view) return problem(c, 404, "not_found", "no closed window with activity of this user");
       return c.json({ user_id: view.user_id, window: size, windows: view.windows });
     });

@@ -76,9 +76,9 @@ export function profileRoutes(deps: {
       const { userId } = c.req.valid("param");
       const stored = await readStoredAnswer(
         deps.redis,
-        profileResponseKey(c.var.partnerId, userId, deps.partitions),
+        profileResponseKey(c.var.partnerId, userId, { partitions: deps.partitions }),
         async () => {
-          const state = await deps.redis.get(profileKey(c.var.partnerId, userId, deps.partitions));
+          const state = await deps.redis.get(profileKey(c.var.partnerId, userId, { partitions: deps.partitions }));
           return state === null ? null : profileAnswer(JSON.parse(state) as ProfileState);
         },
       );

@@ -23,10 +23,14 @@ export function userRoutes(deps: {
   return new Hono<AuthEnv>()
     .get("/v1/users/:userId", requireScope("users:read"), validIds("userId"), async (c) => {
       const { userId } = c.req.valid("param");
-      const stored = await readStoredAnswer(deps.redis, userInfoResponseKey(userId, deps.partitions), async () => {
-        const state = await deps.redis.get(userInfoKey(userId, deps.partitions));
-        return state === null ? null : userInfoDocument(JSON.parse(state) as UserInfoState);
-      });
+      const stored = await readStoredAnswer(
+        deps.redis,
+        userInfoResponseKey(userId, { partitions: deps.partitions }),
+        async () => {
+          const state = await deps.redis.get(userInfoKey(userId, { partitions: deps.partitions }));
+          return state === null ? null : userInfoDocument(JSON.parse(state) as UserInfoState);
+        },
+      );
       if (!stored) return problem(c, 404, "not_found", "no such user");
       return sendStored(c, stored);
     })

@@ -3,7 +3,7 @@
  * `content-views` worker keeps and the API serves, and their keys.
  */
 import type { UserActivity } from "../../infra/platform/contracts/content.ts";
-import { partitionOf } from "../../infra/platform/kafka/partitioner.ts";
+import { type Partitions, partitionOf } from "../../infra/platform/kafka/partitioner.ts";
 import { documentKey, keyOf } from "../../infra/platform/redis-keys.ts";
 
 /** Windows kept per view: an hour of 5-minute windows. */
@@ -26,7 +26,7 @@ export const CONTENT_VIEWS = "content-views";
 export const activityViewKey = (userId: string) => `activity:${keyOf(userId)}`;
 export const POPULAR_VIEW_KEY = "popular";
 /** Where a user's activity lives in Redis: under the partition of content.user-activity (`partitions` of them) that holds it. */
-export const activityDocumentKey = (userId: string, partitions: number, namespace = CONTENT_VIEWS) =>
+export const activityDocumentKey = (userId: string, { partitions }: Partitions, namespace = CONTENT_VIEWS) =>
   documentKey(namespace, activityViewKey(userId), partitionOf(userId, partitions));
 /** Where popular content lives: content.popular has one partition. */
 export const popularDocumentKey = (namespace = CONTENT_VIEWS) => documentKey(namespace, POPULAR_VIEW_KEY, 0);

@@ -1,5 +1,5 @@
 import { EVENT_TYPES, type EventType } from "../../infra/platform/contracts/clickstream.ts";
-import { partitionOf } from "../../infra/platform/kafka/partitioner.ts";
+import { type Partitions, partitionOf } from "../../infra/platform/kafka/partitioner.ts";
 import { documentKey, keyOf, responseKey } from "../../infra/platform/redis-keys.ts";
 
 /**
@@ -50,12 +50,12 @@ export const PROFILE_NAMESPACE = "profile";
 /** The state key of a partner's profile of a user (also its search document id). */
 export const profileId = (partnerId: string, userId: string) => keyOf(partnerId, userId);
 /** Where the profile lives in Redis: under the partition of clickstream.events (`partitions` of them) that holds the user's events. */
-export const profileKey = (partnerId: string, userId: string, partitions: number) =>
+export const profileKey = (partnerId: string, userId: string, { partitions }: Partitions) =>
   documentKey(PROFILE_NAMESPACE, profileId(partnerId, userId), partitionOf(userId, partitions));
 /** What `GET /v1/profiles/:id` answers (and search indexes) for a state. */
 export const profileAnswer = (state: ProfileState): Profile => state.profile;
 /** Where the worker stores that answer ready to send (infra/platform/stored-response.ts). */
-export const profileResponseKey = (partnerId: string, userId: string, partitions: number) =>
+export const profileResponseKey = (partnerId: string, userId: string, { partitions }: Partitions) =>
   responseKey(PROFILE_NAMESPACE, profileId(partnerId, userId), partitionOf(userId, partitions));
 export const profilesIndex = (prefix: string) => `${prefix}profiles`;
 

@@ -1,6 +1,6 @@
 import type { User } from "../../infra/platform/contracts/social.ts";
 import type { CountName } from "../../infra/platform/contracts/userinfo.ts";
-import { partitionOf } from "../../infra/platform/kafka/partitioner.ts";
+import { type Partitions, partitionOf } from "../../infra/platform/kafka/partitioner.ts";
 import { documentKey, keyOf, responseKey } from "../../infra/platform/redis-keys.ts";
 import type { SourceOffsets } from "../runtime/source-offsets.ts";
 
@@ -18,10 +18,10 @@ export type UserInfoState = {
 
 export const USERINFO_NAMESPACE = "userinfo";
 /** Under the partition (of `partitions`) that holds the user's records: the inputs are all keyed by user_id. */
-export const userInfoKey = (userId: string, partitions: number) =>
+export const userInfoKey = (userId: string, { partitions }: Partitions) =>
   documentKey(USERINFO_NAMESPACE, keyOf(userId), partitionOf(userId, partitions));
 /** Where the worker stores `userInfoDocument` ready to send (infra/platform/stored-response.ts). */
-export const userInfoResponseKey = (userId: string, partitions: number) =>
+export const userInfoResponseKey = (userId: string, { partitions }: Partitions) =>
   responseKey(USERINFO_NAMESPACE, keyOf(userId), partitionOf(userId, partitions));
 export const userInfoIndex = (prefix: string) => `${prefix}userinfo`;
 

@@ -37,3 +37,6 @@ export const javaPartitioner = (_message: unknown, key?: Buffer): number => (key
 /** The partition of a record keyed `key` among `partitions`, as the project's producer (and Java's) chooses it. */
 export const partitionOf = (key: string, partitions: number) =>
   javaPartitioner(undefined, Buffer.from(key)) % partitions;
+
+/** How many partitions a topic has, named: a bare number in a key function's arguments is too easy to pass by accident (an array index). */
+export type Partitions = { partitions: number };
