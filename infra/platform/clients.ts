@@ -8,12 +8,12 @@ import type { RedisClient } from "./redis-keys.ts";
 
 /** One server, or with REDIS_CLUSTER a Redis Cluster found from the node REDIS_URL names. */
 export function createRedis(config: Config): RedisClient {
-  const options = { maxRetriesPerRequest: 2, enableAutoPipelining: true };
-  if (!config.REDIS_CLUSTER) return new Redis(config.REDIS_URL, options);
+  const perServer = { maxRetriesPerRequest: 2 };
+  if (!config.REDIS_CLUSTER) return new Redis(config.REDIS_URL, { ...perServer, enableAutoPipelining: true });
   const url = new URL(config.REDIS_URL);
   return new Redis.Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
     enableAutoPipelining: true,
-    redisOptions: { maxRetriesPerRequest: 2, password: url.password || undefined },
+    redisOptions: { ...perServer, password: url.password || undefined },
   });
 }
 

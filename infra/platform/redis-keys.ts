@@ -41,11 +41,14 @@ export const rateLimitKey = (apiKeyId: string) => `ratelimit:${apiKeyId}`;
 export const workerStatusKey = (worker: string) => `{status}:${worker}`;
 export const WORKER_STATUS_PATTERN = "{status}:*";
 
+/** The servers that hold keys: the one server, or every primary of a Cluster (what SCAN or FLUSHDB must visit). */
+export const primariesOf = (redis: RedisClient): Redis[] =>
+  redis instanceof Cluster ? redis.nodes("master") : [redis];
+
 /** Every key matching a pattern (SCAN, so Redis is never blocked; on a Cluster, every primary's). */
 export async function keysMatching(redis: RedisClient, pattern: string): Promise<string[]> {
-  const servers = redis instanceof Cluster ? redis.nodes("master") : [redis];
   const keys: string[] = [];
-  for (const server of servers) {
+  for (const server of primariesOf(redis)) {
     let cursor = "0";
     do {
       const [next, found] = await server.scan(cursor, "MATCH", pattern, "COUNT", 1000);

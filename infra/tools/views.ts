@@ -1,7 +1,7 @@
-import { Cluster } from "ioredis";
 import { createOpenSearch, createRedis, createSql } from "../platform/clients.ts";
 import type { Config } from "../platform/config.ts";
 import { createKafka } from "../platform/kafka/client.ts";
+import { primariesOf } from "../platform/redis-keys.ts";
 
 /**
  * Empty the Redis db, delete the <INDEX_PREFIX>* indices and empty the
@@ -15,8 +15,7 @@ export async function dropViews(config: Config): Promise<void> {
   const sql = createSql(config, 1);
   try {
     // A Cluster's FLUSHDB reaches one node: every primary empties its own.
-    const servers = redis instanceof Cluster ? redis.nodes("master") : [redis];
-    await Promise.all(servers.map((server) => server.flushdb()));
+    await Promise.all(primariesOf(redis).map((server) => server.flushdb()));
     await sql`truncate attributed_checkouts, worker_offsets, worker_stores`;
     const { body } = await search.cat.indices({ index: `${config.INDEX_PREFIX}*`, format: "json" });
     const indices = (body as { index: string }[]).map((i) => i.index);

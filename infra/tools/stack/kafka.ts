@@ -176,8 +176,8 @@ export async function startKafkaCluster(
 ): Promise<{ wasRunning: boolean }> {
   const jars = await kafkaJars(config);
   const nodes = kafkaNodes(cluster);
-  const wasRunning = nodes.some((node) => runningPid(node.name) !== undefined);
   const stopped = nodes.filter((node) => runningPid(node.name) === undefined);
+  const wasRunning = stopped.length < nodes.length;
   if (stopped.length > 0) {
     const jdk = findJdk(17);
     for (const node of nodes) writeConfig(node, cluster, config.TOPIC_PARTITIONS);

