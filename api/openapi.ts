@@ -5,7 +5,7 @@ import { ingestEndpoints } from "./http/ingest-endpoints.ts";
 import type { Scope } from "./http/scopes.ts";
 import { AttributedQuery } from "./routes/checkouts.ts";
 import { popularQuery } from "./routes/content.ts";
-import { ProfileSearch } from "./routes/profiles.ts";
+import { IdentityLookup, ProfileLookup, ProfileSearch } from "./routes/profiles.ts";
 import { UserSearch } from "./routes/users.ts";
 
 /**
@@ -106,9 +106,19 @@ export function operations(config: Config): Operation[] {
     {
       method: "get",
       path: "/v1/profiles/:userId",
-      summary: "the caller's partner's profile of a user",
+      summary: "the caller's partner's profile of a user, or of an anonymous id (`id_type=anonymous_id`)",
       scope: "profiles:read",
       ids: ["userId"],
+      query: ProfileLookup,
+      responses: read,
+    },
+    {
+      method: "get",
+      path: "/v1/profiles/:userId/identities",
+      summary: "the identifiers linked with this one (`id_type`, default user_id) and the person's canonical id",
+      scope: "profiles:read",
+      ids: ["userId"],
+      query: IdentityLookup,
       responses: read,
     },
     {

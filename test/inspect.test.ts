@@ -32,7 +32,8 @@ const lines = async (...args: string[]) => {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as InspectedRecord);
 };
-const event = (n: number, extra: Partial<ClickstreamEvent> = {}): ClickstreamEvent => ({
+type UserEvent = ClickstreamEvent & { user_id: string };
+const event = (n: number, extra: Partial<UserEvent> = {}): UserEvent => ({
   event_id: `${run}-e${n}`,
   type: "page_view",
   user_id: `${run}-u${n % 3}`,

@@ -43,6 +43,11 @@ describe("/openapi.json", () => {
     );
     expect(doc.paths["/v1/profiles/{userId}"]!.get!.parameters).toEqual([
       expect.objectContaining({ name: "userId", in: "path" }),
+      expect.objectContaining({
+        name: "id_type",
+        in: "query",
+        schema: expect.objectContaining({ default: "user_id" }),
+      }),
     ]);
     const withBodies = operations(config).filter((op) => op.body);
     expect(withBodies.length).toBe(5);

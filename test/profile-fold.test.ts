@@ -3,7 +3,7 @@ import type { ClickstreamEvent } from "../infra/platform/contracts/clickstream.t
 import { LIMITS, profileFold } from "../workers/profiles/fold.ts";
 import type { ProfileState } from "../workers/profiles/view.ts";
 
-const foldProfile = profileFold("actions.push");
+const foldProfile = profileFold({ actions: "actions.push", links: "identity.links" });
 
 let seq = 0;
 const event = (overrides: Partial<ClickstreamEvent> = {}): ClickstreamEvent => ({

@@ -1,5 +1,5 @@
 import type * as v from "valibot";
-import { ClickstreamEvent } from "../../infra/platform/contracts/clickstream.ts";
+import { ClickstreamEvent, clickstreamKey } from "../../infra/platform/contracts/clickstream.ts";
 import { Checkout, Click } from "../../infra/platform/contracts/commerce.ts";
 import { Beacon, Interaction } from "../../infra/platform/contracts/content.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
@@ -25,7 +25,7 @@ export const ingestEndpoints = (topics: IngestTopics = INGEST_TOPICS): readonly 
     topic: topics.events,
     scope: "events:write",
     schema: ClickstreamEvent,
-    key: (e) => e.user_id,
+    key: clickstreamKey,
     partnerOf: (e) => e.partner_id,
   }),
   endpoint({ path: "/v1/clicks", topic: topics.clicks, scope: "commerce:write", schema: Click, key: (e) => e.user_id }),

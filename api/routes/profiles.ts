@@ -2,8 +2,18 @@ import type { Client } from "@opensearch-project/opensearch";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { Amount, Id, QueryTime } from "../../infra/platform/contracts/fields.ts";
+import { IDENTIFIER_TYPES } from "../../infra/platform/contracts/identity.ts";
 import type { RedisClient } from "../../infra/platform/redis-keys.ts";
-import { type ProfileState, profileAnswer, profileKey, profileResponseKey } from "../../workers/profiles/view.ts";
+import type { IdentityNode } from "../../workers/identities/graph.ts";
+import { identitiesOf, identityNodeKey } from "../../workers/identities/view.ts";
+import {
+  PROFILE_ID_TYPES,
+  type ProfileIdType,
+  type ProfileState,
+  profileAnswer,
+  profileKey,
+  profileResponseKey,
+} from "../../workers/profiles/view.ts";
 import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
 import { validIds, validQuery } from "../http/params.ts";
@@ -18,6 +28,14 @@ const numberParam = v.pipe(
   v.transform(Number),
   Amount,
 );
+
+const idType = <const T extends readonly [string, ...string[]]>(types: T) =>
+  v.optional(v.picklist(types, `expected one of ${types.join(", ")}`), "user_id");
+
+/** Which identifier the path's id is: profiles are kept by the ids clickstream.events is keyed by. */
+export const ProfileLookup = v.object({ id_type: idType(PROFILE_ID_TYPES) });
+export const IdentityLookup = v.object({ id_type: idType(IDENTIFIER_TYPES) });
+const isProfileIdType = (type: string): type is ProfileIdType => (PROFILE_ID_TYPES as readonly string[]).includes(type);
 
 /** The only query parameters search understands; anything else is a 400, never passed through. */
 export const ProfileSearch = searchQuery({
@@ -72,19 +90,46 @@ export function profileRoutes(deps: {
   partitions: number;
 }): Hono<AuthEnv> {
   return new Hono<AuthEnv>()
-    .get("/v1/profiles/:userId", requireScope("profiles:read"), validIds("userId"), async (c) => {
-      const { userId } = c.req.valid("param");
-      const stored = await readStoredAnswer(
-        deps.redis,
-        profileResponseKey(c.var.partnerId, userId, { partitions: deps.partitions }),
-        async () => {
-          const state = await deps.redis.get(profileKey(c.var.partnerId, userId, { partitions: deps.partitions }));
-          return state === null ? null : profileAnswer(JSON.parse(state) as ProfileState);
-        },
-      );
-      if (!stored) return problem(c, 404, "not_found", "no profile for this user");
-      return sendStored(c, stored);
-    })
+    .get(
+      "/v1/profiles/:userId",
+      requireScope("profiles:read"),
+      validIds("userId"),
+      validQuery(ProfileLookup),
+      async (c) => {
+        const { userId } = c.req.valid("param");
+        const { id_type: type } = c.req.valid("query");
+        const at = { partitions: deps.partitions };
+        const stored = await readStoredAnswer(
+          deps.redis,
+          profileResponseKey(c.var.partnerId, userId, at, type),
+          async () => {
+            const state = await deps.redis.get(profileKey(c.var.partnerId, userId, at, type));
+            return state === null ? null : profileAnswer(JSON.parse(state) as ProfileState);
+          },
+        );
+        if (!stored) return problem(c, 404, "not_found", `no profile for this ${type}`);
+        return sendStored(c, stored);
+      },
+    )
+    .get(
+      "/v1/profiles/:userId/identities",
+      requireScope("profiles:read"),
+      validIds("userId"),
+      validQuery(IdentityLookup),
+      async (c) => {
+        const identifier = { type: c.req.valid("query").id_type, value: c.req.valid("param").userId };
+        const at = { partitions: deps.partitions };
+        const node = await deps.redis.get(identityNodeKey(c.var.partnerId, identifier, at));
+        if (node === null) {
+          // Never linked: a group of one, if the partner has seen it at all.
+          const seen =
+            isProfileIdType(identifier.type) &&
+            (await deps.redis.exists(profileKey(c.var.partnerId, identifier.value, at, identifier.type))) === 1;
+          if (!seen) return problem(c, 404, "not_found", `no identity for this ${identifier.type}`);
+        }
+        return c.json(identitiesOf(identifier, node === null ? undefined : (JSON.parse(node) as IdentityNode)));
+      },
+    )
     .get("/v1/search/profiles", requireScope("profiles:read"), validQuery(ProfileSearch), async (c) => {
       const search = c.req.valid("query");
       if (search.partner_id !== undefined && search.partner_id !== c.var.partnerId) {

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import * as v from "valibot";
+import { IDENTIFIER_TYPES, type IdentifierType } from "./contracts/identity.ts";
 import { TOPIC_PREFIX_PATTERN } from "./topology.ts";
 
 /**
@@ -60,6 +61,30 @@ const flag = (name: string, fallback: boolean) =>
     v.trim(),
     v.picklist(["true", "false"], `${name}: expected true or false`),
     v.transform((value) => value === "true"),
+  );
+
+/** `type=n,...`: every identifier type, each with the most of it one person may have. */
+const identityLimits = (name: string, fallback: string) =>
+  v.pipe(
+    v.optional(v.string(), fallback),
+    v.trim(),
+    v.regex(
+      new RegExp(`^(${IDENTIFIER_TYPES.join("|")})=\\d{1,6}(,(${IDENTIFIER_TYPES.join("|")})=\\d{1,6})*$`),
+      `${name}: expected type=limit pairs like ${fallback}`,
+    ),
+    v.transform((value) =>
+      Object.fromEntries(
+        value
+          .split(",")
+          .map((pair) => pair.split("="))
+          .map(([t, n]) => [t, Number(n)]),
+      ),
+    ),
+    v.check(
+      (limits) => IDENTIFIER_TYPES.every((type) => (limits[type] ?? 0) >= 1),
+      `${name}: every identifier type (${IDENTIFIER_TYPES.join(", ")}) needs a limit of at least 1`,
+    ),
+    v.transform((limits) => limits as Record<IdentifierType, number>),
   );
 
 /** A setting's meaning, kept in the schema: docs/configuration.md is generated from it (`bun run docs`). */
@@ -151,6 +176,10 @@ export const ConfigSchema = v.object({
       v.regex(/^[A-Za-z0-9._-]*$/, "CONSUMER_GROUP_PREFIX: expected letters, digits, '.', '_' or '-'"),
     ),
     "consumer groups are `<prefix><worker>`; tests use `test-`, the bench `bench-`",
+  ),
+  IDENTITY_LIMITS: described(
+    identityLimits("IDENTITY_LIMITS", "user_id=1,email_hash=5,device_id=10,anonymous_id=100"),
+    "most identifiers of each type one person may have (SPEC §2.7); a link that would exceed one is refused to identity.links.dlq",
   ),
   WORKER_MAX_BATCH: described(
     integer("WORKER_MAX_BATCH", 1, 100_000, 5000),

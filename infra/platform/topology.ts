@@ -12,6 +12,7 @@ import {
   PopularInPartition,
   UserActivity,
 } from "./contracts/content.ts";
+import { IdentityLink } from "./contracts/identity.ts";
 import { AugmentedMember, MemberSignup } from "./contracts/members.ts";
 import { FollowEvent, LikeEvent, TweetEvent, User } from "./contracts/social.ts";
 import { CountDelta } from "./contracts/userinfo.ts";
@@ -72,14 +73,22 @@ export const TOPICS = {
   clickstream: raw({
     name: "clickstream.events",
     contract: ClickstreamEvent,
-    key: "user_id",
-    description: "clickstream events (SPEC §2.1)",
+    key: "user_id (anonymous_id when there is none)",
+    description: "clickstream events (SPEC §2.1, §2.7)",
   }),
   pushActions: raw({
     name: "actions.push",
     contract: PushAction,
     key: "user_id",
     description: "push actions to deliver (add_to_cart promotions) (SPEC §2.1)",
+  }),
+  // Kept forever: `bun run rebuild identities` folds every partner's graph again from it.
+  identityLinks: raw({
+    name: "identity.links",
+    contract: IdentityLink,
+    key: "partner_id",
+    retentionMs: -1,
+    description: "identifiers each identify event links (SPEC §2.7, repartition by partner)",
   }),
   clicks: raw({ name: "commerce.clicks", contract: Click, key: "user_id", description: "product clicks (SPEC §2.3)" }),
   checkouts: raw({
@@ -260,8 +269,16 @@ export const WORKERS = {
   profiles: {
     pipeline: "clickstream profiles",
     inputs: ["clickstream"],
-    outputs: ["pushActions"],
-    summary: "folds each partner's view of each user; add_to_cart emits a push action",
+    outputs: ["pushActions", "identityLinks"],
+    summary:
+      "folds each partner's view of each user; add_to_cart emits a push action, identify the identifiers it links",
+  },
+  identities: {
+    pipeline: "identity unification",
+    inputs: ["identityLinks"],
+    outputs: [],
+    summary:
+      "keeps each partner's identity graph: linked identifiers, one canonical id per person, within the identity limits",
   },
   notifier: {
     pipeline: "clickstream profiles",
@@ -399,6 +416,13 @@ export const VIEWS = {
     document: "UserInfoState (workers/userinfo/view.ts)",
     index: "userinfo",
     serves: ["GET /v1/users/:userId", "GET /v1/users/search"],
+  },
+  identities: {
+    worker: "identities",
+    store: "redis",
+    key: "identity:{p<N>}:<partner>:<type>:<value> (N: the partner's identity.links partition)",
+    document: "IdentityNode (workers/identities/graph.ts)",
+    serves: ["GET /v1/profiles/:id/identities"],
   },
   "attributed-checkouts": {
     worker: "attributed-checkouts",

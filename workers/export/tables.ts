@@ -47,6 +47,7 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
     columns: [
       ...text("event_id", "type", "user_id", "partner_id"),
       occurredAt,
+      ...text("anonymous_id", "email_hash", "device_id"),
       ...text(
         "session_id",
         "partner_name",
@@ -142,6 +143,8 @@ export function createTableSql(t: WarehouseTable): string[] {
       raw jsonb not null, _key text, _topic text not null, _partition int not null, _offset bigint not null,
       _loaded_at timestamptz not null default now()
     ) partition by range (occurred_at)`,
+    // A contract that gained optional fields: their columns join a table made before (null in older rows).
+    ...t.columns.map((c) => `alter table ${qualified(t.table)} add column if not exists ${quote(c.name)} ${c.type}`),
     `create index if not exists ${quote(`${t.table}_source`)} on ${qualified(t.table)} (_partition, _offset)`,
     `create table if not exists ${qualified(`${t.table}_rejects`)} (
       _topic text not null, _partition int not null, _offset bigint not null, _key text, raw text,

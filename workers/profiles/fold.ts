@@ -1,5 +1,7 @@
 import type { PushAction } from "../../infra/platform/contracts/actions.ts";
 import { type ClickstreamEvent, EVENT_TYPES, type EventType } from "../../infra/platform/contracts/clickstream.ts";
+import { type IdentityLink, identifiersOf } from "../../infra/platform/contracts/identity.ts";
+import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
 import type { Folded } from "../runtime/worker.ts";
 import type { Profile, ProfileState } from "./view.ts";
 
@@ -30,7 +32,8 @@ function latestFields(event: ClickstreamEvent, before: Profile | undefined, newe
   return Object.fromEntries(fields) as LatestFields;
 }
 
-function pushActionFor(event: ClickstreamEvent): PushAction {
+/** A promotion goes to a known user: an anonymous cart has no one to push to. */
+function pushActionFor(event: ClickstreamEvent & { user_id: string }): PushAction {
   return {
     action_id: event.event_id,
     kind: "add_to_cart_promotion",
@@ -43,14 +46,32 @@ function pushActionFor(event: ClickstreamEvent): PushAction {
   };
 }
 
+function effectsOf(event: ClickstreamEvent, topics: { actions: string; links: string }): OutRecord[] {
+  if (event.type === "add_to_cart" && event.user_id != null)
+    return [{ topic: topics.actions, key: event.user_id, value: pushActionFor({ ...event, user_id: event.user_id }) }];
+  const identifiers = identifiersOf(event);
+  if (event.type === "identify" && identifiers.length >= 2) {
+    const link: IdentityLink = {
+      event_id: event.event_id,
+      partner_id: event.partner_id,
+      occurred_at: event.occurred_at,
+      identifiers,
+    };
+    return [{ topic: topics.links, key: event.partner_id, value: link }];
+  }
+  return [];
+}
+
 /**
  * Fold one clickstream event into its partner's profile of the user (SPEC
  * §2.1; the state is keyed by partner and user). Pure: the same state and
  * event always give the same result. A repeated event_id leaves the state
- * untouched; an add_to_cart emits one push action to `actionsTopic`.
+ * untouched; an add_to_cart emits one push action to `topics.actions`, and
+ * an identify event the identifiers it links to `topics.links` (keyed by
+ * partner: the identity graph's repartition, SPEC §2.7).
  */
 export const profileFold =
-  (actionsTopic: string) =>
+  (topics: { actions: string; links: string }) =>
   (state: ProfileState | undefined, event: ClickstreamEvent): Folded<ProfileState> => {
     const hash = eventHash(event.event_id);
     if (state?.recent_events.includes(hash)) return { state };
@@ -63,7 +84,8 @@ export const profileFold =
     const newSession = event.session_id != null && !(state?.recent_sessions ?? []).includes(event.session_id);
 
     const profile: Profile = {
-      user_id: event.user_id,
+      user_id: event.user_id ?? null,
+      anonymous_id: event.user_id == null ? (event.anonymous_id ?? null) : null,
       first_seen: before === undefined || at < before.first_seen ? at : before.first_seen,
       last_visit: newest ? at : before.last_visit,
       total_purchases: (before?.total_purchases ?? 0) + (event.type === "purchase" ? (event.cart_amount ?? 0) : 0),
@@ -84,7 +106,6 @@ export const profileFold =
           ? [...(state?.recent_sessions ?? []), event.session_id!].slice(-LIMITS.recentSessions)
           : (state?.recent_sessions ?? []),
       },
-      emit:
-        event.type === "add_to_cart" ? [{ topic: actionsTopic, key: event.user_id, value: pushActionFor(event) }] : [],
+      emit: effectsOf(event, topics),
     };
   };

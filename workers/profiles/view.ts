@@ -1,4 +1,5 @@
 import { EVENT_TYPES, type EventType } from "../../infra/platform/contracts/clickstream.ts";
+import type { IdentifierType } from "../../infra/platform/contracts/identity.ts";
 import { type Partitions, partitionOf } from "../../infra/platform/kafka/partitioner.ts";
 import { documentKey, keyOf, responseKey } from "../../infra/platform/redis-keys.ts";
 
@@ -10,7 +11,9 @@ import { documentKey, keyOf, responseKey } from "../../infra/platform/redis-keys
  * change partner A's profile of the same user_id, and only A's keys read it.
  */
 export type Profile = {
-  user_id: string;
+  /** Null for a profile of a device or cookie whose user is not known (anonymous_id). */
+  user_id: string | null;
+  anonymous_id: string | null;
   first_seen: string;
   /** Newest occurred_at seen, whatever order events arrived in. */
   last_visit: string;
@@ -47,16 +50,32 @@ export type ProfileState = {
 };
 
 export const PROFILE_NAMESPACE = "profile";
-/** The state key of a partner's profile of a user (also its search document id). */
-export const profileId = (partnerId: string, userId: string) => keyOf(partnerId, userId);
-/** Where the profile lives in Redis: under the partition of clickstream.events (`partitions` of them) that holds the user's events. */
-export const profileKey = (partnerId: string, userId: string, { partitions }: Partitions) =>
-  documentKey(PROFILE_NAMESPACE, profileId(partnerId, userId), partitionOf(userId, partitions));
+/** The identifier types a profile is keyed by: those clickstream.events is keyed by. */
+export const PROFILE_ID_TYPES = ["user_id", "anonymous_id"] as const satisfies readonly IdentifierType[];
+export type ProfileIdType = (typeof PROFILE_ID_TYPES)[number];
+/**
+ * The state key of a partner's profile of a user, or of an anonymous id
+ * (also its search document id). A user's key is two ids and any other
+ * identifier's three, so no value of one type can name another's profile.
+ */
+export const profileId = (partnerId: string, id: string, type: ProfileIdType = "user_id") =>
+  type === "user_id" ? keyOf(partnerId, id) : keyOf(partnerId, type, id);
+/** Where the profile lives in Redis: under the partition of clickstream.events (`partitions` of them) that holds the id's events. */
+export const profileKey = (
+  partnerId: string,
+  id: string,
+  { partitions }: Partitions,
+  type: ProfileIdType = "user_id",
+) => documentKey(PROFILE_NAMESPACE, profileId(partnerId, id, type), partitionOf(id, partitions));
 /** What `GET /v1/profiles/:id` answers (and search indexes) for a state. */
 export const profileAnswer = (state: ProfileState): Profile => state.profile;
 /** Where the worker stores that answer ready to send (infra/platform/stored-response.ts). */
-export const profileResponseKey = (partnerId: string, userId: string, { partitions }: Partitions) =>
-  responseKey(PROFILE_NAMESPACE, profileId(partnerId, userId), partitionOf(userId, partitions));
+export const profileResponseKey = (
+  partnerId: string,
+  id: string,
+  { partitions }: Partitions,
+  type: ProfileIdType = "user_id",
+) => responseKey(PROFILE_NAMESPACE, profileId(partnerId, id, type), partitionOf(id, partitions));
 export const profilesIndex = (prefix: string) => `${prefix}profiles`;
 
 /** Exact-value fields only: search filters on them, never full text (SPEC §2.1). */
@@ -64,6 +83,7 @@ export const PROFILE_MAPPING = {
   dynamic: "strict",
   properties: {
     user_id: { type: "keyword" },
+    anonymous_id: { type: "keyword" },
     first_seen: { type: "date" },
     last_visit: { type: "date" },
     total_purchases: { type: "double" },

@@ -167,7 +167,9 @@ async function foldAndFlush<E, S>(
   range: Admitted<E>[],
 ): Promise<boolean> {
   const { stages } = stats;
-  const keys = new Set(range.flatMap(({ result, key }) => (result.ok ? [key] : [])));
+  const keys = new Set(
+    range.flatMap(({ result, key }) => (result.ok ? [key, ...(worker.related?.(result.event) ?? [])] : [])),
+  );
   const loaded = await timed(stages, "load", () =>
     worker.store.load(
       tp,
@@ -186,6 +188,10 @@ async function foldAndFlush<E, S>(
   /** Keys of records replayed from a DLQ that changed nothing: a trailing sink that refused them gets them again. */
   const replayed = new Map<string, { record: InputRecord; event: E }>();
   const emit: OutRecord[] = [];
+  const read = (key: string): S | undefined => {
+    const pending = changed.get(key);
+    return pending ? (pending.state ?? undefined) : states.get(key);
+  };
   for (const { record, result, key } of range) {
     if (appliedOffset !== null && BigInt(record.offset) <= appliedOffset) {
       counted.skipped++;
@@ -197,9 +203,8 @@ async function foldAndFlush<E, S>(
       emit.push(deadLetter(record, result.reason, worker.name));
       continue;
     }
-    const pending = changed.get(key);
-    const before = pending ? (pending.state ?? undefined) : states.get(key);
-    const folded = worker.fold(before, result.event, record, streamTimes);
+    const before = read(key);
+    const folded = worker.fold(before, result.event, record, streamTimes, read);
     if (worker.eventTime) {
       // The record's own stream advances after it is folded: the fold sees
       // the time before it (so it can tell a late record). Never past when
@@ -216,10 +221,18 @@ async function foldAndFlush<E, S>(
       changed.set(key, { key, state: folded.state, offset: record.offset, event: result.event });
       changedBy.set(key, record);
     } else if (record.headers[REPLAYED_FROM] !== undefined) replayed.set(key, { record, event: result.event });
+    for (const other of folded.others ?? []) {
+      changed.set(other.key, { key: other.key, state: other.state, offset: record.offset, event: result.event });
+      changedBy.set(other.key, record);
+    }
     if (folded.emit) emit.push(...folded.emit);
     if (folded.late) {
       counted.late++;
       emit.push(deadLetter(record, folded.late, worker.name));
+    }
+    if (folded.refused) {
+      counted.deadLettered++;
+      emit.push(deadLetter(record, folded.refused, worker.name));
     }
   }
 

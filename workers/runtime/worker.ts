@@ -38,7 +38,18 @@ export type Folded<S> = {
    * reason, so a late record is never silent and can be replayed.
    */
   late?: string;
+  /**
+   * Why the event was refused for what it asks (an identity link that would
+   * break a limit): nothing is applied, and the runner dead-letters the
+   * record with this reason.
+   */
+  refused?: string;
+  /** New states of the worker's `related` keys, or of keys they name (null deletes); all in the record's partition. */
+  others?: ReadonlyArray<{ key: string; state: S | null }>;
 };
+
+/** What a fold of a worker with `related` keys reads them with: the state a key has so far in this chunk. */
+export type ReadState<S> = (key: string) => S | undefined;
 
 /** A state change handed to sinks: the newest state of a key after a flush. */
 export type Change<S, E = unknown> = {
@@ -155,7 +166,14 @@ export type Worker<E, S> = {
    * hands the fold those of all inputs at the record's partition number.
    */
   eventTime?(event: E): number;
-  fold(state: S | undefined, event: E, record: InputRecord, streamTimes: StreamTimes): Folded<S>;
+  /**
+   * State keys beside `key(event)` that the fold reads (`read`) and may
+   * write (`Folded.others`): a graph whose change touches several nodes.
+   * Every such key must belong to the record's partition (the input keyed
+   * so that they do), as the runner folds each partition on its own.
+   */
+  related?(event: E): readonly string[];
+  fold(state: S | undefined, event: E, record: InputRecord, streamTimes: StreamTimes, read: ReadState<S>): Folded<S>;
   /**
    * Time passing on a quiet partition: once no record has come to it for
    * IDLE_TIMEOUT_MS, the runner hands `fold` the wall clock for each of the

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { Amount, boundedArray, contract, Id, optionalText, Text, Timestamp } from "./fields.ts";
+import { EmailHash } from "./identity.ts";
 
 export const EVENT_TYPES = [
   "page_view",
@@ -9,15 +10,23 @@ export const EVENT_TYPES = [
   "wishlist",
   "purchase",
   "session_start",
+  "identify",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** `clickstream.events`, key user_id (SPEC §8). */
+/**
+ * `clickstream.events`, key user_id, or anonymous_id when there is none
+ * (SPEC §8). An `identify` event says that the identifiers it carries
+ * (user_id, anonymous_id, email_hash, device_id) belong to one person (§2.7).
+ */
 export const ClickstreamEvent = v.pipe(
   contract({
     event_id: Id,
     type: v.picklist(EVENT_TYPES, `expected one of ${EVENT_TYPES.join(", ")}`),
-    user_id: Id,
+    user_id: v.nullish(Id),
+    anonymous_id: v.nullish(Id),
+    email_hash: v.nullish(EmailHash),
+    device_id: v.nullish(Id),
     partner_id: Id,
     occurred_at: Timestamp,
     session_id: v.nullish(Id),
@@ -40,6 +49,14 @@ export const ClickstreamEvent = v.pipe(
     ),
     ["cart_amount"],
   ),
+  v.forward(
+    v.check((event) => event.user_id != null || event.anonymous_id != null, "is required unless anonymous_id is given"),
+    ["user_id"],
+  ),
 );
+
+/** The record key: the user, or the device or cookie when the user is not known. */
+export const clickstreamKey = (event: Pick<ClickstreamEvent, "user_id" | "anonymous_id">): string =>
+  (event.user_id ?? event.anonymous_id)!;
 
 export type ClickstreamEvent = v.InferOutput<typeof ClickstreamEvent>;

@@ -5,6 +5,7 @@ import { createApiKey } from "../../../api/http/keys.ts";
 import { writeUserVersions } from "../../../db/users.ts";
 import { createSql } from "../../platform/clients.ts";
 import { configOrExit } from "../../platform/config.ts";
+import { clickstreamKey } from "../../platform/contracts/clickstream.ts";
 import type { OutRecord } from "../../platform/kafka/producer.ts";
 import { createProducer } from "../../platform/kafka/producer.ts";
 import { TOPIC } from "../../platform/topology.ts";
@@ -125,7 +126,7 @@ async function due(count: number): Promise<Item[]> {
     }
     const event = clicks.next();
     return {
-      record: { topic: TOPIC.clickstream, key: event.user_id, value: event },
+      record: { topic: TOPIC.clickstream, key: clickstreamKey(event), value: event },
       label: event.type,
       partner: event.partner_id,
     };

@@ -1,0 +1,225 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { createApp } from "../api/app.ts";
+import { createApiKey } from "../api/http/keys.ts";
+import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
+import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
+import { identityWorker } from "../workers/identities/worker.ts";
+import { profileWorker } from "../workers/profiles/worker.ts";
+import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
+import { eventually, skipToEnd, tailTopic, testConfig, unique } from "./helpers.ts";
+
+/**
+ * Identify events posted through the API build each partner's identity
+ * graph: every identifier's group, read back through the API, equals the
+ * connected component union-find computes here over the identify events
+ * sent; a link that would give a person a second user_id is refused to the
+ * dead-letter topic and changes nothing.
+ */
+
+const config = testConfig();
+const deps = await connectApiDependencies(config);
+const app = createApp(deps);
+const run = unique("ids");
+const partners = [`${run}-pa`, `${run}-pb`];
+const keys: Record<string, string> = {};
+const workers: RunningWorker[] = [];
+
+type Id = { type: "user_id" | "anonymous_id" | "email_hash" | "device_id"; value: string };
+type Sent = Record<string, unknown> & { partner_id: string; type: string };
+const TYPE_ORDER = ["user_id", "email_hash", "device_id", "anonymous_id"];
+
+let seq = 0;
+const at = (minute: number) => new Date(Date.parse("2026-11-20T08:00:00.000Z") + minute * 60_000).toISOString();
+const sha = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
+const event = (partner: string, type: string, ids: Partial<Record<Id["type"], string>>, minute: number): Sent => ({
+  event_id: `${run}-e${++seq}`,
+  type,
+  partner_id: partner,
+  occurred_at: at(minute),
+  ...ids,
+});
+
+/** Per partner: logins after anonymous browsing, people on two devices, one shared device; the same values in both partners, linked differently. */
+function phaseOne(): Sent[] {
+  const events: Sent[] = [];
+  for (const [p, partner] of partners.entries()) {
+    for (let i = 0; i < 8; i++) {
+      const anon = `${run}-a${i}`;
+      // Partner B links anonymous id i to user i+1: the same values, another graph.
+      const user = `${run}-u${(i + p) % 8}`;
+      for (let n = 0; n < 3; n++) events.push(event(partner, "page_view", { anonymous_id: anon }, i * 10 + n));
+      events.push(event(partner, "identify", { user_id: user, anonymous_id: anon }, i * 10 + 4));
+      events.push(event(partner, "page_view", { user_id: user, anonymous_id: anon }, i * 10 + 5));
+    }
+    for (let j = 0; j < 4; j++) {
+      const user = `${run}-m${j}`;
+      events.push(
+        event(
+          partner,
+          "identify",
+          { user_id: user, anonymous_id: `${run}-phone${j}`, device_id: `${run}-d${j}` },
+          100 + j,
+        ),
+      );
+      events.push(
+        event(
+          partner,
+          "identify",
+          { anonymous_id: `${run}-laptop${j}`, email_hash: sha(`${user}@example.com`) },
+          110 + j,
+        ),
+      );
+      // The email links the laptop to the person on the phone.
+      events.push(event(partner, "identify", { user_id: user, email_hash: sha(`${user}@example.com`) }, 120 + j));
+    }
+    events.push(event(partner, "identify", { user_id: `${run}-alice`, device_id: `${run}-shared` }, 130));
+    events.push(event(partner, "page_view", { user_id: `${run}-bob` }, 131));
+  }
+  return events;
+}
+
+/** Connected components of the identify events' identifiers, per partner, by union-find. */
+function expectedGroups(events: Sent[]): Map<string, Map<string, Id[]>> {
+  const byPartner = new Map<string, Map<string, Id[]>>();
+  for (const partner of partners) {
+    const parent = new Map<string, string>();
+    const ids = new Map<string, Id>();
+    const find = (x: string): string => {
+      while (parent.get(x) !== x) x = parent.get(x)!;
+      return x;
+    };
+    for (const e of events.filter((e) => e.partner_id === partner && e.type === "identify")) {
+      const linked = TYPE_ORDER.filter((t) => typeof e[t] === "string").map((t) => ({ type: t, value: e[t] }) as Id);
+      for (const id of linked) {
+        const ref = `${id.type}:${id.value}`;
+        ids.set(ref, id);
+        if (!parent.has(ref)) parent.set(ref, ref);
+      }
+      for (const id of linked.slice(1))
+        parent.set(find(`${id.type}:${id.value}`), find(`${linked[0]!.type}:${linked[0]!.value}`));
+    }
+    const groups = new Map<string, Id[]>();
+    for (const ref of ids.keys()) groups.set(find(ref), [...(groups.get(find(ref)) ?? []), ids.get(ref)!]);
+    const memberOf = new Map<string, Id[]>();
+    for (const group of groups.values()) for (const id of group) memberOf.set(`${id.type}:${id.value}`, group);
+    byPartner.set(partner, memberOf);
+  }
+  return byPartner;
+}
+
+/** The person's canonical id by SPEC §2.7's rule: the user_id, else the first identifier by type, then value. */
+const canonicalOf = (group: Id[]) =>
+  [...group].sort((a, b) => TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type) || (a.value < b.value ? -1 : 1))[0];
+const refs = (ids: Id[]) => ids.map((id) => `${id.type}:${id.value}`).sort();
+
+const request = (path: string, partner: string, init: RequestInit = {}) =>
+  app.request(path, {
+    ...init,
+    headers: { authorization: `Bearer ${keys[partner]}`, "content-type": "application/json" },
+  });
+
+async function post(events: Sent[]) {
+  for (const partner of partners) {
+    const mine = events.filter((e) => e.partner_id === partner);
+    if (mine.length === 0) continue;
+    const response = await request("/v1/events", partner, { method: "POST", body: JSON.stringify(mine) });
+    expect(response.status).toBe(202);
+  }
+}
+
+type Identities = { canonical_id: Id; identifiers: Id[] };
+const identities = async (partner: string, id: Id) => {
+  const response = await request(`/v1/profiles/${encodeURIComponent(id.value)}/identities?id_type=${id.type}`, partner);
+  return response.status === 200 ? ((await response.json()) as Identities) : response.status;
+};
+
+beforeAll(async () => {
+  for (const p of partners) keys[p] = (await createApiKey(drizzle(deps.sql), p)).key;
+  const profiles = profileWorker(config, { name: `${run}-profiles` });
+  const graph = identityWorker(config, { name: `${run}-identities` });
+  await skipToEnd(config, profiles.name, profiles.inputs as string[]);
+  await skipToEnd(config, graph.name, graph.inputs as string[]);
+  workers.push(await runWorker(profiles, config), await runWorker(graph, config));
+});
+afterAll(async () => {
+  for (const worker of workers) await worker.stop();
+  await closeApiDependencies(deps);
+});
+
+describe("identity graph, end to end", () => {
+  const sent = phaseOne();
+  const expected = expectedGroups(sent);
+
+  test("every identifier's group read through the API equals union-find's component over the identify events", async () => {
+    await post(sent);
+    const cases = [...expected].flatMap(([partner, memberOf]) =>
+      [...memberOf].map(([ref, group]) => ({
+        partner,
+        id: group.find((id) => `${id.type}:${id.value}` === ref)!,
+        group,
+      })),
+    );
+    expect(cases.length).toBe(2 * (8 * 2 + 4 * 5 + 2));
+    await eventually(
+      "every identifier's group",
+      async () => {
+        for (const { partner, id, group } of cases) {
+          const answer = await identities(partner, id);
+          if (typeof answer === "number" || answer.identifiers.length !== group.length) return false;
+        }
+        return true;
+      },
+      90_000,
+    );
+    const groups = new Set<string>();
+    for (const { partner, id, group } of cases) {
+      const answer = (await identities(partner, id)) as Identities;
+      expect(refs(answer.identifiers)).toEqual(refs(group));
+      expect(answer.canonical_id).toEqual(canonicalOf(group)!);
+      groups.add(`${partner} ${answer.canonical_id.type}:${answer.canonical_id.value}`);
+    }
+    console.log(
+      `identities e2e: ${groups.size} groups, ${cases.length} identifiers in ${partners.length} partners: equal to union-find's components`,
+    );
+    // The same values, linked otherwise in partner B: each partner reads its own graph.
+    const a0 = { type: "anonymous_id", value: `${run}-a0` } as const;
+    expect(((await identities(partners[0]!, a0)) as Identities).canonical_id.value).toBe(`${run}-u0`);
+    expect(((await identities(partners[1]!, a0)) as Identities).canonical_id.value).toBe(`${run}-u1`);
+  }, 120_000);
+
+  test("an identifier never linked is a group of one if its profile exists, else 404", async () => {
+    const bob = { type: "user_id", value: `${run}-bob` } as const;
+    expect(await identities(partners[0]!, bob)).toEqual({ canonical_id: bob, identifiers: [bob] });
+    expect(await identities(partners[0]!, { type: "device_id", value: `${run}-nobody` })).toBe(404);
+    const bad = await request(`/v1/profiles/${run}-bob/identities?id_type=phone`, partners[0]!);
+    expect(bad.status).toBe(400);
+  });
+
+  test("anonymous events build the anonymous id's profile, read with id_type=anonymous_id", async () => {
+    const response = await request(`/v1/profiles/${run}-a3?id_type=anonymous_id`, partners[0]!);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ user_id: null, anonymous_id: `${run}-a3`, events_total: 3 });
+  });
+
+  test("a shared device linked to a second user is refused with the limit it breaks, and no group changes", async () => {
+    const dlq = await tailTopic(config, deadLetterTopic(TOPIC.identityLinks));
+    try {
+      const conflict = event(partners[0]!, "identify", { user_id: `${run}-bob`, device_id: `${run}-shared` }, 140);
+      await post([conflict]);
+      const refused = await eventually("the refused link in identity.links.dlq", async () =>
+        dlq.records.find((r) => r.value.includes(conflict.event_id as string)),
+      );
+      expect(refused.headers["dlq.reason"]).toBe(
+        `identity limit: linking would give one person 2 user_id (limit 1): user_id:${run}-alice, user_id:${run}-bob`,
+      );
+      const shared = (await identities(partners[0]!, { type: "device_id", value: `${run}-shared` })) as Identities;
+      expect(refs(shared.identifiers)).toEqual([`device_id:${run}-shared`, `user_id:${run}-alice`]);
+      const bob = { type: "user_id", value: `${run}-bob` } as const;
+      expect(await identities(partners[0]!, bob)).toEqual({ canonical_id: bob, identifiers: [bob] });
+      console.log(`identities e2e: refused "${refused.headers["dlq.reason"]}"`);
+    } finally {
+      await dlq.stop();
+    }
+  }, 90_000);
+});

@@ -1,0 +1,53 @@
+import { createRedis } from "../../infra/platform/clients.ts";
+import type { Config } from "../../infra/platform/config.ts";
+import { IdentityLink } from "../../infra/platform/contracts/identity.ts";
+import { TOPIC } from "../../infra/platform/topology.ts";
+import { decodeWith } from "../runtime/decode.ts";
+import { redisStateStore } from "../runtime/stores/redis-state.ts";
+import type { Worker } from "../runtime/worker.ts";
+import { type IdentityLimits, type IdentityNode, linkIdentifiers } from "./graph.ts";
+import { IDENTITY_NAMESPACE, identityNodeId } from "./view.ts";
+
+/** Where the identity graph reads; tests point it at their own topic. */
+export type IdentityTopics = { links: string };
+export const IDENTITY_TOPICS: IdentityTopics = { links: TOPIC.identityLinks };
+
+/**
+ * identity.links -> each partner's identity graph in Redis (SPEC §2.7). The
+ * topic is keyed by partner, so one partition applies all of a partner's
+ * links in one order: a link reads the nodes of the identifiers it names and
+ * rewrites every node of the merged group in one commit. A link that would
+ * break an identity limit is refused to the dead-letter topic with the limit
+ * it breaks.
+ */
+export function identityWorker(
+  config: Config,
+  { name = "identities", topics = IDENTITY_TOPICS }: { name?: string; topics?: IdentityTopics } = {},
+): Worker<IdentityLink, IdentityNode> {
+  const limits: IdentityLimits = config.IDENTITY_LIMITS;
+  const nodeIds = (link: IdentityLink) => link.identifiers.map((id) => identityNodeId(link.partner_id, id));
+  return {
+    name,
+    inputs: [topics.links],
+    outputs: [],
+    decode: decodeWith(IdentityLink),
+    key: (link) => nodeIds(link)[0]!,
+    related: (link) => nodeIds(link).slice(1),
+    store: redisStateStore<IdentityNode>({ redis: createRedis(config), namespace: IDENTITY_NAMESPACE, worker: name }),
+    fold(state, link, _record, _times, read) {
+      const linked = linkIdentifiers((id) => read(identityNodeId(link.partner_id, id)), link.identifiers, limits);
+      if ("refused" in linked) return { state: state ?? null, refused: linked.refused };
+      const [own] = nodeIds(link);
+      const written = linked.nodes.map(({ identifier, node }) => ({
+        key: identityNodeId(link.partner_id, identifier),
+        state: node,
+      }));
+      return {
+        state: written.find((w) => w.key === own)?.state ?? state ?? null,
+        others: written.filter((w) => w.key !== own),
+      };
+    },
+    // Every node of a partner lives in the partner's partition.
+    partitionConcurrency: config.TOPIC_PARTITIONS,
+  };
+}
