@@ -157,6 +157,47 @@ describe("user information service, end to end", () => {
     }
   });
 
+  test("a user renamed after count changes is found by the new name (versions stay monotonic across the two inputs)", async () => {
+    const id = `${run}-renamed`;
+    const tag = run.replace(/[^a-z0-9]/g, "");
+    const user = (name: string) => ({
+      topic: TOPIC.usersChangelog,
+      key: id,
+      value: { user_id: id, username: `${name}${tag}`, name, joined_at: "2026-01-01T00:00:00.000Z" },
+    });
+    const found = async (name: string) =>
+      (
+        (await (await get(`/v1/search/users?q=${name}${tag}`)).json()) as { results: { user_id: string }[] }
+      ).results.some((u) => u.user_id === id);
+    const producer = await createProducer(config);
+    try {
+      await producer.send([user("before")]);
+      await eventually("the user to be searchable", async () => found("before"), 30_000);
+      // Count changes arrive on userinfo.deltas, whose offsets here are far past users.changelog's.
+      const follows = Array.from({ length: 20 }, (_, i) => ({
+        topic: TOPIC.follows,
+        key: `${run}-fan${i}`,
+        value: {
+          type: "follow",
+          follower_id: `${run}-fan${i}`,
+          followee_id: id,
+          occurred_at: new Date().toISOString(),
+        },
+      }));
+      await producer.send(follows);
+      await eventually(
+        "the followers to be counted",
+        async () => ((await (await get(`/v1/users/${id}`)).json()) as { followers?: number }).followers === 20,
+        30_000,
+      );
+      await producer.send([user("after")]);
+      await eventually("the new name to be searchable", async () => found("after"), 30_000);
+      expect(await found("before")).toBe(false);
+    } finally {
+      await producer.disconnect();
+    }
+  }, 120_000);
+
   test("a rebuild from the topics gives the same documents", async () => {
     const before = await documents(ids);
     const etags = async () => Promise.all(ids.map(async (id) => (await get(`/v1/users/${id}`)).headers.get("etag")));

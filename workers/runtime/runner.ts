@@ -147,6 +147,17 @@ async function applyRange<E, S>(worker: Worker<E, S>, flush: Flush, range: Admit
   }
 }
 
+/** The other inputs at this partition number: their applied offsets make the versions of a key changed by several topics monotonic. */
+const laneOf = (worker: Pick<Worker<never, never>, "inputs">, tp: TopicPartition) =>
+  worker.inputs.filter((topic) => topic !== tp.topic).map((topic) => ({ topic, partition: tp.partition }));
+
+/** A change's version (Change.version): its record's offset + 1, plus each other input's applied offset + 1. */
+const laneVersion = (laneOffsets: ReadonlyMap<string, bigint>) => {
+  let base = 0n;
+  for (const offset of laneOffsets.values()) base += offset + 1n;
+  return (offset: string | bigint) => BigInt(offset) + 1n + base;
+};
+
 /** The stream times a worker with event time needs: every input's, at this partition number. */
 const clocksOf = (worker: Pick<Worker<never, never>, "eventTime" | "inputs">, tp: TopicPartition) =>
   worker.eventTime ? worker.inputs.map((topic) => ({ topic, partition: tp.partition })) : [];
@@ -176,10 +187,12 @@ async function foldAndFlush<E, S>(
       [...keys],
       clocksOf(worker, tp),
       trailing.map((t) => t.sink.name),
+      laneOf(worker, tp),
     ),
   );
   if (!(await admits(loaded))) return false;
   const { appliedOffset, states, streamTimes } = loaded;
+  const versionAt = laneVersion(loaded.laneOffsets);
 
   const folding = workerFoldDuration.startTimer({ worker: worker.name });
   const counted = { records: 0, deadLettered: 0, late: 0, skipped: 0 };
@@ -218,11 +231,16 @@ async function foldAndFlush<E, S>(
     // Deleting what does not exist is no change either.
     const unchanged = folded.state === before || (folded.state === null && before === undefined);
     if (!unchanged) {
-      changed.set(key, { key, state: folded.state, offset: record.offset, event: result.event });
+      changed.set(key, { key, state: folded.state, version: versionAt(record.offset), event: result.event });
       changedBy.set(key, record);
     } else if (record.headers[REPLAYED_FROM] !== undefined) replayed.set(key, { record, event: result.event });
     for (const other of folded.others ?? []) {
-      changed.set(other.key, { key: other.key, state: other.state, offset: record.offset, event: result.event });
+      changed.set(other.key, {
+        key: other.key,
+        state: other.state,
+        version: versionAt(record.offset),
+        event: result.event,
+      });
       changedBy.set(other.key, record);
     }
     if (folded.emit) emit.push(...folded.emit);
@@ -259,7 +277,7 @@ async function foldAndFlush<E, S>(
     const work = { tp, changes: [...changes], records: new Map(changedBy), upTo: BigInt(lastOffset) };
     for (const [key, { record, event }] of replayed) {
       if (changed.has(key)) continue;
-      work.changes.push({ key, state: states.get(key) ?? null, offset: record.offset, event });
+      work.changes.push({ key, state: states.get(key) ?? null, version: versionAt(record.offset), event });
       work.records.set(key, record);
     }
     // Records applied before (a replay) that this sink may not have written: their keys as the store holds them.
@@ -272,7 +290,12 @@ async function foldAndFlush<E, S>(
         const offset = BigInt(record.offset);
         if (!result.ok || offset <= from || offset > appliedOffset || changed.has(key) || work.records.has(key))
           continue;
-        work.changes.push({ key, state: states.get(key) ?? null, offset: String(appliedOffset), event: result.event });
+        work.changes.push({
+          key,
+          state: states.get(key) ?? null,
+          version: versionAt(appliedOffset),
+          event: result.event,
+        });
         work.records.set(key, record);
       }
     }
@@ -494,7 +517,7 @@ export async function runWorker<E, S>(
       const folded = idle.fold(state, now, tp.partition);
       if (folded.state === state) continue;
       // No event changed it (time did); idle workers have no sinks to read one.
-      changes.push({ key, state: folded.state, offset, event: undefined as E });
+      changes.push({ key, state: folded.state, version: BigInt(offset) + 1n, event: undefined as E });
       emit.push(...(folded.emit ?? []));
     }
     if (changes.length === 0) return;

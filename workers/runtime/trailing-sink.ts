@@ -81,14 +81,14 @@ export function trailingSink<S, E>(sink: Sink<S, E>, options: TrailingOptions<S,
         if (take > 0 && changes > options.maxWrite) break;
       }
       const batch = queue.slice(0, take);
-      // The newest change of each key (versions are offsets); keys never span partitions.
+      // The newest change of each key; keys never span partitions.
       const newest = new Map<string, Change<S, E>>();
       const records = new Map<string, InputRecord>();
       const upTo = new Map<string, { tp: TopicPartition; offset: bigint }>();
       for (const work of batch) {
         for (const change of work.changes) {
           const before = newest.get(change.key);
-          if (!before || BigInt(before.offset) <= BigInt(change.offset)) {
+          if (!before || before.version <= change.version) {
             newest.set(change.key, change);
             const record = work.records.get(change.key);
             if (record) records.set(change.key, record);

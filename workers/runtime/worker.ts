@@ -55,8 +55,14 @@ export type ReadState<S> = (key: string) => S | undefined;
 export type Change<S, E = unknown> = {
   key: string;
   state: S | null;
-  /** Offset of the last record that changed it: monotonic per key, usable as an external version. */
-  offset: string;
+  /**
+   * Monotonic per key, an external version for a sink (search): the offset
+   * of the last record that changed it, plus 1, plus what the worker has
+   * applied of its other inputs at this partition number (their offsets
+   * + 1), so a key changed by records of two topics, whose offsets are
+   * unrelated, still gets a larger version for each later change.
+   */
+  version: bigint;
   /** The last event that changed it. */
   event: E;
 };
@@ -78,6 +84,8 @@ export type Loaded<S> = {
   streamTimes: Map<string, number>;
   /** Of the trailing sinks asked for, the partition's offset each has written up to (absent: none recorded). */
   sinkOffsets: Map<string, bigint>;
+  /** Of the other input partitions asked for (the worker's other inputs at this number), the applied offset of each that has one. */
+  laneOffsets: Map<string, bigint>;
 };
 
 /**
@@ -99,6 +107,7 @@ export type StateStore<S, E = unknown> = {
     keys: readonly string[],
     clocks: readonly TopicPartition[],
     trailing?: readonly string[],
+    lane?: readonly TopicPartition[],
   ): Promise<Loaded<S>>;
   commit(
     tp: TopicPartition,

@@ -51,7 +51,7 @@ export function openSearchSink<S>(options: {
         const meta = {
           _index: index,
           _id: documentId(change.key),
-          version: Number(change.offset) + 1,
+          version: Number(change.version),
           version_type: "external" as const,
         };
         const document = change.state === null ? null : options.document(change.state);

@@ -52,17 +52,22 @@ export function postgresStateStore<S, E>({
       return row!.store_id;
     },
 
-    async load(tp, keys, clocks) {
+    async load(tp, keys, clocks, _trailing, lane = []) {
       if (clocks.length > 0)
         throw new Error(
           `worker ${worker}: the Postgres state store keeps no stream times; a worker with eventTime needs the Redis store`,
         );
+      const topics = [tp.topic, ...lane.map((other) => other.topic)];
       const [offsets, states] = await Promise.all([
-        sql<{ applied_offset: string; incarnation: string | null }[]>`
-          select applied_offset, incarnation from worker_offsets where worker = ${worker} and topic = ${tp.topic} and partition = ${tp.partition}`,
+        sql<{ topic: string; applied_offset: string; incarnation: string | null }[]>`
+          select topic, applied_offset, incarnation from worker_offsets
+          where worker = ${worker} and partition = ${tp.partition} and topic in ${sql(topics)}`,
         keys.length > 0 ? loadStates(sql, keys).catch(refusal("a key")) : new Map<string, S>(),
       ]);
-      const stored = offsets[0];
+      const stored = offsets.find((row) => row.topic === tp.topic);
+      const laneOffsets = new Map(
+        offsets.filter((row) => row.topic !== tp.topic).map((row) => [row.topic, BigInt(row.applied_offset)]),
+      );
       return {
         appliedOffset: stored === undefined ? null : BigInt(stored.applied_offset),
         incarnation: stored?.incarnation ?? null,
@@ -70,6 +75,7 @@ export function postgresStateStore<S, E>({
         streamTimes: new Map(),
         // No trailing sinks here: the runner refuses them on a store without commitSinkOffset.
         sinkOffsets: new Map(),
+        laneOffsets,
       };
     },
 

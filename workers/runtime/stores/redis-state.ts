@@ -128,7 +128,7 @@ export function redisStateStore<S>({
       return (await redis.get(storeIdKey(worker)))!;
     },
 
-    async load(tp, keys, clocks, trailing = []) {
+    async load(tp, keys, clocks, trailing = [], lane = []) {
       const pipeline = redis
         .pipeline()
         .hmget(
@@ -137,6 +137,7 @@ export function redisStateStore<S>({
           `${field(tp)}:incarnation`,
           ...clocks.map((clock) => `${field(clock)}:time`),
           ...trailing.map((sink) => `${field(tp)}:sink:${sink}`),
+          ...lane.map(field),
         );
       if (keys.length > 0) pipeline.mget(keys.map((key) => docKey(tp, key)));
       const [[offsetsError, offsets] = [], [docsError, docs] = []] = (await pipeline.exec()) ?? [];
@@ -147,6 +148,11 @@ export function redisStateStore<S>({
       trailing.forEach((sink, i) => {
         const at = rest[clocks.length + i];
         if (typeof at === "string") sinkOffsets.set(sink, BigInt(at));
+      });
+      const laneOffsets = new Map<string, bigint>();
+      lane.forEach((other, i) => {
+        const at = rest[clocks.length + trailing.length + i];
+        if (typeof at === "string") laneOffsets.set(other.topic, BigInt(at));
       });
       const states = new Map<string, S>();
       (docs as (string | null)[] | undefined)?.forEach((doc, i) => {
@@ -163,6 +169,7 @@ export function redisStateStore<S>({
         states,
         streamTimes,
         sinkOffsets,
+        laneOffsets,
       };
     },
 
