@@ -5,7 +5,7 @@ import { ingestEndpoints } from "./http/ingest-endpoints.ts";
 import type { Scope } from "./http/scopes.ts";
 import { AttributedQuery } from "./routes/checkouts.ts";
 import { popularQuery } from "./routes/content.ts";
-import { IdentityLookup, ProfileLookup, ProfileSearch } from "./routes/profiles.ts";
+import { IdentityLookup, ProfileSearch } from "./routes/profiles.ts";
 import { UserSearch } from "./routes/users.ts";
 
 /**
@@ -106,10 +106,11 @@ export function operations(config: Config): Operation[] {
     {
       method: "get",
       path: "/v1/profiles/:userId",
-      summary: "the caller's partner's profile of a user, or of an anonymous id (`id_type=anonymous_id`)",
+      summary:
+        "the caller's partner's profile of a user, or of any identifier (`id_type`): the person's, merged, once identifiers are linked",
       scope: "profiles:read",
       ids: ["userId"],
-      query: ProfileLookup,
+      query: IdentityLookup,
       responses: read,
     },
     {

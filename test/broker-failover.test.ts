@@ -54,9 +54,9 @@ const setUp = () => (setup ??= start());
 let setup: ReturnType<typeof start> | undefined;
 async function start() {
   await startKafkaCluster(config, cluster, "256m");
-  const needed = new Set([TOPIC.clickstream, deadLetterTopic(TOPIC.clickstream), PROFILE_TOPICS.actions]);
+  const needed = new Set([...Object.values(PROFILE_TOPICS), deadLetterTopic(TOPIC.clickstream)]);
   const specs = topicSpecs(config.TOPIC_PREFIX).filter((spec) => needed.has(spec.name));
-  expect(specs).toHaveLength(3);
+  expect(specs).toHaveLength(6);
   await withAdmin(config, (admin) =>
     applyTopics(admin, specs, { partitions: config.TOPIC_PARTITIONS, replication: 0 }),
   );

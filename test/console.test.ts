@@ -90,7 +90,7 @@ describe("the console", () => {
 
   test("a group's lag shown falls to 0", async () => {
     const name = `${run}-profiles`;
-    await skipToEnd(config, name, [TOPIC.clickstream]);
+    await skipToEnd(config, name, [TOPIC.clickstream, TOPIC.identityChanges]);
     const producer = await createProducer(config);
     await producer.send(
       Array.from({ length: 50 }, (_, i) => ({

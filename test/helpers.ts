@@ -11,6 +11,7 @@ import { createProducer, type OutRecord } from "../infra/platform/kafka/producer
 import { offsetsKey } from "../infra/platform/redis-keys.ts";
 import type { TopicSpec } from "../infra/platform/topology.ts";
 import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
+import type { ProfileTopics } from "../workers/profiles/worker.ts";
 import { groupIdOf } from "../workers/runtime/runner.ts";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
@@ -51,6 +52,15 @@ export async function deleteTopics(config: Config, names: string[]): Promise<voi
     await admin.disconnect();
   }
 }
+
+/** A profile worker's topics for one test run, `test.<run>.<name>` (create them with createTestTopic). */
+export const profileTestTopics = (run: string): ProfileTopics => ({
+  events: `test.${run}.events`,
+  actions: `test.${run}.actions`,
+  links: `test.${run}.links`,
+  changes: `test.${run}.changes`,
+  members: `test.${run}.members`,
+});
 
 /** Delete test topics and their dead-letter topics. */
 export const deleteTopicsAndDeadLetters = (config: Config, names: string[]) =>

@@ -38,6 +38,9 @@ const name = (topic: string) => `test.${run}.${topic}`;
 const topics = {
   events: name("events"),
   actions: name("actions"),
+  links: name("links"),
+  changes: name("changes"),
+  members: name("members"),
   clicks: name("clicks"),
   checkouts: name("checkouts"),
   attributed: name("attributed"),
@@ -110,10 +113,7 @@ beforeAll(async () => {
     changelog: topics.changelog,
   };
   workers.push(
-    await runWorker(
-      profileWorker(config, { name: groups[0]!, topics: { events: topics.events, actions: topics.actions } }),
-      config,
-    ),
+    await runWorker(profileWorker(config, { name: groups[0]!, topics }), config),
     await runWorker(
       attributionWorker(config, {
         name: groups[1]!,

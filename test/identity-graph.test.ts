@@ -1,7 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import type { Identifier, IdentifierType } from "../infra/platform/contracts/identity.ts";
-import { type IdentityLimits, type IdentityNode, identifierRef, linkIdentifiers } from "../workers/identities/graph.ts";
+import {
+  type Identifier,
+  type IdentifierType,
+  type IdentityNode,
+  identifierRef,
+} from "../infra/platform/contracts/identity.ts";
+import { type IdentityLimits, linkIdentifiers } from "../workers/identities/graph.ts";
 
 const NO_LIMITS: IdentityLimits = { user_id: 1000, email_hash: 1000, device_id: 1000, anonymous_id: 1000 };
 const LIMITS: IdentityLimits = { user_id: 1, email_hash: 2, device_id: 3, anonymous_id: 5 };

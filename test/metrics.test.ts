@@ -73,7 +73,7 @@ describe("/metrics", () => {
 
   test("a worker process reports records in and out, latencies and its group's lag, which falls to 0", async () => {
     const name = `${run}-profiles`;
-    await skipToEnd(config, name, [TOPIC.clickstream]);
+    await skipToEnd(config, name, [TOPIC.clickstream, TOPIC.identityChanges]);
     running.push(await runWorker(profileWorker(config, { name }), config));
     const { key } = await createApiKey(drizzle(deps.sql), `${run}-w`);
     const events = Array.from({ length: 40 }, (_, i) => ({

@@ -68,7 +68,7 @@ describe("push actions", () => {
     await admin.connect();
     const startOffsets = await admin.fetchTopicOffsets(TOPIC.pushActions);
 
-    await skipToEnd(config, "profiles", [TOPIC.clickstream]);
+    await skipToEnd(config, "profiles", [TOPIC.clickstream, TOPIC.identityChanges]);
     await skipToEnd(config, "notifier", [TOPIC.pushActions]);
     const stats: NotifierStats = { delivered: 0, retried: 0, deadLettered: 0 };
     const profiles = await runWorker(profileWorker(config), config);

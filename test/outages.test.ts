@@ -9,7 +9,16 @@ import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { compareUntilEqual, prepareCommerceRun } from "./fixtures/commerce-run.ts";
 import { differingProfiles, profileRun } from "./fixtures/profile-run.ts";
 import { tcpProxy, throughProxy } from "./fixtures/tcp-proxy.ts";
-import { createTestTopic, deleteTopics, eventually, ROOT, skipToEnd, testConfig, unique } from "./helpers.ts";
+import {
+  createTestTopic,
+  deleteTopics,
+  eventually,
+  profileTestTopics,
+  ROOT,
+  skipToEnd,
+  testConfig,
+  unique,
+} from "./helpers.ts";
 
 /**
  * A store goes away mid-stream and comes back (a proxy in front of the real
@@ -63,17 +72,13 @@ const OUTAGE_MS = 5000;
 describe("a store goes away mid-stream", () => {
   test("Redis: the profile worker waits and retries, /readyz says Redis is down, and the profiles equal the records' once it is back", async () => {
     const run = unique("redis-out");
-    const topic = `test.${run}.events`;
-    const actions = `test.${run}.actions`;
-    await createTestTopic(config, topic, 3);
-    await createTestTopic(config, actions, 3);
-    topics.push(topic, actions);
+    const profileTopics = profileTestTopics(run);
+    const topic = profileTopics.events;
+    for (const t of Object.values(profileTopics)) await createTestTopic(config, t, 3);
+    topics.push(...Object.values(profileTopics));
     const proxy = proxyFor(config.REDIS_URL);
     const proxied = { ...config, REDIS_URL: throughProxy(config.REDIS_URL, proxy.port) };
-    const worker = await runWorker(
-      profileWorker(proxied, { name: `${run}-profiles`, topics: { events: topic, actions } }),
-      proxied,
-    );
+    const worker = await runWorker(profileWorker(proxied, { name: `${run}-profiles`, topics: profileTopics }), proxied);
     running.push(worker);
     const api = await connectApiDependencies(proxied);
     api.redis.on("error", () => {});

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import type { ClickstreamEvent } from "../infra/platform/contracts/clickstream.ts";
 import { LIMITS, profileFold } from "../workers/profiles/fold.ts";
-import type { ProfileState } from "../workers/profiles/view.ts";
+import type { Profile, ProfileState } from "../workers/profiles/view.ts";
 
-const foldProfile = profileFold({ actions: "actions.push", links: "identity.links" });
+const foldProfile = profileFold({ actions: "actions.push", links: "identity.links", members: "profiles.members" });
 
 let seq = 0;
 const event = (overrides: Partial<ClickstreamEvent> = {}): ClickstreamEvent => ({
@@ -15,11 +15,14 @@ const event = (overrides: Partial<ClickstreamEvent> = {}): ClickstreamEvent => (
   ...overrides,
 });
 
-/** Fold events in the given (arrival) order. */
-function foldAll(events: ClickstreamEvent[], initial?: ProfileState): ProfileState {
+type Folded = ProfileState & { profile: Profile };
+
+/** Fold events in the given (arrival) order; every event leaves a profile. */
+function foldAll(events: ClickstreamEvent[], initial?: ProfileState): Folded {
   let state = initial;
   for (const e of events) state = foldProfile(state, e).state ?? undefined;
-  return state!;
+  expect(state?.profile).toBeTruthy();
+  return state as Folded;
 }
 
 describe("profile fold", () => {
@@ -95,6 +98,17 @@ describe("profile fold", () => {
     ]);
     expect(profile.country).toBe("DE");
     expect(profile.language).toBe("de");
+  });
+
+  test("a field's value is the newest event's that carries one, even when a newer event without it came first", () => {
+    const { profile } = foldAll([
+      event({ occurred_at: "2026-11-25T08:00:00.000Z", country: "FR" }),
+      event({ occurred_at: "2026-11-25T10:00:00.000Z" }),
+      event({ occurred_at: "2026-11-25T09:00:00.000Z", country: "DE" }),
+      event({ occurred_at: "2026-11-25T07:00:00.000Z", country: "IT" }),
+    ]);
+    expect(profile.country).toBe("DE");
+    expect(profile.last_visit).toBe("2026-11-25T10:00:00.000Z");
   });
 
   test("total_purchases sums purchase cart amounts only; counts are per type", () => {

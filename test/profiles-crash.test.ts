@@ -27,7 +27,7 @@ describe("profile worker crashes", () => {
         stderr: "ignore",
       });
 
-    await skipToEnd(config, "profiles", [TOPIC.clickstream]);
+    await skipToEnd(config, "profiles", [TOPIC.clickstream, TOPIC.identityChanges]);
     const group = { worker: "profiles", topics: [TOPIC.clickstream] };
     const { worker, kills, planned, midBatch } = await produceWithKills(config, records, spawnWorker, {
       slice: 5000,

@@ -107,7 +107,7 @@ const request = (path: string, partner: string, init: RequestInit = {}) =>
 
 beforeAll(async () => {
   for (const p of partners) keys[p] = (await createApiKey(drizzle(deps.sql), p)).key;
-  await skipToEnd(config, "profiles", [TOPIC.clickstream]);
+  await skipToEnd(config, "profiles", [TOPIC.clickstream, TOPIC.identityChanges]);
   worker = await runWorker(profileWorker(config), config);
 });
 afterAll(async () => {

@@ -64,7 +64,7 @@ describe("Prometheus config, alert rules and dashboard", () => {
   test("a real Prometheus scrapes the API and a worker: the lag is there, and every dashboard panel's query runs", async () => {
     api = await startApi(config);
     const name = `${run}-profiles`;
-    await skipToEnd(config, name, [TOPIC.clickstream]);
+    await skipToEnd(config, name, [TOPIC.clickstream, TOPIC.identityChanges]);
     worker = await runWorker(profileWorker(config, { name }), config);
     status = serveStatus([worker], 0);
     writeFileSync(

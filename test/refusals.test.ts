@@ -149,7 +149,7 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
 
   test("profiles: a document the search engine refuses is dead-lettered with its reason; the others are indexed; a replay after the fix indexes it", async () => {
     const run = unique("refuse-os");
-    const t = await newTopics(run, "events", "actions");
+    const t = await newTopics(run, "events", "actions", "links", "changes", "members");
     const prefix = `cdp-test-${run.toLowerCase()}-`;
     const search = createOpenSearch(config);
     // The index exists with `country` as a number: a profile whose country is a word cannot be indexed.
@@ -164,7 +164,16 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
       await runWorker(
         profileWorker(
           { ...config, INDEX_PREFIX: prefix },
-          { name: `${run}-profiles`, topics: { events: t.events!, actions: t.actions! } },
+          {
+            name: `${run}-profiles`,
+            topics: {
+              events: t.events!,
+              actions: t.actions!,
+              links: t.links!,
+              changes: t.changes!,
+              members: t.members!,
+            },
+          },
         ),
         config,
       ),

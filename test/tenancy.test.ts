@@ -9,7 +9,7 @@ import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
-import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
+import { createTestTopic, deleteTopics, eventually, profileTestTopics, testConfig, unique } from "./helpers.ts";
 
 /**
  * The trust boundary between partners and between scopes (SPEC §3.8), through
@@ -18,7 +18,7 @@ import { createTestTopic, deleteTopics, eventually, testConfig, unique } from ".
 
 const config = testConfig();
 const run = unique("tenancy");
-const topics = { events: `test.${run}.events`, actions: `test.${run}.actions` };
+const topics = profileTestTopics(run);
 const ingestTopics: IngestTopics = { ...INGEST_TOPICS, events: topics.events };
 const deps = await connectApiDependencies(config);
 const app = createApp({ ...deps, ingestTopics });

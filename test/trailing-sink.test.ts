@@ -6,7 +6,15 @@ import { profileKey, profilesIndex } from "../workers/profiles/view.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { groupIdOf, type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { tcpProxy } from "./fixtures/tcp-proxy.ts";
-import { createTestTopic, deleteTopics, eventually, recordsIn, testConfig, unique } from "./helpers.ts";
+import {
+  createTestTopic,
+  deleteTopics,
+  eventually,
+  profileTestTopics,
+  recordsIn,
+  testConfig,
+  unique,
+} from "./helpers.ts";
 
 /**
  * Search trails the store (per-sink offsets): with the search engine
@@ -18,8 +26,8 @@ import { createTestTopic, deleteTopics, eventually, recordsIn, testConfig, uniqu
  */
 const config = testConfig();
 const run = unique("trail");
-const topic = `test.${run}.events`;
-const actions = `test.${run}.actions`;
+const topics = profileTestTopics(run);
+const { events: topic } = topics;
 const prefix = `cdp-test-${run.toLowerCase()}-`;
 const index = profilesIndex(prefix);
 const partner = `${run}-p`;
@@ -37,14 +45,14 @@ afterAll(async () => {
   await search.indices.delete({ index, ignore_unavailable: true });
   await search.close();
   redis.disconnect();
-  await deleteTopics(config, [topic, actions]);
+  await deleteTopics(config, Object.values(topics));
 });
 
 const start = () =>
   runWorker(
     profileWorker(
       { ...config, INDEX_PREFIX: prefix, OPENSEARCH_URL: `http://127.0.0.1:${proxyPort}` },
-      { name: `${run}-profiles`, topics: { events: topic, actions } },
+      { name: `${run}-profiles`, topics },
     ),
     config,
   );
@@ -91,8 +99,7 @@ const inRedis = async (users: number) =>
 
 describe("a trailing search sink", () => {
   test("search down: profiles still reach Redis, offsets wait for search, and search catches up after a restart", async () => {
-    await createTestTopic(config, topic, 3);
-    await createTestTopic(config, actions, 3);
+    for (const t of Object.values(topics)) await createTestTopic(config, t, 3);
     proxy.up();
     workers.push(await start());
     await produceUsers(0, 20);

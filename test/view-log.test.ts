@@ -10,7 +10,7 @@ import { type ProfileState, profileKey } from "../workers/profiles/view.ts";
 import { profileWorker } from "../workers/profiles/worker.ts";
 import { rebuild } from "../workers/rebuild.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
-import { createTestTopic, deleteTopics, eventually, testConfig, unique } from "./helpers.ts";
+import { createTestTopic, deleteTopics, eventually, profileTestTopics, testConfig, unique } from "./helpers.ts";
 
 /**
  * Views and their log stay in step (SPEC §3.2, §3.4): a log that is not the
@@ -126,9 +126,8 @@ async function converge(
  */
 async function foldedProfiles(prefix: string, cfg: Config, count: number, users: number) {
   const run = unique(prefix);
-  const t = { events: `test.${run}.events`, actions: `test.${run}.actions` };
-  await newTopic(t.events);
-  await newTopic(t.actions);
+  const t = profileTestTopics(run);
+  for (const topic of Object.values(t)) await newTopic(topic);
   const worker = () => profileWorker(cfg, { name: `${run}-profiles`, topics: t });
   const sent = events(t.events, run, 0, count, users);
   const w = await runWorker(worker(), cfg);

@@ -136,7 +136,7 @@ describe("worker groups across processes", () => {
     const socialRecords = Array.from({ length: 12_000 }, () => social.next());
     const expectedUsers = expectedDocuments(socialRecords, run, 500);
 
-    await skipToEnd(config, "profiles", [TOPIC.clickstream]);
+    await skipToEnd(config, "profiles", [TOPIC.clickstream, TOPIC.identityChanges]);
     await skipToEnd(config, "attribution", [ATTRIBUTION_TOPICS.clicks, ATTRIBUTION_TOPICS.checkouts]);
     await skipToEnd(config, "attributed-checkouts", [ATTRIBUTION_TOPICS.attributed]);
     await skipToEnd(config, "social-edges", [TOPIC.tweets, TOPIC.follows, TOPIC.likes]);

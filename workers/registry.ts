@@ -10,7 +10,7 @@ import {
   popularContentWorker,
   userActivityWorker,
 } from "./personalization/worker.ts";
-import { profileWorker } from "./profiles/worker.ts";
+import { personsWorker, profileWorker } from "./profiles/worker.ts";
 import type { Running } from "./runtime/runner.ts";
 import type { Worker } from "./runtime/worker.ts";
 import { socialEdgesWorker, userInfoWorker } from "./userinfo/worker.ts";
@@ -40,6 +40,7 @@ export const WORKER_ENTRIES: Record<WorkerName, WorkerEntry> = {
   emailer: { create: (config) => emailerWorker(config) },
   profiles: { create: profileWorker },
   identities: { create: (config) => identityWorker(config) },
+  persons: { create: (config) => personsWorker(config) },
   notifier: { create: (config) => notifierWorker(config), requires: ["PUSH_WEBHOOK_URL"] },
   "social-edges": { create: (config) => socialEdgesWorker(config) },
   userinfo: { create: (config) => userInfoWorker(config) },

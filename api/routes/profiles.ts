@@ -2,14 +2,14 @@ import type { Client } from "@opensearch-project/opensearch";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { Amount, Id, QueryTime } from "../../infra/platform/contracts/fields.ts";
-import { IDENTIFIER_TYPES } from "../../infra/platform/contracts/identity.ts";
+import { IDENTIFIER_TYPES, type Identifier, type IdentityNode } from "../../infra/platform/contracts/identity.ts";
 import type { RedisClient } from "../../infra/platform/redis-keys.ts";
-import type { IdentityNode } from "../../workers/identities/graph.ts";
 import { identitiesOf, identityNodeKey } from "../../workers/identities/view.ts";
 import {
-  PROFILE_ID_TYPES,
+  isProfileIdType,
   type ProfileIdType,
   type ProfileState,
+  personResponseKey,
   profileAnswer,
   profileKey,
   profileResponseKey,
@@ -29,13 +29,35 @@ const numberParam = v.pipe(
   Amount,
 );
 
-const idType = <const T extends readonly [string, ...string[]]>(types: T) =>
-  v.optional(v.picklist(types, `expected one of ${types.join(", ")}`), "user_id");
+/** Which identifier the path's id is (SPEC §2.7); a user_id unless said. */
+export const IdentityLookup = v.object({
+  id_type: v.optional(v.picklist(IDENTIFIER_TYPES, `expected one of ${IDENTIFIER_TYPES.join(", ")}`), "user_id"),
+});
 
-/** Which identifier the path's id is: profiles are kept by the ids clickstream.events is keyed by. */
-export const ProfileLookup = v.object({ id_type: idType(PROFILE_ID_TYPES) });
-export const IdentityLookup = v.object({ id_type: idType(IDENTIFIER_TYPES) });
-const isProfileIdType = (type: string): type is ProfileIdType => (PROFILE_ID_TYPES as readonly string[]).includes(type);
+type Views = { redis: RedisClient; partitions: number };
+
+/**
+ * The profile a lookup by any identifier answers: its person's, once it is
+ * linked (and the person has a profile: a link may come before the merged
+ * profile is written), else its own. The identifier's node and its own
+ * answer are read together: most identifiers stand alone, one round trip.
+ */
+async function lookUpProfile({ redis, partitions }: Views, partnerId: string, identifier: Identifier) {
+  const at = { partitions };
+  const own = isProfileIdType(identifier.type)
+    ? readStoredAnswer(redis, profileResponseKey(partnerId, identifier.value, at, identifier.type), async () => {
+        const state = await redis.get(profileKey(partnerId, identifier.value, at, identifier.type as ProfileIdType));
+        return state === null ? null : profileAnswer(JSON.parse(state) as ProfileState);
+      })
+    : Promise.resolve(null);
+  const [node, ownAnswer] = await Promise.all([redis.get(identityNodeKey(partnerId, identifier, at)), own]);
+  if (node !== null) {
+    const { canonical } = JSON.parse(node) as IdentityNode;
+    const person = await readStoredAnswer(redis, personResponseKey(partnerId, canonical, at), async () => null);
+    if (person) return person;
+  }
+  return ownAnswer;
+}
 
 /** The only query parameters search understands; anything else is a 400, never passed through. */
 export const ProfileSearch = searchQuery({
@@ -94,20 +116,11 @@ export function profileRoutes(deps: {
       "/v1/profiles/:userId",
       requireScope("profiles:read"),
       validIds("userId"),
-      validQuery(ProfileLookup),
+      validQuery(IdentityLookup),
       async (c) => {
-        const { userId } = c.req.valid("param");
-        const { id_type: type } = c.req.valid("query");
-        const at = { partitions: deps.partitions };
-        const stored = await readStoredAnswer(
-          deps.redis,
-          profileResponseKey(c.var.partnerId, userId, at, type),
-          async () => {
-            const state = await deps.redis.get(profileKey(c.var.partnerId, userId, at, type));
-            return state === null ? null : profileAnswer(JSON.parse(state) as ProfileState);
-          },
-        );
-        if (!stored) return problem(c, 404, "not_found", `no profile for this ${type}`);
+        const identifier = { type: c.req.valid("query").id_type, value: c.req.valid("param").userId };
+        const stored = await lookUpProfile(deps, c.var.partnerId, identifier);
+        if (!stored) return problem(c, 404, "not_found", `no profile for this ${identifier.type}`);
         return sendStored(c, stored);
       },
     )

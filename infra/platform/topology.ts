@@ -12,8 +12,9 @@ import {
   PopularInPartition,
   UserActivity,
 } from "./contracts/content.ts";
-import { IdentityLink } from "./contracts/identity.ts";
+import { IdentityChange, IdentityLink } from "./contracts/identity.ts";
 import { AugmentedMember, MemberSignup } from "./contracts/members.ts";
+import { PersonMember } from "./contracts/profiles.ts";
 import { FollowEvent, LikeEvent, TweetEvent, User } from "./contracts/social.ts";
 import { CountDelta } from "./contracts/userinfo.ts";
 
@@ -89,6 +90,22 @@ export const TOPICS = {
     key: "partner_id",
     retentionMs: -1,
     description: "identifiers each identify event links (SPEC §2.7, repartition by partner)",
+  }),
+  // Kept forever: `bun run rebuild profiles` moves every linked profile to its person again from it.
+  identityChanges: raw({
+    name: "identity.changes",
+    contract: IdentityChange,
+    key: "identifier value",
+    retentionMs: -1,
+    description: "the person each linked identifier now belongs to (SPEC §2.7)",
+  }),
+  // Kept forever: `bun run rebuild persons` merges every person again from it.
+  profilesMembers: raw({
+    name: "profiles.members",
+    contract: PersonMember,
+    key: "person's canonical id value",
+    retentionMs: -1,
+    description: "each linked identifier's profile, for its person (SPEC §2.7, repartition)",
   }),
   clicks: raw({ name: "commerce.clicks", contract: Click, key: "user_id", description: "product clicks (SPEC §2.3)" }),
   checkouts: raw({
@@ -268,15 +285,22 @@ export type WorkerDeclaration = {
 export const WORKERS = {
   profiles: {
     pipeline: "clickstream profiles",
-    inputs: ["clickstream"],
-    outputs: ["pushActions", "identityLinks"],
+    inputs: ["clickstream", "identityChanges"],
+    outputs: ["pushActions", "identityLinks", "profilesMembers"],
+    copartitioned: true,
     summary:
-      "folds each partner's view of each user; add_to_cart emits a push action, identify the identifiers it links",
+      "folds each partner's view of each identifier; add_to_cart emits a push action, identify the identifiers it links, a linked identifier's change its profile for its person",
+  },
+  persons: {
+    pipeline: "identity unification",
+    inputs: ["profilesMembers"],
+    outputs: [],
+    summary: "merges the profiles of each person's identifiers into one, readable by any of them",
   },
   identities: {
     pipeline: "identity unification",
     inputs: ["identityLinks"],
-    outputs: [],
+    outputs: ["identityChanges"],
     summary:
       "keeps each partner's identity graph: linked identifiers, one canonical id per person, within the identity limits",
   },
@@ -417,11 +441,19 @@ export const VIEWS = {
     index: "userinfo",
     serves: ["GET /v1/users/:userId", "GET /v1/users/search"],
   },
+  persons: {
+    worker: "persons",
+    store: "redis",
+    key: "person:{p<N>}:<partner>:person:<type>:<value> (N: the canonical id value's profiles.members partition)",
+    document: "PersonState (workers/profiles/persons.ts)",
+    index: "profiles",
+    serves: ["GET /v1/profiles/:id (a linked identifier)", "GET /v1/profiles/search"],
+  },
   identities: {
     worker: "identities",
     store: "redis",
     key: "identity:{p<N>}:<partner>:<type>:<value> (N: the partner's identity.links partition)",
-    document: "IdentityNode (workers/identities/graph.ts)",
+    document: "IdentityNode (infra/platform/contracts/identity.ts)",
     serves: ["GET /v1/profiles/:id/identities"],
   },
   "attributed-checkouts": {

@@ -3,21 +3,17 @@ import {
   IDENTIFIER_TYPES,
   type Identifier,
   type IdentifierType,
+  type IdentityNode,
+  identifierRef,
 } from "../../infra/platform/contracts/identity.ts";
 
 /**
  * One partner's identity graph (SPEC §2.7), as the pure logic of its worker.
- * A group of linked identifiers is a person; each member's node holds the
- * whole group, which the limits keep small, so a lookup by any identifier
- * answers in one read. An identifier never linked has no node: it is a group
- * of one, its own canonical id.
+ * A group of linked identifiers is a person; each member's node
+ * (IdentityNode) holds the whole group, which the limits keep small, so a
+ * lookup by any identifier answers in one read. An identifier never linked
+ * has no node: it is a group of one, its own canonical id.
  */
-export type IdentityNode = {
-  /** The group's first member in canonical order: fixed by who is in it, whatever order the links came in. */
-  canonical: Identifier;
-  /** Every identifier of the group, in canonical order. */
-  members: Identifier[];
-};
 
 /**
  * The most identifiers of each type one person may have (identity limits,
@@ -26,8 +22,6 @@ export type IdentityNode = {
  * thousands of people.
  */
 export type IdentityLimits = Record<IdentifierType, number>;
-
-export const identifierRef = ({ type, value }: Identifier) => `${type}:${value}`;
 
 export type LinkResult =
   | {

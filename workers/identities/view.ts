@@ -1,7 +1,6 @@
-import type { Identifier } from "../../infra/platform/contracts/identity.ts";
+import type { Identifier, IdentityNode } from "../../infra/platform/contracts/identity.ts";
 import { type Partitions, partitionOf } from "../../infra/platform/kafka/partitioner.ts";
 import { documentKey, keyOf } from "../../infra/platform/redis-keys.ts";
-import type { IdentityNode } from "./graph.ts";
 
 /**
  * The identity graph as the API reads it (SPEC §2.7): one node per linked

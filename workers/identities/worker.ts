@@ -1,24 +1,25 @@
 import { createRedis } from "../../infra/platform/clients.ts";
 import type { Config } from "../../infra/platform/config.ts";
-import { IdentityLink } from "../../infra/platform/contracts/identity.ts";
+import { type IdentityChange, IdentityLink, type IdentityNode } from "../../infra/platform/contracts/identity.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { decodeWith } from "../runtime/decode.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Worker } from "../runtime/worker.ts";
-import { type IdentityLimits, type IdentityNode, linkIdentifiers } from "./graph.ts";
+import { type IdentityLimits, linkIdentifiers } from "./graph.ts";
 import { IDENTITY_NAMESPACE, identityNodeId } from "./view.ts";
 
-/** Where the identity graph reads; tests point it at their own topic. */
-export type IdentityTopics = { links: string };
-export const IDENTITY_TOPICS: IdentityTopics = { links: TOPIC.identityLinks };
+/** Where the identity graph reads and writes; tests point it at their own topics. */
+export type IdentityTopics = { links: string; changes: string };
+export const IDENTITY_TOPICS: IdentityTopics = { links: TOPIC.identityLinks, changes: TOPIC.identityChanges };
 
 /**
  * identity.links -> each partner's identity graph in Redis (SPEC §2.7). The
  * topic is keyed by partner, so one partition applies all of a partner's
  * links in one order: a link reads the nodes of the identifiers it names and
- * rewrites every node of the merged group in one commit. A link that would
- * break an identity limit is refused to the dead-letter topic with the limit
- * it breaks.
+ * rewrites every node of the merged group in one commit, and tells each
+ * member's profile its person on identity.changes. A link that would break
+ * an identity limit is refused to the dead-letter topic with the limit it
+ * breaks.
  */
 export function identityWorker(
   config: Config,
@@ -29,7 +30,7 @@ export function identityWorker(
   return {
     name,
     inputs: [topics.links],
-    outputs: [],
+    outputs: [topics.changes],
     decode: decodeWith(IdentityLink),
     key: (link) => nodeIds(link)[0]!,
     related: (link) => nodeIds(link).slice(1),
@@ -42,9 +43,20 @@ export function identityWorker(
         key: identityNodeId(link.partner_id, identifier),
         state: node,
       }));
+      const changes = linked.nodes.map(({ identifier, node }) => {
+        const change: IdentityChange = {
+          event_id: link.event_id,
+          partner_id: link.partner_id,
+          identifier,
+          canonical: node.canonical,
+          members: node.members,
+        };
+        return { topic: topics.changes, key: identifier.value, value: change };
+      });
       return {
         state: written.find((w) => w.key === own)?.state ?? state ?? null,
         others: written.filter((w) => w.key !== own),
+        emit: changes,
       };
     },
     // Every node of a partner lives in the partner's partition.

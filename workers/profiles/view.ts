@@ -1,64 +1,56 @@
-import { EVENT_TYPES, type EventType } from "../../infra/platform/contracts/clickstream.ts";
-import type { IdentifierType } from "../../infra/platform/contracts/identity.ts";
+import { EVENT_TYPES } from "../../infra/platform/contracts/clickstream.ts";
+import type { Identifier, IdentifierType, IdentityNode } from "../../infra/platform/contracts/identity.ts";
+import type { LatestField, ProfileDocument } from "../../infra/platform/contracts/profiles.ts";
 import { type Partitions, partitionOf } from "../../infra/platform/kafka/partitioner.ts";
 import { documentKey, keyOf, responseKey } from "../../infra/platform/redis-keys.ts";
 
 /**
- * The profile view (SPEC §2.1): what `GET /v1/profiles/:id` returns and what
- * is indexed for search: its key, document and index, the only part of the
- * profile pipeline the API imports. A profile
- * is one partner's view of one user (SPEC §3.8): partner B's events never
- * change partner A's profile of the same user_id, and only A's keys read it.
+ * The profile view (SPEC §2.1, §2.7): what `GET /v1/profiles/:id` returns
+ * and what is indexed for search: its keys, documents and index, the only
+ * part of the profile pipeline the API imports. A profile is one partner's
+ * view of one identifier (SPEC §3.8): partner B's events never change
+ * partner A's profile of the same user_id, and only A's keys read it. Once
+ * identifiers are linked, their person's profile (kept by the `persons`
+ * worker from theirs) is what a lookup by any of them answers, and what
+ * search finds, once.
  */
-export type Profile = {
-  /** Null for a profile of a device or cookie whose user is not known (anonymous_id). */
-  user_id: string | null;
-  anonymous_id: string | null;
-  first_seen: string;
-  /** Newest occurred_at seen, whatever order events arrived in. */
-  last_visit: string;
-  /** Sum of purchase cart_amount. */
-  total_purchases: number;
-  event_counts: Record<EventType, number>;
-  events_total: number;
-  /** Newest first, bounded. */
-  recent_categories: string[];
-  sessions: number;
-  /** True only while the user's first event is the only one seen. */
-  is_new: boolean;
-  /** The partner whose events built it: the only one that may read it. */
-  partner_id: string;
-  /** Latest known values, taken from the newest event (by occurred_at) that carries them. */
-  partner_name: string | null;
-  country: string | null;
-  language: string | null;
-  user_agent: string | null;
-  referrer: string | null;
-};
 
-/** What the worker stores: the profile plus the bounded memory its fold needs. */
+/** An identifier's profile, as folded from the events keyed by it. */
+export type Profile = ProfileDocument;
+
+/** What a lookup answers and search indexes: a profile and the identifiers whose events it counts. */
+export type ProfileAnswer = Profile & { identifiers: Identifier[] };
+
+/** What the profile worker stores per identifier: the profile plus the bounded memory its fold needs. */
 export type ProfileState = {
-  profile: Profile;
+  /** Null while only the identifier's person is known (linked before any event of it arrived). */
+  profile: Profile | null;
   /**
-   * 52-bit hashes of the user's most recent event ids, to count a redelivered
-   * or re-sent event once (duplicates arrive close together: a retried POST,
-   * a producer retry). Hashes keep the stored state small.
+   * 52-bit hashes of the identifier's most recent event ids, to count a
+   * redelivered or re-sent event once (duplicates arrive close together: a
+   * retried POST, a producer retry). Hashes keep the stored state small.
    */
   recent_events: number[];
   /** Recent session ids, to count each session once. */
   recent_sessions: string[];
+  /** When each latest field's value was seen (absent in states folded before it was kept: then last_visit stands in). */
+  seen_at?: Partial<Record<LatestField, string>>;
+  /** The person it is linked into (identity.changes); absent while it stands alone. */
+  person?: IdentityNode;
 };
 
 export const PROFILE_NAMESPACE = "profile";
 /** The identifier types a profile is keyed by: those clickstream.events is keyed by. */
 export const PROFILE_ID_TYPES = ["user_id", "anonymous_id"] as const satisfies readonly IdentifierType[];
 export type ProfileIdType = (typeof PROFILE_ID_TYPES)[number];
+export const isProfileIdType = (type: string): type is ProfileIdType =>
+  (PROFILE_ID_TYPES as readonly string[]).includes(type);
 /**
- * The state key of a partner's profile of a user, or of an anonymous id
- * (also its search document id). A user's key is two ids and any other
- * identifier's three, so no value of one type can name another's profile.
+ * The state key of a partner's profile of an identifier (also its search
+ * document id). A user's key is two ids and any other identifier's three,
+ * so no value of one type can name another's profile.
  */
-export const profileId = (partnerId: string, id: string, type: ProfileIdType = "user_id") =>
+export const profileId = (partnerId: string, id: string, type: IdentifierType = "user_id") =>
   type === "user_id" ? keyOf(partnerId, id) : keyOf(partnerId, type, id);
 /** Where the profile lives in Redis: under the partition of clickstream.events (`partitions` of them) that holds the id's events. */
 export const profileKey = (
@@ -67,8 +59,19 @@ export const profileKey = (
   { partitions }: Partitions,
   type: ProfileIdType = "user_id",
 ) => documentKey(PROFILE_NAMESPACE, profileId(partnerId, id, type), partitionOf(id, partitions));
-/** What `GET /v1/profiles/:id` answers (and search indexes) for a state. */
-export const profileAnswer = (state: ProfileState): Profile => state.profile;
+/** The identifier a profile is about: its user, else its anonymous id. */
+export const profileIdentifier = (profile: Profile): Identifier =>
+  profile.user_id !== null
+    ? { type: "user_id", value: profile.user_id }
+    : { type: "anonymous_id", value: profile.anonymous_id! };
+/** What `GET /v1/profiles/:id` answers for an identifier's own state (null: nothing, a 404). */
+export const profileAnswer = (state: ProfileState): ProfileAnswer | null =>
+  state.profile === null
+    ? null
+    : { ...state.profile, identifiers: state.person?.members ?? [profileIdentifier(state.profile)] };
+/** What search holds of it: nothing once it is linked, as its person's document stands for it. */
+export const profileSearchDocument = (state: ProfileState): ProfileAnswer | null =>
+  state.person === undefined ? profileAnswer(state) : null;
 /** Where the worker stores that answer ready to send (infra/platform/stored-response.ts). */
 export const profileResponseKey = (
   partnerId: string,
@@ -76,6 +79,15 @@ export const profileResponseKey = (
   { partitions }: Partitions,
   type: ProfileIdType = "user_id",
 ) => responseKey(PROFILE_NAMESPACE, profileId(partnerId, id, type), partitionOf(id, partitions));
+
+export const PERSON_NAMESPACE = "person";
+/** A person's state key (and search document id): four ids, so it never names an identifier's profile. */
+export const personId = (partnerId: string, person: Identifier) =>
+  keyOf(partnerId, "person", person.type, person.value);
+/** Where the persons worker keeps a person's answer: under the partition of profiles.members its canonical id's value hashes to. */
+export const personResponseKey = (partnerId: string, person: Identifier, { partitions }: Partitions) =>
+  responseKey(PERSON_NAMESPACE, personId(partnerId, person), partitionOf(person.value, partitions));
+
 export const profilesIndex = (prefix: string) => `${prefix}profiles`;
 
 /** Exact-value fields only: search filters on them, never full text (SPEC §2.1). */
@@ -84,6 +96,7 @@ export const PROFILE_MAPPING = {
   properties: {
     user_id: { type: "keyword" },
     anonymous_id: { type: "keyword" },
+    identifiers: { properties: { type: { type: "keyword" }, value: { type: "keyword" } } },
     first_seen: { type: "date" },
     last_visit: { type: "date" },
     total_purchases: { type: "double" },

@@ -3,9 +3,22 @@ import { type Change, Refused, type Sink } from "../worker.ts";
 
 type BulkItem = Record<string, { status: number; error?: { type: string; reason?: string } }>;
 
+/**
+ * The index with these mappings: created if missing; an index made by an
+ * earlier version is given the fields added since. A field whose type
+ * changed cannot be: OpenSearch refuses the mappings, and then each
+ * document it cannot index is refused on its own (dead-lettered).
+ */
 export async function ensureIndex(client: Client, index: string, mappings: object): Promise<void> {
   const { body: exists } = await client.indices.exists({ index });
-  if (exists) return;
+  if (exists) {
+    await client.indices
+      .putMapping({ index, body: mappings as never })
+      .catch((error: { meta?: { statusCode?: number } }) => {
+        if (error.meta?.statusCode !== 400) throw error;
+      });
+    return;
+  }
   await client.indices
     // A replica wherever a second node can hold it (none on a single node, which would stay yellow).
     .create({ index, body: { settings: { number_of_shards: 1, auto_expand_replicas: "0-1" }, mappings } })

@@ -5,16 +5,19 @@ import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
 import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { identityWorker } from "../workers/identities/worker.ts";
-import { profileWorker } from "../workers/profiles/worker.ts";
+import { personsWorker, profileWorker } from "../workers/profiles/worker.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import { eventually, skipToEnd, tailTopic, testConfig, unique } from "./helpers.ts";
 
 /**
- * Identify events posted through the API build each partner's identity
- * graph: every identifier's group, read back through the API, equals the
- * connected component union-find computes here over the identify events
- * sent; a link that would give a person a second user_id is refused to the
- * dead-letter topic and changes nothing.
+ * Clickstream events with identify events among them, posted through the
+ * API, build each partner's identity graph and unified profiles: every
+ * identifier's group, read back through the API, equals the connected
+ * component union-find computes here over the identify events sent; the
+ * profile any identifier reads sums the events of its whole group, computed
+ * here from what was sent; search finds each person once; a link that
+ * would give a person a second user_id is refused to the dead-letter topic
+ * and changes nothing.
  */
 
 const config = testConfig();
@@ -32,12 +35,21 @@ const TYPE_ORDER = ["user_id", "email_hash", "device_id", "anonymous_id"];
 let seq = 0;
 const at = (minute: number) => new Date(Date.parse("2026-11-20T08:00:00.000Z") + minute * 60_000).toISOString();
 const sha = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
-const event = (partner: string, type: string, ids: Partial<Record<Id["type"], string>>, minute: number): Sent => ({
+const country = `c${run.replace(/[^a-z0-9]/g, "").slice(-12)}`;
+const event = (
+  partner: string,
+  type: string,
+  ids: Partial<Record<Id["type"], string>>,
+  minute: number,
+  extra: Record<string, unknown> = {},
+): Sent => ({
   event_id: `${run}-e${++seq}`,
   type,
   partner_id: partner,
   occurred_at: at(minute),
+  country,
   ...ids,
+  ...extra,
 });
 
 /** Per partner: logins after anonymous browsing, people on two devices, one shared device; the same values in both partners, linked differently. */
@@ -48,9 +60,19 @@ function phaseOne(): Sent[] {
       const anon = `${run}-a${i}`;
       // Partner B links anonymous id i to user i+1: the same values, another graph.
       const user = `${run}-u${(i + p) % 8}`;
-      for (let n = 0; n < 3; n++) events.push(event(partner, "page_view", { anonymous_id: anon }, i * 10 + n));
-      events.push(event(partner, "identify", { user_id: user, anonymous_id: anon }, i * 10 + 4));
-      events.push(event(partner, "page_view", { user_id: user, anonymous_id: anon }, i * 10 + 5));
+      // One session: browsing anonymously, logging in, buying.
+      const session = { session_id: `${anon}-s` };
+      for (let n = 0; n < 3; n++)
+        events.push(
+          event(partner, "page_view", { anonymous_id: anon }, i * 10 + n, { ...session, category: [`k${n}`] }),
+        );
+      events.push(event(partner, "identify", { user_id: user, anonymous_id: anon }, i * 10 + 4, session));
+      events.push(
+        event(partner, "purchase", { user_id: user, anonymous_id: anon }, i * 10 + 5, {
+          ...session,
+          cart_amount: i + 0.25,
+        }),
+      );
     }
     for (let j = 0; j < 4; j++) {
       const user = `${run}-m${j}`;
@@ -70,11 +92,14 @@ function phaseOne(): Sent[] {
           110 + j,
         ),
       );
+      events.push(event(partner, "page_view", { anonymous_id: `${run}-laptop${j}` }, 115 + j, { session_id: `l${j}` }));
+      events.push(event(partner, "page_view", { anonymous_id: `${run}-phone${j}` }, 90 + j, { session_id: `p${j}` }));
       // The email links the laptop to the person on the phone.
       events.push(event(partner, "identify", { user_id: user, email_hash: sha(`${user}@example.com`) }, 120 + j));
     }
     events.push(event(partner, "identify", { user_id: `${run}-alice`, device_id: `${run}-shared` }, 130));
     events.push(event(partner, "page_view", { user_id: `${run}-bob` }, 131));
+    events.push(event(partner, "page_view", { anonymous_id: `${run}-lurker` }, 132));
   }
   return events;
 }
@@ -108,6 +133,47 @@ function expectedGroups(events: Sent[]): Map<string, Map<string, Id[]>> {
   return byPartner;
 }
 
+type Expected = {
+  identifiers: string[];
+  events_total: number;
+  total_purchases: number;
+  first_seen: string;
+  last_visit: string;
+  sessions: number;
+};
+
+/** Each person's profile fields, from the events sent: those keyed by any of its identifiers, each event once. */
+function expectedProfiles(events: Sent[], groups: Map<string, Map<string, Id[]>>): Map<string, Expected> {
+  const byPerson = new Map<string, { ids: Id[]; events: Map<string, Sent> }>();
+  for (const e of events) {
+    const key: Id = e.user_id
+      ? { type: "user_id", value: e.user_id as string }
+      : { type: "anonymous_id", value: e.anonymous_id as string };
+    const group = groups.get(e.partner_id)!.get(`${key.type}:${key.value}`) ?? [key];
+    const person = `${e.partner_id} ${refs(group).join(",")}`;
+    const entry = byPerson.get(person) ?? { ids: group, events: new Map() };
+    entry.events.set(e.event_id as string, e);
+    byPerson.set(person, entry);
+  }
+  return new Map(
+    [...byPerson].map(([person, { ids, events: mine }]) => {
+      const list = [...mine.values()];
+      const times = list.map((e) => e.occurred_at as string).sort();
+      return [
+        person,
+        {
+          identifiers: refs(ids),
+          events_total: list.length,
+          total_purchases: list.reduce((sum, e) => sum + (e.type === "purchase" ? (e.cart_amount as number) : 0), 0),
+          first_seen: times[0]!,
+          last_visit: times[times.length - 1]!,
+          sessions: new Set(list.flatMap((e) => (e.session_id ? [e.session_id] : []))).size,
+        },
+      ];
+    }),
+  );
+}
+
 /** The person's canonical id by SPEC §2.7's rule: the user_id, else the first identifier by type, then value. */
 const canonicalOf = (group: Id[]) =>
   [...group].sort((a, b) => TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type) || (a.value < b.value ? -1 : 1))[0];
@@ -134,13 +200,27 @@ const identities = async (partner: string, id: Id) => {
   return response.status === 200 ? ((await response.json()) as Identities) : response.status;
 };
 
+type Answer = Expected & { identifiers: Id[] };
+const profile = async (partner: string, id: Id) => {
+  const response = await request(`/v1/profiles/${encodeURIComponent(id.value)}?id_type=${id.type}`, partner);
+  return response.status === 200 ? ((await response.json()) as Answer) : response.status;
+};
+const fieldsOf = (answer: Answer): Expected => ({
+  identifiers: refs(answer.identifiers),
+  events_total: answer.events_total,
+  total_purchases: Math.round(answer.total_purchases * 100) / 100,
+  first_seen: answer.first_seen,
+  last_visit: answer.last_visit,
+  sessions: answer.sessions,
+});
+
 beforeAll(async () => {
   for (const p of partners) keys[p] = (await createApiKey(drizzle(deps.sql), p)).key;
   const profiles = profileWorker(config, { name: `${run}-profiles` });
   const graph = identityWorker(config, { name: `${run}-identities` });
-  await skipToEnd(config, profiles.name, profiles.inputs as string[]);
-  await skipToEnd(config, graph.name, graph.inputs as string[]);
-  workers.push(await runWorker(profiles, config), await runWorker(graph, config));
+  const persons = personsWorker(config, { name: `${run}-persons` });
+  for (const worker of [profiles, graph, persons]) await skipToEnd(config, worker.name, worker.inputs as string[]);
+  workers.push(await runWorker(profiles, config), await runWorker(graph, config), await runWorker(persons, config));
 });
 afterAll(async () => {
   for (const worker of workers) await worker.stop();
@@ -150,9 +230,11 @@ afterAll(async () => {
 describe("identity graph, end to end", () => {
   const sent = phaseOne();
   const expected = expectedGroups(sent);
+  const profiles = expectedProfiles(sent, expected);
 
   test("every identifier's group read through the API equals union-find's component over the identify events", async () => {
-    await post(sent);
+    // Every fifth event sent twice: counted once.
+    await post([...sent, ...sent.filter((_, i) => i % 5 === 0)]);
     const cases = [...expected].flatMap(([partner, memberOf]) =>
       [...memberOf].map(([ref, group]) => ({
         partner,
@@ -180,7 +262,7 @@ describe("identity graph, end to end", () => {
       groups.add(`${partner} ${answer.canonical_id.type}:${answer.canonical_id.value}`);
     }
     console.log(
-      `identities e2e: ${groups.size} groups, ${cases.length} identifiers in ${partners.length} partners: equal to union-find's components`,
+      `identity e2e: ${groups.size} groups, ${cases.length} identifiers in ${partners.length} partners: equal to union-find's components`,
     );
     // The same values, linked otherwise in partner B: each partner reads its own graph.
     const a0 = { type: "anonymous_id", value: `${run}-a0` } as const;
@@ -196,10 +278,60 @@ describe("identity graph, end to end", () => {
     expect(bad.status).toBe(400);
   });
 
-  test("anonymous events build the anonymous id's profile, read with id_type=anonymous_id", async () => {
-    const response = await request(`/v1/profiles/${run}-a3?id_type=anonymous_id`, partners[0]!);
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ user_id: null, anonymous_id: `${run}-a3`, events_total: 3 });
+  test("the profile any identifier reads is its person's: the events of all its identifiers, each once", async () => {
+    const cases = [...profiles].flatMap(([person, want]) =>
+      want.identifiers.map((ref) => {
+        const at = ref.indexOf(":");
+        const id = { type: ref.slice(0, at), value: ref.slice(at + 1) } as Id;
+        return { partner: person.slice(0, person.indexOf(" ")), id, want };
+      }),
+    );
+    expect(cases.length).toBe(2 * (8 * 2 + 4 * 5 + 2 + 1 + 1));
+    await eventually(
+      "every identifier to read its person's whole profile",
+      async () => {
+        for (const { partner, id, want } of cases) {
+          const answer = await profile(partner, id);
+          if (typeof answer === "number" || answer.events_total !== want.events_total) return false;
+        }
+        return true;
+      },
+      90_000,
+    );
+    for (const { partner, id, want } of cases) {
+      const answer = await profile(partner, id);
+      expect(typeof answer === "number" ? answer : fieldsOf(answer)).toEqual({
+        ...want,
+        total_purchases: Math.round(want.total_purchases * 100) / 100,
+      });
+    }
+    const people = new Set(cases.map((c) => `${c.partner} ${c.want.identifiers.join(",")}`));
+    console.log(
+      `identity e2e: ${people.size} people's profiles read by all ${cases.length} of their identifiers equal the sums over their identifiers' events`,
+    );
+  }, 120_000);
+
+  test("search finds each person once, with all its identifiers", async () => {
+    const mine = [...profiles].filter(([person]) => person.startsWith(`${partners[0]} `));
+    expect(mine.length).toBe(8 + 4 + 3);
+    const found = await eventually(
+      "search to hold each person once",
+      async () => {
+        const response = await request(`/v1/search/profiles?country=${country}&size=100`, partners[0]!);
+        const body = (await response.json()) as { total: number; results: Answer[] };
+        return body.total === mine.length ? body.results : undefined;
+      },
+      60_000,
+    );
+    expect(found.map((r) => refs(r.identifiers).join(",")).sort()).toEqual(
+      mine.map(([, want]) => want.identifiers.join(",")).sort(),
+    );
+  }, 90_000);
+
+  test("an anonymous id never linked reads its own profile", async () => {
+    const lurker = (await profile(partners[0]!, { type: "anonymous_id", value: `${run}-lurker` })) as Answer;
+    expect(lurker).toMatchObject({ user_id: null, anonymous_id: `${run}-lurker`, events_total: 1 });
+    expect(await profile(partners[0]!, { type: "device_id", value: `${run}-nobody` })).toBe(404);
   });
 
   test("a shared device linked to a second user is refused with the limit it breaks, and no group changes", async () => {
@@ -217,7 +349,7 @@ describe("identity graph, end to end", () => {
       expect(refs(shared.identifiers)).toEqual([`device_id:${run}-shared`, `user_id:${run}-alice`]);
       const bob = { type: "user_id", value: `${run}-bob` } as const;
       expect(await identities(partners[0]!, bob)).toEqual({ canonical_id: bob, identifiers: [bob] });
-      console.log(`identities e2e: refused "${refused.headers["dlq.reason"]}"`);
+      console.log(`identity e2e: refused "${refused.headers["dlq.reason"]}"`);
     } finally {
       await dlq.stop();
     }
