@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { Config } from "../infra/platform/config.ts";
 import type { Producer } from "../infra/platform/kafka/producer.ts";
 import { metricsResponse } from "../infra/platform/metrics.ts";
-import { profilesIndex } from "../workers/profiles/view.ts";
+import { profileSearchIndices } from "../workers/profiles/view.ts";
 import { userInfoIndex } from "../workers/userinfo/view.ts";
 import { consoleRoutes } from "./console/routes.tsx";
 import { apiKeyAuth } from "./http/auth.ts";
@@ -51,7 +51,7 @@ export function createApp(deps: AppDependencies): Hono {
   for (const endpoint of ingestEndpoints(deps.ingestTopics))
     app.route("/", ingestRoutes(endpoint, deps.producer, config));
   const views = { redis: deps.redis, search: deps.search, partitions: config.TOPIC_PARTITIONS };
-  app.route("/", profileRoutes({ ...views, index: profilesIndex(config.INDEX_PREFIX) }));
+  app.route("/", profileRoutes({ ...views, index: profileSearchIndices(config.INDEX_PREFIX) }));
   app.route("/", checkoutRoutes({ sql: deps.sql }));
   app.route(
     "/",

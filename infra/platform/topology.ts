@@ -446,7 +446,7 @@ export const VIEWS = {
     store: "redis",
     key: "person:{p<N>}:<partner>:person:<type>:<value> (N: the canonical id value's profiles.members partition)",
     document: "PersonState (workers/profiles/persons.ts)",
-    index: "profiles",
+    index: "persons",
     serves: ["GET /v1/profiles/:id (a linked identifier)", "GET /v1/profiles/search"],
   },
   identities: {

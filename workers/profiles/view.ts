@@ -89,6 +89,10 @@ export const personResponseKey = (partnerId: string, person: Identifier, { parti
   responseKey(PERSON_NAMESPACE, personId(partnerId, person), partitionOf(person.value, partitions));
 
 export const profilesIndex = (prefix: string) => `${prefix}profiles`;
+/** The persons' index, beside the profiles' (each worker drops only its own on a rebuild); search reads both. */
+export const personsIndex = (prefix: string) => `${prefix}persons`;
+/** What profile search reads: identifiers standing alone, and persons. */
+export const profileSearchIndices = (prefix: string) => `${profilesIndex(prefix)},${personsIndex(prefix)}`;
 
 /** Exact-value fields only: search filters on them, never full text (SPEC §2.1). */
 export const PROFILE_MAPPING = {

@@ -16,6 +16,7 @@ import {
   PROFILE_NAMESPACE,
   type ProfileState,
   personId,
+  personsIndex,
   profileAnswer,
   profileId,
   profileSearchDocument,
@@ -109,7 +110,7 @@ export function personsWorker(
     sinks: [
       openSearchSink<PersonState>({
         client: createOpenSearch(config),
-        index: profilesIndex(config.INDEX_PREFIX),
+        index: personsIndex(config.INDEX_PREFIX),
         mappings: PROFILE_MAPPING,
         document: personAnswer,
       }),
