@@ -20,6 +20,7 @@ import { contentRoutes } from "./routes/content.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { profileRoutes } from "./routes/profiles.ts";
+import { reportRoutes } from "./routes/reports.ts";
 import { userRoutes } from "./routes/users.ts";
 
 export type AppDependencies = Dependencies & {
@@ -53,6 +54,7 @@ export function createApp(deps: AppDependencies): Hono {
   const views = { redis: deps.redis, search: deps.search, partitions: config.TOPIC_PARTITIONS };
   app.route("/", profileRoutes({ ...views, index: profileSearchIndices(config.INDEX_PREFIX) }));
   app.route("/", checkoutRoutes({ sql: deps.sql }));
+  app.route("/", reportRoutes({ sql: deps.sql }));
   app.route(
     "/",
     contentRoutes({

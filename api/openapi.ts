@@ -6,6 +6,7 @@ import type { Scope } from "./http/scopes.ts";
 import { AttributedQuery } from "./routes/checkouts.ts";
 import { popularQuery } from "./routes/content.ts";
 import { IdentityLookup, ProfileSearch } from "./routes/profiles.ts";
+import { DailyReportQuery } from "./routes/reports.ts";
 import { UserSearch } from "./routes/users.ts";
 
 /**
@@ -129,6 +130,19 @@ export function operations(config: Config): Operation[] {
       scope: "profiles:read",
       query: ProfileSearch,
       responses: search,
+    },
+    {
+      method: "get",
+      path: "/v1/reports/daily",
+      summary:
+        "the caller's partner's sessions, users (people: linked identifiers once), new users, purchases and revenue per day, from the warehouse",
+      scope: "profiles:read",
+      query: DailyReportQuery,
+      responses: {
+        ...search,
+        "200": "the days asked for (every day the warehouse holds by default)",
+        "404": "the export job has not run yet",
+      },
     },
     {
       method: "get",

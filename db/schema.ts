@@ -191,3 +191,25 @@ export const exportOffsets = warehouse.table(
   },
   (t) => [primaryKey({ columns: [t.topic, t.partition] })],
 );
+
+/**
+ * The person each linked identifier belongs to (SPEC §2.7), kept from
+ * identity.changes by the warehouse-identities worker: what the daily
+ * report joins the clickstream rows with to count people, not identifiers.
+ * Not partitioned by day: a link made a month ago still unifies today's
+ * events.
+ */
+export const warehouseIdentities = warehouse.table(
+  "identities",
+  {
+    partnerId: text("partner_id").notNull(),
+    identifierType: text("identifier_type").notNull(),
+    identifierValue: text("identifier_value").notNull(),
+    canonicalType: text("canonical_type").notNull(),
+    canonicalValue: text("canonical_value").notNull(),
+    /** How many identifiers the person had when this row was written (groups only grow: a smaller one is older). */
+    groupSize: integer("group_size").notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.partnerId, t.identifierType, t.identifierValue] })],
+);

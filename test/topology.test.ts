@@ -31,7 +31,7 @@ describe("the declared topology", () => {
     const folds = Object.entries(WORKER_ENTRIES).flatMap(([name, entry]) =>
       "create" in entry ? [[name as WorkerName, entry.create(config)] as const] : [],
     );
-    expect(folds.length).toBe(14);
+    expect(folds.length).toBe(15);
     try {
       for (const [name, worker] of folds) {
         expect({ name, inputs: [...worker.inputs] }).toEqual({ name, inputs: names(WORKERS[name].inputs) });
@@ -75,7 +75,7 @@ describe("the declared topology", () => {
 
   test("every view has a rebuild path: a fold worker whose store can be dropped and folded again", async () => {
     const views = Object.entries(VIEWS);
-    expect(views.length).toBe(6);
+    expect(views.length).toBe(7);
     for (const [name, view] of views) {
       const entry = WORKER_ENTRIES[view.worker];
       expect({ name, fold: "create" in entry }).toEqual({ name, fold: true });

@@ -2,7 +2,7 @@ import type { Config } from "../infra/platform/config.ts";
 import type { WorkerName } from "../infra/platform/topology.ts";
 import { attributedCheckoutsWorker, attributionWorker } from "./attribution/worker.ts";
 import { startOutboxCapture } from "./capture/outbox.ts";
-import { identityWorker } from "./identities/worker.ts";
+import { identityTableWorker, identityWorker } from "./identities/worker.ts";
 import { notifierWorker } from "./notifier/worker.ts";
 import {
   contentViewsWorker,
@@ -40,6 +40,7 @@ export const WORKER_ENTRIES: Record<WorkerName, WorkerEntry> = {
   emailer: { create: (config) => emailerWorker(config) },
   profiles: { create: profileWorker },
   identities: { create: (config) => identityWorker(config) },
+  "warehouse-identities": { create: (config) => identityTableWorker(config) },
   persons: { create: (config) => personsWorker(config) },
   notifier: { create: (config) => notifierWorker(config), requires: ["PUSH_WEBHOOK_URL"] },
   "social-edges": { create: (config) => socialEdgesWorker(config) },

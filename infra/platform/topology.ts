@@ -291,6 +291,13 @@ export const WORKERS = {
     summary:
       "folds each partner's view of each identifier; add_to_cart emits a push action, identify the identifiers it links, a linked identifier's change its profile for its person",
   },
+  "warehouse-identities": {
+    pipeline: "identity unification",
+    inputs: ["identityChanges"],
+    outputs: [],
+    to: ["warehouse.identities table"],
+    summary: "keeps each linked identifier's person as a Postgres row, for the daily report",
+  },
   persons: {
     pipeline: "identity unification",
     inputs: ["profilesMembers"],
@@ -455,6 +462,13 @@ export const VIEWS = {
     key: "identity:{p<N>}:<partner>:<type>:<value> (N: the partner's identity.links partition)",
     document: "IdentityNode (infra/platform/contracts/identity.ts)",
     serves: ["GET /v1/profiles/:id/identities"],
+  },
+  "warehouse-identities": {
+    worker: "warehouse-identities",
+    store: "postgres",
+    key: "warehouse.identities (partner_id, identifier_type, identifier_value)",
+    document: "a row (db/schema.ts)",
+    serves: ["GET /v1/reports/daily", "bun run report"],
   },
   "attributed-checkouts": {
     worker: "attributed-checkouts",

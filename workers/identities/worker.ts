@@ -1,11 +1,13 @@
-import { createRedis } from "../../infra/platform/clients.ts";
+import { createRedis, createSql } from "../../infra/platform/clients.ts";
 import type { Config } from "../../infra/platform/config.ts";
-import { type IdentityChange, IdentityLink, type IdentityNode } from "../../infra/platform/contracts/identity.ts";
+import { IdentityChange, IdentityLink, type IdentityNode } from "../../infra/platform/contracts/identity.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { decodeWith } from "../runtime/decode.ts";
+import { postgresStateStore } from "../runtime/stores/postgres-state.ts";
 import { redisStateStore } from "../runtime/stores/redis-state.ts";
 import type { Worker } from "../runtime/worker.ts";
 import { type IdentityLimits, linkIdentifiers } from "./graph.ts";
+import { type IdentityRow, identityRowKey, keepLargestGroup, loadIdentityRows, writeIdentityRows } from "./table.ts";
 import { IDENTITY_NAMESPACE, identityNodeId } from "./view.ts";
 
 /** Where the identity graph reads and writes; tests point it at their own topics. */
@@ -61,5 +63,32 @@ export function identityWorker(
     },
     // Every node of a partner lives in the partner's partition.
     partitionConcurrency: config.TOPIC_PARTITIONS,
+  };
+}
+
+/**
+ * identity.changes -> warehouse.identities (SPEC §2.7): each linked
+ * identifier's person as a Postgres row, committed with the offsets it
+ * came from, for the daily report to count people.
+ */
+export function identityTableWorker(
+  config: Config,
+  { name = "warehouse-identities", topics = IDENTITY_TOPICS }: { name?: string; topics?: IdentityTopics } = {},
+): Worker<IdentityChange, IdentityRow> {
+  return {
+    name,
+    inputs: [topics.changes],
+    outputs: [],
+    decode: decodeWith(IdentityChange),
+    key: identityRowKey,
+    store: postgresStateStore<IdentityRow, IdentityChange>({
+      sql: createSql(config, 4),
+      worker: name,
+      loadStates: loadIdentityRows,
+      writeChanges: writeIdentityRows,
+      dropRows: async (tx) => void (await tx`truncate warehouse.identities`),
+    }),
+    fold: keepLargestGroup,
+    partitionConcurrency: 4,
   };
 }

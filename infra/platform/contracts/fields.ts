@@ -123,6 +123,16 @@ const time = (latestMs: () => number) =>
 /** An event's time: from 1970 to now + the allowed clock skew. */
 export const Timestamp = time(latestAdmissibleMs);
 
+/** A calendar day, YYYY-MM-DD, that exists (2026-02-31 does not). */
+export const Day = v.pipe(
+  v.string("expected a day string"),
+  v.regex(/^\d{4}-\d{2}-\d{2}$/, "expected a day as YYYY-MM-DD"),
+  v.check((day) => {
+    const date = new Date(`${day}T00:00:00Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(day);
+  }, "is not a real day"),
+);
+
 /** A time a query filters on (a range end may lie in the future). */
 export const QueryTime = time(() => Infinity);
 
