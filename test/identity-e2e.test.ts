@@ -8,6 +8,15 @@ import { identityWorker } from "../workers/identities/worker.ts";
 import { personsWorker, profileWorker } from "../workers/profiles/worker.ts";
 import { rebuild } from "../workers/rebuild.ts";
 import { type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
+import {
+  canonicalOf,
+  type Expected,
+  expectedGroups,
+  expectedProfiles,
+  type Id,
+  refs,
+  type Sent,
+} from "./fixtures/identity-expected.ts";
 import { eventually, skipToEnd, tailTopic, testConfig, unique } from "./helpers.ts";
 
 /**
@@ -28,10 +37,6 @@ const run = unique("ids");
 const partners = [`${run}-pa`, `${run}-pb`];
 const keys: Record<string, string> = {};
 const workers: RunningWorker[] = [];
-
-type Id = { type: "user_id" | "anonymous_id" | "email_hash" | "device_id"; value: string };
-type Sent = Record<string, unknown> & { partner_id: string; type: string };
-const TYPE_ORDER = ["user_id", "email_hash", "device_id", "anonymous_id"];
 
 let seq = 0;
 const at = (minute: number) => new Date(Date.parse("2026-11-20T08:00:00.000Z") + minute * 60_000).toISOString();
@@ -105,81 +110,6 @@ function phaseOne(): Sent[] {
   return events;
 }
 
-/** Connected components of the identify events' identifiers, per partner, by union-find. */
-function expectedGroups(events: Sent[]): Map<string, Map<string, Id[]>> {
-  const byPartner = new Map<string, Map<string, Id[]>>();
-  for (const partner of partners) {
-    const parent = new Map<string, string>();
-    const ids = new Map<string, Id>();
-    const find = (x: string): string => {
-      while (parent.get(x) !== x) x = parent.get(x)!;
-      return x;
-    };
-    for (const e of events.filter((e) => e.partner_id === partner && e.type === "identify")) {
-      const linked = TYPE_ORDER.filter((t) => typeof e[t] === "string").map((t) => ({ type: t, value: e[t] }) as Id);
-      for (const id of linked) {
-        const ref = `${id.type}:${id.value}`;
-        ids.set(ref, id);
-        if (!parent.has(ref)) parent.set(ref, ref);
-      }
-      for (const id of linked.slice(1))
-        parent.set(find(`${id.type}:${id.value}`), find(`${linked[0]!.type}:${linked[0]!.value}`));
-    }
-    const groups = new Map<string, Id[]>();
-    for (const ref of ids.keys()) groups.set(find(ref), [...(groups.get(find(ref)) ?? []), ids.get(ref)!]);
-    const memberOf = new Map<string, Id[]>();
-    for (const group of groups.values()) for (const id of group) memberOf.set(`${id.type}:${id.value}`, group);
-    byPartner.set(partner, memberOf);
-  }
-  return byPartner;
-}
-
-type Expected = {
-  identifiers: string[];
-  events_total: number;
-  total_purchases: number;
-  first_seen: string;
-  last_visit: string;
-  sessions: number;
-};
-
-/** Each person's profile fields, from the events sent: those keyed by any of its identifiers, each event once. */
-function expectedProfiles(events: Sent[], groups: Map<string, Map<string, Id[]>>): Map<string, Expected> {
-  const byPerson = new Map<string, { ids: Id[]; events: Map<string, Sent> }>();
-  for (const e of events) {
-    const key: Id = e.user_id
-      ? { type: "user_id", value: e.user_id as string }
-      : { type: "anonymous_id", value: e.anonymous_id as string };
-    const group = groups.get(e.partner_id)!.get(`${key.type}:${key.value}`) ?? [key];
-    const person = `${e.partner_id} ${refs(group).join(",")}`;
-    const entry = byPerson.get(person) ?? { ids: group, events: new Map() };
-    entry.events.set(e.event_id as string, e);
-    byPerson.set(person, entry);
-  }
-  return new Map(
-    [...byPerson].map(([person, { ids, events: mine }]) => {
-      const list = [...mine.values()];
-      const times = list.map((e) => e.occurred_at as string).sort();
-      return [
-        person,
-        {
-          identifiers: refs(ids),
-          events_total: list.length,
-          total_purchases: list.reduce((sum, e) => sum + (e.type === "purchase" ? (e.cart_amount as number) : 0), 0),
-          first_seen: times[0]!,
-          last_visit: times[times.length - 1]!,
-          sessions: new Set(list.flatMap((e) => (e.session_id ? [e.session_id] : []))).size,
-        },
-      ];
-    }),
-  );
-}
-
-/** The person's canonical id by SPEC §2.7's rule: the user_id, else the first identifier by type, then value. */
-const canonicalOf = (group: Id[]) =>
-  [...group].sort((a, b) => TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type) || (a.value < b.value ? -1 : 1))[0];
-const refs = (ids: Id[]) => ids.map((id) => `${id.type}:${id.value}`).sort();
-
 const request = (path: string, partner: string, init: RequestInit = {}) =>
   app.request(path, {
     ...init,
@@ -236,7 +166,7 @@ afterAll(async () => {
 
 describe("identity graph, end to end", () => {
   const sent = phaseOne();
-  const expected = expectedGroups(sent);
+  const expected = expectedGroups(sent, partners);
   const profiles = expectedProfiles(sent, expected);
 
   test("every identifier's group read through the API equals union-find's component over the identify events", async () => {
