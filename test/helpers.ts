@@ -226,6 +226,22 @@ export async function produceWithKills(
   return { worker: victim.process, planned, ...victim.report };
 }
 
+/** Records of `topics` a worker's group has not committed yet. */
+export async function groupLag(config: Config, worker: string, topics: readonly string[]): Promise<number> {
+  return withAdmin(config, async (admin) => {
+    let lag = 0;
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [offsets] = await admin.fetchOffsets({ groupId: groupIdOf(config, worker), topics: [topic] });
+      for (const end of ends) {
+        const at = Number(offsets!.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+        lag += Math.max(0, Number(end.high) - Math.max(at, Number(end.low)));
+      }
+    }
+    return lag;
+  });
+}
+
 /** Poll until `check` returns a value; fail with `what` after the deadline. */
 export async function eventually<T>(
   what: string,

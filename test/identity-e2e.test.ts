@@ -3,7 +3,10 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
+import { clickstreamKey } from "../infra/platform/contracts/clickstream.ts";
+import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
+import { clickstreamGenerator } from "../infra/tools/datagen/clickstream.ts";
 import { identityWorker } from "../workers/identities/worker.ts";
 import { personsWorker, profileWorker } from "../workers/profiles/worker.ts";
 import { rebuild } from "../workers/rebuild.ts";
@@ -17,7 +20,7 @@ import {
   refs,
   type Sent,
 } from "./fixtures/identity-expected.ts";
-import { eventually, skipToEnd, tailTopic, testConfig, unique } from "./helpers.ts";
+import { eventually, groupLag, skipToEnd, tailTopic, testConfig, unique } from "./helpers.ts";
 
 /**
  * Clickstream events with identify events among them, posted through the
@@ -291,6 +294,71 @@ describe("identity graph, end to end", () => {
       await dlq.stop();
     }
   }, 90_000);
+
+  test("after a datagen run, the groups equal union-find's over the identify events not refused, and each refusal breaks a limit", async () => {
+    const dlq = await tailTopic(config, deadLetterTopic(TOPIC.identityLinks));
+    const generator = clickstreamGenerator({ users: 400, partners: 2, seed: 18, runId: `${run}-dg` });
+    const generated = Array.from({ length: 30_000 }, () => generator.next());
+    const producer = await createProducer(config);
+    try {
+      for (let i = 0; i < generated.length; i += 5000)
+        await producer.send(
+          generated
+            .slice(i, i + 5000)
+            .map((value) => ({ topic: TOPIC.clickstream, key: clickstreamKey(value), value })),
+        );
+      const [profiles, graph] = pipeline();
+      await eventually(
+        "the profile and identity workers to catch up",
+        async () =>
+          (await groupLag(config, profiles.name, profiles.inputs)) === 0 &&
+          (await groupLag(config, graph.name, graph.inputs)) === 0,
+        120_000,
+      );
+      const linking = generated.filter((e) => e.type === "identify") as Sent[];
+      const refusals = new Map(
+        dlq.records.map((r) => [(JSON.parse(r.value) as { event_id: string }).event_id, r.headers["dlq.reason"]!]),
+      );
+      const accepted = linking.filter((e) => !refusals.has(e.event_id as string));
+      const dgPartners = [...new Set(generated.map((e) => e.partner_id))];
+      const groups = expectedGroups(accepted, dgPartners);
+      const cases = [...groups].flatMap(([partner, memberOf]) =>
+        [...memberOf].map(([ref, group]) => ({ partner, ref, group })),
+      );
+      expect(linking.length).toBeGreaterThan(500);
+      expect(refusals.size).toBeGreaterThan(0);
+      expect(cases.length).toBeGreaterThan(1000);
+      for (const p of dgPartners) keys[p] ??= (await createApiKey(drizzle(deps.sql), p)).key;
+      let differing = 0;
+      for (const { partner, ref, group } of cases) {
+        const id = { type: ref.slice(0, ref.indexOf(":")), value: ref.slice(ref.indexOf(":") + 1) } as Id;
+        const answer = await identities(partner, id);
+        if (typeof answer === "number" || refs(answer.identifiers).join(",") !== refs(group).join(",")) differing++;
+      }
+      // A refused link joins groups (as they ended) holding two user_ids: a shared device's second user.
+      for (const [eventId, reason] of refusals) {
+        const link = linking.find((e) => e.event_id === eventId)!;
+        expect(reason).toStartWith("identity limit: linking would give one person 2 user_id (limit 1)");
+        expect(String(link.device_id)).toContain("-shared-device-");
+        const memberOf = groups.get(link.partner_id)!;
+        const users = new Set(
+          (["user_id", "email_hash", "device_id", "anonymous_id"] as const)
+            .filter((t) => typeof link[t] === "string")
+            .flatMap((t) => memberOf.get(`${t}:${link[t]}`) ?? [{ type: t, value: link[t] as string }])
+            .filter((m) => m.type === "user_id")
+            .map((m) => m.value),
+        );
+        expect(users.size).toBeGreaterThan(1);
+      }
+      console.log(
+        `identity e2e: datagen run of ${generated.length} events, ${linking.length} identify, ${refusals.size} refused (shared devices), ${cases.length} identifiers in ${new Set(cases.map((c) => c.group)).size} groups: ${differing} differing from union-find's`,
+      );
+      expect(differing).toBe(0);
+    } finally {
+      await producer.disconnect();
+      await dlq.stop();
+    }
+  }, 300_000);
 
   test("a rebuild of the graph, the profiles and the persons from the topics gives the same groups and profiles", async () => {
     const before = new Map<string, unknown>();

@@ -11,6 +11,8 @@ export function benchEvents(
     partners: 1,
     seed: options.seed ?? 7,
     runId: options.runId,
+    // The figures look users up by user_id: every event carries one.
+    identities: false,
   });
   return Array.from({ length: count }, () => {
     const { user_agent, version, page_type, partner_name, ...event } = generator.next();

@@ -6,9 +6,35 @@ import { random } from "./random.ts";
  * pool of users where a few come back often (repeat users), sessions that
  * walk a funnel (land, browse categories, search, add to cart, sometimes
  * remove or wishlist, sometimes buy). Deterministic for a given seed.
+ *
+ * With `identities` (SPEC §2.7), some sessions start anonymous on one of
+ * the user's two devices (its cookie as anonymous_id) and log in midway
+ * with an identify event linking the cookie, the device and sometimes a
+ * hashed email to the user; a few happen on shared devices (a family
+ * computer), whose second user's login breaks the one-user_id limit.
  */
 
-export type ClickstreamOptions = { users: number; partners: number; seed: number; runId: string };
+export type ClickstreamOptions = {
+  users: number;
+  partners: number;
+  seed: number;
+  runId: string;
+  /** Anonymous sessions, logins, second devices and shared devices (default true). */
+  identities?: boolean;
+};
+
+/** Who a session's events say they are: a logged-in user, or a device's cookie until (maybe) a login. */
+type SessionIdentity = {
+  loggedIn: boolean;
+  anonymousId?: string;
+  deviceId?: string;
+  /** The step whose event is the identify (login); none: the session stays anonymous. */
+  loginAt?: number;
+  sharesEmail?: boolean;
+};
+
+/** Of the sessions, how many start anonymous; of those, how many log in, and how many are on a shared device. */
+export const IDENTITY_MIX = { anonymous: 0.3, login: 0.6, shared: 0.05, sharedDevices: 5, email: 0.3 } as const;
 
 const COUNTRIES = ["DE", "FR", "US", "GB", "ES", "IT", "NL", "PL", "SE", "BR"];
 const LANGUAGES: Record<string, string> = {
@@ -44,7 +70,15 @@ const AGENTS = [
 ];
 const REFERRERS = ["https://www.google.com/", "https://www.instagram.com/", "https://newsletter.example.com/", null];
 
-type Session = { user: number; id: string; step: number; length: number; category: string; carted: number };
+type Session = {
+  user: number;
+  id: string;
+  step: number;
+  length: number;
+  category: string;
+  carted: number;
+  identity: SessionIdentity;
+};
 
 export function clickstreamGenerator(options: ClickstreamOptions) {
   const rand = random(options.seed);
@@ -58,7 +92,6 @@ export function clickstreamGenerator(options: ClickstreamOptions) {
   const userAttributes = (user: number) => {
     const country = COUNTRIES[user % COUNTRIES.length]!;
     return {
-      user_id: `${options.runId}-user-${user}`,
       partner_id: `${options.runId}-partner-${user % options.partners}`,
       partner_name: `Partner ${user % options.partners}`,
       country,
@@ -66,6 +99,48 @@ export function clickstreamGenerator(options: ClickstreamOptions) {
       user_agent: AGENTS[user % AGENTS.length]!,
     };
   };
+
+  const userId = (user: number) => `${options.runId}-user-${user}`;
+  const emailHash = (user: number) =>
+    new Bun.CryptoHasher("sha256").update(`${userId(user)}@example.com`).digest("hex");
+
+  function sessionIdentity(user: number, length: number): SessionIdentity {
+    if (options.identities === false || rand() >= IDENTITY_MIX.anonymous) return { loggedIn: true };
+    const deviceId =
+      rand() < IDENTITY_MIX.shared
+        ? `${options.runId}-shared-device-${Math.floor(rand() * IDENTITY_MIX.sharedDevices)}`
+        : `${options.runId}-device-${user}-${Math.floor(rand() * 2)}`;
+    return {
+      loggedIn: false,
+      anonymousId: `${deviceId}-cookie`,
+      deviceId,
+      loginAt: rand() < IDENTITY_MIX.login ? 1 + Math.floor(rand() * (length - 1)) : undefined,
+      sharesEmail: rand() < IDENTITY_MIX.email,
+    };
+  }
+
+  /** The session's identifiers for its next event, and whether that event is its login. */
+  function identifiersFor(session: Session) {
+    const { identity } = session;
+    if (!identity.loggedIn && identity.loginAt === session.step) {
+      identity.loggedIn = true;
+      return {
+        login: true,
+        ids: {
+          user_id: userId(session.user),
+          anonymous_id: identity.anonymousId,
+          device_id: identity.deviceId,
+          ...(identity.sharesEmail && { email_hash: emailHash(session.user) }),
+        },
+      };
+    }
+    return identity.loggedIn
+      ? {
+          login: false,
+          ids: { user_id: userId(session.user), ...(identity.anonymousId && { anonymous_id: identity.anonymousId }) },
+        }
+      : { login: false, ids: { anonymous_id: identity.anonymousId } };
+  }
 
   function nextType(session: Session): EventType {
     if (session.step === 0) return "session_start";
@@ -86,18 +161,22 @@ export function clickstreamGenerator(options: ClickstreamOptions) {
     next(now = Date.now()): ClickstreamEvent {
       // Keep ~50 sessions open at once, interleaved like real traffic.
       if (open.length < 50 || rand() < 0.02) {
+        const user = pickUser();
+        const length = 3 + Math.floor(rand() * 12);
         open.push({
-          user: pickUser(),
+          user,
           id: `${options.runId}-s${sessions++}`,
           step: 0,
-          length: 3 + Math.floor(rand() * 12),
+          length,
           category: pick(CATEGORIES),
           carted: 0,
+          identity: sessionIdentity(user, length),
         });
       }
       const index = Math.floor(rand() * open.length);
       const session = open[index]!;
-      const type = nextType(session);
+      const { login, ids } = identifiersFor(session);
+      const type = login ? "identify" : nextType(session);
       if (type === "add_to_cart") session.carted++;
       if (type === "purchase" || type === "remove_from_cart") session.carted--;
       if (rand() < 0.25) session.category = pick(CATEGORIES);
@@ -108,6 +187,7 @@ export function clickstreamGenerator(options: ClickstreamOptions) {
       return {
         event_id: `${options.runId}-e${sequence++}`,
         type,
+        ...ids,
         ...attributes,
         session_id: session.id,
         occurred_at: new Date(now).toISOString(),
