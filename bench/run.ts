@@ -16,6 +16,7 @@ import { attributionScenarios } from "./scenarios/attribution.ts";
 import { clientScenario } from "./scenarios/client.ts";
 import { exportScenario } from "./scenarios/export.ts";
 import { freshnessScenario } from "./scenarios/freshness.ts";
+import { identityScenario } from "./scenarios/identity.ts";
 import { ingestScenario } from "./scenarios/ingest.ts";
 import { instancesScenario } from "./scenarios/instances.ts";
 import { lookupScenario } from "./scenarios/lookup.ts";
@@ -24,7 +25,7 @@ import { userInfoScenarios } from "./scenarios/userinfo.ts";
 import { welcomeScenarios } from "./scenarios/welcome.ts";
 
 /**
- * `bun run bench [client] [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [personalization] [instances] [--quick] [--profile]`: SPEC §6 figures,
+ * `bun run bench [client] [ingest] [freshness] [lookup] [users] [updates] [rebuild] [attribution] [welcome] [export] [personalization] [instances] [identity] [--quick] [--profile]`: SPEC §6 figures,
  * each beside its baseline measured in the same run, printed as a table and
  * written to bench/results/<time>.json, with a chart beside it (<time>.svg).
  * Every load runs as its own process; each scenario is a file of
@@ -88,6 +89,7 @@ try {
   if (wanted("export")) await exportScenario(bench);
   if (wanted("personalization")) await personalizationScenarios(bench);
   if (wanted("instances")) await instancesScenario(bench);
+  if (wanted("identity")) await identityScenario(bench);
 } finally {
   await Promise.all(children.map((c) => c.stop()));
 }
