@@ -57,7 +57,8 @@ try {
       console.log(line.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
     if (rows.length === 0) console.log("(no clickstream rows in that range)");
   }
-  const range = from === to && from ? from : `${from ?? rows[0]?.day ?? "start"}..${to ?? rows.at(-1)?.day ?? "end"}`;
+  const [first, last] = [from ?? rows[0]?.day ?? "-", to ?? rows.at(-1)?.day ?? "-"];
+  const range = first === last ? first : `${first}..${last}`;
   const chart = values.chart ?? runtimePath("reports", `daily-${range.replace("..", "_")}.svg`);
   mkdirSync(dirname(chart), { recursive: true });
   await Bun.write(
