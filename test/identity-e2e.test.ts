@@ -354,6 +354,37 @@ describe("identity graph, end to end", () => {
         `identity e2e: datagen run of ${generated.length} events, ${linking.length} identify, ${refusals.size} refused (shared devices), ${cases.length} identifiers in ${new Set(cases.map((c) => c.group)).size} groups: ${differing} differing from union-find's`,
       );
       expect(differing).toBe(0);
+
+      // Each person's profile, read by its canonical id, sums its identifiers' events.
+      const persons = expectedProfiles(generated as Sent[], groups);
+      let profilesDiffering = 0;
+      for (const [person, want] of persons) {
+        const partner = person.slice(0, person.indexOf(" "));
+        const group = want.identifiers.map((ref) => {
+          const at = ref.indexOf(":");
+          return { type: ref.slice(0, at), value: ref.slice(at + 1) } as Id;
+        });
+        const answer = await eventually(
+          `${person}'s profile`,
+          async () => {
+            const got = await profile(partner, canonicalOf(group)!);
+            return typeof got !== "number" && got.events_total === want.events_total ? got : undefined;
+          },
+          30_000,
+        ).catch(() => undefined);
+        const same =
+          answer !== undefined &&
+          Math.abs(answer.total_purchases - want.total_purchases) < 1e-6 &&
+          answer.first_seen === want.first_seen &&
+          answer.last_visit === want.last_visit &&
+          refs(answer.identifiers).join(",") === want.identifiers.join(",");
+        if (!same) profilesDiffering++;
+      }
+      console.log(
+        `identity e2e: datagen run: ${persons.size} people's profiles (events, purchases, first and last visit, identifiers): ${profilesDiffering} differing from the sums over their identifiers' events`,
+      );
+      expect(persons.size).toBeGreaterThan(300);
+      expect(profilesDiffering).toBe(0);
     } finally {
       await producer.disconnect();
       await dlq.stop();

@@ -18,7 +18,11 @@ export async function readStoredAnswer(
   const answer = stored && readStoredResponse(stored);
   if (answer) return answer;
   const document = await fromState();
-  if (document === null) return null;
+  return document === null ? null : renderAnswer(document);
+}
+
+/** A document rendered as a lookup sends it: its JSON and the ETag of those bytes. */
+export function renderAnswer(document: unknown): StoredAnswer {
   const body = JSON.stringify(document);
   return { etag: etagOf(body), body: Buffer.from(body) };
 }

@@ -7,7 +7,6 @@ import type { RedisClient } from "../../infra/platform/redis-keys.ts";
 import { identitiesOf, identityNodeKey } from "../../workers/identities/view.ts";
 import {
   isProfileIdType,
-  type ProfileIdType,
   type ProfileState,
   personResponseKey,
   profileAnswer,
@@ -18,7 +17,7 @@ import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
 import { validIds, validQuery } from "../http/params.ts";
 import { searchPage, searchQuery } from "../http/search.ts";
-import { readStoredAnswer, sendStored } from "../http/stored-answers.ts";
+import { readStoredAnswer, renderAnswer, sendStored } from "../http/stored-answers.ts";
 
 const SORTABLE = ["last_visit", "first_seen", "total_purchases", "events_total", "sessions"] as const;
 
@@ -37,26 +36,31 @@ export const IdentityLookup = v.object({
 type Views = { redis: RedisClient; partitions: number };
 
 /**
- * The profile a lookup by any identifier answers: its person's, once it is
- * linked (and the person has a profile: a link may come before the merged
- * profile is written), else its own. The identifier's node and its own
- * answer are read together: most identifiers stand alone, one round trip.
+ * The profile a lookup by any identifier answers: its own while it stands
+ * alone (most do: one read of its stored answer), else its person's (it
+ * has no stored answer once linked: its node names the person), else its
+ * own rendered from its state (linked before the person's profile was
+ * written, or folded before answers were stored).
  */
 async function lookUpProfile({ redis, partitions }: Views, partnerId: string, identifier: Identifier) {
   const at = { partitions };
-  const own = isProfileIdType(identifier.type)
-    ? readStoredAnswer(redis, profileResponseKey(partnerId, identifier.value, at, identifier.type), async () => {
-        const state = await redis.get(profileKey(partnerId, identifier.value, at, identifier.type as ProfileIdType));
-        return state === null ? null : profileAnswer(JSON.parse(state) as ProfileState);
-      })
-    : Promise.resolve(null);
-  const [node, ownAnswer] = await Promise.all([redis.get(identityNodeKey(partnerId, identifier, at)), own]);
+  const { type, value } = identifier;
+  const profileType = isProfileIdType(type) ? type : undefined;
+  if (profileType) {
+    const own = await readStoredAnswer(redis, profileResponseKey(partnerId, value, at, profileType), async () => null);
+    if (own) return own;
+  }
+  const [node, state] = await Promise.all([
+    redis.get(identityNodeKey(partnerId, identifier, at)),
+    profileType ? redis.get(profileKey(partnerId, value, at, profileType)) : null,
+  ]);
   if (node !== null) {
     const { canonical } = JSON.parse(node) as IdentityNode;
     const person = await readStoredAnswer(redis, personResponseKey(partnerId, canonical, at), async () => null);
     if (person) return person;
   }
-  return ownAnswer;
+  const own = state === null ? null : profileAnswer(JSON.parse(state) as ProfileState);
+  return own === null ? null : renderAnswer(own);
 }
 
 /** The only query parameters search understands; anything else is a 400, never passed through. */

@@ -69,8 +69,13 @@ export const profileAnswer = (state: ProfileState): ProfileAnswer | null =>
   state.profile === null
     ? null
     : { ...state.profile, identifiers: state.person?.members ?? [profileIdentifier(state.profile)] };
-/** What search holds of it: nothing once it is linked, as its person's document stands for it. */
-export const profileSearchDocument = (state: ProfileState): ProfileAnswer | null =>
+/**
+ * What is stored ready to send and indexed for search for an identifier:
+ * its profile while it stands alone; nothing once it is linked, as its
+ * person's answer stands for it (a lookup of a linked identifier misses
+ * here and reads its node, then its person's).
+ */
+export const standaloneAnswer = (state: ProfileState): ProfileAnswer | null =>
   state.person === undefined ? profileAnswer(state) : null;
 /** Where the worker stores that answer ready to send (infra/platform/stored-response.ts). */
 export const profileResponseKey = (

@@ -17,10 +17,9 @@ import {
   type ProfileState,
   personId,
   personsIndex,
-  profileAnswer,
   profileId,
-  profileSearchDocument,
   profilesIndex,
+  standaloneAnswer,
 } from "./view.ts";
 
 /** Where the profile workers read and write; tests point them at their own topics. */
@@ -71,14 +70,14 @@ export function profileWorker(
       redis: createRedis(config),
       namespace: PROFILE_NAMESPACE,
       worker: name,
-      response: profileAnswer,
+      response: standaloneAnswer,
     }),
     sinks: [
       openSearchSink<ProfileState>({
         client: createOpenSearch(config),
         index: profilesIndex(config.INDEX_PREFIX),
         mappings: PROFILE_MAPPING,
-        document: profileSearchDocument,
+        document: standaloneAnswer,
       }),
     ],
     fold: (state, input) => (input.kind === "event" ? foldEvent(state, input.event) : foldChange(state, input.change)),
