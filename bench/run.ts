@@ -75,13 +75,17 @@ try {
   if (wanted("client")) await clientScenario(bench);
   if (wanted("ingest")) await ingestScenario(bench);
   if (wanted("freshness") || wanted("lookup")) {
-    children.push(spawnBun(["workers/main.ts", "profiles"], env));
+    const profiles = spawnBun(["workers/main.ts", "profiles"], env);
+    children.push(profiles);
     const foldRate = await bench.tools.waitCaughtUp("profile worker catching up");
     report.workerCatchUpEventsPerSecond = foldRate;
     if (foldRate > 0)
       rows.push({ figure: "profile worker catch-up events/s", value: foldRate.toFixed(0), baseline: "-", ratio: "-" });
     if (wanted("freshness")) await freshnessScenario(bench);
     if (wanted("lookup")) await lookupScenario(bench);
+    // Its group is the identity scenario's to move.
+    await profiles.stop();
+    children.splice(children.indexOf(profiles), 1);
   }
   if (wanted("users") || wanted("updates") || wanted("rebuild")) await userInfoScenarios(bench);
   if (wanted("attribution")) await attributionScenarios(bench);

@@ -15,7 +15,7 @@ import {
 } from "../../workers/profiles/view.ts";
 import { type AuthEnv, requireScope } from "../http/auth.ts";
 import { problem } from "../http/errors.ts";
-import { validIds, validQuery } from "../http/params.ts";
+import { validIdentifier, validQuery } from "../http/params.ts";
 import { searchPage, searchQuery } from "../http/search.ts";
 import { readStoredAnswer, renderAnswer, sendStored } from "../http/stored-answers.ts";
 
@@ -28,7 +28,7 @@ const numberParam = v.pipe(
   Amount,
 );
 
-/** Which identifier the path's id is (SPEC §2.7); a user_id unless said. */
+/** Which identifier the path's id is (SPEC §2.7); a user_id unless said. What the API document shows; validIdentifier checks it. */
 export const IdentityLookup = v.object({
   id_type: v.optional(v.picklist(IDENTIFIER_TYPES, `expected one of ${IDENTIFIER_TYPES.join(", ")}`), "user_id"),
 });
@@ -116,37 +116,25 @@ export function profileRoutes(deps: {
   partitions: number;
 }): Hono<AuthEnv> {
   return new Hono<AuthEnv>()
-    .get(
-      "/v1/profiles/:userId",
-      requireScope("profiles:read"),
-      validIds("userId"),
-      validQuery(IdentityLookup),
-      async (c) => {
-        const identifier = { type: c.req.valid("query").id_type, value: c.req.valid("param").userId };
-        const stored = await lookUpProfile(deps, c.var.partnerId, identifier);
-        if (!stored) return problem(c, 404, "not_found", `no profile for this ${identifier.type}`);
-        return sendStored(c, stored);
-      },
-    )
-    .get(
-      "/v1/profiles/:userId/identities",
-      requireScope("profiles:read"),
-      validIds("userId"),
-      validQuery(IdentityLookup),
-      async (c) => {
-        const identifier = { type: c.req.valid("query").id_type, value: c.req.valid("param").userId };
-        const at = { partitions: deps.partitions };
-        const node = await deps.redis.get(identityNodeKey(c.var.partnerId, identifier, at));
-        if (node === null) {
-          // Never linked: a group of one, if the partner has seen it at all.
-          const seen =
-            isProfileIdType(identifier.type) &&
-            (await deps.redis.exists(profileKey(c.var.partnerId, identifier.value, at, identifier.type))) === 1;
-          if (!seen) return problem(c, 404, "not_found", `no identity for this ${identifier.type}`);
-        }
-        return c.json(identitiesOf(identifier, node === null ? undefined : (JSON.parse(node) as IdentityNode)));
-      },
-    )
+    .get("/v1/profiles/:userId", requireScope("profiles:read"), validIdentifier("userId"), async (c) => {
+      const identifier = c.req.valid("param");
+      const stored = await lookUpProfile(deps, c.var.partnerId, identifier);
+      if (!stored) return problem(c, 404, "not_found", `no profile for this ${identifier.type}`);
+      return sendStored(c, stored);
+    })
+    .get("/v1/profiles/:userId/identities", requireScope("profiles:read"), validIdentifier("userId"), async (c) => {
+      const identifier = c.req.valid("param");
+      const at = { partitions: deps.partitions };
+      const node = await deps.redis.get(identityNodeKey(c.var.partnerId, identifier, at));
+      if (node === null) {
+        // Never linked: a group of one, if the partner has seen it at all.
+        const seen =
+          isProfileIdType(identifier.type) &&
+          (await deps.redis.exists(profileKey(c.var.partnerId, identifier.value, at, identifier.type))) === 1;
+        if (!seen) return problem(c, 404, "not_found", `no identity for this ${identifier.type}`);
+      }
+      return c.json(identitiesOf(identifier, node === null ? undefined : (JSON.parse(node) as IdentityNode)));
+    })
     .get("/v1/search/profiles", requireScope("profiles:read"), validQuery(ProfileSearch), async (c) => {
       const search = c.req.valid("query");
       if (search.partner_id !== undefined && search.partner_id !== c.var.partnerId) {
