@@ -197,6 +197,20 @@ describe("warehouse export", () => {
     expect(third.tables[table]).toEqual({ loaded: 0, rejected: 0 });
   }, 120_000);
 
+  test("offsets committed for another log (past the topic's end: a reset broker) load the new log from its start", async () => {
+    const { topic, table } = await newTopic();
+    const produced = clicks(topic, 300);
+    await produce(produced);
+    // As a broker whose data was reset leaves them: offsets far past what the topic now holds.
+    for (const partition of [0, 1, 2])
+      await sql`
+        insert into warehouse.export_offsets (topic, partition, next_offset) values (${topic}, ${partition}, 1000000)
+        on conflict (topic, partition) do update set next_offset = excluded.next_offset`;
+    const summary = await runExport(config, { tables: [testClicksTable(topic, table)] });
+    expect(summary.tables[table]).toEqual({ loaded: 300, rejected: 0 });
+    await expectExactlyTheTopic(topic, table);
+  });
+
   test("partitions past WAREHOUSE_RETENTION_DAYS are dropped, recent ones kept", async () => {
     const { topic, table } = await newTopic(1);
     await produce(clicks(topic, 300, [0, 2, 10]));

@@ -8,7 +8,13 @@ const log = logger("export");
 
 export type Range = { table: WarehouseTable; partition: number; start: bigint; end: bigint };
 
-/** For each partition with something new: from the committed next offset (or the earliest kept) to today's end. */
+/**
+ * For each partition with something new: from the committed next offset (or
+ * the earliest kept) to today's end. A committed offset past the end is from
+ * another log (a broker whose data was reset, a topic made again): the
+ * partition is loaded from its earliest record, not skipped until the new
+ * log grows past the old offset.
+ */
 export async function plan(config: Config, sql: Sql, tables: readonly WarehouseTable[]): Promise<Range[]> {
   const admin = createKafka(config).admin();
   await admin.connect();
@@ -27,8 +33,18 @@ export async function plan(config: Config, sql: Sql, tables: readonly WarehouseT
             `${table.topic}[${p.partition}]: offsets ${stored} to ${low - 1n} left the topic (retention) before they were exported`,
           );
         }
-        const start = stored !== undefined && stored > low ? stored : low;
         const end = BigInt(p.high);
+        const newLog = stored !== undefined && stored > end;
+        if (newLog) {
+          log.warn(
+            `${table.topic}[${p.partition}]: the committed offset ${stored} is past the topic's end ${end}: a new log (a reset broker or a topic made again); loading it from its earliest offset ${low}`,
+          );
+          // The load's exactly-once check starts from the committed offset: it now starts from the new log's.
+          await sql`
+            update warehouse.export_offsets set next_offset = ${String(low)}, updated_at = now()
+            where topic = ${table.topic} and partition = ${p.partition} and next_offset = ${String(stored)}`;
+        }
+        const start = stored !== undefined && stored > low && !newLog ? stored : low;
         ranges.push({ table, partition: p.partition, start, end: end > start ? end : start });
       }
     }
