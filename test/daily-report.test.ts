@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { createApp } from "../api/app.ts";
 import { createApiKey } from "../api/http/keys.ts";
 import { closeApiDependencies, connectApiDependencies } from "../api/server.ts";
+import type { DailyRow } from "../db/report.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
 import { runExport } from "../workers/export/export.ts";
 import { WAREHOUSE_TABLES } from "../workers/export/tables.ts";
@@ -96,15 +97,7 @@ afterAll(async () => {
   await closeApiDependencies(deps);
 });
 
-type Row = {
-  partner_id: string;
-  day: string;
-  sessions: number;
-  users: number;
-  new_users: number;
-  purchases: number;
-  revenue: number;
-};
+type Row = DailyRow;
 
 /** The report from the warehouse rows: each event id once, a linked identifier counted as its person. */
 async function expectedReport(partner: string): Promise<Row[]> {

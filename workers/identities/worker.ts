@@ -1,6 +1,7 @@
 import { createRedis, createSql } from "../../infra/platform/clients.ts";
 import type { Config } from "../../infra/platform/config.ts";
 import { IdentityChange, IdentityLink, type IdentityNode } from "../../infra/platform/contracts/identity.ts";
+import type { OutRecord } from "../../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../../infra/platform/topology.ts";
 import { decodeWith } from "../runtime/decode.ts";
 import { postgresStateStore } from "../runtime/stores/postgres-state.ts";
@@ -40,12 +41,16 @@ export function identityWorker(
     fold(state, link, _record, _times, read) {
       const linked = linkIdentifiers((id) => read(identityNodeId(link.partner_id, id)), link.identifiers, limits);
       if ("refused" in linked) return { state: state ?? null, refused: linked.refused };
-      const [own] = nodeIds(link);
-      const written = linked.nodes.map(({ identifier, node }) => ({
-        key: identityNodeId(link.partner_id, identifier),
-        state: node,
-      }));
-      const changes = linked.nodes.map(({ identifier, node }) => {
+      const own = identityNodeId(link.partner_id, link.identifiers[0]!);
+      const folded = {
+        state: state ?? null,
+        others: [] as { key: string; state: IdentityNode }[],
+        emit: [] as OutRecord[],
+      };
+      for (const { identifier, node } of linked.nodes) {
+        const key = identityNodeId(link.partner_id, identifier);
+        if (key === own) folded.state = node;
+        else folded.others.push({ key, state: node });
         const change: IdentityChange = {
           event_id: link.event_id,
           partner_id: link.partner_id,
@@ -53,13 +58,9 @@ export function identityWorker(
           canonical: node.canonical,
           members: node.members,
         };
-        return { topic: topics.changes, key: identifier.value, value: change };
-      });
-      return {
-        state: written.find((w) => w.key === own)?.state ?? state ?? null,
-        others: written.filter((w) => w.key !== own),
-        emit: changes,
-      };
+        folded.emit.push({ topic: topics.changes, key: identifier.value, value: change });
+      }
+      return folded;
     },
     // Every node of a partner lives in the partner's partition.
     partitionConcurrency: config.TOPIC_PARTITIONS,
