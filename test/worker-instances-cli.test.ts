@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { eventually, ROOT, runCommand } from "./helpers.ts";
 
 /**
@@ -53,6 +55,41 @@ describe("bun run workers --instances", () => {
     expect(await parent.exited).toBe(0);
     for (const pid of [restarted, pids[1]!]) expect(() => process.kill(pid, 0)).toThrow();
     expect(await Promise.all(ports.map(listener))).toEqual([undefined, undefined]);
+  }, 120_000);
+
+  test("an instance that dies of an uncaught error (exit 1) is started again, not taken for a final exit", async () => {
+    const marker = `${tmpdir()}/crash-once-${process.pid}-${Date.now()}`;
+    const parent = Bun.spawn([process.execPath, "workers/main.ts", "profiles", "--instances", "2"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        WORKER_STATUS_PORT: String(port + 2),
+        WORKER_SESSION_TIMEOUT_MS: "6000",
+        BUN_OPTIONS: `--preload ${ROOT}/test/fixtures/crash-once.ts`,
+        CRASH_ONCE_MARKER: marker,
+      },
+      stdout: "inherit",
+      stderr: "pipe",
+    });
+    spawned.push(parent);
+    const log = new Response(parent.stderr).text();
+    const crashed = await eventually("the first instance to crash", async () =>
+      existsSync(marker) ? Number(readFileSync(marker, "utf8")) : undefined,
+    );
+    const restarted = await eventually("the crashed instance to serve its status again", async () => {
+      const pid = await listener(port + 2);
+      return pid !== undefined && pid !== crashed ? pid : undefined;
+    });
+    expect(Object.keys((await status(port + 2)).workers)).toEqual(["profiles"]);
+    expect(await listener(port + 3)).toBeNumber();
+    expect(parent.exitCode).toBeNull();
+
+    parent.kill("SIGTERM");
+    expect(await parent.exited).toBe(0);
+    expect(() => process.kill(restarted, 0)).toThrow();
+    const stderr = await log;
+    expect(stderr).toContain("instance 1 ended (exit 1)");
+    expect(stderr).not.toContain("stopping all instances");
   }, 120_000);
 
   test("a bad instance count or worker name stops with a message saying which", async () => {

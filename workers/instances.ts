@@ -1,11 +1,12 @@
 import type { Subprocess } from "bun";
 import type { Config } from "../infra/platform/config.ts";
+import { EXIT_HALTED, EXIT_SETTINGS } from "./exits.ts";
 
 /** After a crash, how long before the instance is started again (what a supervisor would wait). */
 const RESTART_AFTER_MS = 1000;
 
-/** Exit codes that a restart cannot fix: a setting is wrong (2), or every fold stopped itself (1: its log is not its view's). */
-const FINAL_EXITS = new Set([1, 2]);
+/** Exit codes that a restart cannot fix; an uncaught error (1) or a signal is restarted. */
+const FINAL_EXITS = new Set([EXIT_SETTINGS, EXIT_HALTED]);
 
 /**
  * `bun run workers NAMES --instances N`: N processes of the same workers,
@@ -13,9 +14,10 @@ const FINAL_EXITS = new Set([1, 2]);
  * (from 1) is client `<KAFKA_CLIENT_ID>-<i>` and serves its status on
  * WORKER_STATUS_PORT + i - 1 (none when 0). SIGTERM or SIGINT stops them all
  * (each finishes its batch and commits); an instance that crashes is started
- * again after a second, its partitions going to the others meanwhile; one
- * that exits with a setting error (2) or with every fold halted (1) stops
- * them all with that code, as a restart would end the same way.
+ * again after a second, its partitions going to the others meanwhile (an
+ * uncaught error included); one that exits with a setting error or with
+ * every fold halted stops them all with that code, as a restart would end
+ * the same way.
  */
 export function runInstances(config: Config, names: readonly string[], instances: number): void {
   const main = new URL("./main.ts", import.meta.url).pathname;

@@ -1,6 +1,7 @@
 import { type Config, configOrExit } from "../infra/platform/config.ts";
 import { WORKERS, type WorkerName } from "../infra/platform/topology.ts";
 import { describeMermaid, describeText } from "./describe.ts";
+import { EXIT_HALTED, EXIT_SETTINGS } from "./exits.ts";
 import { runInstances } from "./instances.ts";
 import { WORKER_ENTRIES } from "./registry.ts";
 import { type Running, type RunningWorker, runWorker, stopOnSignals } from "./runtime/runner.ts";
@@ -9,7 +10,7 @@ import { publishStatus, startStatus } from "./runtime/status.ts";
 /**
  * Start the named workers (all when none are named) in this process. With
  * `exitWhenHalted`, once every fold in it has stopped itself (its log is not
- * its view's), the process exits 1, so a supervisor sees it; the log said
+ * its view's), the process exits EXIT_HALTED (3), so a supervisor sees it; the log said
  * why. (`bun run start` keeps serving the API and the status instead.)
  */
 export async function startWorkers(
@@ -35,7 +36,8 @@ export async function startWorkers(
         });
   const folds: RunningWorker[] = [];
   const onHalt = () => {
-    if (exitWhenHalted && folds.every((w) => w.stats.state === "stopped")) setTimeout(() => process.exit(1), 2000);
+    if (exitWhenHalted && folds.every((w) => w.stats.state === "stopped"))
+      setTimeout(() => process.exit(EXIT_HALTED), 2000);
   };
   return Promise.all(
     selected.map(async (name) => {
@@ -56,7 +58,7 @@ if (import.meta.main && process.argv.includes("--describe")) {
   const unknown = names.filter((name) => !(name in WORKERS));
   if (unknown.length > 0) {
     console.error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ")}`);
-    process.exit(2);
+    process.exit(EXIT_SETTINGS);
   }
   if (instances > 1) {
     runInstances(config, names, instances);
@@ -72,7 +74,7 @@ function parseWorkerArgs(args: string[]): { names: string[]; instances: number }
   const instances = Number(args[at + 1]);
   if (!Number.isInteger(instances) || instances < 1 || instances > 64) {
     console.error(`--instances: expected a whole number from 1 to 64, got ${args[at + 1] ?? "nothing"}`);
-    process.exit(2);
+    process.exit(EXIT_SETTINGS);
   }
   return { names: args.filter((_, i) => i !== at && i !== at + 1), instances };
 }
@@ -88,7 +90,7 @@ async function runHere(config: Config, names: string[]) {
   process.on("SIGINT", early);
   const running = await startWorkers(config, names, { exitWhenHalted: true }).catch((error: Error) => {
     console.error(error.message);
-    process.exit(2);
+    process.exit(EXIT_SETTINGS);
   });
   process.off("SIGTERM", early);
   process.off("SIGINT", early);

@@ -2,6 +2,7 @@ import { createRedis } from "../../infra/platform/clients.ts";
 import type { Config } from "../../infra/platform/config.ts";
 import { metricsResponse } from "../../infra/platform/metrics.ts";
 import { type RedisClient, workerStatusKey } from "../../infra/platform/redis-keys.ts";
+import { EXIT_SETTINGS } from "../exits.ts";
 import type { Running } from "./runner.ts";
 
 /**
@@ -81,6 +82,6 @@ export async function startStatus(running: readonly Running[], config: Config): 
       `WORKER_STATUS_HOST:WORKER_STATUS_PORT ${config.WORKER_STATUS_HOST}:${config.WORKER_STATUS_PORT}: cannot listen (${(error as Error).message}); set another port, or 0 for none`,
     );
     await Promise.all(running.map((r) => r.stop()));
-    process.exit(2);
+    process.exit(EXIT_SETTINGS);
   }
 }
