@@ -3,7 +3,7 @@ import { createSql } from "../infra/platform/clients.ts";
 import { loadConfig } from "../infra/platform/config.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../infra/platform/topology.ts";
-import { commerceGenerator, RECORDS_PER_SESSION } from "../infra/tools/datagen/commerce.ts";
+import { commerceGenerator, RECORDS_PER_SESSION, SESSION_WARMUP_MS } from "../infra/tools/datagen/commerce.ts";
 import { runProbes } from "./probes.ts";
 
 /**
@@ -27,14 +27,21 @@ const sql = createSql(config, 4);
 const producer = await createProducer(config);
 const run = `al${Date.now().toString(36)}`;
 const rate = Number(values.rate);
+// Sessions emit over many minutes: a funnel started now would send a
+// fraction of `rate` for the whole run. It starts in the past instead, and
+// what it made before now is dropped unsent, so the run meets it near its
+// steady rate (the achieved rate is reported beside the one asked).
+const warmedFrom = Date.now() - SESSION_WARMUP_MS;
 const background = commerceGenerator({
   users: 50_000,
   products: 2000,
   seed: 9,
   runId: run,
-  start: Date.now(),
+  start: warmedFrom,
   sessionsPerSecond: rate / RECORDS_PER_SESSION,
 });
+for (let time = warmedFrom; time < Date.now(); time += 10_000) background.advanceTo(time);
+background.advanceTo(Date.now());
 let backgroundSent = 0;
 
 const attributed = async (checkoutId: string) =>
