@@ -159,7 +159,7 @@ describe("a record a sink refuses goes to the DLQ with the sink's reason; the pa
       properties: { ...PROFILE_MAPPING.properties, country: { type: "integer" } },
     };
     await search.indices.create({ index, body: { mappings } as never });
-    cleanups.push(() => search.indices.delete({ index }).finally(() => search.close()));
+    cleanups.push(() => search.indices.delete({ index, ignore_unavailable: true }).finally(() => search.close()));
     running.push(
       await runWorker(
         profileWorker(
