@@ -29,17 +29,18 @@ async function statusOf(port: number, worker: string) {
 const stageTimesOf = async (port: number, worker: string) => (await statusOf(port, worker)).stages;
 
 /**
- * Wait for a worker's first folded chunk (its status counts records); returns
- * how many records that covered. For a worker with a trailing sink, whose
- * consumer offsets wait for search, this is when its store starts moving.
+ * Wait until a worker's status counts at least `atLeast` records folded
+ * (counted once its store committed them); returns the count. With 1: its
+ * first folded chunk, which for a worker with a trailing sink, whose consumer
+ * offsets wait for search, is when its store starts moving.
  */
-export async function firstFold(port: number, worker: string): Promise<number> {
+export async function foldedRecords(port: number, worker: string, atLeast = 1): Promise<number> {
   for (;;) {
     const records = await statusOf(port, worker).then(
       (s) => s.records,
       () => 0,
     );
-    if (records > 0) return records;
+    if (records >= atLeast) return records;
     await Bun.sleep(20);
   }
 }
