@@ -1,6 +1,6 @@
 import type { Subprocess } from "bun";
 import type { Config } from "../infra/platform/config.ts";
-import { EXIT_HALTED, EXIT_SETTINGS } from "./exits.ts";
+import { EXIT_HALTED, EXIT_SETTINGS } from "./runtime/exits.ts";
 
 /** After a crash, how long before the instance is started again (what a supervisor would wait). */
 const RESTART_AFTER_MS = 1000;

@@ -1,9 +1,9 @@
 import { type Config, configOrExit } from "../infra/platform/config.ts";
 import { WORKERS, type WorkerName } from "../infra/platform/topology.ts";
 import { describeMermaid, describeText } from "./describe.ts";
-import { EXIT_HALTED, EXIT_SETTINGS } from "./exits.ts";
 import { runInstances } from "./instances.ts";
 import { WORKER_ENTRIES } from "./registry.ts";
+import { EXIT_HALTED, EXIT_SETTINGS } from "./runtime/exits.ts";
 import { type Running, type RunningWorker, runWorker, stopOnSignals } from "./runtime/runner.ts";
 import { publishStatus, startStatus } from "./runtime/status.ts";
 

@@ -2,7 +2,7 @@ import { createRedis } from "../../infra/platform/clients.ts";
 import type { Config } from "../../infra/platform/config.ts";
 import { metricsResponse } from "../../infra/platform/metrics.ts";
 import { type RedisClient, workerStatusKey } from "../../infra/platform/redis-keys.ts";
-import { EXIT_SETTINGS } from "../exits.ts";
+import { EXIT_SETTINGS } from "./exits.ts";
 import type { Running } from "./runner.ts";
 
 /**
