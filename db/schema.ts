@@ -180,13 +180,19 @@ export const apiKeys = pgTable("api_keys", {
  */
 export const warehouse = pgSchema("warehouse");
 
-/** The next offset to load per topic-partition, committed with the rows it covers. */
+/**
+ * The next offset to load per topic-partition, committed with the rows it
+ * covers, and the topic incarnation (cluster id / topic id) it counts in:
+ * an offset of another incarnation (a reset broker, a topic made again)
+ * means nothing in this one. Null: committed before incarnations were kept.
+ */
 export const exportOffsets = warehouse.table(
   "export_offsets",
   {
     topic: text("topic").notNull(),
     partition: integer("partition").notNull(),
     nextOffset: bigint("next_offset", { mode: "bigint" }).notNull(),
+    incarnation: text("incarnation"),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.topic, t.partition] })],

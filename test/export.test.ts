@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createSql } from "../infra/platform/clients.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
+import { topicIncarnations } from "../infra/platform/kafka/incarnation.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { deadLetterTopic, TOPIC } from "../infra/platform/topology.ts";
 import { COPY_FORMAT, csvField, csvLine } from "../workers/export/csv.ts";
@@ -210,6 +211,39 @@ describe("warehouse export", () => {
     expect(summary.tables[table]).toEqual({ loaded: 300, rejected: 0 });
     await expectExactlyTheTopic(topic, table);
   });
+
+  test("a topic made again that has already grown past the old offsets: its new log is loaded from its start", async () => {
+    const { topic, table } = await newTopic();
+    await produce(clicks(topic, 90));
+    const first = await runExport(config, { tables: [testClicksTable(topic, table)] });
+    expect(first.tables[table]).toEqual({ loaded: 90, rejected: 0 });
+    const [before] = (await topicIncarnations(config, [topic])).values();
+
+    await deleteTopics(config, [topic]);
+    const admin = createKafka(config).admin();
+    await admin.connect();
+    await eventually("the topic to be gone", async () => !(await admin.listTopics()).includes(topic) || undefined);
+    await admin.disconnect();
+    await createTestTopic(config, topic);
+    const [after] = (await topicIncarnations(config, [topic])).values();
+    expect(after).not.toBe(before);
+    // The same keys, so each partition's new log ends past where the old one was committed.
+    const again = clicks(topic, 300).map((r) => ({
+      ...r,
+      value: { ...(r.value as object), click_id: `again-${r.key}` },
+    }));
+    await produce(again);
+
+    const second = await runExport(config, { tables: [testClicksTable(topic, table)] });
+    expect(second.tables[table]).toEqual({ loaded: 300, rejected: 0 });
+    const [rows] = await sql.unsafe(
+      `select count(*) filter (where click_id like 'again-%')::int as again, count(*)::int as all from warehouse."${table}"`,
+    );
+    expect({ ...rows }).toEqual({ again: 300, all: 390 });
+    const offsets = await sql`select incarnation from warehouse.export_offsets where topic = ${topic}`;
+    expect(offsets.length).toBe(3);
+    for (const { incarnation } of offsets) expect(incarnation).toBe(after);
+  }, 60_000);
 
   test("partitions past WAREHOUSE_RETENTION_DAYS are dropped, recent ones kept", async () => {
     const { topic, table } = await newTopic(1);

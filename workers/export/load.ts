@@ -30,8 +30,12 @@ export async function loadChunk(
   // Made (and committed) before the rows: an empty partition left by a crash is harmless.
   for (const day of new Set(rows.flatMap((r) => (r.day ? [r.day] : [])))) await partitions.ensure(table.table, day);
   return sql.begin(async (tx) => {
-    const [stored] = await tx<{ next_offset: string }[]>`
-      select next_offset from warehouse.export_offsets where topic = ${table.topic} and partition = ${partition} for update`;
+    const [stored] = await tx<{ next_offset: string; incarnation: string | null }[]>`
+      select next_offset, incarnation from warehouse.export_offsets where topic = ${table.topic} and partition = ${partition} for update`;
+    if (stored?.incarnation != null && stored.incarnation !== range.incarnation)
+      throw new Error(
+        `${table.topic}[${partition}]: its committed offset is now of ${stored.incarnation}, not the ${range.incarnation} this run planned for; run the export again`,
+      );
     const from = stored ? BigInt(stored.next_offset) : -1n;
     const fresh = rows.filter((r) => BigInt(r.message.offset) >= from);
     if (fresh.length === 0) return { loaded: 0, rejected: 0 };
@@ -47,8 +51,10 @@ export async function loadChunk(
       await tx`insert into ${tx(`warehouse`)}.${tx(`${table.table}_rejects`)} ${tx(rejects)} on conflict do nothing`;
     const next = String(BigInt(fresh[fresh.length - 1]!.message.offset) + 1n);
     await tx`
-      insert into warehouse.export_offsets (topic, partition, next_offset, updated_at) values (${table.topic}, ${partition}, ${next}, now())
-      on conflict (topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`;
+      insert into warehouse.export_offsets (topic, partition, next_offset, incarnation, updated_at)
+      values (${table.topic}, ${partition}, ${next}, ${range.incarnation}, now())
+      on conflict (topic, partition) do update
+      set next_offset = excluded.next_offset, incarnation = excluded.incarnation, updated_at = now()`;
     return { loaded: loadable.length - refused.length, rejected: rejects.length };
   });
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "warehouse"."export_offsets" ADD COLUMN "incarnation" text;
