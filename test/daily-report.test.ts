@@ -97,10 +97,8 @@ afterAll(async () => {
   await closeApiDependencies(deps);
 });
 
-type Row = DailyRow;
-
 /** The report from the warehouse rows: each event id once, a linked identifier counted as its person. */
-async function expectedReport(partner: string): Promise<Row[]> {
+async function expectedReport(partner: string): Promise<DailyRow[]> {
   const rows = await deps.sql<
     {
       event_id: string;
@@ -184,7 +182,7 @@ describe("the daily report", () => {
     const want = await expectedReport(partners[0]!);
     const get = (query: string) =>
       app.request(`/v1/reports/daily${query}`, { headers: { authorization: `Bearer ${keys[partners[0]!]}` } });
-    const all = (await (await get("")).json()) as { partner_id: string; days: Omit<Row, "partner_id">[] };
+    const all = (await (await get("")).json()) as { partner_id: string; days: Omit<DailyRow, "partner_id">[] };
     expect(all).toEqual({ partner_id: partners[0]!, days: want.map(({ partner_id: _, ...row }) => row) });
     const today = (await (await get(`?day=${want[1]!.day}`)).json()) as { days: unknown[] };
     expect(today.days).toHaveLength(1);

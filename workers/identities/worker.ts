@@ -30,18 +30,20 @@ export function identityWorker(
 ): Worker<IdentityLink, IdentityNode> {
   const limits: IdentityLimits = config.IDENTITY_LIMITS;
   const nodeIds = (link: IdentityLink) => link.identifiers.map((id) => identityNodeId(link.partner_id, id));
+  // A link's state is its first identifier's node; the others are related keys.
+  const ownNodeId = (link: IdentityLink) => identityNodeId(link.partner_id, link.identifiers[0]!);
   return {
     name,
     inputs: [topics.links],
     outputs: [topics.changes],
     decode: decodeWith(IdentityLink),
-    key: (link) => nodeIds(link)[0]!,
+    key: ownNodeId,
     related: (link) => nodeIds(link).slice(1),
     store: redisStateStore<IdentityNode>({ redis: createRedis(config), namespace: IDENTITY_NAMESPACE, worker: name }),
     fold(state, link, _record, _times, read) {
       const linked = linkIdentifiers((id) => read(identityNodeId(link.partner_id, id)), link.identifiers, limits);
       if ("refused" in linked) return { state: state ?? null, refused: linked.refused };
-      const own = identityNodeId(link.partner_id, link.identifiers[0]!);
+      const own = ownNodeId(link);
       const folded = {
         state: state ?? null,
         others: [] as { key: string; state: IdentityNode }[],
