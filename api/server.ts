@@ -56,10 +56,18 @@ export async function startApi(config: Config): Promise<RunningApi> {
 /** `bun run api`: API_PROCESSES processes on one port, this one and its children, stopped together. */
 if (import.meta.main) {
   const config = configOrExit();
-  const children = process.argv.includes("--child")
+  const isChild = process.argv.includes("--child");
+  // A child outliving its parent (even one killed by SIGKILL) would go on
+  // serving the port unsupervised, beside the ones a restart starts: the
+  // parent's end of the IPC channel closing stops it.
+  if (isChild) process.on("disconnect", () => process.exit(1));
+  const children = isChild
     ? []
     : Array.from({ length: config.API_PROCESSES - 1 }, () =>
-        Bun.spawn([process.execPath, import.meta.path, "--child"], { stdio: ["ignore", "inherit", "inherit"] }),
+        Bun.spawn([process.execPath, import.meta.path, "--child"], {
+          stdio: ["ignore", "inherit", "inherit"],
+          ipc() {},
+        }),
       );
   let stopping = false;
   for (const child of children)

@@ -4,7 +4,8 @@ import { eventually, ROOT } from "./helpers.ts";
 /**
  * `bun run api` with API_PROCESSES=3: three processes listen on one port
  * (SO_REUSEPORT), on HOST; they stop together, and one dying stops the rest
- * (for a supervisor to restart them), never leaving a smaller API running.
+ * (for a supervisor to restart them), never leaving a smaller API running,
+ * and a parent gone even by SIGKILL leaves no child serving the port.
  */
 const port = 19_900 + Math.floor(Math.random() * 90);
 const spawned: ReturnType<typeof Bun.spawn>[] = [];
@@ -50,6 +51,20 @@ describe("API_PROCESSES", () => {
     parent.kill("SIGTERM");
     expect(await parent.exited).toBe(0);
     await eventually("every API process gone", async () => pids.every((pid) => !alive(pid)));
+  }, 60_000);
+
+  test("the parent killed with SIGKILL takes its children with it (none goes on serving the port alone)", async () => {
+    const parent = startApiProcesses();
+    const pids = await eventually("three listeners on the port", async () => {
+      const found = await listeners();
+      return found.length === 3 ? found : undefined;
+    });
+    const children = pids.filter((pid) => pid !== parent.pid);
+    expect(children).toHaveLength(2);
+    parent.kill("SIGKILL");
+    await parent.exited;
+    await eventually("both children gone", async () => children.every((pid) => !alive(pid)), 10_000);
+    expect(await listeners()).toEqual([]);
   }, 60_000);
 
   test("one process killed stops the others, with exit code 1", async () => {
