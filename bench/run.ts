@@ -29,7 +29,7 @@ import { welcomeScenarios } from "./scenarios/welcome.ts";
  * each beside its baseline measured in the same run, printed as a table and
  * written to bench/results/<time>.json, with a chart beside it (<time>.svg).
  * Every load runs as its own process; each scenario is a file of
- * bench/scenarios. With --profile, worker processes write CPU profiles
+ * bench/scenarios. With --profile, worker and API processes write CPU profiles
  * (Markdown) to bench/results/profiles-<time>/.
  */
 
@@ -52,6 +52,7 @@ const sql = createSql(config, 1);
 const { key } = await createApiKey(drizzle(sql), partner, ["admin"]);
 await sql.end();
 
+const api = spawnBun(["api/server.ts"], env);
 const bench: Bench = {
   quick: args.includes("--quick"),
   wanted: (name) => chosen.length === 0 || chosen.includes(name),
@@ -59,9 +60,10 @@ const bench: Bench = {
   env,
   config,
   api: `http://127.0.0.1:${config.PORT}`,
+  apiPid: api.process.pid,
   partner,
   key,
-  children: [],
+  children: [api],
   rows: [],
   chart: [],
   report: {},
@@ -70,7 +72,6 @@ const bench: Bench = {
 const { wanted, children, rows, report } = bench;
 
 try {
-  children.push(spawnBun(["api/server.ts"], env));
   await waitHttp(`${bench.api}/healthz`);
   if (wanted("client")) await clientScenario(bench);
   if (wanted("ingest")) await ingestScenario(bench);

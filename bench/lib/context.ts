@@ -20,6 +20,8 @@ export type Bench = {
   env: Record<string, string>;
   config: Config;
   api: string;
+  /** The API's process, for its CPU. */
+  apiPid: number;
   partner: string;
   /** An admin key of `partner`. */
   key: string;

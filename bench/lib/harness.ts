@@ -31,16 +31,16 @@ export const benchConfig = (env: Record<string, string>) => loadConfig({ ...proc
 
 export type Child = { process: Subprocess; stop(): Promise<void> };
 
-/** Where worker processes write CPU profiles (`bun run bench --profile`), if they do. */
+/** Where worker and API processes write CPU profiles (`bun run bench --profile`), if they do. */
 let profileDir: string | undefined;
 export const profileWorkersTo = (dir: string) => {
   profileDir = dir;
 };
 
-/** A separate process (API, worker, load generator) with the bench env; workers under the CPU profiler with --profile. */
+/** A separate process (API, worker, load generator) with the bench env; workers and the API under the CPU profiler with --profile. */
 export function spawnBun(args: string[], env: Record<string, string>, output: "inherit" | "pipe" = "inherit"): Child {
   const profiled =
-    profileDir && args[0]?.startsWith("workers/")
+    profileDir && (args[0]?.startsWith("workers/") || args[0]?.startsWith("api/"))
       ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`]
       : [];
   const child = Bun.spawn([process.execPath, ...profiled, ...args], {

@@ -16,6 +16,13 @@ async function cpuSecondsOf(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds of a process and its children so far (an API with API_PROCESSES > 1 is a parent and its children). */
+export async function treeCpuSecondsOf(pid: number): Promise<number> {
+  const children = (await Bun.file(`/proc/${pid}/task/${pid}/children`).text()).split(" ").filter(Boolean).map(Number);
+  const all = await Promise.all([cpuSecondsOf(pid), ...children.map(treeCpuSecondsOf)]);
+  return all.reduce((a, b) => a + b, 0);
+}
+
 async function statusOf(port: number, worker: string) {
   const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
     workers: Record<string, { stages?: StageTimes; records?: number }>;

@@ -4,8 +4,21 @@ import { findJdk } from "../../infra/tools/stack/java.ts";
 import { kafkaJars } from "../../infra/tools/stack/kafka.ts";
 import type { Bench } from "../lib/context.ts";
 import { averageBytes, benchEvents } from "../lib/events.ts";
-import { runJson } from "../lib/harness.ts";
+import { runJson, spawnBun, waitHttp } from "../lib/harness.ts";
+import { freePort, treeCpuSecondsOf } from "../lib/stages.ts";
 import type { Summary } from "../lib/stats.ts";
+
+/** Until `count` processes listen on the port (the kernel spreads new connections between them). */
+async function listeners(port: number, count: number) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const out = await new Response(Bun.spawn(["ss", "-Hltnp", `sport = :${port}`]).stdout).text();
+    const found = new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => m[1])).size;
+    if (found >= count) return;
+    if (Date.now() > deadline) throw new Error(`${found} of ${count} API processes listen on port ${port} after 30 s`);
+    await Bun.sleep(100);
+  }
+}
 
 export async function ingestScenario(bench: Bench) {
   const { quick, config, env, api, partner, key, rows, report, base } = bench;
@@ -16,28 +29,45 @@ export async function ingestScenario(bench: Bench) {
   for (let i = 0; i < events.length; i += 100) batches.push(events.slice(i, i + 100));
   const file = join(tmpdir(), `cdp-bench-batches-${process.pid}.json`);
   await Bun.write(file, JSON.stringify(batches));
+  type IngestLoad = { eventsPerSecond: number; accepted: number; rejected: number; requestLatency: Summary };
+  /** The load against one API, with the CPU its processes used meanwhile (in cores: 1 is one core busy). */
+  const load = async (url: string, pid: number) => {
+    const cpuBefore = await treeCpuSecondsOf(pid);
+    const started = performance.now();
+    const result = await runJson<IngestLoad>(
+      [
+        "bench/ingest-load.ts",
+        "--url",
+        `${url}/v1/events`,
+        "--auth",
+        key,
+        "--batches",
+        file,
+        "--connections",
+        "16",
+        "--seconds",
+        String(seconds),
+      ],
+      env,
+    );
+    const cores = ((await treeCpuSecondsOf(pid)) - cpuBefore) / ((performance.now() - started) / 1000);
+    return { ...result, apiCores: cores };
+  };
   console.log(`ingest: POST /v1/events, batches of 100 events of ~${bytes} bytes, 16 connections, ${seconds}s`);
-  const result = await runJson<{
-    eventsPerSecond: number;
-    accepted: number;
-    rejected: number;
-    requestLatency: Summary;
-  }>(
-    [
-      "bench/ingest-load.ts",
-      "--url",
-      `${api}/v1/events`,
-      "--auth",
-      key,
-      "--batches",
-      file,
-      "--connections",
-      "16",
-      "--seconds",
-      String(seconds),
-    ],
-    env,
-  );
+  const result = await load(api, bench.apiPid);
+  // The same load against API_PROCESSES=2 on a port of its own: whether a second process finds a core to use here.
+  console.log(`ingest: the same load, API_PROCESSES=2`);
+  const port = freePort();
+  const twoProcesses = spawnBun(["api/server.ts"], { ...env, API_PROCESSES: "2", PORT: String(port) });
+  let twoResult: Awaited<ReturnType<typeof load>>;
+  try {
+    await waitHttp(`http://127.0.0.1:${port}/healthz`);
+    // Both processes listening before the load's connections open: any opened before would all stay on the first.
+    await listeners(port, 2);
+    twoResult = await load(`http://127.0.0.1:${port}`, twoProcesses.process.pid);
+  } finally {
+    await twoProcesses.stop();
+  }
 
   // Baseline: Kafka's own producer benchmark, same record size and acks, a topic like clickstream.events.
   const topic = "bench.producer-perf";
@@ -72,12 +102,21 @@ export async function ingestScenario(bench: Bench) {
   const summary = out.trim().split("\n").pop() ?? "";
   const perSecond = Number(summary.match(/([\d.]+) records\/sec/)?.[1] ?? NaN);
   const ratio = result.eventsPerSecond / perSecond;
-  rows.push({
-    figure: "ingest events/s (API, acks=all)",
-    value: result.eventsPerSecond.toFixed(0),
-    baseline: `${perSecond.toFixed(0)} (ProducerPerformance)`,
-    ratio: `${ratio.toFixed(2)}x`,
-  });
+  const cpu = (r: { apiCores: number }) => `API CPU ${(100 * r.apiCores).toFixed(0)}% of a core`;
+  rows.push(
+    {
+      figure: "ingest events/s (API, acks=all)",
+      value: `${result.eventsPerSecond.toFixed(0)} (${cpu(result)})`,
+      baseline: `${perSecond.toFixed(0)} (ProducerPerformance)`,
+      ratio: `${ratio.toFixed(2)}x`,
+    },
+    {
+      figure: "ingest events/s, API_PROCESSES=2",
+      value: `${twoResult.eventsPerSecond.toFixed(0)} (${cpu(twoResult)})`,
+      baseline: `${perSecond.toFixed(0)} (ProducerPerformance)`,
+      ratio: `${(twoResult.eventsPerSecond / perSecond).toFixed(2)}x`,
+    },
+  );
   bench.chart.push({
     figure: "ingest (API, acks=all)",
     rate: result.eventsPerSecond,
@@ -87,6 +126,7 @@ export async function ingestScenario(bench: Bench) {
   });
   report.ingest = {
     ...result,
+    twoProcesses: twoResult,
     recordBytes: bytes,
     baseline: { tool: "org.apache.kafka.tools.ProducerPerformance", recordsPerSecond: perSecond, summary },
     ratio,
