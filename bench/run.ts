@@ -11,7 +11,7 @@ import { stackUp } from "../infra/tools/stack/stack.ts";
 import { dropViews, keepGroupPositions } from "../infra/tools/views.ts";
 import { benchChart } from "./lib/chart.ts";
 import { type Bench, groupTools } from "./lib/context.ts";
-import { benchConfig, benchEnv, profileWorkersTo, ROOT, spawnBun, waitHttp } from "./lib/harness.ts";
+import { benchConfig, benchEnv, profileSystemTo, ROOT, spawnBun, waitHttp } from "./lib/harness.ts";
 import { attributionScenarios } from "./scenarios/attribution.ts";
 import { clientScenario } from "./scenarios/client.ts";
 import { exportScenario } from "./scenarios/export.ts";
@@ -29,7 +29,7 @@ import { welcomeScenarios } from "./scenarios/welcome.ts";
  * each beside its baseline measured in the same run, printed as a table and
  * written to bench/results/<time>.json, with a chart beside it (<time>.svg).
  * Every load runs as its own process; each scenario is a file of
- * bench/scenarios. With --profile, worker and API processes write CPU profiles
+ * bench/scenarios. With --profile, worker, API and export processes write CPU profiles
  * (Markdown) to bench/results/profiles-<time>/.
  */
 
@@ -37,7 +37,7 @@ const args = process.argv.slice(2);
 const chosen = args.filter((a) => !a.startsWith("--"));
 const base = configOrExit();
 const startedAt = new Date().toISOString().replaceAll(":", "-");
-if (args.includes("--profile")) profileWorkersTo(join(ROOT, "bench", "results", `profiles-${startedAt}`));
+if (args.includes("--profile")) profileSystemTo(join(ROOT, "bench", "results", `profiles-${startedAt}`));
 const env = benchEnv(base);
 const config = benchConfig(env);
 const partner = "bench-partner";

@@ -31,16 +31,18 @@ export const benchConfig = (env: Record<string, string>) => loadConfig({ ...proc
 
 export type Child = { process: Subprocess; stop(): Promise<void> };
 
-/** Where worker and API processes write CPU profiles (`bun run bench --profile`), if they do. */
+/** Where worker, API and export processes write CPU profiles (`bun run bench --profile`), if they do. */
 let profileDir: string | undefined;
-export const profileWorkersTo = (dir: string) => {
+/** The processes of the system under test (not the load generators): workers, the API and the export run. */
+const PROFILED = ["workers/", "api/", "bench/export-run.ts"];
+export const profileSystemTo = (dir: string) => {
   profileDir = dir;
 };
 
-/** A separate process (API, worker, load generator) with the bench env; workers and the API under the CPU profiler with --profile. */
+/** A separate process (API, worker, load generator) with the bench env; the system's own under the CPU profiler with --profile. */
 export function spawnBun(args: string[], env: Record<string, string>, output: "inherit" | "pipe" = "inherit"): Child {
   const profiled =
-    profileDir && (args[0]?.startsWith("workers/") || args[0]?.startsWith("api/"))
+    profileDir && PROFILED.some((entry) => args[0]?.startsWith(entry))
       ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`]
       : [];
   const child = Bun.spawn([process.execPath, ...profiled, ...args], {
