@@ -280,6 +280,32 @@ describe("cost and abuse", () => {
     }
   });
 
+  test("a key in use is looked up again before its cache time ends: after its first lookup no request waits for one", async () => {
+    const resolve = apiKeyResolver(db, { ttlMs: 2000, lookupEveryMs: 100 });
+    const partner = unique("in-use");
+    const { key } = await createApiKey(db, partner);
+    expect(await resolve(key)).toMatchObject({ partnerId: partner });
+    // Over two and a half cache times. An answer from the cache settles within a few microtask turns; one
+    // that waits for a query cannot, as the query's answer comes from the socket.
+    const until = Date.now() + 5000;
+    let calls = 0;
+    let waited = 0;
+    while (Date.now() < until) {
+      let answered = false;
+      const call = resolve(key).then((grant) => {
+        answered = true;
+        return grant;
+      });
+      for (let turn = 0; turn < 5; turn++) await null;
+      calls++;
+      if (!answered) waited++;
+      expect(await call).toMatchObject({ partnerId: partner });
+      await Bun.sleep(5);
+    }
+    expect(calls).toBeGreaterThan(100);
+    expect(waited).toBe(0);
+  });
+
   test("a wrong method gets 405 with Allow; an unknown path 404", async () => {
     const key = keys[A]!;
     const del = await call(key, "/v1/events", { method: "DELETE" });

@@ -66,7 +66,10 @@ export type ResolverOptions = {
  * request and guessing keys cannot load it: a malformed key is refused
  * without a lookup, answers (unknown ones too) are cached for `ttlMs`, and
  * keys not in the cache are looked up in one query at most every
- * `lookupEveryMs`, however many arrive meanwhile.
+ * `lookupEveryMs`, however many arrive meanwhile. A key used in the last
+ * tenth of its cache time is looked up again in the background, so a key
+ * in use never makes its requests wait (its requests had stalled ~100 ms
+ * every `ttlMs`); a key asked for while its lookup runs waits for that one.
  */
 export function apiKeyResolver(
   db: Db,
@@ -74,6 +77,9 @@ export function apiKeyResolver(
 ) {
   const cache = new Map<string, { grant: ApiKeyGrant | undefined; expires: number }>();
   const waiting = new Map<string, PromiseWithResolvers<ApiKeyGrant | undefined>>();
+  /** The keys of the query running now. */
+  const inFlight = new Map<string, PromiseWithResolvers<ApiKeyGrant | undefined>>();
+  const refreshAheadMs = ttlMs / 10;
   let lastLookup = 0;
   // biome-ignore lint/correctness/noUnusedVariables: read by `??=` in schedule(), so one lookup is pending at a time
   let scheduled: Timer | undefined;
@@ -87,7 +93,10 @@ export function apiKeyResolver(
     scheduled = undefined;
     lastLookup = Date.now();
     const batch = [...waiting].slice(0, 1000);
-    for (const [hash] of batch) waiting.delete(hash);
+    for (const [hash, answer] of batch) {
+      waiting.delete(hash);
+      inFlight.set(hash, answer);
+    }
     try {
       const rows = await db
         .select({ id: apiKeys.id, hash: apiKeys.keyHash, partnerId: apiKeys.partnerId, scopes: apiKeys.scopes })
@@ -111,6 +120,7 @@ export function apiKeyResolver(
     } catch (error) {
       for (const [, answer] of batch) answer.reject(error);
     }
+    for (const [hash] of batch) inFlight.delete(hash);
     if (waiting.size > 0) schedule();
   }
 
@@ -118,18 +128,30 @@ export function apiKeyResolver(
     scheduled ??= setTimeout(() => void lookUp(), Math.max(0, lastLookup + lookupEveryMs - Date.now()));
   }
 
+  /** The answer a key will get from a lookup: the running one's, or the next one's (undefined: too many keys wait). */
+  function lookupOf(hash: string) {
+    const pending = inFlight.get(hash) ?? waiting.get(hash);
+    if (pending) return pending;
+    if (waiting.size >= maxWaiting) return undefined;
+    const answer = Promise.withResolvers<ApiKeyGrant | undefined>();
+    // A refresh ahead has no one waiting for it: its failure is no one's unhandled rejection.
+    answer.promise.catch(() => {});
+    waiting.set(hash, answer);
+    schedule();
+    return answer;
+  }
+
   return async (key: string): Promise<Resolved> => {
     if (!KEY_FORMAT.test(key)) return "unknown";
     const hash = sha256(key);
     const hit = cache.get(hash);
-    if (hit && hit.expires > Date.now()) return hit.grant ?? "unknown";
-    let answer = waiting.get(hash);
-    if (!answer) {
-      if (waiting.size >= maxWaiting) return "busy";
-      answer = Promise.withResolvers();
-      waiting.set(hash, answer);
-      schedule();
+    const now = Date.now();
+    if (hit && hit.expires > now) {
+      if (hit.expires - now < refreshAheadMs) lookupOf(hash);
+      return hit.grant ?? "unknown";
     }
+    const answer = lookupOf(hash);
+    if (!answer) return "busy";
     return (await answer.promise) ?? "unknown";
   };
 }
