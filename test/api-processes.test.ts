@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { listeningPids } from "../infra/tools/stack/net.ts";
 import { eventually, ROOT } from "./helpers.ts";
 
 /**
@@ -24,11 +25,7 @@ function startApiProcesses() {
   return parent;
 }
 
-/** The pids holding a listening socket on the port. */
-async function listeners(): Promise<number[]> {
-  const out = await new Response(Bun.spawn(["ss", "-Hltnp", `sport = :${port}`]).stdout).text();
-  return [...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])).sort();
-}
+const listeners = () => listeningPids(port);
 
 const alive = (pid: number) => {
   try {

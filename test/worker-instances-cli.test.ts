@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { listeningPids } from "../infra/tools/stack/net.ts";
 import { eventually, ROOT, runCommand } from "./helpers.ts";
 
 /**
@@ -15,11 +16,7 @@ afterAll(() => {
 });
 
 /** The pid listening on a port, if any. */
-async function listener(on: number): Promise<number | undefined> {
-  const out = await new Response(Bun.spawn(["ss", "-Hltnp", `sport = :${on}`]).stdout).text();
-  const pid = out.match(/pid=(\d+)/)?.[1];
-  return pid === undefined ? undefined : Number(pid);
-}
+const listener = async (on: number): Promise<number | undefined> => (await listeningPids(on))[0];
 
 const status = async (on: number) =>
   (await fetch(`http://127.0.0.1:${on}/status`).then((r) => r.json())) as { workers: Record<string, unknown> };

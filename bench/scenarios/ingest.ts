@@ -2,6 +2,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findJdk } from "../../infra/tools/stack/java.ts";
 import { kafkaJars } from "../../infra/tools/stack/kafka.ts";
+import { listeningPids } from "../../infra/tools/stack/net.ts";
 import type { Bench } from "../lib/context.ts";
 import { averageBytes, benchEvents } from "../lib/events.ts";
 import { runJson, spawnBun, waitHttp } from "../lib/harness.ts";
@@ -12,8 +13,7 @@ import type { Summary } from "../lib/stats.ts";
 async function listeners(port: number, count: number) {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const out = await new Response(Bun.spawn(["ss", "-Hltnp", `sport = :${port}`]).stdout).text();
-    const found = new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => m[1])).size;
+    const found = (await listeningPids(port)).length;
     if (found >= count) return;
     if (Date.now() > deadline) throw new Error(`${found} of ${count} API processes listen on port ${port} after 30 s`);
     await Bun.sleep(100);

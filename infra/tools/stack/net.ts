@@ -14,6 +14,12 @@ export function isListening(port: number, host = "127.0.0.1", timeoutMs = 500): 
   });
 }
 
+/** The pids of the processes with a listening TCP socket on the port (`ss`, Linux), sorted; several share one with SO_REUSEPORT. */
+export async function listeningPids(port: number): Promise<number[]> {
+  const out = await new Response(Bun.spawn(["ss", "-Hltnp", `sport = :${port}`]).stdout).text();
+  return [...new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))].sort((a, b) => a - b);
+}
+
 /** Poll `probe` until it returns a value or the deadline passes. */
 export async function waitFor<T>(
   what: string,
