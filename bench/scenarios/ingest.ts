@@ -2,23 +2,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findJdk } from "../../infra/tools/stack/java.ts";
 import { kafkaJars } from "../../infra/tools/stack/kafka.ts";
-import { listeningPids } from "../../infra/tools/stack/net.ts";
+import { listeningPids, waitFor } from "../../infra/tools/stack/net.ts";
 import type { Bench } from "../lib/context.ts";
 import { averageBytes, benchEvents } from "../lib/events.ts";
-import { runJson, spawnBun, waitHttp } from "../lib/harness.ts";
+import { runJson, spawnBun } from "../lib/harness.ts";
 import { freePort, treeCpuSecondsOf } from "../lib/stages.ts";
 import type { Summary } from "../lib/stats.ts";
-
-/** Until `count` processes listen on the port (the kernel spreads new connections between them). */
-async function listeners(port: number, count: number) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const found = (await listeningPids(port)).length;
-    if (found >= count) return;
-    if (Date.now() > deadline) throw new Error(`${found} of ${count} API processes listen on port ${port} after 30 s`);
-    await Bun.sleep(100);
-  }
-}
 
 export async function ingestScenario(bench: Bench) {
   const { quick, config, env, api, partner, key, rows, report, base } = bench;
@@ -61,9 +50,13 @@ export async function ingestScenario(bench: Bench) {
   const twoProcesses = spawnBun(["api/server.ts"], { ...env, API_PROCESSES: "2", PORT: String(port) });
   let twoResult: Awaited<ReturnType<typeof load>>;
   try {
-    await waitHttp(`http://127.0.0.1:${port}/healthz`);
-    // Both processes listening before the load's connections open: any opened before would all stay on the first.
-    await listeners(port, 2);
+    // Both processes listening (each listens once connected to its stores) before the load's connections
+    // open: any opened before would all stay on the first.
+    await waitFor(
+      `two API processes listening on port ${port}`,
+      async () => ((await listeningPids(port)).length >= 2 ? true : undefined),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     twoResult = await load(`http://127.0.0.1:${port}`, twoProcesses.process.pid);
   } finally {
     await twoProcesses.stop();
