@@ -130,6 +130,13 @@ describe("bun run tail, topics, groups", () => {
     );
     expect(reset.reduce((n, o) => n + o.lag, 0)).toBe(topic!.records);
   });
+
+  test("a command that talks to Kafka writes no runtime warning (kafkajs' negative timer delay was one)", async () => {
+    const out = await runCommand([process.execPath, "infra/tools/inspect/topics.ts", TOPIC.clickstream, "--json"]);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toHaveLength(1);
+    expect(out.stderr).not.toContain("Warning");
+  });
 });
 
 describe("bun run dlq", () => {

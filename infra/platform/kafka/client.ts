@@ -1,6 +1,7 @@
 import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
 import type { Config } from "../config.ts";
 import { logger } from "../log.ts";
+import "./request-queue.ts";
 
 const log = logger("kafka");
 
