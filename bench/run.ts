@@ -8,7 +8,7 @@ import { createSql } from "../infra/platform/clients.ts";
 import { configOrExit } from "../infra/platform/config.ts";
 import { ensureDatabase } from "../infra/tools/stack/postgres.ts";
 import { stackUp } from "../infra/tools/stack/stack.ts";
-import { dropViews, keepGroupPositions } from "../infra/tools/views.ts";
+import { dropViews, groupsInUse, keepGroupPositions } from "../infra/tools/views.ts";
 import { benchChart } from "./lib/chart.ts";
 import { type Bench, groupTools } from "./lib/context.ts";
 import { benchConfig, benchEnv, profileSystemTo, ROOT, spawnBun, waitHttp } from "./lib/harness.ts";
@@ -45,6 +45,13 @@ const partner = "bench-partner";
 await stackUp(base, () => {});
 await ensureDatabase(config.DATABASE_URL);
 await migrateDatabase(config.DATABASE_URL);
+const inUse = await groupsInUse(config);
+if (inUse.length > 0) {
+  console.error(
+    `bench: ${inUse.join(", ")} ${inUse.length === 1 ? "has" : "have"} members: another bench run (or workers started with the bench's settings) is using the bench's topics and views. Let it finish or stop it, then run again (a member of a run that died leaves within WORKER_SESSION_TIMEOUT_MS).`,
+  );
+  process.exit(1);
+}
 await dropViews(config);
 // The bench's groups go on from where they were, with empty views (not restored from the topics' history).
 await keepGroupPositions(config);

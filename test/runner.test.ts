@@ -6,6 +6,7 @@ import { createKafka } from "../infra/platform/kafka/client.ts";
 import { createProducer, type OutRecord } from "../infra/platform/kafka/producer.ts";
 import { offsetsKey, type RedisClient } from "../infra/platform/redis-keys.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
+import { groupsInUse } from "../infra/tools/views.ts";
 import { groupIdOf, type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
 import type { Change } from "../workers/runtime/worker.ts";
 import { countWorker, type Tally, tallies } from "./fixtures/count-worker.ts";
@@ -100,6 +101,23 @@ describe("worker runner", () => {
     expect(lastSeen).toEqual(expected);
     expect(flushes.flat().length).toBeLessThan(600);
     redis.disconnect();
+  });
+
+  test("a worker's group is in use while it runs and not after it stopped (what the bench refuses to start beside)", async () => {
+    const topic = await newTopic("test.runner-in-use", 1);
+    const group = unique("test-in-use");
+    const redis = createRedis(config);
+    const running = await runWorker(countWorker({ name: group, topic, redis }), config);
+    const groupId = groupIdOf(config, group);
+    try {
+      await eventually("the worker's group to have its member", async () =>
+        (await groupsInUse(config)).includes(groupId) ? true : undefined,
+      );
+    } finally {
+      await running.stop();
+      redis.disconnect();
+    }
+    expect(await groupsInUse(config)).not.toContain(groupId);
   });
 
   test("a store commit that never answers fails its chunk after WORKER_FLUSH_TIMEOUT_MS; the chunk is read again and counted once", async () => {

@@ -1,6 +1,6 @@
 import { createOpenSearch, createRedis, createSql } from "../platform/clients.ts";
 import type { Config } from "../platform/config.ts";
-import { createKafka } from "../platform/kafka/client.ts";
+import { createKafka, withAdmin } from "../platform/kafka/client.ts";
 import { primariesOf } from "../platform/redis-keys.ts";
 
 /**
@@ -55,3 +55,18 @@ export async function keepGroupPositions(config: Config): Promise<void> {
     await admin.disconnect();
   }
 }
+
+/**
+ * The environment's consumer groups that have members now: another run of
+ * it (a bench, or workers started with its settings) is reading its topics
+ * and writing the views `dropViews` would empty under it.
+ */
+export const groupsInUse = (config: Config): Promise<string[]> =>
+  withAdmin(config, async (admin) => {
+    const ours = (await admin.listGroups()).groups
+      .map((g) => g.groupId)
+      .filter((id) => id.startsWith(config.CONSUMER_GROUP_PREFIX));
+    if (ours.length === 0) return [];
+    const { groups } = await admin.describeGroups(ours);
+    return groups.filter((g) => g.members.length > 0).map((g) => g.groupId);
+  });
