@@ -1,7 +1,14 @@
-import { Producer as KafkaProducer, type MessageToProduce } from "@platformatic/kafka";
+import {
+  type API,
+  type Callback,
+  Producer as KafkaProducer,
+  kGetApi,
+  type MessageToProduce,
+} from "@platformatic/kafka";
 import type { Config } from "../config.ts";
 import { produceDuration, recordsProduced } from "../metrics.ts";
 import { javaPartitioner } from "./partitioner.ts";
+import { produceApi } from "./produce-request.ts";
 
 /** A record to write. `value` is JSON-encoded unless it is already bytes; null is a tombstone. */
 export type OutRecord = {
@@ -19,10 +26,11 @@ export type Producer = {
   disconnect(): Promise<void>;
 };
 
-function encode(value: unknown): Buffer | null {
+/** Bytes as they are; anything else as JSON text, which the request encoder writes as UTF-8 in place. */
+function encode(value: unknown): Buffer | string | null {
   if (value === null || value === undefined) return null;
   if (Buffer.isBuffer(value)) return value;
-  return Buffer.from(JSON.stringify(value));
+  return JSON.stringify(value);
 }
 
 /**
@@ -33,7 +41,7 @@ function encode(value: unknown): Buffer | null {
  */
 const MAX_REQUEST_BYTES = 512 * 1024;
 
-type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+type Message = MessageToProduce<Buffer, Buffer | string, Buffer, Buffer>;
 type Encoded = { message: Message; bytes: number };
 type Waiting = { records: Encoded[]; resolve(): void; reject(error: unknown): void };
 
@@ -43,10 +51,10 @@ function encodeRecord(record: OutRecord): Encoded {
   const headers = record.headers
     ? new Map(Object.entries(record.headers).map(([name, text]) => [Buffer.from(name), Buffer.from(text)]))
     : undefined;
-  const bytes = (value?.length ?? 0) + (key?.length ?? 0) + 64;
+  const bytes = (value === null ? 0 : Buffer.byteLength(value)) + (key?.length ?? 0) + 64;
   return {
     // A null value is written as a null record value: a tombstone.
-    message: { topic: record.topic, key, value: value as Buffer, headers, partition: record.partition },
+    message: { topic: record.topic, key, value: value as Buffer | string, headers, partition: record.partition },
     bytes,
   };
 }
@@ -84,8 +92,30 @@ function slices(records: Encoded[]): Encoded[][] {
   return out;
 }
 
+/**
+ * The library's producer (idempotence, sequence numbers, retries, leaders)
+ * writing its Produce requests with the project's encoder: the library
+ * builds a record from a small buffer per field and joins them twice, the
+ * largest single cost of the API and the workers (produce-request.ts).
+ */
+class EncodingProducer extends KafkaProducer<Buffer, Buffer | string, Buffer, Buffer> {
+  override [kGetApi]<Arguments extends unknown[], Response>(
+    name: string,
+    callback: Callback<API<Arguments, Response>>,
+  ): void {
+    if (name !== "Produce") {
+      super[kGetApi](name, callback);
+      return;
+    }
+    super[kGetApi]<Arguments, Response>(name, (error, api) => {
+      if (error || !api) callback(error ?? new Error("no Produce API"), undefined as never);
+      else callback(null, produceApi(api.version) as unknown as API<Arguments, Response>);
+    });
+  }
+}
+
 export async function createProducer(config: Config): Promise<Producer> {
-  const producer = new KafkaProducer({
+  const producer = new EncodingProducer({
     clientId: config.KAFKA_CLIENT_ID,
     bootstrapBrokers: config.KAFKA_BROKERS,
     idempotent: true,
