@@ -8,12 +8,15 @@ import {
 import { CompressionTypes, Partitioners } from "kafkajs";
 import { loadConfig } from "../infra/platform/config.ts";
 import { createKafka } from "../infra/platform/kafka/client.ts";
+import { createProducer } from "../infra/platform/kafka/producer.ts";
 
 /**
  * One Kafka client in its own process, for the client comparison scenario:
  * `produce` writes `records` records of `bytes` bytes (keys of 100,000 users)
  * in requests of `batch` records, one request in flight, acks=all,
  * idempotent, the Java partitioner (as the project's producer does);
+ * `--client project` is the project's producer itself (@platformatic/kafka
+ * with the project's Produce request encoder, infra/platform/kafka/producer.ts);
  * `consume` reads them back with a fresh consumer group from the earliest
  * offset, fetching alike, doing nothing with them. Prints records/s as the last line (JSON).
  * With `--check-partitions`, the consumer also counts how many records sit
@@ -32,7 +35,7 @@ const { values, positionals } = parseArgs({
   },
 });
 const config = loadConfig();
-const client = values.client as "kafkajs" | "platformatic";
+const client = values.client as "kafkajs" | "platformatic" | "project";
 const topic = values.topic as string;
 const records = Number(values.records);
 const batch = Number(values.batch);
@@ -56,6 +59,14 @@ async function produce(): Promise<{ recordsPerSecond: number; seconds: number }>
     const started = performance.now();
     for (let b = 0; b < batches; b++)
       await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: messagesOf(b) });
+    const seconds = (performance.now() - started) / 1000;
+    await producer.disconnect();
+    return { recordsPerSecond: records / seconds, seconds };
+  }
+  if (client === "project") {
+    const producer = await createProducer(config);
+    const started = performance.now();
+    for (let b = 0; b < batches; b++) await producer.send(messagesOf(b).map((m) => ({ topic, ...m })));
     const seconds = (performance.now() - started) / 1000;
     await producer.disconnect();
     return { recordsPerSecond: records / seconds, seconds };
