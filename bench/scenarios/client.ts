@@ -10,10 +10,10 @@ type Consumed = Produced & { partitions?: { java: number; platformaticDefault: n
  * process: the producer as the project uses it (acks=all, idempotent, one
  * request in flight, the Java partitioner) and a bare group consumer from
  * the earliest offset; then the project's own producer (the library with
- * the project's Produce request encoder) against both. Each client writes a fresh topic of its own with the
- * same records; each reads back the one kafkajs wrote, and the
- * @platformatic/kafka reader counts where its partitioners would have put
- * each key.
+ * the project's Produce request encoder) against both. Each client writes a
+ * fresh topic of its own with the same records; each reads back the one
+ * kafkajs wrote, and the @platformatic/kafka reader counts where its
+ * partitioners would have put each key.
  */
 export async function clientScenario(bench: Bench) {
   const { quick, env, rows, report, config } = bench;

@@ -34,7 +34,7 @@ import {
  * serialized; the value as bytes or as text written here as UTF-8 (the
  * producer's JSON, which then needs no buffer of its own).
  */
-export type Message = Pick<MessageRecord, "topic"> & {
+type Message = Pick<MessageRecord, "topic"> & {
   key?: Buffer | null;
   value?: Buffer | string | null;
   headers?: Map<Buffer, Buffer> | null;

@@ -59,21 +59,6 @@ function encodeRecord(record: OutRecord): Encoded {
   };
 }
 
-/**
- * The project's producer: idempotent, acks=all, and the Java client's
- * murmur2 partitioner so any client writing the same keys agrees on the
- * partition (SPEC §8). It is @platformatic/kafka's (`bun run bench client`
- * measured its producer at ~2.5x kafkajs' in the same run, with the same
- * requests); consumer groups stay on kafkajs, whose consumer read faster.
- * Its default partitioner disagrees with Java's on half the keys; its
- * compatible one agrees but hashes in BigInt, so the partitioner is the
- * project's own 32-bit port of Java's (partitioner.ts).
- *
- * Group commit: one produce request is in flight at a time (what keeps the
- * idempotent producer's sequence numbers safe), and everything `send` was
- * given meanwhile goes out together in the next request. Each caller's
- * promise settles with the request that carried its records.
- */
 /** Consecutive slices of at most MAX_REQUEST_BYTES (a single larger record goes alone). */
 function slices(records: Encoded[]): Encoded[][] {
   const out: Encoded[][] = [];
@@ -114,6 +99,21 @@ class EncodingProducer extends KafkaProducer<Buffer, Buffer | string, Buffer, Bu
   }
 }
 
+/**
+ * The project's producer: idempotent, acks=all, and the Java client's
+ * murmur2 partitioner so any client writing the same keys agrees on the
+ * partition (SPEC §8). It is @platformatic/kafka's (`bun run bench client`
+ * measured its producer at ~2.5x kafkajs' in the same run, with the same
+ * requests); consumer groups stay on kafkajs, whose consumer read faster.
+ * Its default partitioner disagrees with Java's on half the keys; its
+ * compatible one agrees but hashes in BigInt, so the partitioner is the
+ * project's own 32-bit port of Java's (partitioner.ts).
+ *
+ * Group commit: one produce request is in flight at a time (what keeps the
+ * idempotent producer's sequence numbers safe), and everything `send` was
+ * given meanwhile goes out together in the next request. Each caller's
+ * promise settles with the request that carried its records.
+ */
 export async function createProducer(config: Config): Promise<Producer> {
   const producer = new EncodingProducer({
     clientId: config.KAFKA_CLIENT_ID,
