@@ -27,6 +27,13 @@ afterAll(async () => {
   rmSync(runtimePath(search.label), { recursive: true, force: true });
 });
 
+function failureExcerpts(output: string): string {
+  const lines = output.split("\n");
+  const failures = lines.flatMap((line, at) => (/^\(fail\)|^error:/.test(line) ? [at] : []));
+  if (failures.length === 0) return lines.slice(-80).join("\n");
+  return failures.map((at) => lines.slice(Math.max(0, at - 30), at + 1).join("\n")).join("\n...\n");
+}
+
 describe("store clusters", () => {
   test("the profile and user-info end-to-end tests pass on a 6-node Redis Cluster and a 2-node OpenSearch", async () => {
     await Promise.all([
@@ -54,7 +61,8 @@ describe("store clusters", () => {
     const output = `${stdout}${stderr}`;
     const passed = Number(output.match(/^\s*(\d+) pass$/m)?.[1] ?? 0);
     const failed = Number(output.match(/^\s*(\d+) fail$/m)?.[1] ?? -1);
-    if (code !== 0) console.error(output.split("\n").slice(-80).join("\n"));
+    // What failed inside, where CI's tail shows it: each failure and the lines before it.
+    if (code !== 0) console.error(failureExcerpts(output));
     expect(code).toBe(0);
     expect(failed).toBe(0);
     const declared = files
@@ -70,6 +78,12 @@ describe("store clusters", () => {
       expect(primaries).toHaveLength(3);
       const sizes = await Promise.all(primaries.map((node) => node.dbsize()));
       expect(sizes.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+      const indices = ["profiles", "userinfo"].map((name) => `${config.INDEX_PREFIX}${name}`);
+      // The last test rebuilds userinfo (a new index), so its replica may still be copying.
+      const health = await fetch(
+        `${search.url}/_cluster/health/${indices.join(",")}?wait_for_status=green&timeout=60s`,
+      );
+      expect(((await health.json()) as { status: string }).status).toBe("green");
       // Each index: its primary and a replica, started, on the two nodes.
       const shards = (await (await fetch(`${search.url}/_cat/shards?format=json`)).json()) as {
         index: string;
@@ -77,7 +91,6 @@ describe("store clusters", () => {
         state: string;
         node: string;
       }[];
-      const indices = ["profiles", "userinfo"].map((name) => `${config.INDEX_PREFIX}${name}`);
       for (const index of indices) {
         const copies = shards.filter((shard) => shard.index === index);
         expect(copies.map((shard) => `${shard.prirep} ${shard.state}`).sort()).toEqual(["p STARTED", "r STARTED"]);
