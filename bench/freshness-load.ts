@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
+import "../infra/platform/tracing-channels.ts";
 import { loadConfig } from "../infra/platform/config.ts";
 import { profileKey } from "../workers/profiles/view.ts";
 import { benchEvents } from "./lib/events.ts";

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
+import "../infra/platform/tracing-channels.ts";
 import { profileResponseKey } from "../workers/profiles/view.ts";
 import { userInfoResponseKey } from "../workers/userinfo/view.ts";
 import { httpPool } from "./http-pipeline.ts";

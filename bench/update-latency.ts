@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
+import "../infra/platform/tracing-channels.ts";
 import { loadConfig } from "../infra/platform/config.ts";
 import { createProducer } from "../infra/platform/kafka/producer.ts";
 import { TOPIC } from "../infra/platform/topology.ts";

@@ -3,6 +3,7 @@ import Redis from "ioredis";
 import postgres from "postgres";
 import type { Config } from "./config.ts";
 import type { RedisClient } from "./redis-keys.ts";
+import "./tracing-channels.ts";
 
 /** Connections to the stores, built one way everywhere. */
 

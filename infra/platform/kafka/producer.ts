@@ -9,6 +9,7 @@ import type { Config } from "../config.ts";
 import { produceDuration, recordsProduced } from "../metrics.ts";
 import { javaPartitioner } from "./partitioner.ts";
 import { produceApi } from "./produce-request.ts";
+import "../tracing-channels.ts";
 
 /** A record to write. `value` is JSON-encoded unless it is already bytes; null is a tombstone. */
 export type OutRecord = {
