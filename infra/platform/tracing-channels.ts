@@ -30,17 +30,14 @@ function hasSubscribers(this: Traced): boolean {
 
 if (!("hasSubscribers" in prototype)) {
   Object.defineProperty(prototype, "hasSubscribers", { get: hasSubscribers, configurable: true });
-  // Where the function and its `this` sit in each method's arguments (Node's signatures).
-  const untraced: Record<string, (args: unknown[]) => unknown> = {
-    traceSync: ([fn, , thisArg, ...rest]) => (fn as Traceable).apply(thisArg, rest),
-    tracePromise: ([fn, , thisArg, ...rest]) => (fn as Traceable).apply(thisArg, rest),
-    traceCallback: ([fn, , , thisArg, ...rest]) => (fn as Traceable).apply(thisArg, rest),
-  };
-  for (const [name, call] of Object.entries(untraced)) {
+  // How many arguments sit between the function and its `this` (Node's signatures).
+  const beforeThis = { traceSync: 1, tracePromise: 1, traceCallback: 2 };
+  for (const [name, skipped] of Object.entries(beforeThis)) {
     const traced = prototype[name] as TraceMethod;
     Object.defineProperty(prototype, name, {
-      value(this: Traced, ...args: unknown[]) {
-        return hasSubscribers.call(this) ? traced.apply(this, args) : call(args);
+      value(this: Traced, fn: Traceable, ...after: unknown[]) {
+        if (hasSubscribers.call(this)) return traced.call(this, fn, ...after);
+        return fn.apply(after[skipped], after.slice(skipped + 1));
       },
       configurable: true,
       writable: true,
