@@ -8,6 +8,7 @@ import { offsetsKey, type RedisClient } from "../infra/platform/redis-keys.ts";
 import { deadLetterTopic } from "../infra/platform/topology.ts";
 import { groupsInUse } from "../infra/tools/views.ts";
 import { groupIdOf, type RunningWorker, runWorker } from "../workers/runtime/runner.ts";
+import { redisStateStore } from "../workers/runtime/stores/redis-state.ts";
 import type { Change } from "../workers/runtime/worker.ts";
 import { countWorker, type Tally, tallies } from "./fixtures/count-worker.ts";
 import { createTestTopic, deleteTopics, eventually, ROOT, testConfig, unique } from "./helpers.ts";
@@ -101,6 +102,61 @@ describe("worker runner", () => {
     expect(lastSeen).toEqual(expected);
     expect(flushes.flat().length).toBeLessThan(600);
     redis.disconnect();
+  });
+
+  test("a worker folds onto the states it committed without reading them back; once another writer moves the store's applied offset, it reads the store's", async () => {
+    const topic = await newTopic("test.runner-cache", 1);
+    const group = unique("test-count");
+    const redis = createRedis(config);
+    const worker = countWorker({ name: group, topic, redis: createRedis(config) });
+    const asked: string[][] = [];
+    const load = worker.store.load.bind(worker.store);
+    worker.store.load = (tp, keys, ...rest) => {
+      asked.push([...keys]);
+      return load(tp, keys, ...rest);
+    };
+    const counted = async () => (await talliesOf(redis, group, ["k0"])).get("k0")?.count;
+    const running = await runWorker(worker, config);
+    try {
+      // Offsets 0-9, then 10-19: the second chunks find k0 kept from the first.
+      await produce(readings(topic, 10, 1).records);
+      await eventually("the first 10 readings to be counted", async () => (await counted()) === 10);
+      const afterFirst = asked.length;
+      expect(asked.some((keys) => keys.includes("k0"))).toBe(true);
+      await produce(readings(topic, 10, 1).records);
+      await eventually("20 readings to be counted", async () => (await counted()) === 20);
+      expect(asked.length).toBeGreaterThan(afterFirst);
+      for (const keys of asked.slice(afterFirst)) expect(keys).toEqual([]);
+
+      // Another member folded offsets 20 and 21 (k0 at 100) and committed them; this worker did not see it.
+      const tp = { topic, partition: 0 };
+      const { incarnation } = await worker.store.load(tp, [], []);
+      const outside = redisStateStore<Tally>({
+        redis: createRedis(config),
+        namespace: `${group}:tally`,
+        worker: group,
+      });
+      await outside.commit(
+        tp,
+        [{ key: "k0", state: { count: 100, sum: 0 }, version: 22n, event: undefined }],
+        "21",
+        undefined,
+        incarnation!,
+      );
+      await outside.close();
+      const beforeOutside = asked.length;
+      // Offsets 20-22: 20 and 21 are the store's already, 22 counts onto the store's 100, not onto the kept 20.
+      await produce(readings(topic, 3, 1).records);
+      await eventually(
+        "the reading at offset 22 to be counted onto the store's state",
+        async () => (await counted()) === 101,
+      );
+      expect(asked.slice(beforeOutside).some((keys) => keys.includes("k0"))).toBe(true);
+      expect(running.stats.skipped).toBe(2);
+    } finally {
+      await running.stop();
+      redis.disconnect();
+    }
   });
 
   test("a worker's group is in use while it runs and not after it stopped (what the bench refuses to start beside)", async () => {

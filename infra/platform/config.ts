@@ -185,6 +185,10 @@ export const ConfigSchema = v.object({
     integer("WORKER_MAX_BATCH", 1, 100_000, 5000),
     "most records a worker folds before it flushes and commits",
   ),
+  WORKER_STATE_CACHE_KEYS: described(
+    integer("WORKER_STATE_CACHE_KEYS", 0, 10_000_000, 20_000),
+    "most states each worker keeps in memory after committing them, read instead of the store's while the store still holds its own applied offsets (least recently used out first; 0 keeps none)",
+  ),
   WORKER_FLUSH_TIMEOUT_MS: described(
     integer("WORKER_FLUSH_TIMEOUT_MS", 1000, 3_600_000, 60_000),
     "longest a chunk's fold and flush may take; past it the chunk fails and is read again from the committed offset (a store call that never answers must not hold its partition forever)",

@@ -19,6 +19,7 @@ import { decodeAdmitted, writtenAt } from "./admission.ts";
 import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetter } from "./dead-letter.ts";
 import { fetchClock, noStageTimes, type StageTimes, timed, timedSync } from "./stage-times.ts";
+import { type StateCache, stateCache } from "./state-cache.ts";
 import { advanceStreamTime } from "./stream-time.ts";
 import { type TrailingSink, trailingSink } from "./trailing-sink.ts";
 import { type GuardStats, viewGuard } from "./view-guard.ts";
@@ -104,6 +105,8 @@ type Flush = {
   writable: ReadonlySet<string>;
   /** The worker's trailing sinks, written after the store commit from queues of their own. */
   trailing: readonly TrailingSink<never, never>[];
+  /** The states this process committed last, read instead of the store's while the store is where it left them. */
+  cache: StateCache<never>;
   admits(loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">): Promise<boolean>;
 };
 
@@ -135,6 +138,8 @@ async function applyRange<E, S>(worker: Worker<E, S>, flush: Flush, range: Admit
     return await foldAndFlush(worker, flush, range);
   } catch (error) {
     if (!(error instanceof Refused)) throw error;
+    // The attempt may have folded onto the kept states (some folds update a state in place): read the halves' from the store.
+    flush.cache.forgetLane(flush.tp.partition);
     if (range.length === 1) {
       await deadLetterRefused(worker, flush, range[0]!.record, error);
       return true;
@@ -174,22 +179,27 @@ const clocksOf = (worker: Pick<Worker<never, never>, "eventTime" | "inputs">, tp
 
 async function foldAndFlush<E, S>(
   worker: Worker<E, S>,
-  { producer, tp, incarnation, stats, writable, trailing, admits }: Flush,
+  { producer, tp, incarnation, stats, writable, trailing, admits, ...flush }: Flush,
   range: Admitted<E>[],
 ): Promise<boolean> {
   const { stages } = stats;
-  const keys = new Set(
-    range.flatMap(({ result, key }) => (result.ok ? [key, ...(worker.related?.(result.event) ?? [])] : [])),
-  );
-  const loaded = await timed(stages, "load", () =>
+  const cache = flush.cache as unknown as StateCache<S>;
+  const keys = [
+    ...new Set(range.flatMap(({ result, key }) => (result.ok ? [key, ...(worker.related?.(result.event) ?? [])] : []))),
+  ];
+  const load = (some: string[]) =>
     worker.store.load(
       tp,
-      [...keys],
+      some,
       clocksOf(worker, tp),
       trailing.map((t) => t.sink.name),
       laneOf(worker, tp),
-    ),
-  );
+    );
+  const loaded = await timed(stages, "load", async () => {
+    const held = cache.held(tp, keys);
+    const loaded = await load(held.size === 0 ? keys : keys.filter((key) => !held.has(key)));
+    return cache.trusted(tp, loaded, held) ? loaded : load(keys);
+  });
   if (!(await admits(loaded))) return false;
   const { appliedOffset, states, streamTimes } = loaded;
   const versionAt = laneVersion(loaded.laneOffsets);
@@ -273,6 +283,7 @@ async function foldAndFlush<E, S>(
   await timed(stages, "store", () =>
     worker.store.commit(tp, changes, lastOffset, streamTimes.get(tp.topic), incarnation),
   );
+  cache.committed(tp, loaded, keys, changes, lastOffset);
   for (const sink of trailing as unknown as TrailingSink<S, E>[]) {
     const work = { tp, changes: [...changes], records: new Map(changedBy), upTo: BigInt(lastOffset) };
     for (const [key, { record, event }] of replayed) {
@@ -441,6 +452,8 @@ export async function runWorker<E, S>(
     );
     return turn;
   };
+  // An idle fold writes states at the stored offset, which the cache's check cannot see: such workers keep none.
+  const cache = stateCache<never>(worker.inputs, worker.idle ? 0 : config.WORKER_STATE_CACHE_KEYS);
   const trailing = trailingSinks.map((sink) =>
     trailingSink(sink as Sink<never, never>, {
       store: worker.store as StateStore<never, never>,
@@ -569,6 +582,7 @@ export async function runWorker<E, S>(
     halt,
     inTurn: inLane,
     beforeReset: async () => {
+      cache.forget();
       for (const sink of trailing) {
         sink.clear();
         await sink.drain();
@@ -582,6 +596,7 @@ export async function runWorker<E, S>(
   await consumer.connect();
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     for (const sink of trailing) sink.forget();
+    cache.forget();
     storeCommitted.clear();
     consumerCommitted.clear();
     quietSince.clear();
@@ -661,6 +676,7 @@ export async function runWorker<E, S>(
           stats,
           writable,
           trailing,
+          cache,
           admits: (loaded: Pick<Loaded<unknown>, "appliedOffset" | "incarnation">) => guard.admits(tp, loaded),
         };
         const folding = foldChunk(worker, flush, chunk, config.MAX_CLOCK_SKEW_MS);
@@ -668,6 +684,7 @@ export async function runWorker<E, S>(
           (error) => {
             stats.lastError = `${new Date().toISOString()} ${String(error)}`;
             log.error("a chunk failed; it is read again from the committed offset", { error: String(error) });
+            cache.forgetLane(tp.partition);
             throw error;
           },
         );
