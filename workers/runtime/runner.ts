@@ -179,11 +179,11 @@ const clocksOf = (worker: Pick<Worker<never, never>, "eventTime" | "inputs">, tp
 
 async function foldAndFlush<E, S>(
   worker: Worker<E, S>,
-  { producer, tp, incarnation, stats, writable, trailing, admits, ...flush }: Flush,
+  { producer, tp, incarnation, stats, writable, trailing, admits, cache: kept }: Flush,
   range: Admitted<E>[],
 ): Promise<boolean> {
   const { stages } = stats;
-  const cache = flush.cache as unknown as StateCache<S>;
+  const cache = kept as unknown as StateCache<S>;
   const keys = [
     ...new Set(range.flatMap(({ result, key }) => (result.ok ? [key, ...(worker.related?.(result.event) ?? [])] : []))),
   ];

@@ -22,6 +22,12 @@ export function stateCache<S>(inputs: readonly string[], maxKeys: number) {
   /** `<lane>\n<key>` -> state, or null for a key the store has no state for; in use order (oldest first). */
   const states = new Map<string, S | null>();
   const entry = (lane: number, key: string) => `${lane}\n${key}`;
+  /** Set, and moved to the end of the use order. */
+  const keep = (lane: number, key: string, state: S | null) => {
+    const name = entry(lane, key);
+    states.delete(name);
+    states.set(name, state);
+  };
 
   const markOf = (tp: TopicPartition, loaded: Pick<Loaded<S>, "appliedOffset" | "laneOffsets">): Mark =>
     new Map(
@@ -60,11 +66,8 @@ export function stateCache<S>(inputs: readonly string[], maxKeys: number) {
         return false;
       }
       for (const key of held) {
-        const name = entry(tp.partition, key);
-        const state = states.get(name)!;
-        // Touched: moved to the end of the use order.
-        states.delete(name);
-        states.set(name, state);
+        const state = states.get(entry(tp.partition, key))!;
+        keep(tp.partition, key, state);
         if (state !== null) loaded.states.set(key, state);
       }
       return true;
@@ -82,16 +85,8 @@ export function stateCache<S>(inputs: readonly string[], maxKeys: number) {
       const mark = markOf(tp, loaded);
       mark.set(tp.topic, BigInt(lastOffset));
       marks.set(tp.partition, mark);
-      for (const key of keys) {
-        const name = entry(tp.partition, key);
-        states.delete(name);
-        states.set(name, loaded.states.get(key) ?? null);
-      }
-      for (const { key, state } of changes) {
-        const name = entry(tp.partition, key);
-        states.delete(name);
-        states.set(name, state);
-      }
+      for (const key of keys) keep(tp.partition, key, loaded.states.get(key) ?? null);
+      for (const { key, state } of changes) keep(tp.partition, key, state);
       for (const name of states.keys()) {
         if (states.size <= maxKeys) break;
         states.delete(name);
