@@ -188,6 +188,42 @@ describe("checkout attribution rule", () => {
     expect(Object.keys(state!.products)).toEqual(["p2"]);
   });
 
+  test("a state settled in memory keeps exactly what the same state read back from the store keeps", () => {
+    // Settling skips the products it need not visit only for states it settled itself; a state read from the store
+    // (no memory of its oldest entries) visits them all. Both must keep and emit the same at every step.
+    const fold = attributionFold(rules);
+    let seed = 11;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const times = { inMemory: new Map<string, number>(), readBack: new Map<string, number>() };
+    let inMemory: AttributionState | undefined;
+    let readBack: AttributionState | undefined;
+    let now = T0;
+    let prunedElsewhere = 0;
+    const size = (state: AttributionState | undefined, except: string) =>
+      Object.entries(state?.products ?? {}).reduce(
+        (n, [id, kept]) => (id === except ? n : n + kept.clicks.length + kept.open.length),
+        0,
+      );
+    for (let i = 0; i < 3000; i++) {
+      now += Math.floor(random() * 20_000);
+      const product = `p${Math.floor(random() * 40)}`;
+      // Some events arrive up to a minute behind their stream: late ones too.
+      const at = now - Math.floor(random() * 60_000);
+      const event = random() < 0.8 ? click(`c${i}`, at, product) : checkout(`k${i}`, at, product);
+      const a = fold(inMemory, event, undefined, times.inMemory);
+      const b = fold(readBack, event, undefined, times.readBack);
+      expect(a.emit ?? []).toEqual(b.emit ?? []);
+      expect(a.state).toEqual(b.state);
+      // What settling dropped from the products the event did not touch.
+      if (size(a.state ?? undefined, product) < size(inMemory, product)) prunedElsewhere++;
+      inMemory = a.state ?? undefined;
+      readBack = a.state === null ? undefined : (JSON.parse(JSON.stringify(b.state)) as AttributionState);
+      const topic = event.kind === "click" ? rules.clicksTopic : rules.checkoutsTopic;
+      for (const clock of Object.values(times)) clock.set(topic, Math.max(at, clock.get(topic) ?? at));
+    }
+    expect(prunedElsewhere).toBeGreaterThan(100);
+  });
+
   test("a click stamped ahead of when it was written moves the click stream only to that write time: open checkouts stay open", () => {
     const fold = attributionFold(rules);
     const written = { writtenAt: T0 + 10 };

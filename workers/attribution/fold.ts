@@ -36,6 +36,22 @@ const toAttributedClick = (click: KeptClick): AttributedClick => ({
   url: click.url,
 });
 
+/** The oldest event times a state keeps, at most: what settling it compares with the cuts. */
+type Oldest = { click: number; open: number };
+const NOTHING_KEPT: Oldest = { click: Infinity, open: Infinity };
+/** Per state object (states are never changed in place); a state read from the store has none until settled once. */
+const oldest = new WeakMap<AttributionState, Oldest>();
+const remember = (state: AttributionState, bounds: Oldest) => {
+  oldest.set(state, bounds);
+  return state;
+};
+const isEmpty = (product: ProductState) => product.clicks.length === 0 && product.open.length === 0;
+const lower = (bounds: Oldest, product: ProductState): Oldest => {
+  let open = bounds.open;
+  for (const o of product.open) if (o.at < open) open = o.at;
+  return { click: Math.min(bounds.click, product.clicks[0]?.at ?? Infinity), open };
+};
+
 /**
  * Checkout attribution as a fold over one user's clicks and checkouts, keyed
  * by user_id (both topics are, so they meet in one partition number).
@@ -64,18 +80,26 @@ export function attributionFold(rules: AttributionRules) {
 
   /**
    * Drop what no future record can use: clicks too old for any checkout
-   * that is not late, checkouts no click that is not late can precede.
+   * that is not late (before `clickCut`), checkouts no click that is not
+   * late can precede (before `openCut`). The product itself when nothing goes.
    */
-  function prune(product: ProductState, clickTime: number | undefined, checkoutTime: number | undefined): ProductState {
-    const clicks =
-      checkoutTime === undefined
-        ? product.clicks
-        : product.clicks.filter((c) => c.at + ATTRIBUTION_WINDOW_MS >= checkoutTime - allowanceMs);
-    const open = clickTime === undefined ? product.open : product.open.filter((o) => o.at >= clickTime - allowanceMs);
-    return { clicks: clicks.slice(-MAX_KEPT), open: open.slice(-MAX_KEPT) };
+  function prune(product: ProductState, clickCut: number, openCut: number): ProductState {
+    // Clicks are kept in event-time order, so the first is the oldest.
+    const dropsClicks = product.clicks.length > MAX_KEPT || (product.clicks[0]?.at ?? Infinity) < clickCut;
+    const dropsOpen = product.open.length > MAX_KEPT || product.open.some((o) => o.at < openCut);
+    if (!dropsClicks && !dropsOpen) return product;
+    return {
+      clicks: dropsClicks ? product.clicks.filter((c) => c.at >= clickCut).slice(-MAX_KEPT) : product.clicks,
+      open: dropsOpen ? product.open.filter((o) => o.at >= openCut).slice(-MAX_KEPT) : product.open,
+    };
   }
 
-  /** The state with one product replaced, every product pruned to the streams' progress. */
+  /**
+   * The state with one product replaced, every product pruned to the streams'
+   * progress. A user may keep many products: while the oldest click and
+   * checkout kept (a lower bound, remembered per state) are past the cuts,
+   * nothing but the replaced product can go, and the others are not visited.
+   */
   function settle(
     state: AttributionState | undefined,
     productId: string,
@@ -83,12 +107,26 @@ export function attributionFold(rules: AttributionRules) {
     clickTime: number | undefined,
     checkoutTime: number | undefined,
   ): AttributionState | null {
-    const products: Record<string, ProductState> = {};
-    for (const [id, kept] of Object.entries({ ...state?.products, [productId]: product })) {
-      const pruned = prune(kept, clickTime, checkoutTime);
-      if (pruned.clicks.length > 0 || pruned.open.length > 0) products[id] = pruned;
+    const clickCut = checkoutTime === undefined ? -Infinity : checkoutTime - allowanceMs - ATTRIBUTION_WINDOW_MS;
+    const openCut = clickTime === undefined ? -Infinity : clickTime - allowanceMs;
+    const replaced = prune(product, clickCut, openCut);
+    const kept = state && oldest.get(state);
+    if (state && kept && kept.click >= clickCut && kept.open >= openCut) {
+      const products = { ...state.products, [productId]: replaced };
+      if (!isEmpty(replaced)) return remember({ products }, lower(kept, replaced));
+      delete products[productId];
+      for (const _ in products) return remember({ products }, kept);
+      return null;
     }
-    return Object.keys(products).length === 0 ? null : { products };
+    const products: Record<string, ProductState> = {};
+    let bounds = NOTHING_KEPT;
+    for (const [id, candidate] of Object.entries({ ...state?.products, [productId]: product })) {
+      const pruned = id === productId ? replaced : prune(candidate, clickCut, openCut);
+      if (isEmpty(pruned)) continue;
+      products[id] = pruned;
+      bounds = lower(bounds, pruned);
+    }
+    return bounds === NOTHING_KEPT ? null : remember({ products }, bounds);
   }
 
   function onClick(
