@@ -123,10 +123,17 @@ describe("worker runner", () => {
       await eventually("the first 10 readings to be counted", async () => (await counted()) === 10);
       const afterFirst = asked.length;
       expect(asked.some((keys) => keys.includes("k0"))).toBe(true);
+      // Its status counts the states it read from the store (k0, once) and took from memory (none yet).
+      const readFirst = asked.flat().length;
+      expect(running.stats).toMatchObject({ statesKept: 0, statesRead: readFirst });
       await produce(readings(topic, 10, 1).records);
       await eventually("20 readings to be counted", async () => (await counted()) === 20);
       expect(asked.length).toBeGreaterThan(afterFirst);
       for (const keys of asked.slice(afterFirst)) expect(keys).toEqual([]);
+      // k0 from memory in every chunk since, and nothing more from the store.
+      expect(running.stats.statesKept).toBeGreaterThan(0);
+      expect(running.stats.statesKept).toBeLessThanOrEqual(asked.length - afterFirst);
+      expect(running.stats.statesRead).toBe(readFirst);
 
       // Another member folded offsets 20 and 21 (k0 at 100) and committed them; this worker did not see it.
       const tp = { topic, partition: 0 };
@@ -155,6 +162,7 @@ describe("worker runner", () => {
       expect(await counted()).toBe(101);
       expect(asked.slice(beforeOutside).some((keys) => keys.includes("k0"))).toBe(true);
       expect(running.stats.skipped).toBe(2);
+      expect(running.stats.statesRead).toBeGreaterThan(readFirst);
     } finally {
       await running.stop();
       redis.disconnect();

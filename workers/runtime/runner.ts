@@ -55,6 +55,9 @@ export type RunnerStats = GuardStats & {
   lastError: string | null;
   /** Times a quiet partition's state was moved on by the wall clock (the worker's `idle` fold) and written. */
   idleWrites: number;
+  /** States a chunk took from the ones this process kept (state-cache.ts), and states it asked the store for: how well WORKER_STATE_CACHE_KEYS fits. */
+  statesKept: number;
+  statesRead: number;
   /** Milliseconds spent in each stage since start (see stage-times.ts). */
   stages: StageTimes;
 };
@@ -187,18 +190,22 @@ async function foldAndFlush<E, S>(
   const keys = [
     ...new Set(range.flatMap(({ result, key }) => (result.ok ? [key, ...(worker.related?.(result.event) ?? [])] : []))),
   ];
-  const load = (some: string[]) =>
-    worker.store.load(
+  const load = (some: string[]) => {
+    stats.statesRead += some.length;
+    return worker.store.load(
       tp,
       some,
       clocksOf(worker, tp),
       trailing.map((t) => t.sink.name),
       laneOf(worker, tp),
     );
+  };
   const loaded = await timed(stages, "load", async () => {
     const held = cache.held(tp, keys);
     const loaded = await load(held.size === 0 ? keys : keys.filter((key) => !held.has(key)));
-    return cache.trusted(tp, loaded, held) ? loaded : load(keys);
+    if (!cache.trusted(tp, loaded, held)) return load(keys);
+    stats.statesKept += held.size;
+    return loaded;
   });
   if (!(await admits(loaded))) return false;
   const { appliedOffset, states, streamTimes } = loaded;
@@ -389,6 +396,8 @@ export async function runWorker<E, S>(
     rebuilds: 0,
     lastError: null,
     idleWrites: 0,
+    statesKept: 0,
+    statesRead: 0,
     stages: noStageTimes(),
   };
   const fetching = fetchClock(stats.stages);
