@@ -111,13 +111,9 @@ export function attributionFold(rules: AttributionRules) {
     const openCut = clickTime === undefined ? -Infinity : clickTime - allowanceMs;
     const replaced = prune(product, clickCut, openCut);
     const kept = state && oldest.get(state);
-    if (state && kept && kept.click >= clickCut && kept.open >= openCut) {
-      const products = { ...state.products, [productId]: replaced };
-      if (!isEmpty(replaced)) return remember({ products }, lower(kept, replaced));
-      delete products[productId];
-      for (const _ in products) return remember({ products }, kept);
-      return null;
-    }
+    // A replaced product left empty (rare) takes the full visit, which drops it.
+    if (state && kept && kept.click >= clickCut && kept.open >= openCut && !isEmpty(replaced))
+      return remember({ products: { ...state.products, [productId]: replaced } }, lower(kept, replaced));
     const products: Record<string, ProductState> = {};
     let bounds = NOTHING_KEPT;
     for (const [id, candidate] of Object.entries({ ...state?.products, [productId]: product })) {
