@@ -2,7 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { listeningPids } from "../infra/tools/stack/net.ts";
-import { eventually, ROOT, runCommand } from "./helpers.ts";
+import { tcpProxy, throughProxy } from "./fixtures/tcp-proxy.ts";
+import { eventually, ROOT, runCommand, testConfig } from "./helpers.ts";
 
 /**
  * `bun run workers NAME --instances N`: N processes, each with its own
@@ -87,6 +88,50 @@ describe("bun run workers --instances", () => {
     const stderr = await log;
     expect(stderr).toContain("instance 1 ended (exit 1)");
     expect(stderr).not.toContain("stopping all instances");
+  }, 120_000);
+
+  test("a store that does not answer at start is a crash (exit 1), restarted until it answers, not a setting error", async () => {
+    const database = new URL(testConfig().DATABASE_URL);
+    const proxy = tcpProxy({ hostname: database.hostname, port: Number(database.port) }, port + 6);
+    const env = { DATABASE_URL: throughProxy(database.toString(), proxy.port), WORKER_SESSION_TIMEOUT_MS: "6000" };
+    try {
+      const alone = await runCommand([process.execPath, "workers/main.ts", "attributed-checkouts"], {
+        ...env,
+        WORKER_STATUS_PORT: "0",
+      });
+      expect(alone.code).toBe(1);
+      expect(alone.stderr).toContain("worker attributed-checkouts: its state store did not answer (");
+
+      const parent = Bun.spawn([process.execPath, "workers/main.ts", "attributed-checkouts", "--instances", "2"], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, WORKER_STATUS_PORT: String(port + 4) },
+        stdout: "inherit",
+        stderr: "pipe",
+      });
+      spawned.push(parent);
+      let stderr = "";
+      void (async () => {
+        for await (const chunk of parent.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+      })();
+      await eventually("both instances to fail to start, and be started again", async () =>
+        (stderr.match(/ended \(exit 1\); its partitions go to the others; starting it again/g) ?? []).length >= 4
+          ? true
+          : undefined,
+      );
+      expect(parent.exitCode).toBeNull();
+      proxy.up();
+      await eventually("both instances to serve their status once the store answers", async () => {
+        if ((await Promise.all([port + 4, port + 5].map(listener))).includes(undefined)) return undefined;
+        for (const on of [port + 4, port + 5])
+          expect(Object.keys((await status(on)).workers)).toEqual(["attributed-checkouts"]);
+        return true;
+      });
+      parent.kill("SIGTERM");
+      expect(await parent.exited).toBe(0);
+      expect(stderr).not.toContain("stopping all instances");
+    } finally {
+      proxy.down();
+    }
   }, 120_000);
 
   test("a bad instance count or worker name stops with a message saying which", async () => {

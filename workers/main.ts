@@ -1,4 +1,4 @@
-import { type Config, configOrExit } from "../infra/platform/config.ts";
+import { type Config, ConfigError, configOrExit } from "../infra/platform/config.ts";
 import { WORKERS, type WorkerName } from "../infra/platform/topology.ts";
 import { describeMermaid, describeText } from "./describe.ts";
 import { runInstances } from "./instances.ts";
@@ -20,12 +20,13 @@ export async function startWorkers(
 ): Promise<Running[]> {
   const unknown = names.filter((n) => !(n in WORKERS));
   if (unknown.length > 0)
-    throw new Error(`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ")}`);
+    throw new ConfigError([`unknown worker(s): ${unknown.join(", ")}; known: ${Object.keys(WORKERS).join(", ")}`]);
   const missing = (name: WorkerName) => (WORKER_ENTRIES[name]!.requires ?? []).filter((setting) => !config[setting]);
-  for (const name of names as WorkerName[]) {
-    if (missing(name).length > 0)
-      throw new Error(`worker ${name} needs ${missing(name).join(", ")}; set it in the environment or .env`);
-  }
+  const unmet = (names as WorkerName[]).filter((name) => missing(name).length > 0);
+  if (unmet.length > 0)
+    throw new ConfigError(
+      unmet.map((name) => `worker ${name} needs ${missing(name).join(", ")}; set it in the environment or .env`),
+    );
   const selected =
     names.length > 0
       ? (names as WorkerName[])
@@ -88,9 +89,11 @@ async function runHere(config: Config, names: string[]) {
   };
   process.on("SIGTERM", early);
   process.on("SIGINT", early);
+  // A wrong setting would fail the same way again; anything else (a store or the broker not
+  // answering yet) is a crash that a supervisor's restart may heal.
   const running = await startWorkers(config, names, { exitWhenHalted: true }).catch((error: Error) => {
-    console.error(error.message);
-    process.exit(EXIT_SETTINGS);
+    console.error(error instanceof ConfigError ? error.message : `the workers could not start: ${error.message}`);
+    process.exit(error instanceof ConfigError ? EXIT_SETTINGS : 1);
   });
   process.off("SIGTERM", early);
   process.off("SIGINT", early);

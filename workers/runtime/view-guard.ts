@@ -169,7 +169,9 @@ export function viewGuard(
 
   return {
     async start() {
-      storeId = await worker.store.id();
+      storeId = await worker.store.id().catch((error: Error) => {
+        throw new Error(`worker ${worker.name}: its state store did not answer (${error.message})`);
+      });
       incarnations = await topicIncarnations(config, worker.inputs);
     },
 
