@@ -90,7 +90,7 @@ describe("bun run workers --instances", () => {
     expect(stderr).not.toContain("stopping all instances");
   }, 120_000);
 
-  test("a store that does not answer at start is a crash (exit 1), restarted until it answers, not a setting error", async () => {
+  test("a store that does not answer at start is a crash (exit 1), restarted (ever later) until it answers, not a setting error", async () => {
     const database = new URL(testConfig().DATABASE_URL);
     const proxy = tcpProxy({ hostname: database.hostname, port: Number(database.port) }, port + 6);
     const env = { DATABASE_URL: throughProxy(database.toString(), proxy.port), WORKER_SESSION_TIMEOUT_MS: "6000" };
@@ -119,6 +119,12 @@ describe("bun run workers --instances", () => {
           : undefined,
       );
       expect(parent.exitCode).toBeNull();
+      // Crashing again and again, an instance waits longer each time (1 s, then 2 s, ...).
+      for (const instance of [1, 2])
+        for (const ms of [1000, 2000])
+          expect(stderr).toContain(
+            `instance ${instance} ended (exit 1); its partitions go to the others; starting it again in ${ms} ms`,
+          );
       proxy.up();
       await eventually("both instances to serve their status once the store answers", async () => {
         if ((await Promise.all([port + 4, port + 5].map(listener))).includes(undefined)) return undefined;
