@@ -100,7 +100,7 @@ describe("bun run workers --instances", () => {
         WORKER_STATUS_PORT: "0",
       });
       expect(alone.code).toBe(1);
-      expect(alone.stderr).toContain("worker attributed-checkouts: its state store did not answer (");
+      expect(alone.stderr).toContain("worker attributed-checkouts: its state store failed at start-up (");
 
       const parent = Bun.spawn([process.execPath, "workers/main.ts", "attributed-checkouts", "--instances", "2"], {
         cwd: ROOT,

@@ -170,7 +170,7 @@ export function viewGuard(
   return {
     async start() {
       storeId = await worker.store.id().catch((error: Error) => {
-        throw new Error(`worker ${worker.name}: its state store did not answer (${error.message})`);
+        throw new Error(`worker ${worker.name}: its state store failed at start-up (${error.message})`);
       });
       incarnations = await topicIncarnations(config, worker.inputs);
     },
