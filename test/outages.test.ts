@@ -42,11 +42,7 @@ afterAll(async () => {
 });
 
 const proxyFor = (url: string) => {
-  const target = new URL(url);
-  const proxy = tcpProxy(
-    { hostname: target.hostname, port: Number(target.port) },
-    19_500 + proxies.length * 7 + Math.floor(Math.random() * 7),
-  );
+  const proxy = tcpProxy(url, 19_500 + proxies.length * 7 + Math.floor(Math.random() * 7));
   proxies.push(proxy);
   proxy.up();
   return proxy;

@@ -33,11 +33,10 @@ const index = profilesIndex(prefix);
 const partner = `${run}-p`;
 const search = createOpenSearch(config);
 const redis = createRedis(config);
-const target = new URL(config.OPENSEARCH_URL);
 const proxyPort = 19_700 + Math.floor(Math.random() * 190);
 let workers: RunningWorker[] = [];
 
-const proxy = tcpProxy({ hostname: target.hostname, port: Number(target.port) }, proxyPort);
+const proxy = tcpProxy(config.OPENSEARCH_URL, proxyPort);
 
 afterAll(async () => {
   proxy.down();

@@ -91,9 +91,9 @@ describe("bun run workers --instances", () => {
   }, 120_000);
 
   test("a store that does not answer at start is a crash (exit 1), restarted (ever later) until it answers, not a setting error", async () => {
-    const database = new URL(testConfig().DATABASE_URL);
-    const proxy = tcpProxy({ hostname: database.hostname, port: Number(database.port) }, port + 6);
-    const env = { DATABASE_URL: throughProxy(database.toString(), proxy.port), WORKER_SESSION_TIMEOUT_MS: "6000" };
+    const database = testConfig().DATABASE_URL;
+    const proxy = tcpProxy(database, port + 6);
+    const env = { DATABASE_URL: throughProxy(database, proxy.port), WORKER_SESSION_TIMEOUT_MS: "6000" };
     try {
       const alone = await runCommand([process.execPath, "workers/main.ts", "attributed-checkouts"], {
         ...env,
