@@ -182,8 +182,8 @@ export const ConfigSchema = v.object({
     "most identifiers of each type one person may have (SPEC §2.7); a link that would exceed one is refused to identity.links.dlq",
   ),
   WORKER_MAX_BATCH: described(
-    integer("WORKER_MAX_BATCH", 1, 100_000, 5000),
-    "most records a worker folds before it flushes and commits",
+    integer("WORKER_MAX_BATCH", 1, 100_000, 20_000),
+    "most records a worker folds before it flushes and commits (a fetched batch is up to 8 MiB per partition; trailing sinks queue 5 times this many changes)",
   ),
   WORKER_STATE_CACHE_KEYS: described(
     integer("WORKER_STATE_CACHE_KEYS", 0, 10_000_000, 20_000),

@@ -1,6 +1,6 @@
 import type { KafkaMessage } from "kafkajs";
 import type { Config } from "../../infra/platform/config.ts";
-import { createKafka } from "../../infra/platform/kafka/client.ts";
+import { CATCH_UP_FETCH, createKafka } from "../../infra/platform/kafka/client.ts";
 import { groupIdOf } from "../runtime/runner.ts";
 import type { Range } from "./plan.ts";
 
@@ -34,8 +34,7 @@ export async function consume(
   // A short fetch wait: leaving the group waits for the fetch in flight.
   const consumer = kafka.consumer({
     groupId,
-    maxBytes: 64 * 1024 * 1024,
-    maxBytesPerPartition: 8 * 1024 * 1024,
+    ...CATCH_UP_FETCH,
     maxWaitTimeInMs: 200,
   });
   try {

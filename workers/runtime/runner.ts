@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
 import type { Config } from "../../infra/platform/config.ts";
-import { createKafka } from "../../infra/platform/kafka/client.ts";
+import { CATCH_UP_FETCH, createKafka } from "../../infra/platform/kafka/client.ts";
 import { REPLAYED_FROM } from "../../infra/platform/kafka/dead-letters.ts";
 import { createProducer, type OutRecord, type Producer } from "../../infra/platform/kafka/producer.ts";
 import { logger } from "../../infra/platform/log.ts";
@@ -421,6 +421,7 @@ export async function runWorker<E, S>(
     rebalanceTimeout: config.WORKER_SESSION_TIMEOUT_MS * 2,
     heartbeatInterval: heartbeatMs,
     allowAutoTopicCreation: false,
+    ...CATCH_UP_FETCH,
     partitionAssigners: [CoPartitionedAssigner],
     // A failed flush (a store briefly down, say) restarts the consumer from
     // the last committed offset instead of killing the worker.
@@ -469,8 +470,9 @@ export async function runWorker<E, S>(
     trailingSink(sink as Sink<never, never>, {
       store: worker.store as StateStore<never, never>,
       log,
-      maxQueued: config.WORKER_MAX_BATCH * 20,
-      maxWrite: config.WORKER_MAX_BATCH,
+      maxQueued: config.WORKER_MAX_BATCH * 5,
+      // One bulk request a few MB at most, whatever the chunk: what a small search node takes in its stride.
+      maxWrite: Math.min(config.WORKER_MAX_BATCH, 5000),
       advanced: (tp) =>
         void commitConsumer(tp).catch((error) =>
           log.debug("committing after a trailing sink's write failed (the partition moved?)", { error: String(error) }),

@@ -27,6 +27,15 @@ const logCreator =
     log[quiet ? "debug" : name](message, fields);
   };
 
+/**
+ * What a consumer reading a backlog fetches at once (Kafka's defaults are
+ * 1 MiB per partition, 50 MiB a fetch): a worker's batches are then up to
+ * ~20,000 records of a few hundred bytes (WORKER_MAX_BATCH folds one as one
+ * chunk), so a chunk coalesces more changes per key, flushes less often, and
+ * a catch-up takes fewer fetch cycles. Live traffic fetches what is there.
+ */
+export const CATCH_UP_FETCH = { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 };
+
 /** The one place a kafkajs client is built. */
 export function createKafka(config: Config, overrides: Partial<KafkaConfig> = {}): Kafka {
   return new Kafka({
