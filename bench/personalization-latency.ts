@@ -18,7 +18,8 @@ import { runProbes } from "./probes.ts";
  * window. The path crosses the join, the user-activity window (which closes
  * when its partition's stream time passes the window's end) and the views.
  * Reported from the probe's ack (per probe) and from its window's end (per
- * window: until the window's last probe was readable).
+ * window: until the window's last probe was readable), after a warm-up: one
+ * open through the whole path, then 2 s more traffic.
  */
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -50,12 +51,9 @@ const traffic = (async () => {
   }
 })();
 
-/** Per window (by its end): from the end to the moment its last probe was readable. One figure per window closing. */
-const afterWindowEnd = new Map<number, number>();
-const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Number(values.interval) }, async (i) => {
-  const user = `${run}-probe-${i}`;
+/** An open by `user` now, acked; `readable` tells whether the user's activity view holds it yet. */
+async function open(user: string) {
   const now = Date.now();
-  const end = windowStart(now, config.CONTENT_WINDOW_MS) + config.CONTENT_WINDOW_MS;
   const value: Interaction = {
     user_id: user,
     content_id: "probe",
@@ -65,15 +63,41 @@ const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Nu
     shared: false,
   };
   await producer.send([{ topic: TOPIC.interactions, key: user, value }]);
-  const acked = Date.now();
+  return {
+    end: windowStart(now, config.CONTENT_WINDOW_MS) + config.CONTENT_WINDOW_MS,
+    acked: Date.now(),
+    readable: async () =>
+      (await redis.exists(activityDocumentKey(user, { partitions: config.TOPIC_PARTITIONS }))) === 1,
+  };
+}
+
+// The stages started just before this script: the figures start once an
+// open has come through the whole path and the traffic has run 2 s more,
+// so a group joining or a cold start is not counted as latency.
+const warmupStarted = Date.now();
+const first = await open(`${run}-warmup`);
+while (!(await first.readable())) {
+  if (Date.now() - warmupStarted > 60_000) throw new Error("no open came through the stages within 60 s");
+  await Bun.sleep(5);
+}
+await Bun.sleep(2000);
+const warmupMs = Date.now() - warmupStarted;
+const sentBeforeProbes = backgroundSent;
+const probesStarted = Date.now();
+
+/** Per window (by its end): from the end to the moment its last probe was readable. One figure per window closing. */
+const afterWindowEnd = new Map<number, number>();
+const result = await runProbes({ seconds: Number(values.seconds), intervalMs: Number(values.interval) }, async (i) => {
+  const { end, acked, readable } = await open(`${run}-probe-${i}`);
   return async () => {
-    if ((await redis.exists(activityDocumentKey(user, { partitions: config.TOPIC_PARTITIONS }))) === 0) return false;
+    if (!(await readable())) return false;
     // A probe acked after its window ended (a 1 s window under load) counts from its ack instead.
     const delay = Date.now() - Math.max(end, acked);
     afterWindowEnd.set(end, Math.max(afterWindowEnd.get(end) ?? 0, delay));
     return true;
   };
 });
+const probeSeconds = (Date.now() - probesStarted) / 1000;
 stopped = true;
 await traffic;
 await producer.disconnect();
@@ -84,7 +108,8 @@ console.log(
     afterWindowEnd: summarize([...afterWindowEnd.values()]),
     windows: afterWindowEnd.size,
     windowMs: config.CONTENT_WINDOW_MS,
-    backgroundRecordsPerSecond: backgroundSent / Number(values.seconds),
+    warmupMs,
+    backgroundRecordsPerSecond: (backgroundSent - sentBeforeProbes) / probeSeconds,
   }),
 );
 process.exit(0);

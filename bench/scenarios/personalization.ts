@@ -91,7 +91,7 @@ export async function personalizationScenarios(bench: Bench) {
     const trafficRate = 2000;
     const latencySeconds = quick ? 15 : 30;
     console.log(
-      `personalization latency: content traffic at ${trafficRate} records/s, 1 s windows, a probe open every 50 ms for ${latencySeconds}s; open -> the user's window readable in Redis`,
+      `personalization latency: content traffic at ${trafficRate} records/s, 1 s windows, a probe open every 50 ms for ${latencySeconds}s (after one open came through and 2 s more traffic); open -> the user's window readable in Redis`,
     );
     type Latency = {
       probes: number;
@@ -99,6 +99,7 @@ export async function personalizationScenarios(bench: Bench) {
       delay: Summary;
       afterWindowEnd: Summary;
       windows: number;
+      warmupMs: number;
       backgroundRecordsPerSecond: number;
     };
     const latency = await runJson<Latency>(
@@ -109,7 +110,7 @@ export async function personalizationScenarios(bench: Bench) {
       figure: `open -> window result ms (1 s windows)`,
       value: line(latency),
       baseline: "includes the wait for the window to end (0-1 s)",
-      ratio: `${latency.probes} probes, ${latency.missed} missed`,
+      ratio: `${latency.probes} probes, ${latency.missed} missed, after ${(latency.warmupMs / 1000).toFixed(1)} s of warm-up`,
     });
     rows.push({
       figure: `window end -> its last probe readable ms`,
