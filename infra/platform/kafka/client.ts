@@ -28,8 +28,8 @@ const logCreator =
   };
 
 /**
- * What a consumer reading a backlog fetches at once (Kafka's defaults are
- * 1 MiB per partition, 50 MiB a fetch): a worker's batches are then up to
+ * What a consumer reading a backlog fetches at once (kafkajs' defaults are
+ * 1 MiB per partition, 10 MiB a fetch): a worker's batches are then up to
  * ~20,000 records of a few hundred bytes (WORKER_MAX_BATCH folds one as one
  * chunk), so a chunk coalesces more changes per key, flushes less often, and
  * a catch-up takes fewer fetch cycles. Live traffic fetches what is there.
