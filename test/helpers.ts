@@ -118,20 +118,25 @@ export async function skipToEnd(config: Config, worker: string, topics: string[]
   }
 }
 
-/** What a crash test did: kills of a worker that owned partitions and had committed, and how many of them found work in hand. */
+/** What a crash test did: kills of a worker that owned partitions, and how many of them found records not yet committed. */
 export type KillReport = { kills: number; midBatch: number };
 
 /**
  * A worker process a crash test kills, fairly: `killWhenWorking` waits until
  * the running process owns partitions of `group` (its consumer group, by the
- * client id each process gets) and has committed since it started (a process
- * still joining tests nothing), then SIGKILLs it and starts the next. A kill
- * is mid-batch when its group had records not yet committed at that moment.
+ * client id each process gets; a process still joining tests nothing), then
+ * kills it (SIGKILL) the moment it has committed since it started, so the kill
+ * lands in the middle of the work it was given, and starts the next. The
+ * wait never depends on the pipeline being slow: a victim whose work was all
+ * done before it joined (its group's topics have had nothing uncommitted for
+ * `quietMs`) is killed idle. A kill is mid-batch when its group had records
+ * not yet committed at that moment.
  */
 export async function crashableWorker(
   config: Config,
   spawn: (env: Record<string, string>) => Subprocess,
   group: { worker: string; topics: string[] },
+  quietMs = 5000,
 ) {
   const groupId = groupIdOf(config, group.worker);
   const report: KillReport = { kills: 0, midBatch: 0 };
@@ -178,12 +183,18 @@ export async function crashableWorker(
           },
           60_000,
         );
-        await eventually(
-          `${clientId} to commit`,
-          async () => (await positions(admin)).committed > current.atStart,
-          60_000,
-        );
-        const { lag } = await positions(admin);
+        // No sleep between looks: a victim at a pipeline's speed commits a whole slice within a few hundred ms.
+        const deadline = Date.now() + 60_000;
+        let quietSince = Date.now();
+        let lag = 0;
+        for (;;) {
+          const now = await positions(admin);
+          lag = now.lag;
+          if (now.committed > current.atStart) break;
+          if (lag > 0) quietSince = Date.now();
+          else if (Date.now() - quietSince > quietMs) break;
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${clientId} to commit`);
+        }
         current.process.kill("SIGKILL");
         await current.process.exited;
         report.kills++;
