@@ -16,6 +16,7 @@ import {
 } from "../../infra/platform/metrics.ts";
 import { deadLetterTopic } from "../../infra/platform/topology.ts";
 import { decodeAdmitted, writtenAt } from "./admission.ts";
+import { consumerCommits } from "./consumer-commits.ts";
 import { CoPartitionedAssigner } from "./copartitioned-assignor.ts";
 import { deadLetter } from "./dead-letter.ts";
 import { fetchClock, noStageTimes, type StageTimes, timed, timedSync } from "./stage-times.ts";
@@ -437,33 +438,27 @@ export async function runWorker<E, S>(
   const lags = new Map<string, number>();
 
   // Consumer offsets go no further than the store's commit and every
-  // trailing sink's writes, in order per partition (never backwards).
-  const storeCommitted = new Map<string, bigint>();
-  const consumerCommitted = new Map<string, bigint>();
-  const commitTurns = new Map<string, Promise<void>>();
-  const commitConsumer = (tp: TopicPartition): Promise<void> => {
-    const key = `${tp.topic}:${tp.partition}`;
-    const turn = (commitTurns.get(key) ?? Promise.resolve()).then(async () => {
-      let upTo = storeCommitted.get(key);
-      for (const sink of trailing) {
-        const written = sink.written(tp);
-        if (upTo === undefined || written === undefined) return;
-        if (written < upTo) upTo = written;
-      }
-      if (upTo === undefined || upTo <= (consumerCommitted.get(key) ?? -1n)) return;
+  // trailing sink's writes, and no chunk waits for them.
+  const commits = consumerCommits({
+    commit: async (offsets) => {
       const committing = workerCommitDuration.startTimer({ worker: worker.name });
+      const metadata = guard.commitMetadata();
       await timed(stats.stages, "commit", () =>
-        consumer.commitOffsets([{ ...tp, offset: String(upTo + 1n), metadata: guard.commitMetadata() }]),
+        consumer.commitOffsets(offsets.map((offset) => ({ ...offset, metadata }))),
       );
       committing();
-      consumerCommitted.set(key, upTo);
-    });
-    commitTurns.set(
-      key,
-      turn.catch(() => {}),
-    );
-    return turn;
-  };
+    },
+    upTo: (tp, stored) => {
+      let upTo = stored;
+      for (const sink of trailing) {
+        const written = sink.written(tp);
+        if (written === undefined) return undefined;
+        if (written < upTo) upTo = written;
+      }
+      return upTo;
+    },
+    failed: (error) => log.debug("committing consumer offsets failed (the partition moved?)", { error: String(error) }),
+  });
   // An idle fold writes states at the stored offset, which the cache's check cannot see: such workers keep none.
   const cache = stateCache<never>(worker.inputs, worker.idle ? 0 : config.WORKER_STATE_CACHE_KEYS);
   const trailing = trailingSinks.map((sink) =>
@@ -473,10 +468,7 @@ export async function runWorker<E, S>(
       maxQueued: config.WORKER_MAX_BATCH * 5,
       // One bulk request a few MB at most, whatever the chunk: what a small search node takes in its stride.
       maxWrite: Math.min(config.WORKER_MAX_BATCH, 5000),
-      advanced: (tp) =>
-        void commitConsumer(tp).catch((error) =>
-          log.debug("committing after a trailing sink's write failed (the partition moved?)", { error: String(error) }),
-        ),
+      advanced: (tp) => commits.advanced(tp),
       refused: async (record, reason) => {
         await producer.send([deadLetter(record, reason, worker.name)]);
         stats.deadLettered++;
@@ -567,8 +559,9 @@ export async function runWorker<E, S>(
       // trailing sinks is written (for a while, if one is down). Consumer
       // offsets stay where the sinks had written, so the next owner writes
       // the rest from the stored states, as after a crash.
-      await Promise.all(commitTurns.values());
+      await commits.settled();
       await consumer.disconnect();
+      commits.close();
       await Promise.all(trailing.map((sink) => sink.close(10_000)));
       await producer.disconnect();
       await admin.disconnect();
@@ -600,8 +593,7 @@ export async function runWorker<E, S>(
         sink.clear();
         await sink.drain();
       }
-      storeCommitted.clear();
-      consumerCommitted.clear();
+      commits.forget();
     },
   });
   await guard.start();
@@ -610,8 +602,7 @@ export async function runWorker<E, S>(
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     for (const sink of trailing) sink.forget();
     cache.forget();
-    storeCommitted.clear();
-    consumerCommitted.clear();
+    commits.forget();
     quietSince.clear();
     for (const [topic, partitions] of Object.entries(payload.memberAssignment))
       for (const partition of partitions)
@@ -703,8 +694,9 @@ export async function runWorker<E, S>(
         );
         if (!done) return false;
         await options.hooks?.afterFlush?.(tp, lastOffset);
-        storeCommitted.set(`${tp.topic}:${tp.partition}`, BigInt(lastOffset));
-        await commitConsumer(tp);
+        commits.stored(tp, BigInt(lastOffset));
+        // The batch in hand when stopping: kafkajs leaves the group once it is done, so its commit goes first.
+        if (stopRequested) await commits.settled();
         guard.applied(tp, BigInt(lastOffset));
         return true;
       }).finally(() => clearInterval(alive));
