@@ -25,12 +25,17 @@ function broker() {
 }
 
 const tp = (partition: number) => ({ topic: "clicks", partition });
+/** Commits of a worker with no trailing sink: each partition up to what its store committed. */
+const storeOnly = (
+  kafka: ReturnType<typeof broker>,
+  options: { retryMs?: number; failed?(error: unknown): void } = {},
+) => consumerCommits({ commit: kafka.commit, upTo: (_, stored) => stored, failed: () => {}, ...options });
 const byPartition = (request: Request) => [...request].sort((a, b) => a.partition - b.partition);
 
 describe("consumer commits", () => {
   test("what is stored while a commit is in flight goes in one next request, each partition at its latest offset", async () => {
     const kafka = broker();
-    const commits = consumerCommits({ commit: kafka.commit, upTo: (_, stored) => stored, failed: () => {} });
+    const commits = storeOnly(kafka);
     commits.stored(tp(0), 9n);
     expect(kafka.requests).toEqual([[{ ...tp(0), offset: "10" }]]);
     commits.stored(tp(1), 4n);
@@ -83,12 +88,7 @@ describe("consumer commits", () => {
   test("a failed commit is tried again after retryMs with the partition's latest offset", async () => {
     const kafka = broker();
     const failures: unknown[] = [];
-    const commits = consumerCommits({
-      commit: kafka.commit,
-      upTo: (_, stored) => stored,
-      failed: (error) => failures.push(error),
-      retryMs: 20,
-    });
+    const commits = storeOnly(kafka, { failed: (error) => failures.push(error), retryMs: 20 });
     commits.stored(tp(3), 5n);
     await kafka.answer(new Error("NOT_COORDINATOR"));
     expect(failures).toHaveLength(1);
@@ -110,12 +110,7 @@ describe("consumer commits", () => {
 
   test("after forget, nothing an older assignment stored is committed, and a commit in flight then counts for nothing", async () => {
     const kafka = broker();
-    const commits = consumerCommits({
-      commit: kafka.commit,
-      upTo: (_, stored) => stored,
-      failed: () => {},
-      retryMs: 10,
-    });
+    const commits = storeOnly(kafka, { retryMs: 10 });
     commits.stored(tp(0), 100n);
     commits.stored(tp(1), 100n);
     commits.forget();
@@ -135,12 +130,7 @@ describe("consumer commits", () => {
 
   test("after close, neither a sink's write nor a failed commit's retry sends another request", async () => {
     const kafka = broker();
-    const commits = consumerCommits({
-      commit: kafka.commit,
-      upTo: (_, stored) => stored,
-      failed: () => {},
-      retryMs: 10,
-    });
+    const commits = storeOnly(kafka, { retryMs: 10 });
     commits.stored(tp(0), 3n);
     await kafka.answer(new Error("REQUEST_TIMED_OUT"));
     commits.close();
