@@ -33,7 +33,7 @@ export function consumerCommits({ commit, upTo, failed, retryMs = 1000 }: Option
   let closed = false;
 
   const run = async () => {
-    while (due.size > 0) {
+    while (due.size > 0 && !closed) {
       const offsets: (TopicPartition & { offset: bigint })[] = [];
       for (const key of due) {
         const entry = stored.get(key);
@@ -53,7 +53,7 @@ export function consumerCommits({ commit, upTo, failed, retryMs = 1000 }: Option
       } catch (error) {
         failed(error);
         // A partition that gets no further record would otherwise stay behind until the next one.
-        if (of === generation) retryLater(offsets.map(keyOf));
+        if (of === generation && !closed) retryLater(offsets.map(keyOf));
       }
     }
   };
