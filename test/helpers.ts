@@ -121,6 +121,9 @@ export async function skipToEnd(config: Config, worker: string, topics: string[]
 /** What a crash test did: kills of a worker that owned partitions, and how many of them found records not yet committed. */
 export type KillReport = { kills: number; midBatch: number };
 
+/** How long a victim's group has had nothing uncommitted before it is killed idle. */
+const QUIET_MS = 5000;
+
 /**
  * A worker process a crash test kills, fairly: `killWhenWorking` waits until
  * the running process owns partitions of `group` (its consumer group, by the
@@ -129,14 +132,13 @@ export type KillReport = { kills: number; midBatch: number };
  * lands in the middle of the work it was given, and starts the next. The
  * wait never depends on the pipeline being slow: a victim whose work was all
  * done before it joined (its group's topics have had nothing uncommitted for
- * `quietMs`) is killed idle. A kill is mid-batch when its group had records
+ * `QUIET_MS`) is killed idle. A kill is mid-batch when its group had records
  * not yet committed at that moment.
  */
 export async function crashableWorker(
   config: Config,
   spawn: (env: Record<string, string>) => Subprocess,
   group: { worker: string; topics: string[] },
-  quietMs = 5000,
 ) {
   const groupId = groupIdOf(config, group.worker);
   const report: KillReport = { kills: 0, midBatch: 0 };
@@ -186,19 +188,17 @@ export async function crashableWorker(
         // No sleep between looks: a victim at a pipeline's speed commits a whole slice within a few hundred ms.
         const deadline = Date.now() + 60_000;
         let quietSince = Date.now();
-        let lag = 0;
-        for (;;) {
-          const now = await positions(admin);
-          lag = now.lag;
-          if (now.committed > current.atStart) break;
-          if (lag > 0) quietSince = Date.now();
-          else if (Date.now() - quietSince > quietMs) break;
+        let now = await positions(admin);
+        while (now.committed <= current.atStart) {
+          if (now.lag > 0) quietSince = Date.now();
+          else if (Date.now() - quietSince > QUIET_MS) break;
           if (Date.now() > deadline) throw new Error(`timed out waiting for ${clientId} to commit`);
+          now = await positions(admin);
         }
         current.process.kill("SIGKILL");
         await current.process.exited;
         report.kills++;
-        if (lag > 0) report.midBatch++;
+        if (now.lag > 0) report.midBatch++;
       });
       current = await start();
     },
