@@ -9,22 +9,24 @@ type Queue = {
 };
 
 /**
- * kafkajs schedules its request queue's next check at `throttledUntil - now`
- * even when nothing is throttled (kafkajs 2.2.4; its issue #1704): a
- * negative delay, which the runtime turns into 1 ms while printing a
- * TimeoutNegativeWarning in every process that talks to Kafka. The same
- * schedule with the delay the runtime would have used, so no warning: the
- * throttle's end; else 10 ms (kafkajs' interval) for a pending request; else
- * 1 ms.
+ * kafkajs re-arms its request queue's check after every check, even with
+ * nothing pending (kafkajs 2.2.4; its issue #1704): at `throttledUntil - now`,
+ * a negative delay the runtime turns into 1 ms (printing a
+ * TimeoutNegativeWarning), so every connection that has had an answer wakes
+ * its process a thousand times a second for nothing. A check is only needed
+ * while requests wait (a new one arms it, an answer runs it): at the
+ * throttle's end, else kafkajs' 10 ms interval.
  */
 (
   RequestQueue as { prototype: Queue & { scheduleCheckPendingRequests(): void } }
 ).prototype.scheduleCheckPendingRequests = function (this: Queue) {
-  if (this.throttleCheckTimeoutId) return;
+  if (this.throttleCheckTimeoutId || this.pending.length === 0) return;
   const throttledFor = this.throttledUntil - Date.now();
-  const delay = throttledFor > 0 ? throttledFor : this.pending.length > 0 ? 10 : 1;
-  this.throttleCheckTimeoutId = setTimeout(() => {
-    this.throttleCheckTimeoutId = null;
-    this.checkPendingRequests();
-  }, delay);
+  this.throttleCheckTimeoutId = setTimeout(
+    () => {
+      this.throttleCheckTimeoutId = null;
+      this.checkPendingRequests();
+    },
+    throttledFor > 0 ? throttledFor : 10,
+  );
 };
