@@ -1,6 +1,7 @@
 import type { Bench, Load } from "./context.ts";
 import { line } from "./context.ts";
 import { runJson } from "./harness.ts";
+import { waitMachineQuiet } from "./stages.ts";
 
 const CONNECTIONS = 64;
 
@@ -8,7 +9,9 @@ const CONNECTIONS = 64;
  * An API lookup against a raw Redis GET of the key it reads, with the same
  * tool and the same number of connections: at a fixed rate (latency from
  * each request's scheduled time), then saturated (closed loop: the most
- * requests per second each gives).
+ * requests per second each gives). Each run starts on a quiet machine, so
+ * the background work of what came before (seeding the view) lands in
+ * neither the figure nor its baseline.
  */
 export async function compareLookup(
   bench: Bench,
@@ -45,16 +48,22 @@ export async function compareLookup(
     String(config.TOPIC_PARTITIONS),
   ];
   const atRate = ["--rate", String(what.rate)];
+  let quietSeconds = 0;
+  const onQuietMachine = async (args: string[]) => {
+    quietSeconds += await waitMachineQuiet();
+    return runJson<Load>(args, env);
+  };
   const result = {
     rate: what.rate,
     seconds: what.seconds,
     ids: what.count,
     connections: CONNECTIONS,
-    http: await runJson<Load>([...http, ...atRate], env),
-    redisBaseline: await runJson<Load>([...redis, ...common, ...atRate], env),
-    httpSaturated: await runJson<Load>([...http, "--mode", "saturate"], env),
-    redisSaturated: await runJson<Load>([...redis, ...common, "--mode", "saturate"], env),
+    http: await onQuietMachine([...http, ...atRate]),
+    redisBaseline: await onQuietMachine([...redis, ...common, ...atRate]),
+    httpSaturated: await onQuietMachine([...http, "--mode", "saturate"]),
+    redisSaturated: await onQuietMachine([...redis, ...common, "--mode", "saturate"]),
   };
+  console.log(`${what.figure}: ${quietSeconds.toFixed(1)} s waited in all for a quiet machine before the four runs`);
   bench.chart.push(
     {
       figure: `${what.figure} @${what.rate}/s`,

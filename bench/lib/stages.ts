@@ -84,3 +84,29 @@ export async function stageWatch(port: number, worker: string, pid: number) {
     },
   };
 }
+
+/** The machine's busy and total CPU ticks so far, from /proc/stat. */
+async function machineTicks() {
+  const cpu = (await Bun.file("/proc/stat").text()).split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = cpu[3]! + cpu[4]!;
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Wait (up to `timeoutMs`) until the machine's cores are less than
+ * `busyShare` busy over a second: what a scenario just did (OpenSearch
+ * merging 100K freshly indexed documents took a core for ~7 s) must not
+ * land in the next figure but not its baseline. Returns the seconds waited.
+ */
+export async function waitMachineQuiet(busyShare = 0.25, timeoutMs = 30_000): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const before = await machineTicks();
+    await Bun.sleep(1000);
+    const after = await machineTicks();
+    const share = (after.busy - before.busy) / Math.max(1, after.total - before.total);
+    const waited = (performance.now() - started) / 1000;
+    if (share < busyShare || waited * 1000 >= timeoutMs) return waited;
+  }
+}
