@@ -1,6 +1,6 @@
 import { createOpenSearch, createRedis, createSql } from "../platform/clients.ts";
 import type { Config } from "../platform/config.ts";
-import { createKafka, withAdmin } from "../platform/kafka/client.ts";
+import { withAdmin } from "../platform/kafka/client.ts";
 import { primariesOf } from "../platform/redis-keys.ts";
 
 /**
@@ -36,23 +36,38 @@ export async function dropViews(config: Config): Promise<void> {
 export async function keepGroupPositions(config: Config): Promise<void> {
   if (config.CONSUMER_GROUP_PREFIX === "")
     throw new Error("keepGroupPositions is for an environment with its own CONSUMER_GROUP_PREFIX");
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  try {
+  await withAdmin(config, async (admin) => {
     const { groups } = await admin.listGroups();
     for (const { groupId } of groups.filter((g) => g.groupId.startsWith(config.CONSUMER_GROUP_PREFIX))) {
-      for (const { topic, partitions } of await admin.fetchOffsets({ groupId })) {
+      for (const { topic, partitions } of await whileCoordinatorLoads(() => admin.fetchOffsets({ groupId }))) {
         const committed = partitions.filter((p) => Number(p.offset) >= 0);
         if (committed.length > 0)
-          await admin.setOffsets({
-            groupId,
-            topic,
-            partitions: committed.map((p) => ({ partition: p.partition, offset: p.offset })),
-          });
+          await whileCoordinatorLoads(() =>
+            admin.setOffsets({
+              groupId,
+              topic,
+              partitions: committed.map((p) => ({ partition: p.partition, offset: p.offset })),
+            }),
+          );
       }
     }
-  } finally {
-    await admin.disconnect();
+  });
+}
+
+/**
+ * Retry a group call while the broker answers with a retriable error: right
+ * after it starts, a group's coordinator is still loading
+ * (NOT_COORDINATOR_FOR_GROUP seen from `bun run bench` just after `stack
+ * up`), and kafkajs' admin passes that on instead of retrying.
+ */
+async function whileCoordinatorLoads<T>(call: () => Promise<T>, attempts = 40): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || attempt >= attempts) throw error;
+      await Bun.sleep(250);
+    }
   }
 }
 
