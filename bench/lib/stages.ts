@@ -95,9 +95,10 @@ async function machineTicks() {
 
 /**
  * Wait (up to `timeoutMs`) until the machine's cores are less than
- * `busyShare` busy over a second: what a scenario just did (OpenSearch
- * merging 100K freshly indexed documents took a core for ~7 s) must not
- * land in the next figure but not its baseline. Returns the seconds waited.
+ * `busyShare` busy over a second, so the background work of what a scenario
+ * just did (OpenSearch merging 100K freshly indexed documents took a core
+ * for ~7 s) slows neither a figure nor its baseline. Returns the seconds
+ * waited.
  */
 export async function waitMachineQuiet(busyShare = 0.25, timeoutMs = 30_000): Promise<number> {
   const started = performance.now();
